@@ -1,0 +1,55 @@
+"""A small result type shared by the tasks: rows, changes, warnings, failure.
+
+Concern modules return a ``Report`` (or a subclass with its own
+``to_text``); tasks print it with ``taskkit.finish``.
+"""
+
+from dataclasses import dataclass, field
+
+
+@dataclass
+class Report:
+    """The outcome of one task run."""
+
+    task: str
+    root: str = "/"
+    dry_run: bool = False
+    changes: list = field(default_factory=list)   # FileChange objects
+    notes: list = field(default_factory=list)     # plain lines for the admin
+    warnings: list = field(default_factory=list)  # also printed on stderr
+    failure: str = ""                             # non-empty: exit 1
+    data: dict = field(default_factory=dict)      # task-specific extras
+
+    @property
+    def changed(self):
+        return any(c.changed for c in self.changes)
+
+    def add(self, change):
+        self.changes.append(change)
+        return change
+
+    def to_dict(self):
+        return {
+            "task": self.task,
+            "root": self.root,
+            "dry_run": self.dry_run,
+            "changed": self.changed,
+            "changes": [c.to_dict() for c in self.changes],
+            "notes": list(self.notes),
+            "warnings": list(self.warnings),
+            "failure": self.failure or None,
+            **self.data,
+        }
+
+    def to_text(self):
+        lines = list(self.notes)
+        for c in self.changes:
+            line = f"{c.action:>18}  {c.path}"
+            if c.note:
+                line += f"  ({c.note})"
+            lines.append(line)
+            if self.dry_run and c.diff:
+                lines.append(c.diff.rstrip("\n"))
+        if not self.changed and not self.failure:
+            lines.append("nothing to change" if not self.dry_run else "nothing would change")
+        return "\n".join(lines)

@@ -1,0 +1,91 @@
+"""What every task shares: the error guard, settings, the root, and output.
+
+Kept light (no heavy imports) because tasks.py imports it for ``--list``.
+"""
+
+import functools
+import json
+import os
+import sys
+
+from .errors import JobFailed, SunrayError, UsageError
+
+FORMATS = ("text", "json")
+
+
+def guarded(func):
+    """Turn toolkit errors into a one-line message and an exit code.
+
+    UsageError -> exit 2, JobFailed -> exit 1; anything unexpected is reported
+    in one line too (set SUNRAY_DEBUG=1 to see the traceback).
+    """
+    from invoke.exceptions import Exit
+
+    @functools.wraps(func)
+    def wrapper(*args, **kwargs):
+        try:
+            return func(*args, **kwargs)
+        except Exit:
+            raise
+        except SunrayError as e:
+            raise Exit(f"sunray: {e}", code=e.exit_code) from None
+        except KeyboardInterrupt:
+            raise Exit("sunray: interrupted", code=130) from None
+        except OSError as e:
+            if os.environ.get("SUNRAY_DEBUG"):
+                raise
+            where = f": {e.filename}" if e.filename else ""
+            raise Exit(f"sunray: {e.strerror or e}{where}", code=1) from None
+        except Exception as e:  # a bug: still no traceback for the admin
+            if os.environ.get("SUNRAY_DEBUG"):
+                raise
+            raise Exit(
+                f"sunray: internal error: {type(e).__name__}: {e} "
+                "(run with SUNRAY_DEBUG=1 for a traceback)",
+                code=1,
+            ) from None
+
+    return wrapper
+
+
+def settings(ctx, name=None):
+    from .config import section
+
+    return section(ctx, name)
+
+
+def root_of(ctx, root):
+    """The Root for a task: --root, else the config's ``sunray.root``, else /."""
+    from .rootfs import Root
+
+    return Root(root or settings(ctx).get("root") or "/")
+
+
+def check_format(fmt, allowed=FORMATS):
+    if fmt not in allowed:
+        raise UsageError(f"--format {fmt!r}: expected one of {', '.join(allowed)}")
+    return fmt
+
+
+def emit(result, fmt="text", stream=None):
+    """Print a result: ``result.to_text()`` or one JSON document of ``to_dict()``."""
+    stream = stream or sys.stdout
+    check_format(fmt)
+    if fmt == "json":
+        json.dump(result.to_dict(), stream, indent=2, sort_keys=False, default=str)
+        stream.write("\n")
+    else:
+        text = result.to_text()
+        if text:
+            stream.write(text if text.endswith("\n") else text + "\n")
+    stream.flush()
+
+
+def finish(result, fmt="text"):
+    """Print the result, print its warnings on stderr, and fail when it failed."""
+    emit(result, fmt)
+    for warning in getattr(result, "warnings", []) or []:
+        print(f"sunray: warning: {warning}", file=sys.stderr)
+    failure = getattr(result, "failure", None)
+    if failure:
+        raise JobFailed(failure)

@@ -1,0 +1,88 @@
+"""Shared test fixtures: sandbox roots and a runner for the real program."""
+
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parent.parent
+FIXTURES = Path(__file__).resolve().parent / "fixtures"
+IN_CI = bool(os.environ.get("CI"))
+
+
+def need(*tools):
+    """Skip when a tool is missing locally; in CI a missing tool is a failure
+    (CI installs every tool, so a skip there would hide a broken test)."""
+    missing = [t for t in tools if shutil.which(t) is None]
+    if missing:
+        message = f"needs {', '.join(missing)} (see .ci/apt-packages)"
+        if IN_CI:
+            pytest.fail(message)
+        pytest.skip(message)
+
+
+def need_root():
+    if os.geteuid() != 0:
+        if IN_CI:
+            pytest.fail("this test runs as root (CI does)")
+        pytest.skip("needs root")
+
+
+@pytest.fixture
+def sandbox(tmp_path):
+    """An empty server tree: /etc, /tmp (1777), /var, /usr."""
+    root = tmp_path / "root"
+    for d in ("etc", "var/lib", "var/log", "usr/src", "lib/modules", "run"):
+        (root / d).mkdir(parents=True)
+    (root / "tmp").mkdir()
+    os.chmod(root / "tmp", 0o1777)
+    return root
+
+
+def run_sunray(*args, env=None, cwd=None, input=None, timeout=600):
+    """Run the real `sunray` program; return the CompletedProcess (text)."""
+    full_env = dict(os.environ)
+    full_env.pop("SUNRAY_DEBUG", None)
+    if env:
+        full_env.update(env)
+    return subprocess.run(
+        [sys.executable, "-m", "sunray", *map(str, args)],
+        capture_output=True,
+        text=True,
+        env=full_env,
+        cwd=cwd or REPO,
+        input=input,
+        timeout=timeout,
+    )
+
+
+def assert_clean_error(proc, code, *needles):
+    """A usage or job error: exit ``code``, a one-line cause, no traceback."""
+    assert proc.returncode == code, (proc.returncode, proc.stdout, proc.stderr)
+    assert "Traceback" not in proc.stderr, proc.stderr
+    last = proc.stderr.strip().splitlines()[-1] if proc.stderr.strip() else ""
+    assert last.startswith("sunray: "), proc.stderr
+    for needle in needles:
+        assert needle in last, (needle, last)
+
+
+def tree_snapshot(root):
+    """Every path under root with its type, mode, owner and content digest."""
+    import hashlib
+
+    snap = {}
+    for dirpath, dirnames, filenames in os.walk(root):
+        for name in dirnames + filenames:
+            p = Path(dirpath) / name
+            st = p.lstat()
+            if p.is_symlink():
+                what = ("link", os.readlink(p))
+            elif p.is_file():
+                what = ("file", hashlib.sha256(p.read_bytes()).hexdigest())
+            else:
+                what = ("dir",)
+            snap[str(p.relative_to(root))] = (what, st.st_mode, st.st_uid, st.st_gid)
+    return snap
