@@ -73,9 +73,11 @@ def esd_dir(c, root=None, dry_run=False, format="text"):
 @task(
     help={
         "root": ROOT_HELP,
-        "init": "auto, sysv or systemd. auto picks systemd when the root has "
-        "/run/systemd/system or systemd is PID 1 style (/sbin/init -> systemd), "
-        "else sysv.",
+        "init": "auto, sysv or systemd. auto: systemd when the root has "
+        "/run/systemd/system, or /sbin/init resolves to systemd; sysv when "
+        "/sbin/init is something else; with no /sbin/init, systemd when "
+        "(/usr)/lib/systemd/systemd and /etc/systemd/system exist, else sysv "
+        "when /etc/rc.d/init.d or /etc/init.d exists; else exit 2 asking for --init.",
         "dry_run": DRY_RUN_HELP,
         "revert": REVERT_HELP,
         "format": FORMAT_HELP,
