@@ -14,7 +14,7 @@ import sys
 from invoke import Collection, task
 
 from sunray.config import defaults
-from sunray.taskkit import finish, guarded, root_of, settings
+from sunray.taskkit import check_format, finish, guarded, root_of, settings
 
 ROOT_HELP = "Work on the tree under DIR as if it were / (default: /, or sunray.root)."
 DRY_RUN_HELP = "Show the diff or plan; change nothing."
@@ -67,6 +67,7 @@ def esd_dir(c, root=None, dry_run=False, format="text"):
     """
     from sunray import esddir
 
+    check_format(format)  # before any change, not after
     finish(esddir.ensure(root_of(c, root), settings(c), dry_run=dry_run), format)
 
 
@@ -93,6 +94,7 @@ def install_boot_hook(c, root=None, init="auto", dry_run=False, revert=False, fo
     """
     from sunray import boothook
 
+    check_format(format)  # before any change, not after
     result = boothook.install(
         root_of(c, root), settings(c), init=init, dry_run=dry_run, revert=revert
     )
@@ -109,6 +111,7 @@ def boot(c, root=None, format="text"):
     """
     from sunray import boothook
 
+    check_format(format)
     finish(boothook.boot(root_of(c, root), settings(c)), format)
 
 

@@ -186,9 +186,17 @@ def test_systemd_install_verify_reinstall_and_revert(sandbox, tmp_path):
     assert snapshot(sandbox) == installed
     assert boothook.status(Root(sandbox), {})["installed"] == "systemd"
 
+    full = tree_snapshot(sandbox)
+    planned = run_sunray("install-boot-hook", "--root", sandbox, "--revert", "--dry-run")
+    assert planned.returncode == 0 and "would be restored" in planned.stdout
+    assert tree_snapshot(sandbox) == full
+
     reverted = run_sunray("install-boot-hook", "--root", sandbox, "--revert")
     assert reverted.returncode == 0, reverted.stderr
     assert snapshot(sandbox) == before
+    assert not (sandbox / "var/lib/sunray/boothook.json").exists()
+    again = run_sunray("install-boot-hook", "--root", sandbox, "--revert")
+    assert again.returncode == 0 and "nothing to revert" in again.stdout
 
 
 def test_unit_passes_systemd_analyze_verify(sandbox, tmp_path):
@@ -358,6 +366,8 @@ def test_bad_input(sandbox, tmp_path):
     before = tree_snapshot(sandbox)
     assert_clean_error(run_sunray("install-boot-hook", "--root", sandbox, "--init", "bogus"),
                        2, "--init 'bogus'")
+    assert_clean_error(run_sunray("install-boot-hook", "--root", sandbox, "--init", "sysv",
+                                  "--format", "xml"), 2, "--format")
     assert tree_snapshot(sandbox) == before
 
 
