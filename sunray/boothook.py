@@ -144,7 +144,8 @@ def _is_dir(root, server_path):
 
 
 def detect_init(root):
-    """The init system of the root, by this rule (first match wins):
+    """``(kind, reason)``: the init system of the root ("sysv" or "systemd")
+    and why, by this rule (first match wins):
 
     1. ``/run/systemd/system`` is a directory (the system runs systemd now) -> systemd;
     2. ``/sbin/init`` exists: systemd when it resolves (inside the root) to a
@@ -244,7 +245,8 @@ def _tmp_mount_nodev(root):
                  if root.path(f"{d}/tmp.mount").is_file()), None)
     if unit is None:
         return []
-    options = _unit_options(root, unit)
+    # Read it where the server would find it (a link is followed inside the root).
+    options = _unit_options(root, _resolve(root, unit) or unit)
     dropins = root.path("/etc/systemd/system/tmp.mount.d")
     if dropins.is_dir():
         for conf in sorted(dropins.glob("*.conf")):
