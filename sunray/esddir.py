@@ -173,9 +173,11 @@ def _ensure_in(parent_fd, name, path, report, dry_run):
     verb = (lambda action: "would be " + action) if dry_run else (lambda action: action)
     if state in ("wrong-owner", "wrong-mode"):
         what = "chown 0:0, chmod 1777" if state == "wrong-owner" else "chmod 1777"
-        if not dry_run:
-            _repair(parent_fd, name, path, st)
+        kept = 0 if dry_run else _repair(parent_fd, name, path, st)
         done.append(f"repaired in place ({what})")
+        if kept and state == "wrong-owner":
+            report.warnings.append(f"{path} belonged to uid {st.st_uid}; its {kept} entries "
+                                   "were kept: check them")
         report.add(_change(path, verb("repaired"), f"was {_describe_mode(st)}; now root:root 1777"))
         return report
 
@@ -263,6 +265,7 @@ def _repair(parent_fd, name, path, seen):
         if not _same_inode(os.fstat(fd), seen):
             raise _raced(path)
         _fix_fd(fd, path)
+        return len(os.listdir(fd))
     finally:
         os.close(fd)
 

@@ -108,6 +108,7 @@ def test_foreign_directory_is_repaired_in_place(sandbox):
     assert proc.returncode == 0, proc.stderr
     assert "owned by 1000:1000 0700" in proc.stdout
     assert "repaired" in proc.stdout
+    assert "its 1 entries were kept" in proc.stderr
     st = assert_esd_ok(sandbox)
     assert st.st_ino == inode  # repaired, not replaced
     assert (esd / "5").is_dir()
