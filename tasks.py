@@ -14,7 +14,7 @@ import sys
 from invoke import Collection, task
 
 from sunray.config import defaults
-from sunray.taskkit import finish, guarded, root_of, settings
+from sunray.taskkit import check_format, finish, guarded, root_of, settings
 
 ROOT_HELP = "Work on the tree under DIR as if it were / (default: /, or sunray.root)."
 DRY_RUN_HELP = "Show the diff or plan; change nothing."
@@ -67,15 +67,18 @@ def esd_dir(c, root=None, dry_run=False, format="text"):
     """
     from sunray import esddir
 
+    check_format(format)  # before any change, not after
     finish(esddir.ensure(root_of(c, root), settings(c), dry_run=dry_run), format)
 
 
 @task(
     help={
         "root": ROOT_HELP,
-        "init": "auto, sysv or systemd. auto picks systemd when the root has "
-        "/run/systemd/system or systemd is PID 1 style (/sbin/init -> systemd), "
-        "else sysv.",
+        "init": "auto, sysv or systemd. auto: systemd when the root has "
+        "/run/systemd/system, or /sbin/init resolves to systemd; sysv when "
+        "/sbin/init is something else; with no /sbin/init, systemd when "
+        "(/usr)/lib/systemd/systemd and /etc/systemd/system exist, else sysv "
+        "when /etc/rc.d/init.d or /etc/init.d exists; else exit 2 asking for --init.",
         "dry_run": DRY_RUN_HELP,
         "revert": REVERT_HELP,
         "format": FORMAT_HELP,
@@ -91,6 +94,7 @@ def install_boot_hook(c, root=None, init="auto", dry_run=False, revert=False, fo
     """
     from sunray import boothook
 
+    check_format(format)  # before any change, not after
     result = boothook.install(
         root_of(c, root), settings(c), init=init, dry_run=dry_run, revert=revert
     )
@@ -107,6 +111,7 @@ def boot(c, root=None, format="text"):
     """
     from sunray import boothook
 
+    check_format(format)
     finish(boothook.boot(root_of(c, root), settings(c)), format)
 
 

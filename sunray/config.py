@@ -15,6 +15,9 @@ DEFAULTS = {
     "state_dir": "/var/lib/sunray",
     # Where build logs go (under the root).
     "log_dir": "/var/log/sunray",
+    # Absolute path of the sunray program that hooks run (boot hook, kernel
+    # hooks). Empty: the running `sunray` (argv[0] or PATH), else /usr/bin/sunray.
+    "program": "",
     "tmp": {
         # Paths the daily /tmp cleaners must never remove.
         "protect": ["/tmp/SUNWut", "/tmp/.esd"],
@@ -27,6 +30,9 @@ DEFAULTS = {
         # SRSS services the boot hook must run before (systemd unit names;
         # the SysV script uses the same names without ".service").
         "before": ["utsvc.service", "utstorage.service"],
+        # Seconds `sunray boot` may take before the hook gives up, so a hung
+        # step can never keep SRSS from starting.
+        "timeout": 600,
     },
 }
 

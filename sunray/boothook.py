@@ -1,0 +1,602 @@
+"""The boot hook: run ``sunray boot`` at every boot, before SRSS starts.
+
+``install()`` writes either a SysV init script (RHEL 5/6, and Debian without
+systemd) or a systemd oneshot unit (RHEL 7+, Debian), registers it, and warns
+when /tmp is mounted nodev. ``boot()`` is what that hook runs. ``status()`` is
+a read-only look for doctor.
+
+Names (other code relies on them):
+
+* SysV script ``/etc/rc.d/init.d/sunray-boot`` when the root has
+  ``/etc/rc.d/init.d`` (RHEL layout), else ``/etc/init.d/sunray-boot``;
+  links ``S05sunray-boot`` in rc2-5.d and ``K95sunray-boot`` in rc0,1,6.d
+  (``/etc/rc.d/rcN.d`` or ``/etc/rcN.d``);
+* systemd unit ``/etc/systemd/system/sunray-boot.service``, enabled by
+  ``/etc/systemd/system/multi-user.target.wants/sunray-boot.service``.
+
+What an install wrote is recorded in ``<state_dir>/boothook.json`` so that
+``--revert`` removes exactly that (files, links, and the directories the
+install had to create).
+"""
+
+import json
+import os
+import re
+import shlex
+import shutil
+import subprocess
+import sys
+from pathlib import PurePosixPath
+
+from .errors import JobFailed, SunrayError, UsageError
+from .fileedit import FileEditor, atomic_write, read_text
+from .report import Report
+
+NAME = "sunray-boot"
+INITS = ("auto", "sysv", "systemd")
+
+# chkconfig priorities: DKMS's boot rebuilder starts at 04, SRSS at 98. 05
+# starts right after DKMS (its module builds are done) and long before SRSS.
+START_PRIORITY = "05"
+STOP_PRIORITY = "95"  # stop is a no-op; 100 - start, as chkconfig convention
+START_LEVELS = ("2", "3", "4", "5")
+STOP_LEVELS = ("0", "1", "6")
+
+RHEL_INITD = "/etc/rc.d/init.d"
+DEBIAN_INITD = "/etc/init.d"
+UNIT_DIR = "/etc/systemd/system"
+UNIT = f"{UNIT_DIR}/{NAME}.service"
+WANTS_LINK = f"{UNIT_DIR}/multi-user.target.wants/{NAME}.service"
+RECORD = "boothook.json"
+
+DEFAULT_PROGRAM = "/usr/bin/sunray"
+# Goes verbatim into a shell script and an ExecStart= line: plain characters
+# only (no blanks, quotes, '$' or systemd's '%' specifiers).
+_SAFE_PROGRAM = re.compile(r"^/[A-Za-z0-9._+@/-]+$")
+_UNIT_NAME = re.compile(r"^[A-Za-z0-9:_.@-]+\.(service|target|socket|mount|path|timer)$")
+
+
+# --- settings -------------------------------------------------------------
+
+
+def program_path(config):
+    """Absolute path of the sunray program hooks should run.
+
+    ``sunray.program`` when set; else the running program when it is called
+    ``sunray`` (argv[0]), else ``sunray`` on PATH, else /usr/bin/sunray.
+    """
+    program = config.get("program") or ""
+    if not program:
+        argv0 = sys.argv[0] if sys.argv else ""
+        if os.path.basename(argv0) == "sunray" and os.access(argv0, os.X_OK):
+            program = os.path.abspath(argv0)
+        else:
+            found = shutil.which("sunray")
+            program = os.path.abspath(found) if found else DEFAULT_PROGRAM
+    if not isinstance(program, str) or not _SAFE_PROGRAM.match(program) or "/../" in program:
+        raise UsageError(
+            f"sunray.program {program!r}: expected an absolute path without blanks, "
+            "quotes or '%'"
+        )
+    return program
+
+
+def before_units(config):
+    """``sunray.boot.before``: the SRSS units to start before, validated."""
+    units = (config.get("boot") or {}).get("before", [])
+    if isinstance(units, str):
+        units = units.split()
+    for unit in units:
+        if not isinstance(unit, str) or not _UNIT_NAME.match(unit):
+            raise UsageError(
+                f"sunray.boot.before: {unit!r} is not a systemd unit name (like utsvc.service)"
+            )
+    return list(units)
+
+
+def boot_timeout(config):
+    value = (config.get("boot") or {}).get("timeout", 600)
+    try:
+        seconds = int(value)
+    except (TypeError, ValueError):
+        seconds = 0
+    if seconds <= 0:
+        raise UsageError(f"sunray.boot.timeout {value!r}: expected a positive number of seconds")
+    return seconds
+
+
+# --- what the root looks like ---------------------------------------------
+
+
+def _resolve(root, server_path, hops=40):
+    """Where ``server_path`` leads inside the root, following symlinks the way
+    the server would (absolute targets from the root's top); None if it does
+    not exist or loops. Never leaves the root."""
+    parts = list(PurePosixPath(server_path).parts[1:])
+    done = []
+    while parts:
+        part = parts.pop(0)
+        if part in ("", "."):
+            continue
+        if part == "..":
+            if done:
+                done.pop()
+            continue
+        here = root.top.joinpath(*done, part)
+        if os.path.islink(here):
+            hops -= 1
+            if hops < 0:
+                return None
+            target = PurePosixPath(os.readlink(here))
+            if target.is_absolute():
+                done = []
+            parts = list(target.parts[1:] if target.is_absolute() else target.parts) + parts
+            continue
+        if not os.path.lexists(here):
+            return None
+        done.append(part)
+    return "/" + "/".join(done)
+
+
+def _is_dir(root, server_path):
+    resolved = _resolve(root, server_path)
+    return resolved is not None and root.path(resolved).is_dir()
+
+
+def detect_init(root):
+    """``(kind, reason)``: the init system of the root ("sysv" or "systemd")
+    and why, by this rule (first match wins):
+
+    1. ``/run/systemd/system`` is a directory (the system runs systemd now) -> systemd;
+    2. ``/sbin/init`` exists: systemd when it resolves (inside the root) to a
+       file named systemd, else sysv (sysvinit, or upstart which runs the
+       rc scripts too);
+    3. ``/lib/systemd/systemd`` or ``/usr/lib/systemd/systemd`` exists and
+       ``/etc/systemd/system`` is a directory -> systemd;
+    4. ``/etc/rc.d/init.d`` or ``/etc/init.d`` is a directory -> sysv;
+    5. otherwise: UsageError asking for --init.
+    """
+    if root.path("/run/systemd/system").is_dir() and not os.path.islink(
+        root.path("/run/systemd/system")
+    ):
+        return "systemd", "/run/systemd/system exists: systemd is running"
+    init = _resolve(root, "/sbin/init")
+    if init is not None:
+        if PurePosixPath(init).name == "systemd":
+            return "systemd", f"/sbin/init is systemd ({init})"
+        return "sysv", f"/sbin/init is {init}, not systemd"
+    has_systemd = any(root.path(p).is_file() for p in ("/lib/systemd/systemd",
+                                                         "/usr/lib/systemd/systemd"))
+    if has_systemd and _is_dir(root, UNIT_DIR):
+        return "systemd", "systemd and /etc/systemd/system are present"
+    for initd in (RHEL_INITD, DEBIAN_INITD):
+        if _is_dir(root, initd):
+            return "sysv", f"{initd} exists and there is no systemd"
+    raise UsageError(
+        f"cannot tell the init system of {root.top} (no /sbin/init, no systemd, "
+        "no /etc/init.d): say --init sysv or --init systemd"
+    )
+
+
+def sysv_layout(root):
+    """(script path, rc directory pattern) for the root's SysV layout."""
+    if _is_dir(root, RHEL_INITD):
+        return f"{RHEL_INITD}/{NAME}", "/etc/rc.d/rc{}.d"
+    return f"{DEBIAN_INITD}/{NAME}", "/etc/rc{}.d"
+
+
+def rc_links(rc_pattern):
+    """{link path: target} of the rc?.d links (relative targets, as chkconfig makes)."""
+    links = {}
+    for level in START_LEVELS:
+        links[f"{rc_pattern.format(level)}/S{START_PRIORITY}{NAME}"] = f"../init.d/{NAME}"
+    for level in STOP_LEVELS:
+        links[f"{rc_pattern.format(level)}/K{STOP_PRIORITY}{NAME}"] = f"../init.d/{NAME}"
+    return links
+
+
+def _use_chkconfig(root):
+    return root.is_host and shutil.which("chkconfig") is not None
+
+
+def _systemd_running(root):
+    return root.is_host and os.path.isdir("/run/systemd/system") and shutil.which("systemctl")
+
+
+# --- /tmp mounted nodev ---------------------------------------------------
+
+
+def _fstab_nodev(root):
+    try:
+        text = read_text(root, "/etc/fstab", "fstab")
+    except UsageError as e:
+        if "no such" in str(e):
+            return []
+        return [f"cannot check /etc/fstab for a nodev /tmp: {e}"]
+    for line in text.splitlines():
+        fields = line.split("#", 1)[0].split()
+        if len(fields) >= 4 and fields[1].rstrip("/") == "/tmp" and "nodev" in fields[3].split(","):
+            return [f"/tmp is mounted nodev by /etc/fstab ({' '.join(fields[:4])}): "
+                    "SRSS makes device nodes under /tmp/SUNWut; remove nodev there"]
+    return []
+
+
+def _unit_options(root, path):
+    """Options= of a mount unit file (last one wins, as in systemd)."""
+    options = None
+    try:
+        text = read_text(root, path, "unit file")
+    except UsageError:
+        return None
+    for line in text.splitlines():
+        line = line.strip()
+        if line.startswith("Options="):
+            options = line[len("Options="):].strip()
+    return options
+
+
+def _tmp_mount_nodev(root):
+    """Warn when systemd's tmp.mount mounts /tmp nodev and is enabled."""
+    unit_dirs = ("/etc/systemd/system", "/usr/lib/systemd/system", "/lib/systemd/system")
+    etc_unit = root.path("/etc/systemd/system/tmp.mount")
+    if os.path.islink(etc_unit) and os.readlink(etc_unit) == "/dev/null":
+        return []  # masked: never mounted
+    unit = next((f"{d}/tmp.mount" for d in unit_dirs
+                 if root.path(f"{d}/tmp.mount").is_file()), None)
+    if unit is None:
+        return []
+    # Read it where the server would find it (a link is followed inside the root).
+    options = _unit_options(root, _resolve(root, unit) or unit)
+    dropins = root.path("/etc/systemd/system/tmp.mount.d")
+    if dropins.is_dir():
+        for conf in sorted(dropins.glob("*.conf")):
+            override = _unit_options(root, f"/etc/systemd/system/tmp.mount.d/{conf.name}")
+            if override is not None:
+                options = override
+    if options is None or "nodev" not in options.split(","):
+        return []
+    enabled = any(os.path.lexists(root.path(f"{d}/local-fs.target.wants/tmp.mount"))
+                  for d in unit_dirs)
+    if not enabled:
+        return []
+    return [f"/tmp is mounted nodev by systemd's tmp.mount ({unit}, Options={options}): "
+            "SRSS makes device nodes under /tmp/SUNWut; mask it "
+            "(systemctl mask tmp.mount) or drop nodev in a tmp.mount.d override"]
+
+
+def _live_nodev(root):
+    if not root.is_host:
+        return []
+    try:
+        with open("/proc/self/mounts", encoding="utf-8", errors="replace") as f:
+            lines = f.read().splitlines()
+    except OSError:
+        return []
+    for line in lines:
+        fields = line.split()
+        if len(fields) >= 4 and fields[1] == "/tmp" and "nodev" in fields[3].split(","):
+            return ["/tmp is mounted nodev right now (/proc/self/mounts): SRSS device "
+                    "nodes under /tmp/SUNWut will not work until it is remounted without nodev"]
+    return []
+
+
+def tmp_nodev_warnings(root):
+    """Every reason /tmp is (or will be) mounted nodev, as warning lines."""
+    return _fstab_nodev(root) + _tmp_mount_nodev(root) + _live_nodev(root)
+
+
+# --- install and revert ---------------------------------------------------
+
+
+def _render_sysv(config, program):
+    from .esddir import esd_path
+    from .templating import render
+
+    esd_dir = esd_path(config)
+    start_before = [u[: -len(".service")] for u in before_units(config) if u.endswith(".service")]
+    return render(
+        "sunray-boot.init.j2",
+        service=NAME,
+        start_priority=START_PRIORITY,
+        stop_priority=STOP_PRIORITY,
+        start_before=start_before,
+        esd_dir=esd_dir,
+        esd_dir_sh=shlex.quote(esd_dir),
+        program_sh=shlex.quote(program),
+        timeout=boot_timeout(config),
+    )
+
+
+def _render_unit(config, program):
+    from .esddir import esd_path
+    from .templating import render
+
+    return render(
+        "sunray-boot.service.j2",
+        path=UNIT,
+        esd_dir=esd_path(config),
+        before=before_units(config),
+        program=program,
+        timeout=boot_timeout(config),
+    )
+
+
+def _missing_dirs(root, server_paths):
+    """Directories (server paths) that writing ``server_paths`` will create."""
+    missing = set()
+    for path in server_paths:
+        parent = PurePosixPath(path).parent
+        while str(parent) != "/" and not os.path.lexists(root.path(str(parent))):
+            missing.add(str(parent))
+            parent = parent.parent
+    return missing
+
+
+def _check_writable(root, server_paths):
+    """Refuse before writing anything when a target directory is not writable
+    (a read-only mount, say), so an install is never left half done."""
+    for path in server_paths:
+        host = root.path(path).parent
+        while not host.exists() and host != root.top:
+            host = host.parent
+        if not os.access(host, os.W_OK):
+            raise JobFailed(
+                f"cannot install the boot hook: {root.server_path(host)} is not writable "
+                "(read-only file system?); nothing was changed"
+            )
+
+
+def _record_path(root, config):
+    return root.state(RECORD, config=config)
+
+
+def _load_record(root, config):
+    path = _record_path(root, config)
+    try:
+        record = json.loads(path.read_text())
+    except FileNotFoundError:
+        return {}
+    except (OSError, ValueError) as e:
+        raise JobFailed(f"cannot read {root.server_path(path)}: {e}") from None
+    return record if isinstance(record, dict) else {}
+
+
+def _save_record(root, config, record):
+    path = _record_path(root, config)
+    path.parent.mkdir(parents=True, exist_ok=True, mode=0o755)
+    atomic_write(path, (json.dumps(record, indent=2, sort_keys=True) + "\n").encode(), mode=0o644)
+
+
+def _run(argv, what):
+    try:
+        proc = subprocess.run(argv, capture_output=True, text=True, timeout=120)
+    except (OSError, subprocess.TimeoutExpired) as e:
+        raise JobFailed(f"{what} failed: {e}") from None
+    if proc.returncode != 0:
+        detail = (proc.stderr or proc.stdout).strip().splitlines()
+        raise JobFailed(f"{what} failed (exit {proc.returncode})"
+                        + (f": {detail[-1]}" if detail else ""))
+    return proc
+
+
+def install(root, config, init="auto", dry_run=False, revert=False):
+    """Install (or with ``revert`` remove) the boot hook. Returns a Report."""
+    if init not in INITS:
+        raise UsageError(f"--init {init!r}: expected one of {', '.join(INITS)}")
+    editor = FileEditor(root, dry_run=dry_run, state_dir=config.get("state_dir", "/var/lib/sunray"))
+    report = Report("install-boot-hook", root=str(root.top), dry_run=dry_run)
+    if revert:
+        _revert(root, config, editor, report)
+        return report
+
+    if init == "auto":
+        kind, why = detect_init(root)
+        report.notes.append(f"init system: {kind} ({why})")
+    else:
+        kind = init
+        report.notes.append(f"init system: {kind} (--init)")
+    program = program_path(config)
+    if not os.path.isfile(root.path(program)):
+        report.warnings.append(
+            f"{program} does not exist under the root: the hook will fail until sunray is "
+            "installed there (or set sunray.program)"
+        )
+
+    # Everything is rendered and checked before the first write.
+    files, links, commands = {}, {}, []
+    if kind == "sysv":
+        script, rc_pattern = sysv_layout(root)
+        files[script] = (_render_sysv(config, program), 0o755)
+        if _use_chkconfig(root):
+            commands.append(["chkconfig", "--add", NAME])
+        else:
+            links = rc_links(rc_pattern)
+    else:
+        from . import tmpfiles_dropin
+
+        files[UNIT] = (_render_unit(config, program), 0o644)
+        files[tmpfiles_dropin.DROPIN] = (tmpfiles_dropin.content(config), 0o644)
+        links[WANTS_LINK] = UNIT
+
+    targets = list(files) + list(links)
+    record = _load_record(root, config)
+    other = "systemd" if kind == "sysv" else "sysv"
+    if other in record.get("inits", []):
+        report.warnings.append(
+            f"a {other} boot hook from an earlier install is still there; "
+            "`sunray install-boot-hook --revert` removes both"
+        )
+    if not dry_run:
+        _check_writable(root, targets)
+    new_dirs = _missing_dirs(root, targets)
+
+    for path, (content, mode) in files.items():
+        report.add(editor.write(path, content, mode=mode))
+    for path, target in links.items():
+        report.add(editor.symlink(path, target))
+    registered_before = _chkconfig_registered(root)
+    for argv in commands:
+        if registered_before and not report.changed:
+            continue  # chkconfig already knows this very script
+        if dry_run:
+            report.notes.append("would run: " + " ".join(argv))
+        else:
+            _run(argv, " ".join(argv))
+            report.notes.append("ran: " + " ".join(argv))
+    if kind == "systemd" and report.changed and not dry_run and _systemd_running(root):
+        _run(["systemctl", "daemon-reload"], "systemctl daemon-reload")
+        report.notes.append("ran: systemctl daemon-reload")
+
+    if not dry_run:
+        changed = {c.path for c in report.changes if c.changed}
+        record.setdefault("inits", [])
+        if kind not in record["inits"]:
+            record["inits"].append(kind)
+        # The tmpfiles drop-in is shared with patch-tmpwatch: only revert it
+        # when this task is the one that wrote it.
+        owned = [p for p in targets if p != "/etc/tmpfiles.d/sunray.conf" or p in changed
+                 or p in record.get("paths", [])]
+        record["paths"] = sorted(set(record.get("paths", [])) | set(owned))
+        record["dirs"] = sorted(set(record.get("dirs", [])) | new_dirs)
+        record["chkconfig"] = record.get("chkconfig", False) or bool(commands)
+        record["program"] = program
+        _save_record(root, config, record)
+    report.warnings.extend(tmp_nodev_warnings(root))
+    report.data["init"] = kind
+    report.data["program"] = program
+    return report
+
+
+def _chkconfig_registered(root):
+    if not _use_chkconfig(root):
+        return False
+    return any(os.path.lexists(p) for level in START_LEVELS
+               for p in root.path(f"/etc/rc.d/rc{level}.d").glob(f"S??{NAME}"))
+
+
+def _all_own_paths(root):
+    """Every path an install of either kind may have written (both layouts)."""
+    paths = [UNIT, WANTS_LINK]
+    for script, pattern in ((f"{RHEL_INITD}/{NAME}", "/etc/rc.d/rc{}.d"),
+                            (f"{DEBIAN_INITD}/{NAME}", "/etc/rc{}.d")):
+        paths.append(script)
+        paths.extend(rc_links(pattern))
+    return paths
+
+
+def _revert(root, config, editor, report):
+    record = _load_record(root, config)
+    paths = list(record.get("paths", []))
+    paths += [p for p in _all_own_paths(root) if p not in paths and editor.has_backup(p)]
+    if not paths:
+        report.notes.append("no boot hook installed by sunray: nothing to revert")
+        return
+    if record.get("chkconfig") and _use_chkconfig(root):
+        argv = ["chkconfig", "--del", NAME]
+        if editor.dry_run:
+            report.notes.append("would run: " + " ".join(argv))
+        else:
+            _run(argv, " ".join(argv))
+            report.notes.append("ran: " + " ".join(argv))
+    # Links before the files they point to.
+    paths.sort(key=lambda p: (not os.path.islink(root.path(p)), p))
+    for path in paths:
+        change = editor.revert(path)
+        if change.note != "no backup: nothing to revert":
+            report.add(change)
+    if editor.dry_run:
+        return
+    for directory in sorted(record.get("dirs", []), key=len, reverse=True):
+        try:
+            os.rmdir(root.path(directory))  # only when empty: never someone else's files
+        except OSError:
+            pass
+    if _systemd_running(root) and "systemd" in record.get("inits", []):
+        _run(["systemctl", "daemon-reload"], "systemctl daemon-reload")
+    try:
+        os.unlink(_record_path(root, config))
+    except FileNotFoundError:
+        pass
+
+
+# --- what runs at boot ----------------------------------------------------
+
+
+def _step_esd_dir(root, config):
+    from . import esddir
+
+    return esddir.ensure(root, config)
+
+
+def _step_tmp_nodev(root, config):
+    report = Report("tmp-nodev", root=str(root.top))
+    report.warnings.extend(_live_nodev(root))
+    return report
+
+
+# The steps `sunray boot` runs, in order. Each one runs even when an earlier
+# one failed: boot reports the failure (exit 1) but never stops SRSS's way.
+# The SRSS kernel-module check for the running kernel (sunray.kmodules, built
+# on another branch) is plugged in here at merge, after esd-dir.
+BOOT_STEPS = [
+    ("esd-dir", _step_esd_dir),
+    ("tmp-nodev", _step_tmp_nodev),
+]
+
+
+def boot(root, config):
+    """Run every boot step; a failing step is reported and the rest still run."""
+    report = Report("boot", root=str(root.top))
+    steps = []
+    failures = []
+    for name, step in BOOT_STEPS:
+        try:
+            result = step(root, config)
+        except SunrayError as e:
+            failures.append(f"{name}: {e}")
+            steps.append({"step": name, "ok": False, "error": str(e)})
+            continue
+        except Exception as e:  # a bug in one step must not skip the others
+            failures.append(f"{name}: {type(e).__name__}: {e}")
+            steps.append({"step": name, "ok": False, "error": f"{type(e).__name__}: {e}"})
+            continue
+        report.changes.extend(result.changes)
+        report.notes.extend(result.notes)
+        report.warnings.extend(result.warnings)
+        if result.failure:
+            failures.append(f"{name}: {result.failure}")
+        steps.append({"step": name, "ok": not result.failure, "changed": result.changed})
+    report.data["steps"] = steps
+    if failures:
+        report.failure = "boot: " + "; ".join(failures)
+    return report
+
+
+# --- read-only status -----------------------------------------------------
+
+
+def status(root, config):
+    """What boot hook is installed under the root, for doctor.
+
+    ``installed`` is sysv, systemd, both or none; ``files`` and ``links`` map
+    each expected path to whether it is there (links: to the right target).
+    """
+    script, rc_pattern = sysv_layout(root)
+    files = {script: root.path(script).is_file(), UNIT: root.path(UNIT).is_file()}
+    expected_links = dict(rc_links(rc_pattern))
+    expected_links[WANTS_LINK] = UNIT
+    links = {}
+    for path, target in expected_links.items():
+        host = root.path(path)
+        links[path] = os.path.islink(host) and os.readlink(host) == target
+    sysv = files[script] and (all(links[p] for p in rc_links(rc_pattern))
+                              or _chkconfig_registered(root))
+    systemd = files[UNIT] and links[WANTS_LINK]
+    installed = {(True, True): "both", (True, False): "sysv",
+                 (False, True): "systemd", (False, False): "none"}[(bool(sysv), bool(systemd))]
+    return {
+        "installed": installed,
+        "files": files,
+        "links": links,
+        "tmp_nodev": tmp_nodev_warnings(root),
+    }

@@ -1,0 +1,296 @@
+"""/tmp/.esd: a root-owned directory with mode 1777, made safely (task esd-dir).
+
+esound 0.2.36-0.2.38 (RHEL 5) put each Sun Ray session's socket below
+``/tmp/.esd``; without that directory (root, 1777, like /tmp) there is no
+sound. Its parent is world-writable, so whatever sits at that name may have
+been put there by anyone: a symlink to /etc, a file, a directory of their own.
+
+The rules, all enforced with file-descriptor calls so that nothing is ever
+followed:
+
+* the path to the parent is walked from the root's top one component at a
+  time with ``O_DIRECTORY|O_NOFOLLOW``: a symlink anywhere on the way is
+  refused, and everything below works relative to the parent's fd;
+* a symlink at the name is unlinked (the link itself; its target is never
+  touched), then the directory is created;
+* a file or any other non-directory is renamed aside in the same directory
+  (``.esd.sunray-moved-<time>``) for the admin to look at, then the
+  directory is created;
+* a directory of another owner or with another mode is opened with
+  ``O_NOFOLLOW|O_DIRECTORY``, checked to be the same inode that was looked
+  at, and repaired through that fd (fchown 0:0, fchmod 1777);
+* a new directory is made with mode 0700 first and only widened to 1777 after
+  it is ours (root:root), so nobody can race into it while it is open to all.
+"""
+
+import os
+import re
+import stat
+import time
+
+from .errors import JobFailed, UsageError
+from .report import Report
+
+WANT_MODE = 0o1777
+WANT_UID = 0
+WANT_GID = 0
+
+_SAFE_PATH = re.compile(r"^/[A-Za-z0-9._+@-]+(/[A-Za-z0-9._+@-]+)*$")
+_DIR_FLAGS = os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | getattr(os, "O_CLOEXEC", 0)
+
+
+def esd_path(config):
+    """The configured esd directory (``sunray.esd.dir``), validated."""
+    path = (config.get("esd") or {}).get("dir") or "/tmp/.esd"
+    if not isinstance(path, str) or not _SAFE_PATH.match(path):
+        raise UsageError(f"sunray.esd.dir {path!r}: expected an absolute path of plain names")
+    parts = path.split("/")[1:]
+    if any(p in (".", "..") for p in parts):
+        raise UsageError(f"sunray.esd.dir {path!r}: '.' and '..' are not allowed")
+    return path
+
+
+def _describe_mode(st):
+    return f"{st.st_uid}:{st.st_gid} {stat.S_IMODE(st.st_mode):04o}"
+
+
+class _UnsafeParent(Exception):
+    """The way to the parent directory is not a plain chain of directories."""
+
+
+def _open_parent(root, path):
+    """An fd of the parent directory of ``path`` under the root, reached
+    without following any symlink; raises _UnsafeParent with the reason."""
+    parts = path.split("/")[1:-1]
+    fd = os.open(str(root.top), os.O_RDONLY | os.O_DIRECTORY | getattr(os, "O_CLOEXEC", 0))
+    walked = ""
+    try:
+        for part in parts:
+            walked += "/" + part
+            try:
+                nfd = os.open(part, _DIR_FLAGS, dir_fd=fd)
+            except FileNotFoundError:
+                raise _UnsafeParent(f"{walked} does not exist") from None
+            except OSError:
+                # ELOOP (a symlink) or ENOTDIR (a file): say which.
+                try:
+                    st = os.lstat(part, dir_fd=fd)
+                except OSError as e:
+                    raise _UnsafeParent(f"{walked}: {e.strerror}") from None
+                if stat.S_ISLNK(st.st_mode):
+                    target = os.readlink(part, dir_fd=fd)
+                    raise _UnsafeParent(
+                        f"{walked} is a symlink (-> {target}); refusing to follow it"
+                    ) from None
+                raise _UnsafeParent(f"{walked} is not a directory") from None
+            os.close(fd)
+            fd = nfd
+    except BaseException:
+        os.close(fd)
+        raise
+    return fd
+
+
+def _classify(parent_fd, name, path):
+    """Look at ``name`` in the parent (lstat, never following): a dict with
+    ``state`` (ok, missing, symlink, not-a-directory, wrong-owner,
+    wrong-mode) and details, plus the stat result (or None)."""
+    try:
+        st = os.lstat(name, dir_fd=parent_fd)
+    except FileNotFoundError:
+        return {"path": path, "state": "missing", "details": "nothing (missing)"}, None
+    info = {"path": path, "uid": st.st_uid, "gid": st.st_gid,
+            "mode": f"{stat.S_IMODE(st.st_mode):04o}"}
+    if stat.S_ISLNK(st.st_mode):
+        target = os.readlink(name, dir_fd=parent_fd)
+        info.update(state="symlink", target=target, details=f"a symlink to {target}")
+    elif not stat.S_ISDIR(st.st_mode):
+        kind = "a regular file" if stat.S_ISREG(st.st_mode) else "not a directory"
+        info.update(state="not-a-directory", details=f"{kind} ({_describe_mode(st)})")
+    elif (st.st_uid, st.st_gid) != (WANT_UID, WANT_GID):
+        info.update(state="wrong-owner", details=f"a directory owned by {_describe_mode(st)}")
+    elif stat.S_IMODE(st.st_mode) != WANT_MODE:
+        info.update(state="wrong-mode", details=f"a directory with mode {_describe_mode(st)}")
+    else:
+        info.update(state="ok", details="root:root 1777")
+    return info, st
+
+
+def inspect(root, config):
+    """Read-only look at the esd directory, for doctor.
+
+    Returns ``{"path", "state", "details", ...}`` where state is one of ok,
+    missing, symlink, not-a-directory, wrong-owner, wrong-mode, or
+    unsafe-parent (a symlink or non-directory on the way to it).
+    """
+    path = esd_path(config)
+    try:
+        parent_fd = _open_parent(root, path)
+    except _UnsafeParent as e:
+        return {"path": path, "state": "unsafe-parent", "details": str(e)}
+    try:
+        return _classify(parent_fd, path.rsplit("/", 1)[1], path)[0]
+    finally:
+        os.close(parent_fd)
+
+
+def ensure(root, config, dry_run=False):
+    """Make the esd directory exist now: root:root, mode 1777, never
+    following anything. Returns a Report (``data["esd_dir"]`` holds what was
+    found and what was done)."""
+    path = esd_path(config)
+    name = path.rsplit("/", 1)[1]
+    report = Report("esd-dir", root=str(root.top), dry_run=dry_run)
+    try:
+        parent_fd = _open_parent(root, path)
+    except _UnsafeParent as e:
+        raise JobFailed(f"{path}: {e}; nothing was changed") from None
+    try:
+        return _ensure_in(parent_fd, name, path, report, dry_run)
+    finally:
+        os.close(parent_fd)
+
+
+def _ensure_in(parent_fd, name, path, report, dry_run):
+    found, st = _classify(parent_fd, name, path)
+    state = found["state"]
+    report.data["esd_dir"] = {"path": path, "found": found, "done": []}
+    done = report.data["esd_dir"]["done"]
+    parent_st = os.fstat(parent_fd)
+    if parent_st.st_mode & stat.S_IWOTH and not parent_st.st_mode & stat.S_ISVTX:
+        report.warnings.append(
+            f"{path.rsplit('/', 1)[0] or '/'} is world-writable without the sticky bit: "
+            f"anyone can replace {path}"
+        )
+    if state == "ok":
+        report.add(_change(path, "unchanged", "root:root 1777"))
+        return report
+    report.notes.append(f"{path}: found {found['details']}")
+    if os.geteuid() != 0 and not dry_run:
+        raise JobFailed(f"{path} is {found['details']}: only root can make it root-owned "
+                        "(run as root); nothing was changed")
+
+    verb = (lambda action: "would be " + action) if dry_run else (lambda action: action)
+    if state in ("wrong-owner", "wrong-mode"):
+        what = "chown 0:0, chmod 1777" if state == "wrong-owner" else "chmod 1777"
+        kept = 0 if dry_run else _repair(parent_fd, name, path, st)
+        done.append(f"repaired in place ({what})")
+        if kept and state == "wrong-owner":
+            report.warnings.append(f"{path} belonged to uid {st.st_uid}; its {kept} entries "
+                                   "were kept: check them")
+        report.add(_change(path, verb("repaired"), f"was {_describe_mode(st)}; now root:root 1777"))
+        return report
+
+    if state == "symlink":
+        if not dry_run:
+            _unlink_link(parent_fd, name, path, st)
+        done.append(f"removed the symlink, its target {found['target']} untouched")
+    elif state == "not-a-directory":
+        aside = _aside_name(parent_fd, name)
+        if not dry_run:
+            _move_aside(parent_fd, name, aside, path, st)
+        done.append(f"moved it aside to {aside}, kept for the admin")
+    if not dry_run:
+        _create(parent_fd, name, path)
+    done.append("created root:root 1777")
+    report.add(_change(path, verb("created"), "; ".join(done)))
+    return report
+
+
+def _change(path, action, note):
+    from .fileedit import FileChange
+
+    return FileChange(path, action, note=note)
+
+
+def _same_inode(a, b):
+    return (a.st_dev, a.st_ino) == (b.st_dev, b.st_ino)
+
+
+def _raced(path):
+    return JobFailed(f"{path} changed while it was being fixed (someone else is "
+                     "working on it?); run again")
+
+
+def _unlink_link(parent_fd, name, path, seen):
+    now = os.lstat(name, dir_fd=parent_fd)
+    if not _same_inode(now, seen):
+        raise _raced(path)
+    try:
+        os.unlink(name, dir_fd=parent_fd)
+    except OSError as e:
+        raise JobFailed(f"cannot remove the symlink {path}: {e.strerror}") from None
+
+
+def _aside_name(parent_fd, name):
+    base = f"{name}.sunray-moved-{time.strftime('%Y%m%dT%H%M%S')}"
+    candidate, n = base, 1
+    while True:
+        try:
+            os.lstat(candidate, dir_fd=parent_fd)
+        except FileNotFoundError:
+            return candidate
+        n += 1
+        candidate = f"{base}.{n}"
+
+
+def _move_aside(parent_fd, name, aside, path, seen):
+    now = os.lstat(name, dir_fd=parent_fd)
+    if not _same_inode(now, seen):
+        raise _raced(path)
+    try:
+        os.rename(name, aside, src_dir_fd=parent_fd, dst_dir_fd=parent_fd)
+    except OSError as e:
+        raise JobFailed(f"cannot move {path} aside: {e.strerror}") from None
+
+
+def _fix_fd(fd, path):
+    """chown 0:0 then chmod 1777 through an open directory fd, and verify."""
+    try:
+        os.fchown(fd, WANT_UID, WANT_GID)
+        os.fchmod(fd, WANT_MODE)
+    except OSError as e:
+        raise JobFailed(f"cannot make {path} root:root 1777: {e.strerror}") from None
+    st = os.fstat(fd)
+    if (st.st_uid, st.st_gid, stat.S_IMODE(st.st_mode)) != (WANT_UID, WANT_GID, WANT_MODE):
+        raise JobFailed(f"{path} is still {_describe_mode(st)} after the repair")
+
+
+def _repair(parent_fd, name, path, seen):
+    try:
+        fd = os.open(name, _DIR_FLAGS, dir_fd=parent_fd)
+    except OSError:
+        raise _raced(path) from None
+    try:
+        if not _same_inode(os.fstat(fd), seen):
+            raise _raced(path)
+        _fix_fd(fd, path)
+        return len(os.listdir(fd))
+    finally:
+        os.close(fd)
+
+
+def _create(parent_fd, name, path):
+    try:
+        os.mkdir(name, 0o700, dir_fd=parent_fd)
+    except FileExistsError:
+        raise _raced(path) from None
+    except OSError as e:
+        raise JobFailed(f"cannot create {path}: {e.strerror}") from None
+    try:
+        fd = os.open(name, _DIR_FLAGS, dir_fd=parent_fd)
+    except OSError:
+        raise _raced(path) from None
+    try:
+        st = os.fstat(fd)
+        # Still the directory we just made (ours, 0700), not a swapped-in one.
+        if st.st_uid != os.geteuid() or stat.S_IMODE(st.st_mode) & 0o077:
+            raise _raced(path)
+        _fix_fd(fd, path)
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+    try:
+        os.fsync(parent_fd)
+    except OSError:
+        pass

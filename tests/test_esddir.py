@@ -1,0 +1,227 @@
+"""esd-dir: /tmp/.esd made root:root 1777 without ever following anything.
+
+These run the real program as root against sandbox trees and plant what an
+attacker could have put at /tmp/.esd; the victims live outside the sandbox.
+"""
+
+import json
+import os
+import stat
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+import pytest
+
+from conftest import assert_clean_error, need, need_root, run_sunray, tree_snapshot
+from sunray import esddir
+from sunray.rootfs import Root
+
+CONFIG = {"esd": {"dir": "/tmp/.esd"}}
+
+
+def fingerprint(path):
+    """Mode, owner, inode and (for a file) content of a path, not following it."""
+    st = os.lstat(path)
+    content = Path(path).read_bytes() if stat.S_ISREG(st.st_mode) else None
+    return (st.st_mode, st.st_uid, st.st_gid, st.st_ino, st.st_mtime_ns, content)
+
+
+def assert_esd_ok(sandbox):
+    esd = sandbox / "tmp/.esd"
+    st = os.lstat(esd)
+    assert stat.S_ISDIR(st.st_mode), "not a real directory"
+    assert stat.S_IMODE(st.st_mode) == 0o1777
+    assert (st.st_uid, st.st_gid) == (0, 0)
+    return st
+
+
+@pytest.fixture
+def victims(tmp_path):
+    """A directory and a file outside the sandbox, owned by uid 1000."""
+    need_root()
+    victim_dir = tmp_path / "victim-dir"
+    victim_dir.mkdir(mode=0o750)
+    (victim_dir / "secret").write_text("keep me\n")
+    victim_file = tmp_path / "victim-file"
+    victim_file.write_text("precious\n")
+    for p in (victim_dir, victim_dir / "secret", victim_file):
+        os.chown(p, 1000, 1000)
+    os.chmod(victim_file, 0o600)
+    return victim_dir, victim_file
+
+
+def test_missing_directory_is_created(sandbox):
+    need_root()
+    proc = run_sunray("esd-dir", "--root", sandbox)
+    assert proc.returncode == 0, proc.stderr
+    assert "created" in proc.stdout
+    assert_esd_ok(sandbox)
+
+
+@pytest.mark.parametrize("which", ["dir", "file"])
+def test_symlink_is_replaced_and_its_target_untouched(sandbox, victims, which):
+    victim = victims[0] if which == "dir" else victims[1]
+    before = fingerprint(victim)
+    inner = fingerprint(victim / "secret") if which == "dir" else None
+    (sandbox / "tmp/.esd").symlink_to(victim)
+
+    proc = run_sunray("esd-dir", "--root", sandbox, "--format", "json")
+    assert proc.returncode == 0, proc.stderr
+    report = json.loads(proc.stdout)
+    assert report["esd_dir"]["found"]["state"] == "symlink"
+    assert report["esd_dir"]["found"]["target"] == str(victim)
+    assert any("removed the symlink" in d for d in report["esd_dir"]["done"])
+    assert_esd_ok(sandbox)
+    assert fingerprint(victim) == before
+    if inner:
+        assert fingerprint(victim / "secret") == inner
+
+
+def test_regular_file_is_moved_aside_and_kept(sandbox):
+    need_root()
+    planted = sandbox / "tmp/.esd"
+    planted.write_text("not a directory\n")
+    os.chown(planted, 1000, 1000)
+
+    proc = run_sunray("esd-dir", "--root", sandbox)
+    assert proc.returncode == 0, proc.stderr
+    assert "found a regular file" in proc.stdout
+    assert_esd_ok(sandbox)
+    aside = [p for p in (sandbox / "tmp").iterdir() if p.name.startswith(".esd.sunray-moved-")]
+    assert len(aside) == 1, list((sandbox / "tmp").iterdir())
+    assert aside[0].read_text() == "not a directory\n"
+    assert aside[0].stat().st_uid == 1000
+    assert aside[0].name in proc.stdout
+
+
+def test_foreign_directory_is_repaired_in_place(sandbox):
+    need_root()
+    esd = sandbox / "tmp/.esd"
+    esd.mkdir(mode=0o700)
+    (esd / "5").mkdir()
+    os.chown(esd, 1000, 1000)
+    inode = esd.stat().st_ino
+
+    proc = run_sunray("esd-dir", "--root", sandbox)
+    assert proc.returncode == 0, proc.stderr
+    assert "owned by 1000:1000 0700" in proc.stdout
+    assert "repaired" in proc.stdout
+    assert "its 1 entries were kept" in proc.stderr
+    st = assert_esd_ok(sandbox)
+    assert st.st_ino == inode  # repaired, not replaced
+    assert (esd / "5").is_dir()
+
+
+def test_wrong_mode_directory_is_repaired(sandbox):
+    need_root()
+    esd = sandbox / "tmp/.esd"
+    esd.mkdir()
+    os.chmod(esd, 0o777)  # no sticky bit: users could delete each other's sockets
+    proc = run_sunray("esd-dir", "--root", sandbox, "--format", "json")
+    assert proc.returncode == 0, proc.stderr
+    assert json.loads(proc.stdout)["esd_dir"]["found"]["state"] == "wrong-mode"
+    assert_esd_ok(sandbox)
+
+
+def test_correct_directory_is_left_alone(sandbox):
+    need_root()
+    esd = sandbox / "tmp/.esd"
+    esd.mkdir()
+    os.chmod(esd, 0o1777)
+    before = tree_snapshot(sandbox)
+    ctime = esd.stat().st_ctime_ns
+
+    proc = run_sunray("esd-dir", "--root", sandbox, "--format", "json")
+    assert proc.returncode == 0, proc.stderr
+    report = json.loads(proc.stdout)
+    assert report["changed"] is False
+    assert report["changes"][0]["action"] == "unchanged"
+    assert tree_snapshot(sandbox) == before
+    assert esd.stat().st_ctime_ns == ctime  # not even a chmod
+
+    text = run_sunray("esd-dir", "--root", sandbox)
+    assert "unchanged" in text.stdout
+
+
+def test_symlink_in_the_path_is_refused(sandbox, tmp_path):
+    need_root()
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    os.chmod(elsewhere, 0o1777)
+    (sandbox / "tmp").rmdir()
+    (sandbox / "tmp").symlink_to(elsewhere)
+    before_sandbox, before_elsewhere = tree_snapshot(sandbox), tree_snapshot(elsewhere)
+
+    proc = run_sunray("esd-dir", "--root", sandbox)
+    assert_clean_error(proc, 1, "/tmp is a symlink", "nothing was changed")
+    assert tree_snapshot(elsewhere) == before_elsewhere
+    assert tree_snapshot(sandbox) == before_sandbox
+    assert esddir.inspect(Root(sandbox), CONFIG)["state"] == "unsafe-parent"
+
+
+def test_dry_run_says_what_it_would_do_and_does_nothing(sandbox, victims):
+    (sandbox / "tmp/.esd").symlink_to(victims[0])
+    before = tree_snapshot(sandbox)
+    proc = run_sunray("esd-dir", "--root", sandbox, "--dry-run")
+    assert proc.returncode == 0, proc.stderr
+    assert "found a symlink to" in proc.stdout
+    assert "would be created" in proc.stdout
+    assert tree_snapshot(sandbox) == before
+
+
+def test_inspect_names_every_state(sandbox, victims):
+    root = Root(sandbox)
+    esd = sandbox / "tmp/.esd"
+    assert esddir.inspect(root, CONFIG)["state"] == "missing"
+    esd.symlink_to(victims[0])
+    found = esddir.inspect(root, CONFIG)
+    assert (found["state"], found["target"]) == ("symlink", str(victims[0]))
+    esd.unlink()
+    esd.write_text("x")
+    assert esddir.inspect(root, CONFIG)["state"] == "not-a-directory"
+    esd.unlink()
+    esd.mkdir()
+    os.chown(esd, 1000, 0)
+    assert esddir.inspect(root, CONFIG)["state"] == "wrong-owner"
+    os.chown(esd, 0, 0)
+    os.chmod(esd, 0o755)
+    assert esddir.inspect(root, CONFIG)["state"] == "wrong-mode"
+    os.chmod(esd, 0o1777)
+    assert esddir.inspect(root, CONFIG) == {
+        "path": "/tmp/.esd", "state": "ok", "details": "root:root 1777",
+        "uid": 0, "gid": 0, "mode": "1777",
+    }
+
+
+def test_non_root_caller_gets_a_clear_error_and_nothing_changes():
+    need_root()
+    need("setpriv")
+    # A sandbox uid 1000 can reach (pytest's tmp_path is private to root).
+    top = Path(tempfile.mkdtemp(prefix="sunray-esd-"))
+    try:
+        os.chmod(top, 0o755)
+        (top / "tmp").mkdir()
+        os.chmod(top / "tmp", 0o1777)
+        env = {k: v for k, v in os.environ.items() if k != "SUNRAY_DEBUG"}
+        env["HOME"] = "/nonexistent"
+        proc = subprocess.run(
+            ["setpriv", "--reuid=1000", "--regid=1000", "--clear-groups",
+             sys.executable, "-m", "sunray", "esd-dir", "--root", str(top)],
+            capture_output=True, text=True, env=env, cwd=Path(__file__).parent.parent,
+        )
+        assert_clean_error(proc, 1, "only root")
+        assert not os.path.lexists(top / "tmp/.esd")
+    finally:
+        import shutil
+
+        shutil.rmtree(top)
+
+
+def test_bad_input(sandbox, tmp_path):
+    assert_clean_error(run_sunray("esd-dir", "--root", tmp_path / "nope"), 2, "does not exist")
+    proc = run_sunray("esd-dir", "--root", sandbox, env={"INVOKE_SUNRAY_ESD_DIR": "/tmp/../etc"})
+    assert_clean_error(proc, 2, "sunray.esd.dir")
+    (sandbox / "tmp").rmdir()
+    assert_clean_error(run_sunray("esd-dir", "--root", sandbox), 1, "/tmp does not exist")
