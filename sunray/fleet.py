@@ -211,6 +211,7 @@ class HostResult:
     seconds: float = 0.0
     summary: str = ""
     result: dict = None  # the remote task's JSON report
+    stderr: str = ""  # the end of the remote stderr (warnings, the error line)
 
     @property
     def ok(self):
@@ -219,7 +220,7 @@ class HostResult:
     def to_dict(self):
         return {"host": self.host, "status": self.status, "ok": self.ok,
                 "exit_code": self.exit_code, "seconds": round(self.seconds, 3),
-                "summary": self.summary, "result": self.result}
+                "summary": self.summary, "result": self.result, "stderr": self.stderr}
 
 
 @dataclass
@@ -365,7 +366,8 @@ def run_on_host(target, argv, task, config):
         res = conn.run(shlex.join(argv), hide=True, warn=True, in_stream=False, pty=False,
                        timeout=int(config.get("command_timeout") or 1800))
         status, summary, data = judge(task, res.exited, res.stdout, res.stderr)
-        return HostResult(target.name, status, res.exited, time.monotonic() - start, summary, data)
+        return HostResult(target.name, status, res.exited, time.monotonic() - start, summary, data,
+                          stderr=res.stderr[-2000:])
     except Exception as exc:  # one host's trouble is that host's result
         status, summary = _ssh_failure(exc)
         return HostResult(target.name, status, None, time.monotonic() - start, summary)
@@ -374,12 +376,37 @@ def run_on_host(target, argv, task, config):
             conn.close()
 
 
+def check_settings(settings):
+    """Refuse bad sunray.fleet values before any host is contacted."""
+    for key in ("connect_timeout", "command_timeout"):
+        value = settings.get(key)
+        if value is not None and (isinstance(value, bool) or not isinstance(value, (int, float))
+                                  or value <= 0):
+            raise UsageError(f"sunray.fleet.{key}: expected a number of seconds, not {value!r}")
+    for key in ("identity", "known_hosts"):
+        value = settings.get(key)
+        if value is not None and not isinstance(value, str):
+            raise UsageError(f"sunray.fleet.{key}: expected a file name, not {value!r}")
+    identity = settings.get("identity")
+    if identity and not os.path.isfile(os.path.expanduser(identity)):
+        raise UsageError(f"sunray.fleet.identity: {identity}: no such key file")
+    known_hosts = os.path.expanduser(settings.get("known_hosts") or "~/.ssh/known_hosts")
+    if os.path.exists(known_hosts):
+        from paramiko.hostkeys import HostKeys
+
+        try:
+            HostKeys(known_hosts)
+        except Exception as e:  # paramiko raises several kinds for a broken file
+            raise UsageError(f"sunray.fleet.known_hosts: {known_hosts}: unreadable: {e}") from None
+    return settings
+
+
 def run(config, hosts=None, hosts_file=None, inventory=None, groups=(), task="doctor",
         dry_run=False, root=None, parallel=None):
     """Run ``task`` on every host, ``parallel`` at a time; a FleetReport in host order."""
     import logging
 
-    fleet_config = config.get("fleet") or {}
+    fleet_config = check_settings(config.get("fleet") or {})
     targets = targets_of(hosts, hosts_file, inventory, groups)
     commands = [remote_argv(t, task, fleet_config, dry_run=dry_run, root=root) for t in targets]
     parallel = parallel if parallel is not None else fleet_config.get("parallel", 8)

@@ -132,6 +132,11 @@ def test_fleet_usage_errors_exit_2(tmp_path):
     assert_clean_error(run_sunray("fleet", "--hosts", "a", "--group", "x"), 2, "--inventory")
     assert_clean_error(run_sunray("fleet", "--hosts-file", tmp_path / "none"), 2, "no such")
     assert_clean_error(run_sunray("fleet", "--hosts", "a", "--format", "xml"), 2, "--format")
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("sunray:\n  fleet:\n    connect_timeout: soon\n")
+    assert_clean_error(run_sunray("-f", bad, "fleet", "--hosts", "a"), 2, "connect_timeout")
+    bad.write_text(f"sunray:\n  fleet:\n    identity: {tmp_path / 'nokey'}\n")
+    assert_clean_error(run_sunray("-f", bad, "fleet", "--hosts", "a"), 2, "no such key file")
 
 
 # --- real SSH ------------------------------------------------------------------------

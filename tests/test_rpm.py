@@ -109,6 +109,11 @@ def test_installed_payload_runs(rpm, tmp_path):
             else:
                 target.parent.mkdir(parents=True, exist_ok=True)
                 target.write_bytes(data)
+    lib = str(tmp_path / "usr/share/sunray-toolkit")
+    proc = subprocess.run([sys.executable, "-I", "-c", f"import sys; sys.path.insert(0, {lib!r}); "
+                           "import sunray.fleet; print(sunray.fleet.__file__)"],
+                          capture_output=True, text=True, cwd=tmp_path)
+    assert proc.stdout.startswith(lib), proc  # the payload's copy, not the checkout's
     launcher = tmp_path / "usr/bin/sunray"
     text = launcher.read_text().replace("/usr/share/sunray-toolkit",
                                         str(tmp_path / "usr/share/sunray-toolkit"))
