@@ -133,7 +133,7 @@ def doctor(c, root=None, format="text"):
         "hosts": "Comma-separated hosts, each [user@]host[:port].",
         "hosts_file": "File with one host per line ('#' starts a comment).",
         "inventory": "YAML inventory: 'groups: {NAME: [host, ...]}', a host may be "
-        "a mapping with host:, root:, program:, user:.",
+        "a mapping with host:, root:, program:.",
         "group": "Only this inventory group (repeatable: --group a --group b).",
         "task": "The task run on every host: doctor, apply, rebuild-modules or patch-tmpwatch.",
         "dry_run": "Pass --dry-run to the remote task (not for doctor).",

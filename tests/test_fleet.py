@@ -264,3 +264,16 @@ def test_fleet_remote_errors(lab):
                        program="/nonexistent/bin/sunray")
     data = json.loads(run_sunray("-f", cfg, "fleet", "--hosts", h1.spec, "--format", "json").stdout)
     assert data["hosts"][0]["status"] == "error" and data["hosts"][0]["exit_code"] == 127
+
+
+def test_fleet_unknown_host_accepted_only_when_not_strict(lab):
+    h1 = lab["hosts"][0]
+    empty = lab["dir"] / "known_empty"
+    empty.write_text("")
+    cfg = fleet_config(lab["dir"] / "lax.yaml", lab["key"], empty, strict_host_keys=False)
+    proc = run_sunray("-f", cfg, "fleet", "--hosts", h1.spec, "--root", lab["roots"][0],
+                      "--format", "json")
+    assert proc.returncode == 0, proc.stderr
+    assert json.loads(proc.stdout)["hosts"][0]["status"] == "ok"
+    assert "strict_host_keys is off" in proc.stderr
+    assert empty.read_text() == ""  # nothing written into the admin's known_hosts

@@ -127,3 +127,42 @@ def test_installed_payload_runs(rpm, tmp_path):
     proc = subprocess.run([sys.executable, "-I", str(launcher), "doctor", "--root", str(root)],
                           capture_output=True, text=True, cwd=tmp_path)
     assert proc.returncode == 1 and "module-sources" in proc.stdout, proc.stderr
+
+
+def test_trigger_scripts_pick_the_right_kernels(rpm, tmp_path):
+    """Run both trigger scripts with sh. /usr/bin/sunray and /lib/modules are
+    redirected into tmp_path (a scriptlet cannot take --root); the stand-in
+    sunray only records its arguments: the scripts' own logic is what is tested."""
+    import rpmfile
+
+    with rpmfile.open(rpm) as r:
+        scripts = header_list(r.headers, "triggerscripts")
+    calls = tmp_path / "calls"
+    stub = tmp_path / "sunray"
+    stub.write_text(f'#!/bin/sh\necho "$@" >> {calls}\n[ "$2" != "--kernel" ] || [ "$3" != "6.1.0-9-amd64" ]\n')
+    stub.chmod(0o755)
+    modules = tmp_path / "modules"
+    for kernel, has_kernel_dir in [("6.1.0-9-amd64", False), ("6.1.0-10-amd64", True),
+                                   ("5.14.0-1.el9.x86_64", False)]:
+        (modules / kernel / "extra").mkdir(parents=True)
+        if has_kernel_dir:
+            (modules / kernel / "kernel").mkdir()
+    (modules / "not-a-dir").write_text("")
+    log = tmp_path / "log"
+
+    def run(script):
+        script = (script.replace("/usr/bin/sunray", str(stub))
+                  .replace("/lib/modules", str(modules))
+                  .replace("/var/log/sunray/rpm-trigger.log", str(log)))
+        return subprocess.run(["sh", "-c", script], capture_output=True, text=True)
+
+    installed = next(s for s in scripts if "rebuild-modules" in s)
+    removed = next(s for s in scripts if "remove-modules" in s)
+    assert run(installed).returncode == 0
+    assert calls.read_text() == "rebuild-modules\n"
+    calls.unlink()
+    proc = run(removed)
+    assert proc.returncode == 0  # a failed removal never fails the yum transaction
+    assert sorted(calls.read_text().splitlines()) == [
+        "remove-modules --kernel 5.14.0-1.el9.x86_64", "remove-modules --kernel 6.1.0-9-amd64"]
+    assert "could not remove SRSS modules of 6.1.0-9-amd64" in proc.stderr
