@@ -66,14 +66,13 @@ def parse_host(spec):
             raise UsageError(f"host {spec!r}: bad user name {user!r}")
     port = None
     if text.startswith("["):
-        end = text.find("]")
-        host, rest = text[1:end], text[end + 1:]
-        if end < 0 or not _IPV6.match(host) or (rest and not rest.startswith(":")):
+        host, bracket, rest = text[1:].partition("]")
+        if not bracket or not _IPV6.match(host) or (rest and not rest.startswith(":")):
             raise UsageError(f"host {spec!r}: bad IPv6 address (use [addr]:port)")
-        port = rest[1:] or None
+        port = rest[1:] if rest else None
     else:
-        host, _, port = text.partition(":")
-        port = port if _ else None
+        host, colon, port = text.partition(":")
+        port = port if colon else None
         if not _HOSTNAME.match(host):
             raise UsageError(f"host {spec!r}: bad host name {host!r}")
     if port is not None:
