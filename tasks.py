@@ -115,4 +115,64 @@ def boot(c, root=None, format="text"):
     finish(boothook.boot(root_of(c, root), settings(c)), format)
 
 
+# --- doctor and fleet --------------------------------------------------
+
+
+@task(help={"root": ROOT_HELP, "format": FORMAT_HELP})
+@guarded
+def doctor(c, root=None, format="text"):
+    """Say whether this Sun Ray server is right: one line per check, with the fix.
+
+    Each check is ok, warn or fail (skip: does not apply here); a warn or fail
+    line shows the command that fixes it. Changes nothing. Exit 1 when any
+    check fails, so cron or monitoring can call it.
+    """
+    from sunray import doctor as doctor_checks
+
+    check_format(format)
+    finish(doctor_checks.run(root_of(c, root), settings(c)), format)
+
+
+@task(
+    help={
+        "hosts": "Comma-separated hosts, each [user@]host[:port].",
+        "hosts_file": "File with one host per line ('#' starts a comment).",
+        "inventory": "YAML inventory: 'groups: {NAME: [host, ...]}', a host may be "
+        "a mapping with host:, root:, program:.",
+        "group": "Only this inventory group (repeatable: --group a --group b).",
+        "task": "The task run on every host: doctor, apply, rebuild-modules or patch-tmpwatch.",
+        "dry_run": "Pass --dry-run to the remote task (not for doctor).",
+        "root": "Pass --root DIR to the remote task (an inventory root: wins).",
+        "parallel": "At most N hosts at once (default sunray.fleet.parallel, 8).",
+        "format": FORMAT_HELP,
+    },
+    iterable=["group"],
+)
+@guarded
+def fleet(c, hosts=None, hosts_file=None, inventory=None, group=None, task="doctor",
+          dry_run=False, root=None, parallel=None, format="text"):
+    """Run one sunray task on many servers over SSH, N at a time.
+
+    Each host runs `sunray TASK --format json`; the table has one line per
+    host (unreachable, refused, failed or its summary) and --format json gives
+    one document for all. A host that fails never stops the others. Exit 1
+    when any host failed (a doctor with a failing check counts as failed).
+    """
+    from sunray import fleet as fleet_run
+
+    check_format(format)
+    result = fleet_run.run(
+        settings(c),
+        hosts=hosts,
+        hosts_file=hosts_file,
+        inventory=inventory,
+        groups=group or [],
+        task=task,
+        dry_run=dry_run,
+        root=root,
+        parallel=parallel,
+    )
+    finish(result, format)
+
+
 ns = Collection.from_module(sys.modules[__name__], config={"sunray": defaults()})

@@ -34,6 +34,34 @@ DEFAULTS = {
         # step can never keep SRSS from starting.
         "timeout": 600,
     },
+    "doctor": {
+        # Files whose .rpmnew/.rpmsave/.dpkg-dist siblings the doctor reports
+        # (globs, server paths). Empty: the built-in list (sunray.doctor).
+        "watched_files": [],
+    },
+    "fleet": {
+        # The program run on every host (a path, or a name found in the
+        # remote PATH); the inventory may set "program:" per host.
+        "program": "sunray",
+        # Hosts at once (--parallel overrides).
+        "parallel": 8,
+        # Seconds to wait for a host to accept the connection.
+        "connect_timeout": 10,
+        # Seconds a remote task may run (rebuild-modules can take minutes).
+        "command_timeout": 1800,
+        # Remote user when a host string has no "user@" (null: your login name).
+        "user": None,
+        # Private key to use (null: the keys in ~/.ssh and the ssh agent).
+        "identity": None,
+        # Ask the ssh agent for keys.
+        "use_agent": True,
+        # Host keys are checked against this file; with strict_host_keys an
+        # unknown host is refused (never trusted silently).
+        "known_hosts": "~/.ssh/known_hosts",
+        "strict_host_keys": True,
+        # Prefix the remote command with `sudo -n` (log in as a normal user).
+        "sudo": False,
+    },
 }
 
 

@@ -1,0 +1,426 @@
+"""The health report: every check ok, warn or fail, with the command that fixes it.
+
+A check is a function ``f(root, config) -> list[Check]`` registered with
+``@register``; ``run()`` calls each one and collects a ``DoctorReport``.
+A check never changes anything. A check that crashes on odd input becomes a
+``fail`` row naming the problem instead of stopping the others: the report
+is most needed on a server in a strange state.
+
+Other concerns plug their checks in with ``register(func)``.
+"""
+
+import glob
+import os
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from .errors import SunrayError
+
+STATUSES = ("ok", "warn", "fail", "skip")
+SRSS_SOURCES = "/usr/src/SUNWut"  # default of sunray.modules.src
+
+_REGISTRY = []
+
+
+@dataclass
+class Check:
+    """One line of the report."""
+
+    id: str
+    title: str
+    status: str  # ok | warn | fail | skip (not applicable here)
+    detail: str = ""
+    fix: str = ""  # the command (or the step) that fixes it; empty when ok
+
+    def __post_init__(self):
+        if self.status not in STATUSES:
+            raise ValueError(f"check {self.id}: unknown status {self.status!r}")
+
+    def to_dict(self):
+        return {"id": self.id, "title": self.title, "status": self.status,
+                "detail": self.detail, "fix": self.fix}
+
+
+@dataclass
+class DoctorReport:
+    root: str
+    checks: list = field(default_factory=list)
+    warnings: list = field(default_factory=list)  # finish() prints these; the table says it all
+
+    def count(self, status):
+        return sum(1 for c in self.checks if c.status == status)
+
+    @property
+    def failed(self):
+        return [c for c in self.checks if c.status == "fail"]
+
+    @property
+    def failure(self):
+        failed = self.failed
+        if not failed:
+            return ""
+        return f"{len(failed)} check(s) failed: {', '.join(c.id for c in failed)}"
+
+    def summary(self):
+        return ", ".join(f"{self.count(s)} {s}" for s in STATUSES if self.count(s) or s != "skip")
+
+    def to_dict(self):
+        return {
+            "task": "doctor",
+            "root": self.root,
+            "summary": {s: self.count(s) for s in STATUSES},
+            "checks": [c.to_dict() for c in self.checks],
+            "failure": self.failure or None,
+        }
+
+    def to_text(self):
+        rows = [(c.status.upper(), c.id, c.detail or c.title) for c in self.checks]
+        width_status = max([6] + [len(r[0]) for r in rows])
+        width_id = max([5] + [len(r[1]) for r in rows])
+        lines = [f"{'STATUS':<{width_status}}  {'CHECK':<{width_id}}  DETAIL"]
+        for check, (status, ident, detail) in zip(self.checks, rows):
+            lines.append(f"{status:<{width_status}}  {ident:<{width_id}}  {detail}")
+            if check.fix and check.status in ("warn", "fail"):
+                lines.append(f"{'':<{width_status}}  {'':<{width_id}}  fix: {check.fix}")
+        lines.append("")
+        lines.append(f"doctor {self.root}: {self.summary()}")
+        return "\n".join(lines)
+
+
+def register(func):
+    """Add a check function ``f(root, config) -> list[Check]`` (usable as a decorator)."""
+    if func not in _REGISTRY:
+        _REGISTRY.append(func)
+    return func
+
+
+def registered():
+    return list(_REGISTRY)
+
+
+def run(root, config, checks=None):
+    """Run every registered check (or ``checks``) against ``root``."""
+    report = DoctorReport(root=str(root.top))
+    for func in checks if checks is not None else registered():
+        name = func.__name__.replace("check_", "").replace("_", "-")
+        try:
+            report.checks.extend(func(root, config))
+        except (SunrayError, OSError, ValueError) as e:
+            report.checks.append(Check(name, f"check {name}", "fail",
+                                       f"the check could not run: {e}",
+                                       "look at the file named, then run `sunray doctor` again"))
+    return report
+
+
+# --- helpers ---------------------------------------------------------------
+
+
+def _read(root, server_path):
+    """Text of a small config file under the root, or None when absent.
+
+    An absolute symlink is read inside the root (an image's links would
+    otherwise read the build host's files); nothing outside the root is read.
+    """
+    host = root.path(server_path)
+    if os.path.islink(host):
+        target = os.readlink(host)
+        if target == "/dev/null":
+            return None
+        if target.startswith("/"):
+            host = root.path(os.path.normpath(target))
+    real = Path(os.path.realpath(host))
+    if real != root.top and root.top not in real.parents:
+        return None
+    try:
+        return real.read_text(encoding="utf-8", errors="replace")
+    except (FileNotFoundError, NotADirectoryError, IsADirectoryError):
+        return None
+
+
+def _executable(path):
+    return os.path.isfile(path) and os.access(path, os.X_OK)
+
+
+# --- /tmp must not be nodev ------------------------------------------------
+
+_UNIT_DIRS = ("/etc/systemd/system", "/run/systemd/system",
+              "/usr/lib/systemd/system", "/lib/systemd/system")
+_NODEV_FIX_FSTAB = ("edit /etc/fstab: drop 'nodev' from the /tmp line, "
+                    "then `mount -o remount,dev /tmp`")
+_NODEV_FIX_UNIT = ("`systemctl edit tmp.mount` and set [Mount] Options= without nodev "
+                   "(e.g. Options=mode=1777,strictatime,nosuid), then `mount -o remount,dev /tmp`")
+
+
+def fstab_tmp_options(text):
+    """Mount options of the last /tmp line of an fstab text, or None."""
+    options = None
+    for line in text.splitlines():
+        fields = line.split("#", 1)[0].split()
+        if len(fields) >= 4 and fields[1] == "/tmp":
+            options = fields[3].split(",")
+    return options
+
+
+def _unit_options(text):
+    """The last ``Options=`` of a mount unit's [Mount] section ("" resets)."""
+    options, section = None, None
+    for line in text.splitlines():
+        line = line.strip()
+        if line.startswith("[") and line.endswith("]"):
+            section = line[1:-1]
+        elif section == "Mount" and line.startswith("Options="):
+            options = [o for o in line.split("=", 1)[1].strip().split(",") if o]
+    return options
+
+
+def tmp_mount_unit(root):
+    """What systemd would use for /tmp: ``{"path", "masked", "enabled", "options"}`` or None.
+
+    The first unit file in /etc, /run, /usr/lib, /lib wins; drop-ins in
+    ``tmp.mount.d/*.conf`` override its Options=; a link to /dev/null masks it.
+    """
+    unit = None
+    for directory in _UNIT_DIRS:
+        host = root.path(f"{directory}/tmp.mount")
+        if os.path.lexists(host):
+            unit = f"{directory}/tmp.mount"
+            break
+    if unit is None:
+        return None
+    host = root.path(unit)
+    if os.path.islink(host) and os.readlink(host) == "/dev/null":
+        return {"path": unit, "masked": True, "enabled": False, "options": []}
+    options = _unit_options(_read(root, unit) or "") or []
+    for directory in _UNIT_DIRS:
+        for dropin in sorted(glob.glob(str(root.path(f"{directory}/tmp.mount.d")) + "/*.conf")):
+            override = _unit_options(Path(dropin).read_text(errors="replace"))
+            if override is not None:
+                options = override
+    enabled = any(
+        glob.glob(str(root.path(directory)) + "/*.target.wants/tmp.mount")
+        or glob.glob(str(root.path(directory)) + "/*.target.requires/tmp.mount")
+        for directory in _UNIT_DIRS
+    )
+    return {"path": unit, "masked": False, "enabled": enabled, "options": options}
+
+
+def mounted_tmp_options(mounts_text):
+    """Options of the /tmp mount in a /proc/self/mounts text, or None (not a mount)."""
+    options = None
+    for line in mounts_text.splitlines():
+        fields = line.split()
+        if len(fields) >= 4 and fields[1] == "/tmp":
+            options = fields[3].split(",")  # the last mount on /tmp is the one seen
+    return options
+
+
+@register
+def check_tmp_nodev(root, config, mounts="/proc/self/mounts"):
+    """SRSS keeps device nodes under /tmp/SUNWut: /tmp must not be nodev."""
+    problems, notes = [], []
+    fstab = fstab_tmp_options(_read(root, "/etc/fstab") or "")
+    if fstab is not None and "nodev" in fstab:
+        problems.append(("/etc/fstab mounts /tmp nodev", _NODEV_FIX_FSTAB))
+    unit = tmp_mount_unit(root)
+    if unit and not unit["masked"] and "nodev" in unit["options"]:
+        if unit["enabled"]:
+            problems.append((f"{unit['path']} (enabled) mounts /tmp nodev", _NODEV_FIX_UNIT))
+        else:
+            notes.append(f"{unit['path']} has nodev but is not enabled")
+    if root.is_host and mounts:
+        try:
+            live = mounted_tmp_options(Path(mounts).read_text())
+        except OSError:
+            live = None
+        if live is not None and "nodev" in live:
+            problems.append(("/tmp is mounted nodev now", "`mount -o remount,dev /tmp`"))
+    if problems:
+        return [Check("tmp-nodev", "/tmp allows device nodes", "fail",
+                      "; ".join(p for p, _ in problems) + " (SRSS device nodes in /tmp/SUNWut fail)",
+                      problems[0][1])]
+    if notes:
+        return [Check("tmp-nodev", "/tmp allows device nodes", "warn",
+                      "; ".join(notes) + ": enabling it would break SRSS", _NODEV_FIX_UNIT)]
+    return [Check("tmp-nodev", "/tmp allows device nodes", "ok", "/tmp is not mounted nodev")]
+
+
+# --- configuration files waiting to be merged ------------------------------
+
+PENDING_SUFFIXES = (".rpmnew", ".rpmsave", ".dpkg-dist", ".dpkg-new")
+# The files the toolkit edits or depends on; globs are matched under the root.
+WATCHED_FILES = (
+    "/etc/cron.daily/tmpwatch",
+    "/etc/cron.daily/tmpreaper",
+    "/etc/tmpreaper.conf",
+    "/etc/tmpfiles.d/*",
+    "/etc/fstab",
+    "/etc/sysconfig/*",
+    "/etc/default/tmpreaper",
+    "/etc/systemd/system/tmp.mount",
+)
+
+
+@register
+def check_pending_merges(root, config):
+    """A package update left .rpmnew/.rpmsave/.dpkg-dist files beside ours."""
+    patterns = (config.get("doctor") or {}).get("watched_files") or WATCHED_FILES
+    found = []
+    for pattern in patterns:
+        for suffix in PENDING_SUFFIXES:
+            for host in glob.glob(str(root.path(pattern)) + suffix):
+                found.append(root.server_path(host))
+    found = sorted(set(found))
+    if not found:
+        return [Check("pending-merges", "no config updates waiting", "ok",
+                      "no .rpmnew/.rpmsave/.dpkg-dist files beside the files sunray cares about")]
+    first = found[0]
+    original = first.rsplit(".", 1)[0]
+    return [Check("pending-merges", "config updates waiting to be merged", "warn",
+                  f"{len(found)} file(s) waiting: {', '.join(found)}",
+                  f"diff -u {original} {first}; merge by hand, remove {first}, "
+                  "then `sunray patch-tmpwatch` (and `sunray doctor` again)")]
+
+
+# --- SRSS module sources ---------------------------------------------------
+
+
+def module_sources(root, config):
+    """``{module: server_dir}`` of SRSS module sources (subdirs with a Makefile and .c files)."""
+    base = (config.get("modules") or {}).get("src") or SRSS_SOURCES
+    found = {}
+    top = root.path(base)
+    try:
+        entries = sorted(os.scandir(top), key=lambda e: e.name)
+    except (FileNotFoundError, NotADirectoryError):
+        return found
+    for entry in entries:
+        if entry.is_dir(follow_symlinks=False):
+            path = Path(entry.path)
+            if (path / "Makefile").is_file() and any(path.glob("*.c")):
+                found[entry.name] = f"{base.rstrip('/')}/{entry.name}"
+    return found
+
+
+@register
+def check_module_sources(root, config):
+    base = (config.get("modules") or {}).get("src") or SRSS_SOURCES
+    found = module_sources(root, config)
+    if found:
+        return [Check("module-sources", "SRSS module sources found", "ok",
+                      f"{base}: {', '.join(found)}")]
+    why = "missing" if not root.path(base).is_dir() else "has no module directory (Makefile + .c)"
+    return [Check("module-sources", "SRSS module sources found", "fail",
+                  f"{base} {why}: the kernel modules cannot be rebuilt",
+                  "install SRSS (its RPMs put the sources there) or set sunray.modules.src")]
+
+
+# --- boot hook and kernel hooks installed ----------------------------------
+
+BOOT_SCRIPTS = ("/etc/rc.d/init.d/sunray-boot", "/etc/init.d/sunray-boot")
+BOOT_UNIT = "/etc/systemd/system/sunray-boot.service"
+BOOT_UNIT_LINK = "/etc/systemd/system/multi-user.target.wants/sunray-boot.service"
+KERNEL_HOOKS = {
+    "postinst": "/etc/kernel/postinst.d/sunray-modules",
+    "postrm": "/etc/kernel/postrm.d/sunray-modules",
+    "install": "/etc/kernel/install.d/85-sunray.install",
+}
+
+
+@register
+def check_boot_hook(root, config):
+    title = "boot hook installed"
+    fix = "sunray install-boot-hook"
+    if os.path.lexists(root.path(BOOT_UNIT)):
+        if os.path.lexists(root.path(BOOT_UNIT_LINK)):
+            return [Check("boot-hook", title, "ok", f"{BOOT_UNIT} enabled")]
+        return [Check("boot-hook", title, "fail",
+                      f"{BOOT_UNIT} is not enabled: it will not run at boot",
+                      "systemctl enable sunray-boot.service")]
+    for script in BOOT_SCRIPTS:
+        host = root.path(script)
+        if not os.path.lexists(host):
+            continue
+        if not _executable(host):
+            return [Check("boot-hook", title, "fail", f"{script} is not executable",
+                          f"chmod 755 {script}")]
+        links = sorted(
+            root.server_path(p)
+            for pattern in ("/etc/rc.d/rc?.d/S*sunray-boot", "/etc/rc?.d/S*sunray-boot")
+            for p in glob.glob(str(root.path(pattern)))
+        )
+        if links:
+            return [Check("boot-hook", title, "ok",
+                          f"{script}, started from {len(links)} runlevel(s)")]
+        return [Check("boot-hook", title, "fail",
+                      f"{script} has no rc?.d start links: it will not run at boot",
+                      "chkconfig --add sunray-boot")]
+    return [Check("boot-hook", title, "fail",
+                  "no sunray-boot init script or systemd unit: nothing checks /tmp/.esd "
+                  "and the modules at boot", fix)]
+
+
+@register
+def check_kernel_hooks(root, config):
+    title = "kernel hooks installed"
+    fix = "sunray install-kernel-hooks"
+    present = {k: p for k, p in KERNEL_HOOKS.items() if os.path.lexists(root.path(p))}
+    broken = [p for p in present.values() if not _executable(root.path(p))]
+    if broken:
+        return [Check("kernel-hooks", title, "fail",
+                      f"not executable (skipped by run-parts/kernel-install): {', '.join(broken)}",
+                      f"chmod 755 {' '.join(broken)}")]
+    if "postinst" not in present and "install" not in present:
+        return [Check("kernel-hooks", title, "fail",
+                      "no kernel install hook: a kernel update will leave the modules behind "
+                      "(the boot hook still rebuilds them at the next boot)", fix)]
+    if "postinst" in present and "postrm" not in present:
+        return [Check("kernel-hooks", title, "warn",
+                      f"{KERNEL_HOOKS['postrm']} missing: modules of removed kernels stay", fix)]
+    return [Check("kernel-hooks", title, "ok", ", ".join(present.values()))]
+
+
+# --- modules loaded in the running kernel ----------------------------------
+
+
+def parse_proc_modules(text):
+    """``{name: state}`` from a /proc/modules text (name size refs deps state addr)."""
+    loaded = {}
+    for line in text.splitlines():
+        fields = line.split()
+        if len(fields) >= 5 and re.match(r"^[A-Za-z0-9_-]+$", fields[0]):
+            loaded[fields[0].replace("-", "_")] = fields[4]
+    return loaded
+
+
+@register
+def check_modules_loaded(root, config, proc_modules=None):
+    """On the running system (root /), the SRSS modules are loaded.
+
+    ``proc_modules`` is a file in /proc/modules format; it defaults to
+    /proc/modules on root / (elsewhere the check does not apply).
+    """
+    title = "SRSS modules loaded"
+    if proc_modules is None:
+        if not root.is_host:
+            return [Check("modules-loaded", title, "skip",
+                          f"not the running system (--root {root.top}): loaded modules not checked")]
+        proc_modules = "/proc/modules"
+    expected = list(module_sources(root, config))
+    if not expected:
+        return [Check("modules-loaded", title, "skip", "no SRSS module sources: nothing to load")]
+    try:
+        loaded = parse_proc_modules(Path(proc_modules).read_text(errors="replace"))
+    except FileNotFoundError:
+        return [Check("modules-loaded", title, "skip",
+                      f"{proc_modules} missing (a container?): loaded modules not checked")]
+    missing = [m for m in expected if m.replace("-", "_") not in loaded]
+    not_live = [m for m in expected if loaded.get(m.replace("-", "_"), "Live") != "Live"]
+    if missing:
+        return [Check("modules-loaded", title, "fail",
+                      f"not loaded: {', '.join(missing)} (no sound or USB storage for Sun Rays)",
+                      "sunray rebuild-modules; then restart SRSS: /etc/init.d/utsvc restart")]
+    if not_live:
+        return [Check("modules-loaded", title, "warn",
+                      f"loading or unloading: {', '.join(not_live)}", "check again in a minute")]
+    return [Check("modules-loaded", title, "ok", f"loaded: {', '.join(expected)}")]

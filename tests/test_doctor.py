@@ -1,0 +1,291 @@
+"""The doctor's framework and the checks that need no other concern."""
+
+import json
+import os
+
+import pytest
+
+from conftest import assert_clean_error, run_sunray, tree_snapshot
+from fleet_support import broken_server, healthy_server
+from sunray import doctor
+from sunray.config import defaults
+from sunray.doctor import Check
+from sunray.rootfs import Root
+
+
+def only(func, sandbox, **kwargs):
+    checks = func(Root(sandbox), defaults(), **kwargs)
+    assert len(checks) == 1
+    return checks[0]
+
+
+def write(path, text, mode=0o644):
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(text)
+    os.chmod(path, mode)
+
+
+# --- framework -----------------------------------------------------------------
+
+
+def test_report_table_summary_and_failure():
+    report = doctor.DoctorReport(root="/srv/x", checks=[
+        Check("a", "A", "ok", "fine"),
+        Check("long-check-name", "B", "fail", "broken", "sunray fix-b"),
+        Check("c", "C", "warn", "hmm", "sunray fix-c"),
+        Check("d", "D", "skip", "n/a"),
+    ])
+    text = report.to_text()
+    lines = text.splitlines()
+    # aligned: every DETAIL column starts at the same offset
+    offsets = {line.index(word) for line, word in zip(lines[1:], ["fine", "broken"])}
+    assert len(offsets) == 1
+    assert "fix: sunray fix-b" in text and "fix: sunray fix-c" in text
+    assert lines[-1] == "doctor /srv/x: 1 ok, 1 warn, 1 fail, 1 skip"
+    assert report.failure == "1 check(s) failed: long-check-name"
+    data = report.to_dict()
+    assert data["summary"] == {"ok": 1, "warn": 1, "fail": 1, "skip": 1}
+    assert data["checks"][1] == {"id": "long-check-name", "title": "B", "status": "fail",
+                                 "detail": "broken", "fix": "sunray fix-b"}
+    assert doctor.DoctorReport(root="/", checks=[Check("a", "A", "warn")]).failure == ""
+    with pytest.raises(ValueError):
+        Check("x", "X", "bad")
+
+
+def test_a_crashing_check_is_a_fail_row_not_a_crash(sandbox):
+    def check_explodes(root, config):
+        raise OSError(13, "Permission denied")
+
+    def check_fine(root, config):
+        return [Check("fine", "Fine", "ok")]
+
+    report = doctor.run(Root(sandbox), defaults(), checks=[check_explodes, check_fine])
+    assert [(c.id, c.status) for c in report.checks] == [("explodes", "fail"), ("fine", "ok")]
+    assert "Permission denied" in report.checks[0].detail
+
+
+def test_register_adds_once():
+    def check_extra(root, config):
+        return []
+
+    before = doctor.registered()
+    try:
+        doctor.register(check_extra)
+        doctor.register(check_extra)
+        assert doctor.registered() == before + [check_extra]
+    finally:
+        doctor._REGISTRY.remove(check_extra)
+
+
+# --- /tmp nodev ------------------------------------------------------------------
+
+
+def test_tmp_nodev_ok_fstab_fail(sandbox):
+    assert only(doctor.check_tmp_nodev, sandbox).status == "ok"
+    write(sandbox / "etc/fstab", "# /tmp nodev in a comment is fine\n"
+          "tmpfs /tmp tmpfs mode=1777,nosuid 0 0\n")
+    assert only(doctor.check_tmp_nodev, sandbox).status == "ok"
+    write(sandbox / "etc/fstab", "UUID=1 / ext4 defaults 0 1\n"
+          "tmpfs   /tmp  tmpfs  defaults,nodev,nosuid  0 0\n")
+    check = only(doctor.check_tmp_nodev, sandbox)
+    assert check.status == "fail"
+    assert "/etc/fstab" in check.detail and "remount,dev" in check.fix
+
+
+def tmp_mount(sandbox, directory, options):
+    write(sandbox / directory.lstrip("/") / "tmp.mount",
+          "[Unit]\nDescription=Temporary Directory\n\n[Mount]\nWhat=tmpfs\nWhere=/tmp\n"
+          f"Type=tmpfs\nOptions={options}\n")
+
+
+def test_tmp_mount_unit_enabled_disabled_masked_overridden(sandbox):
+    tmp_mount(sandbox, "/usr/lib/systemd/system", "mode=1777,strictatime,nosuid,nodev")
+    check = only(doctor.check_tmp_nodev, sandbox)
+    assert check.status == "warn" and "not enabled" in check.detail  # RHEL7: shipped, off
+
+    wants = sandbox / "usr/lib/systemd/system/local-fs.target.wants"
+    wants.mkdir(parents=True)
+    (wants / "tmp.mount").symlink_to("../tmp.mount")  # Fedora: enabled statically
+    check = only(doctor.check_tmp_nodev, sandbox)
+    assert check.status == "fail"
+    assert "/usr/lib/systemd/system/tmp.mount (enabled)" in check.detail
+    assert "systemctl edit tmp.mount" in check.fix
+
+    dropin = sandbox / "etc/systemd/system/tmp.mount.d/sunray.conf"
+    write(dropin, "[Mount]\nOptions=mode=1777,strictatime,nosuid\n")
+    assert only(doctor.check_tmp_nodev, sandbox).status == "ok"
+    dropin.unlink()
+
+    masked = sandbox / "etc/systemd/system/tmp.mount"
+    masked.symlink_to("/dev/null")
+    assert only(doctor.check_tmp_nodev, sandbox).status == "ok"
+
+
+def test_tmp_nodev_live_mounts_only_on_root_slash(tmp_path, sandbox):
+    mounts = tmp_path / "mounts"
+    mounts.write_text("proc /proc proc rw 0 0\ntmpfs /tmp tmpfs rw,nosuid,nodev 0 0\n")
+    # another root: the running system's mounts are not looked at
+    assert only(doctor.check_tmp_nodev, sandbox, mounts=str(mounts)).status == "ok"
+    assert doctor.mounted_tmp_options(mounts.read_text()) == ["rw", "nosuid", "nodev"]
+    assert doctor.mounted_tmp_options("proc /proc proc rw 0 0\n") is None
+    # root /: a real run on this machine reads its own /proc/self/mounts
+    checks = doctor.check_tmp_nodev(Root("/"), defaults(), mounts=str(mounts))
+    assert checks[0].status == "fail" and "mounted nodev now" in checks[0].detail
+
+
+# --- .rpmnew and friends ---------------------------------------------------------
+
+
+def test_pending_merges(sandbox):
+    write(sandbox / "etc/cron.daily/tmpwatch", "x\n")
+    write(sandbox / "etc/unrelated.conf.rpmnew", "x\n")  # not ours: not reported
+    assert only(doctor.check_pending_merges, sandbox).status == "ok"
+    write(sandbox / "etc/cron.daily/tmpwatch.rpmnew", "x\n")
+    write(sandbox / "etc/tmpfiles.d/tmp.conf.rpmsave", "x\n")
+    write(sandbox / "etc/tmpreaper.conf.dpkg-dist", "x\n")
+    check = only(doctor.check_pending_merges, sandbox)
+    assert check.status == "warn"
+    assert "3 file(s)" in check.detail
+    for name in ("/etc/cron.daily/tmpwatch.rpmnew", "/etc/tmpfiles.d/tmp.conf.rpmsave",
+                 "/etc/tmpreaper.conf.dpkg-dist"):
+        assert name in check.detail
+    assert "unrelated" not in check.detail
+    assert "diff -u /etc/cron.daily/tmpwatch /etc/cron.daily/tmpwatch.rpmnew" in check.fix
+
+
+# --- module sources ------------------------------------------------------------------
+
+
+def test_module_sources(sandbox):
+    check = only(doctor.check_module_sources, sandbox)
+    assert check.status == "fail" and "missing" in check.detail
+    write(sandbox / "usr/src/SUNWut/README", "x\n")
+    write(sandbox / "usr/src/SUNWut/utadem/Makefile", "x\n")  # no .c: not a module
+    check = only(doctor.check_module_sources, sandbox)
+    assert check.status == "fail" and "no module directory" in check.detail
+    write(sandbox / "usr/src/SUNWut/utadem/utadem.c", "x\n")
+    write(sandbox / "usr/src/SUNWut/utdisk/Makefile", "x\n")
+    write(sandbox / "usr/src/SUNWut/utdisk/utdiskctl.c", "x\n")
+    check = only(doctor.check_module_sources, sandbox)
+    assert check.status == "ok" and check.detail == "/usr/src/SUNWut: utadem, utdisk"
+    config = defaults()
+    config["modules"] = {"src": "/opt/SUNWut/src"}
+    assert doctor.check_module_sources(Root(sandbox), config)[0].status == "fail"
+
+
+# --- boot hook, kernel hooks ------------------------------------------------------------
+
+
+def test_boot_hook_systemd_and_sysv(sandbox):
+    check = only(doctor.check_boot_hook, sandbox)
+    assert check.status == "fail" and check.fix == "sunray install-boot-hook"
+
+    write(sandbox / "etc/systemd/system/sunray-boot.service", "[Unit]\n")
+    check = only(doctor.check_boot_hook, sandbox)
+    assert check.status == "fail" and "not enabled" in check.detail
+    wants = sandbox / "etc/systemd/system/multi-user.target.wants"
+    wants.mkdir(parents=True)
+    (wants / "sunray-boot.service").symlink_to("/etc/systemd/system/sunray-boot.service")
+    assert only(doctor.check_boot_hook, sandbox).status == "ok"
+
+
+def test_boot_hook_sysv(sandbox):
+    script = sandbox / "etc/rc.d/init.d/sunray-boot"
+    write(script, "#!/bin/sh\n", 0o644)
+    assert "not executable" in only(doctor.check_boot_hook, sandbox).detail
+    os.chmod(script, 0o755)
+    check = only(doctor.check_boot_hook, sandbox)
+    assert check.status == "fail" and check.fix == "chkconfig --add sunray-boot"
+    for level in "2345":
+        d = sandbox / f"etc/rc.d/rc{level}.d"
+        d.mkdir(parents=True)
+        (d / "S04sunray-boot").symlink_to("../init.d/sunray-boot")
+    check = only(doctor.check_boot_hook, sandbox)
+    assert check.status == "ok" and "4 runlevel(s)" in check.detail
+
+
+def test_kernel_hooks(sandbox):
+    check = only(doctor.check_kernel_hooks, sandbox)
+    assert check.status == "fail" and check.fix == "sunray install-kernel-hooks"
+    write(sandbox / "etc/kernel/postinst.d/sunray-modules", "#!/bin/sh\n", 0o755)
+    assert only(doctor.check_kernel_hooks, sandbox).status == "warn"  # no postrm
+    write(sandbox / "etc/kernel/postrm.d/sunray-modules", "#!/bin/sh\n", 0o755)
+    assert only(doctor.check_kernel_hooks, sandbox).status == "ok"
+    write(sandbox / "etc/kernel/install.d/85-sunray.install", "#!/bin/sh\n", 0o644)
+    check = only(doctor.check_kernel_hooks, sandbox)
+    assert check.status == "fail" and "85-sunray.install" in check.fix
+
+
+def test_kernel_install_plugin_alone_is_enough(sandbox):
+    write(sandbox / "etc/kernel/install.d/85-sunray.install", "#!/bin/sh\n", 0o755)
+    assert only(doctor.check_kernel_hooks, sandbox).status == "ok"
+
+
+# --- loaded modules ----------------------------------------------------------------------
+
+PROC_MODULES = """\
+utadem 45056 2 - Live 0x0000000000000000 (OE)
+utdisk 36864 0 - Live 0x0000000000000000 (OE)
+snd_pcm 159744 1 snd_hda_intel, Live 0x0000000000000000
+"""
+
+
+def test_modules_loaded_parsing_and_status(sandbox, tmp_path):
+    healthy_server(sandbox)
+    # not the running system: skipped with a note
+    check = only(doctor.check_modules_loaded, sandbox)
+    assert check.status == "skip" and "not the running system" in check.detail
+
+    proc = tmp_path / "modules"
+    proc.write_text(PROC_MODULES)
+    assert doctor.parse_proc_modules(PROC_MODULES) == {
+        "utadem": "Live", "utdisk": "Live", "snd_pcm": "Live"}
+    check = only(doctor.check_modules_loaded, sandbox, proc_modules=proc)
+    assert check.status == "fail" and check.detail.startswith("not loaded: utio")
+    proc.write_text(PROC_MODULES + "utio 16384 0 - Unloading 0x0\n")
+    assert only(doctor.check_modules_loaded, sandbox, proc_modules=proc).status == "warn"
+    proc.write_text(PROC_MODULES + "utio 16384 0 - Live 0x0\n")
+    check = only(doctor.check_modules_loaded, sandbox, proc_modules=proc)
+    assert check.status == "ok" and check.detail == "loaded: utadem, utdisk, utio"
+
+
+def test_modules_loaded_on_root_slash_and_without_proc_modules(sandbox, tmp_path):
+    # This machine: no SRSS sources in /usr/src/SUNWut, so nothing is expected.
+    assert doctor.check_modules_loaded(Root("/"), defaults())[0].status == "skip"
+    healthy_server(sandbox)
+    check = only(doctor.check_modules_loaded, sandbox, proc_modules=tmp_path / "absent")
+    assert check.status == "skip" and "missing" in check.detail
+
+
+# --- the task ----------------------------------------------------------------------------
+
+
+def test_doctor_task_healthy_server_exit_0(sandbox):
+    healthy_server(sandbox)
+    before = tree_snapshot(sandbox)
+    proc = run_sunray("doctor", "--root", sandbox)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.rstrip().endswith(": 5 ok, 0 warn, 0 fail, 1 skip")
+    assert tree_snapshot(sandbox) == before  # the doctor changes nothing
+    data = json.loads(run_sunray("doctor", "--root", sandbox, "--format", "json").stdout)
+    assert data["failure"] is None
+    assert {c["id"] for c in data["checks"]} >= {
+        "tmp-nodev", "pending-merges", "module-sources", "boot-hook", "kernel-hooks",
+        "modules-loaded"}
+
+
+def test_doctor_task_broken_server_exit_1(sandbox):
+    broken_server(sandbox)
+    proc = run_sunray("doctor", "--root", sandbox, "--format", "json")
+    assert proc.returncode == 1
+    data = json.loads(proc.stdout)
+    status = {c["id"]: c["status"] for c in data["checks"]}
+    assert status["tmp-nodev"] == "fail" and status["pending-merges"] == "warn"
+    assert status["boot-hook"] == "fail" and status["kernel-hooks"] == "fail"
+    assert proc.stderr.strip().splitlines()[-1].startswith("sunray: 4 check(s) failed: ")
+    assert "Traceback" not in proc.stderr
+
+
+def test_doctor_task_bad_input(sandbox, tmp_path):
+    assert_clean_error(run_sunray("doctor", "--root", tmp_path / "nope"), 2, "does not exist")
+    assert_clean_error(run_sunray("doctor", "--root", sandbox, "--format", "yaml"), 2, "--format")
