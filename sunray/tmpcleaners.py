@@ -203,8 +203,9 @@ def _check_writable(root, server_path, config):
                             f"cannot change {server_path}; nothing was changed")
 
 
-def _sh_syntax_ok(text, what):
-    """``sh -n`` on the text (a temporary copy): the edited file must parse."""
+def _sh_syntax_ok(text, what, edited=True):
+    """``sh -n`` on the text (a temporary copy): the file must parse before
+    and after our edit."""
     fd, tmp = tempfile.mkstemp(prefix="sunray-check-", suffix=".sh")
     try:
         with os.fdopen(fd, "w", encoding="utf-8", errors="surrogateescape") as f:
@@ -214,7 +215,7 @@ def _sh_syntax_ok(text, what):
         os.unlink(tmp)
     if proc.returncode != 0:
         detail = proc.stderr.strip().splitlines()[-1:] or ["syntax error"]
-        raise NotUnderstood(f"{what}: the edited script fails 'sh -n' "
+        raise NotUnderstood(f"{what}: {'the edited text' if edited else 'it'} fails 'sh -n' "
                             f"({detail[0].replace(tmp, what)}); nothing was changed")
 
 
@@ -373,7 +374,7 @@ def _plan_tmpwatch(root, config, paths):
     paths = _tmpwatch_paths(paths)
     text, encoding = _read(root, TMPWATCH)
     plan = Plan("tmpwatch", TMPWATCH)
-    _sh_syntax_ok(text, TMPWATCH)
+    _sh_syntax_ok(text, TMPWATCH, edited=False)
     calls = tmpwatch_calls(text)
     tmp_calls = [c for c in calls if c.cleans_tmp]
     edits = []
@@ -493,7 +494,7 @@ def _plan_tmpreaper(root, config, paths):
 
     text, encoding = _read(root, TMPREAPER)
     plan = Plan("tmpreaper", TMPREAPER)
-    _sh_syntax_ok(text, TMPREAPER)
+    _sh_syntax_ok(text, TMPREAPER, edited=False)
     m, value, quote = _reaper_value(text)
     have = value.split()
     missing = [p for p in _reaper_patterns(paths) if p not in have]
