@@ -127,7 +127,7 @@ def detect(root):
     found = []
     if os.path.lexists(root.path(TMPWATCH)):
         found.append("tmpwatch")
-    if any(os.path.isdir(root.path(d)) for d in TMPFILES_DIRS[::2]) or any(
+    if any(os.path.isdir(root.path(d)) for d in ("/etc/tmpfiles.d", "/usr/lib/tmpfiles.d")) or any(
             os.path.lexists(root.path(b)) for b in TMPFILES_BINARIES):
         found.append("tmpfiles")
     if os.path.lexists(root.path(TMPREAPER)):
@@ -474,15 +474,15 @@ def _reaper_patterns(paths):
 
 
 def _reaper_value(text, where=TMPREAPER):
-    """(match or None, current value, quote) of the effective assignment."""
+    """(match or None, value, quote, rest of the line) of the effective assignment."""
     matches = list(_REAPER_LINE.finditer(text))
     if not matches:
-        return None, "", None
+        return None, "", None, ""
     m = matches[-1]  # the last assignment is the one the cron script sees
     for quote, pattern in _REAPER_VALUE:
         v = pattern.match(m.group(2))
         if v:
-            return m, v.group(1), quote
+            return m, v.group(1), quote, v.group(2)
     line = text.count("\n", 0, m.start()) + 1
     raise NotUnderstood(f"{where}: line {line}: TMPREAPER_PROTECT_EXTRA is set in a way "
                         "sunray does not follow (expansions, several lines or commands); "
@@ -495,7 +495,7 @@ def _plan_tmpreaper(root, config, paths):
     text, encoding = _read(root, TMPREAPER)
     plan = Plan("tmpreaper", TMPREAPER)
     _sh_syntax_ok(text, TMPREAPER, edited=False)
-    m, value, quote = _reaper_value(text)
+    m, value, quote, tail = _reaper_value(text)
     have = value.split()
     missing = [p for p in _reaper_patterns(paths) if p not in have]
     if not missing:
@@ -509,7 +509,6 @@ def _plan_tmpreaper(root, config, paths):
         sep = "" if not value or value[-1].isspace() else " "
         inner = value + sep + " ".join(missing)
         quote = quote or "'"  # a bare value with blanks in it needs quotes
-        tail = _tail(m.group(2))
         new = text[:m.start(2)] + quote + inner + quote + tail + text[m.end(2):]
         plan.summary = "added " + ", ".join(missing) + " to TMPREAPER_PROTECT_EXTRA"
     if missing:
@@ -520,15 +519,6 @@ def _plan_tmpreaper(root, config, paths):
         plan.notes.append("tmpreaper: SHOWWARNING=true in /etc/tmpreaper.conf keeps the daily "
                           "run switched off; the protection is in place for when it runs")
     return plan
-
-
-def _tail(assigned):
-    """What follows the value on its line (blanks and a comment), kept as is."""
-    for _, pattern in _REAPER_VALUE:
-        v = pattern.match(assigned)
-        if v:
-            return v.group(2)
-    return ""
 
 
 # --- revert ------------------------------------------------------------------------
