@@ -18,6 +18,7 @@ written, so bad input in one cleaner's file leaves every file as it was.
 import os
 import posixpath
 import re
+import shutil
 import subprocess
 import tempfile
 from dataclasses import dataclass, field
@@ -140,7 +141,8 @@ def protected_paths(config):
     paths = (config.get("tmp") or {}).get("protect")
     if not isinstance(paths, (list, tuple)) or not paths:
         raise UsageError("sunray.tmp.protect: expected a non-empty list of paths")
-    return [check_path(p).rstrip("/") or "/" for p in paths]
+    checked = [check_path(p).rstrip("/") or "/" for p in paths]
+    return list(dict.fromkeys(checked))  # without repeats, in the admin's order
 
 
 # --- plans -------------------------------------------------------------------
@@ -174,8 +176,17 @@ def _chosen(cleaner):
     return [name]
 
 
+def _refuse_symlink(root, server_path):
+    """A cleaner file that is a symlink is not ours to replace (the rename
+    would swap the link for a file): refuse while planning, before any write."""
+    if os.path.islink(root.path(server_path)):
+        raise UsageError(f"{server_path} is a symlink; refusing to edit it "
+                         "(edit the file it points to by hand)")
+
+
 def _read(root, server_path):
     """(text, encoding) of a cleaner file; re-encoding gives the same bytes."""
+    _refuse_symlink(root, server_path)
     text = read_text(root, server_path, what="cleaner file")
     encoding = "utf-8"
     try:
@@ -210,7 +221,7 @@ def _sh_syntax_ok(text, what, edited=True):
     try:
         with os.fdopen(fd, "w", encoding="utf-8", errors="surrogateescape") as f:
             f.write(text)
-        proc = subprocess.run(["sh", "-n", tmp], capture_output=True, text=True)
+        proc = subprocess.run([shutil.which("sh") or "/bin/sh", "-n", tmp], capture_output=True, text=True)
     finally:
         os.unlink(tmp)
     if proc.returncode != 0:
@@ -424,6 +435,7 @@ def _rpmnew(root, paths, plan):
 def _plan_tmpfiles(root, config, paths):
     from . import tmpfiles_dropin
 
+    _refuse_symlink(root, DROPIN)
     plan = Plan("tmpfiles", DROPIN)
     plan.content = tmpfiles_dropin.content(config).encode()
     host = root.path(DROPIN)

@@ -420,8 +420,16 @@ def _fifo(sandbox):
     os.mkfifo(sandbox / REAPER)
 
 
+def _symlinked(sandbox):
+    outside = sandbox.parent / "outside-tmpwatch"
+    shutil.copyfile(FIX / "rhel6-days", outside)
+    (sandbox / "etc/cron.daily").mkdir()
+    (sandbox / CRON).symlink_to(outside)
+
+
 @pytest.mark.parametrize("make, needle", [
     (_directory_instead, "not a regular file"),
+    (_symlinked, "is a symlink; refusing to edit it"),
     (_binary, "binary data"),
     (_fifo, "not a regular file"),
 ])
