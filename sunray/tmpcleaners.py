@@ -81,8 +81,10 @@ def patch(root, config, cleaner="auto", dry_run=False, revert=False):
             _check_writable(root, plan.file, config)
     for plan in plans:
         if plan.content is not None:
-            change = report.add(editor.write(plan.file, plan.content, mode=plan.mode))
-            change.note = plan.cleaner
+            change = editor.write(plan.file, plan.content, mode=plan.mode)
+            if change.changed:
+                change.note = plan.cleaner
+                report.add(change)
         report.notes.append(f"{plan.cleaner}: {plan.file}: {plan.summary}")
         report.warnings.extend(plan.warnings)
         report.notes.extend(plan.notes)
