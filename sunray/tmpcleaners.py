@@ -107,9 +107,9 @@ def status(root, config):
                "missing": list(paths), "rpmnew": None, "error": None}
         try:
             if name == "tmpwatch":
-                row["missing"] = _tmpwatch_missing(_read(root, TMPWATCH)[0], paths, TMPWATCH)
                 if os.path.lexists(root.path(TMPWATCH + ".rpmnew")):
                     row["rpmnew"] = TMPWATCH + ".rpmnew"
+                row["missing"] = _tmpwatch_missing(_read(root, TMPWATCH)[0], paths, TMPWATCH)
             elif name == "tmpfiles":
                 row["missing"] = _tmpfiles_missing(root, paths)
             else:
@@ -439,11 +439,12 @@ def _plan_tmpfiles(root, config, paths):
 
     _refuse_symlink(root, DROPIN)
     plan = Plan("tmpfiles", DROPIN)
-    plan.content = tmpfiles_dropin.content(config).encode()
+    content = tmpfiles_dropin.content(config).encode()
     host = root.path(DROPIN)
-    if host.is_file() and not host.is_symlink() and host.read_bytes() == plan.content:
+    if host.is_file() and host.read_bytes() == content:
         plan.summary = "drop-in already in place"
     else:
+        plan.content = content
         plan.added = list(paths)
         plan.summary = f"drop-in with x lines for {', '.join(paths)} and the esd directory"
     return plan
