@@ -486,3 +486,40 @@ def test_read_only_target_fails_cleanly_and_changes_nothing(cleaner, sandbox):
     finally:
         if frozen is not None:
             subprocess.run(["chattr", "-i", str(frozen)], check=True)
+
+
+def test_already_patched_read_only_target_is_fine(sandbox):
+    """Nothing to change means nothing to write: a locked tree is no error."""
+    (sandbox / "etc/tmpfiles.d").mkdir()
+    assert run_sunray("patch-tmpwatch", "--root", sandbox).returncode == 0
+    frozen = _immutable(sandbox / "etc/tmpfiles.d")
+    if frozen is None:
+        pytest.skip("needs root and chattr")
+    try:
+        proc = run_sunray("patch-tmpwatch", "--root", sandbox)
+        assert proc.returncode == 0, proc.stderr
+        assert "drop-in already in place" in proc.stdout
+    finally:
+        subprocess.run(["chattr", "-i", str(frozen)], check=True)
+
+
+def test_latin1_script_keeps_every_other_byte(sandbox):
+    (sandbox / "etc/cron.daily").mkdir()
+    original = (b"#!/bin/sh\n# Ge\xe4ndert von Hand (latin-1)\n"
+                b"/usr/sbin/tmpwatch -umc 240 /tmp\n")
+    (sandbox / CRON).write_bytes(original)
+    proc = run_sunray("patch-tmpwatch", "--root", sandbox)
+    assert proc.returncode == 0, proc.stderr
+    assert (sandbox / CRON).read_bytes() == original.replace(
+        b"-umc 240", b"-umc -x /tmp/SUNWut -x /tmp/.esd 240")
+
+
+def test_age_from_a_case_statement_is_followed(sandbox, tmp_path):
+    (sandbox / "etc/cron.daily").mkdir()
+    (sandbox / CRON).write_text(
+        '#!/bin/sh\ncase "$(uname -r)" in\n  2.6.18*) age=240 ;;\n  *) age=10d ;;\nesac\n'
+        'test -d /tmp && /usr/sbin/tmpwatch -umc "$age" /tmp\n')
+    proc = run_sunray("patch-tmpwatch", "--root", sandbox)
+    assert proc.returncode == 0, proc.stderr
+    calls = _record_calls(sandbox / CRON, tmp_path, "sh")
+    assert calls == [["-umc", *OURS, "10d", "/tmp"]]
