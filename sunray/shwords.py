@@ -244,11 +244,11 @@ def commands(text):
             flush()
             i += 1
             continue
-        if not current and t.raw in RESERVED:
-            i += 1
-            continue
         if not current and t.raw == "case":
             i += 2  # "case WORD": the patterns that follow end in ")"
+            continue
+        if not current and t.raw in RESERVED:
+            i += 1
             continue
         if not current and t.raw == "for":
             name = toks[i + 1] if i + 1 < len(toks) else None
