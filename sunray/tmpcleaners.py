@@ -306,6 +306,7 @@ def _tmpwatch_call(cmd, cmds, loops, where):
     words = cmd.words
     excluded, positional = set(), []
     options_done = False
+    end_of_options = None  # index of a "--" word: new options must go before it
     k = 1
     while k < len(words):
         w = words[k]
@@ -315,6 +316,7 @@ def _tmpwatch_call(cmd, cmds, loops, where):
             continue
         if w.literal and w.value == "--":
             options_done = True
+            end_of_options = k - 1
             continue
         values = _values(w, cmds, loops, where)
         if not any(v.startswith("-") and v != "-" for v in values):
@@ -363,7 +365,10 @@ def _tmpwatch_call(cmd, cmds, loops, where):
                 prefix = re.split(r"[*?\[\]{}]", v, 1)[0]
                 if "/tmp/".startswith(prefix) or prefix.startswith("/tmp"):
                     _refuse(where, w.line, f"directory pattern {v} may mean /tmp")
-    anchor = words[words.index(age_word) - 1].end
+    before = words.index(age_word)
+    if end_of_options is not None and end_of_options < before:
+        before = end_of_options
+    anchor = words[before - 1].end
     return TmpwatchCall(cmd.line, cleans_tmp, excluded, anchor, [w.raw for w, _ in dirs])
 
 

@@ -523,3 +523,11 @@ def test_age_from_a_case_statement_is_followed(sandbox, tmp_path):
     assert proc.returncode == 0, proc.stderr
     calls = _record_calls(sandbox / CRON, tmp_path, "sh")
     assert calls == [["-umc", *OURS, "10d", "/tmp"]]
+
+
+def test_new_options_go_before_a_double_dash(sandbox, tmp_path):
+    (sandbox / "etc/cron.daily").mkdir()
+    (sandbox / CRON).write_text("#!/bin/sh\n/usr/sbin/tmpwatch -umc -- 240 /tmp\n")
+    assert run_sunray("patch-tmpwatch", "--root", sandbox).returncode == 0
+    assert _record_calls(sandbox / CRON, tmp_path, "sh") == [
+        ["-umc", *OURS, "--", "240", "/tmp"]]
