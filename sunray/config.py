@@ -28,6 +28,15 @@ DEFAULTS = {
         # the SysV script uses the same names without ".service").
         "before": ["utsvc.service", "utstorage.service"],
     },
+    "esound": {
+        # build-esound: appended to the Release ("2.el5" -> "2.el5.oss").
+        "suffix": "oss",
+        # build-esound: where the built RPMs and the new SRPM are copied.
+        "output": "./dist",
+        # rpmbuild --nodeps: auto (only when the host's rpm database cannot
+        # know the build requirements, e.g. Debian), yes or no.
+        "nodeps": "auto",
+    },
 }
 
 
