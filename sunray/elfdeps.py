@@ -11,8 +11,8 @@ Every malformed input ends in ``ElfError`` (a ValueError) with a short cause;
 no other exception escapes and no read goes past the end of the data.
 """
 
-import mmap
 import os
+import stat
 import struct
 from dataclasses import dataclass, field
 
@@ -24,6 +24,7 @@ DT_NULL, DT_NEEDED, DT_STRTAB, DT_STRSZ, DT_SONAME = 0, 1, 5, 10, 14
 # us loop for ages.
 MAX_HEADERS = 0xFFFF
 MAX_NAME = 4096
+MAX_FILE = 512 << 20
 
 
 class ElfError(ValueError):
@@ -180,13 +181,11 @@ def _file_offset(addr, loads, length):
 
 
 def parse_file(path):
-    """``parse()`` a file on disk without reading it all into memory.
+    """``parse()`` a file on disk.
 
     Opens with O_NOFOLLOW (the caller decides about symlinks) and refuses
     anything but a regular file.
     """
-    import stat
-
     try:
         fd = os.open(path, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0))
     except OSError as e:
@@ -197,11 +196,16 @@ def parse_file(path):
             raise ElfError("not a regular file")
         if st.st_size == 0:
             raise ElfError("not an ELF file (empty)")
-        try:
-            mapped = mmap.mmap(fd, 0, prot=mmap.PROT_READ)
-        except (OSError, ValueError) as e:
-            raise ElfError(f"cannot read: {e}") from None
-        with mapped:
-            return parse(mapped)
+        if st.st_size > MAX_FILE:
+            raise ElfError(f"file too large ({st.st_size} bytes)")
+        # Read, not mmap: a file truncated under us must not kill us with SIGBUS.
+        chunks, left = [], st.st_size
+        while left > 0:
+            chunk = os.read(fd, min(left, 1 << 20))
+            if not chunk:
+                break
+            chunks.append(chunk)
+            left -= len(chunk)
+        return parse(b"".join(chunks))
     finally:
         os.close(fd)

@@ -184,6 +184,7 @@ def check_installed(root):
                     report.warnings.append(f"{server}: link leads outside the root, skipped")
                     continue
                 target = real
+                server = root.server_path(real)
             if target in seen:
                 continue
             seen.add(target)
@@ -287,8 +288,8 @@ def _read_tarball(path, suffix, when):
                 _check_tar_member(member, topdir, label)
                 if member.name.rstrip("/") == f"{topdir}/configure" and member.isfile():
                     has_configure = True
-    except tarfile.TarError as e:
-        raise UsageError(f"{label}: not a readable tar archive ({e})") from None
+    except tarfile.TarError:
+        raise UsageError(f"{label}: not a readable tar archive (gzip, bzip2 or xz)") from None
     except (EOFError, OSError, ValueError) as e:
         raise UsageError(f"{label}: corrupt or truncated tar archive ({type(e).__name__})") from None
     if not has_configure:
