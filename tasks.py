@@ -159,6 +159,7 @@ def build_esound(c, srpm=None, tarball=None, output=None, suffix=None, dry_run=F
 def check_esound(c, rpm=None, installed=False, root=None, format="text"):
     """Prove that esound has no ALSA in it: exit 1 naming the file if it has.
 
+    check-esound --rpm FILE [--rpm FILE ...]   or   check-esound --installed
     For RPMs: no requirement on libasound, no ELF file needing libasound,
     /usr/bin/esd present. With --installed: esd and libesd under the root
     need no libasound (esound not installed at all: says so, exit 0).

@@ -32,6 +32,11 @@ _SUFFIX = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_+]{0,31}$")
 _VERSION = re.compile(r"^[0-9]+(\.[0-9]+){0,4}$")
 _TARBALL = re.compile(r"^esound-([0-9][0-9.]*)\.(tar\.gz|tgz|tar\.bz2|tar\.xz)$")
 LOG_TAIL_LINES = 25
+RPMBUILD_DIRS = (
+    ("_sourcedir", "SOURCES"), ("_specdir", "SPECS"), ("_builddir", "BUILD"),
+    ("_buildrootdir", "BUILDROOT"), ("_rpmdir", "RPMS"), ("_srcrpmdir", "SRPMS"),
+    ("_tmppath", "tmp"),
+)
 
 
 # --- reports ----------------------------------------------------------------
@@ -112,12 +117,7 @@ def _elf_check(path, data_or_path, source=""):
 
 
 def _is_esound_elf(name):
-    base = posix_basename(name)
-    return name == ESD or base.startswith("libesd.so")
-
-
-def posix_basename(name):
-    return name.rsplit("/", 1)[-1]
+    return name == ESD or posixpath.basename(name).startswith("libesd.so")
 
 
 def check_rpms(paths):
@@ -402,7 +402,7 @@ def build(settings, srpm=None, tarball=None, output=None, suffix=None, dry_run=F
     nodeps = _needs_nodeps(conf.get("nodeps", "auto"))
     topdir = tempfile.mkdtemp(prefix="sunray-esound-")
     try:
-        for sub in ("SOURCES", "SPECS", "BUILD", "BUILDROOT", "RPMS", "SRPMS", "tmp"):
+        for _macro, sub in RPMBUILD_DIRS:
             os.mkdir(os.path.join(topdir, sub), 0o700)
         from .rpminspect import extract_flat
 
@@ -411,11 +411,11 @@ def build(settings, srpm=None, tarball=None, output=None, suffix=None, dry_run=F
         with open(spec_path, "w", encoding="utf-8") as f:
             f.write(new_spec)
         log_path = os.path.join(topdir, "build.log")
-        cmd = [
-            "rpmbuild", "-ba",
-            "--define", f"_topdir {topdir}",
-            "--define", f"_tmppath {topdir}/tmp",
-        ]
+        cmd = ["rpmbuild", "-ba", "--define", f"_topdir {topdir}"]
+        # Every directory explicitly, so a ~/.rpmmacros cannot send parts of
+        # the build elsewhere.
+        for macro, sub in RPMBUILD_DIRS:
+            cmd += ["--define", f"{macro} {topdir}/{sub}"]
         if nodeps:
             cmd.append("--nodeps")
             report.notes.append(
@@ -427,7 +427,7 @@ def build(settings, srpm=None, tarball=None, output=None, suffix=None, dry_run=F
             raise JobFailed("rpmbuild not found: install rpm-build (RHEL) or rpm (Debian)")
         with open(log_path, "wb") as log:
             proc = subprocess.run(cmd, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
-        built = sorted(glob.glob(os.path.join(topdir, "RPMS", "*", "*.rpm")))
+        built = sorted(glob.glob(os.path.join(topdir, "RPMS", "**", "*.rpm"), recursive=True))
         sources = sorted(glob.glob(os.path.join(topdir, "SRPMS", "*.src.rpm")))
         if proc.returncode != 0 or not built:
             kept = _keep_log(log_path, out_dir, facts, suffix)
