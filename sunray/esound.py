@@ -173,7 +173,8 @@ def check_installed(root):
     report = CheckReport(task="check-esound", root=str(root.top), data={"files": [], "installed": True})
     seen, offenders = set(), []
     for pattern in INSTALLED_PATTERNS:
-        for host in sorted(glob.glob(str(root.path(pattern)))):
+        # Escape the root itself: only the pattern part may be a glob.
+        for host in sorted(glob.glob(glob.escape(str(root.top)) + pattern)):
             server = root.server_path(host)
             target = host
             if os.path.islink(host):

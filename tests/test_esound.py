@@ -12,6 +12,8 @@ import subprocess
 from pathlib import Path
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from conftest import assert_clean_error, need, run_sunray, tree_snapshot
 from esound_support import (
@@ -263,6 +265,25 @@ def test_zstd_payload_with_zstandard_dry_run(work):
 def test_bad_legacy_lzma_payload(work):
     lsrpm = make_srpm(work / "lzma", defines=["_source_payload w9.lzdio"])
     _bad(work, "lzma", lsrpm, "legacy lzma")
+
+
+@settings(max_examples=150, deadline=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
+@given(flips=st.lists(st.tuples(st.integers(0, 2999), st.integers(0, 255)), min_size=1, max_size=6))
+def test_mutated_srpm_is_usage_error_or_valid(srpm, flips):
+    """Untrusted RPM bytes: whatever the damage, a UsageError or a valid read."""
+    from sunray.esound import _read_srpm
+
+    data = bytearray(srpm.read_bytes())
+    for pos, value in flips:
+        data[pos % len(data)] = value
+    path = srpm.parent / "mutated.src.rpm"
+    path.write_bytes(bytes(data))
+    try:
+        facts, files, spec = _read_srpm(path)
+    except UsageError:
+        return
+    assert facts["name"] == "esound" and spec in files
 
 
 def test_bad_usage(work, srpm):
