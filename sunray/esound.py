@@ -450,8 +450,13 @@ def build(settings, srpm=None, tarball=None, output=None, suffix=None, dry_run=F
             if target.is_symlink():
                 raise UsageError(f"{target}: is a symlink; refusing to write through it")
         out_dir.mkdir(parents=True, exist_ok=True)
+        from .fileedit import FileChange
+
         for src in built + sources:
-            report.data["outputs"].append(str(_copy_atomic(src, out_dir)))
+            existed = (out_dir / os.path.basename(src)).exists()
+            target = str(_copy_atomic(src, out_dir))
+            report.data["outputs"].append(target)
+            report.add(FileChange(path=target, action="replaced" if existed else "created"))
     finally:
         shutil.rmtree(topdir, ignore_errors=True)
     return report
