@@ -14,6 +14,7 @@ import sys
 from invoke import Collection, task
 
 from sunray.config import defaults
+from sunray.errors import UsageError
 from sunray.taskkit import check_format, finish, guarded, root_of, settings
 
 ROOT_HELP = "Work on the tree under DIR as if it were / (default: /, or sunray.root)."
@@ -172,6 +173,72 @@ def fleet(c, hosts=None, hosts_file=None, inventory=None, group=None, task="doct
         root=root,
         parallel=parallel,
     )
+    finish(result, format)
+
+
+# --- esound ---------------------------------------------------------------
+
+
+@task(
+    help={
+        "srpm": "The distribution's esound source RPM (esound-*.src.rpm) to rebuild.",
+        "tarball": "Build from an upstream tarball (esound-VERSION.tar.gz) with "
+        "sunray's own spec instead of an SRPM.",
+        "output": "Directory for the built RPMs, the new SRPM and the build log "
+        "(default ./dist, or sunray.esound.output).",
+        "suffix": "Appended to the Release so the package upgrades the stock one "
+        "and is recognisably ours (default oss: 2.el5 -> 2.el5.oss).",
+        "dry_run": "Print the spec changes as a diff; build nothing.",
+        "format": FORMAT_HELP,
+    }
+)
+@guarded
+def build_esound(c, srpm=None, tarball=None, output=None, suffix=None, dry_run=False, format="text"):
+    """Rebuild esound without ALSA (OSS only) and verify the result.
+
+    Rewrites the spec (configure --disable-alsa, ALSA BuildRequires dropped,
+    Release + .oss, a %changelog entry), runs rpmbuild -ba in a private
+    temporary tree, checks the RPMs like check-esound and copies them to
+    --output. Install the result with rpm -Uvh. A failed build prints the end
+    of the build log and keeps the whole log in --output.
+    """
+    from sunray import esound
+
+    check_format(format)
+    result = esound.build(
+        settings(c), srpm=srpm, tarball=tarball, output=output, suffix=suffix, dry_run=dry_run
+    )
+    finish(result, format)
+
+
+@task(
+    iterable=["rpm"],
+    help={
+        "rpm": "A binary esound RPM to check; repeat --rpm for several (esound, esound-devel).",
+        "installed": "Check the installed /usr/bin/esd and libesd under --root instead.",
+        "root": ROOT_HELP,
+        "format": FORMAT_HELP,
+    },
+)
+@guarded
+def check_esound(c, rpm=None, installed=False, root=None, format="text"):
+    """Prove that esound has no ALSA in it: exit 1 naming the file if it has.
+
+    check-esound --rpm FILE [--rpm FILE ...]   or   check-esound --installed
+    For RPMs: no requirement on libasound, no ELF file needing libasound,
+    /usr/bin/esd present. With --installed: esd and libesd under the root
+    need no libasound (esound not installed at all: says so, exit 0).
+    """
+    from sunray import esound
+
+    check_format(format)
+    paths = list(rpm or [])
+    if installed and paths:
+        raise UsageError("check-esound: give RPM files or --installed, not both")
+    if installed:
+        result = esound.check_installed(root_of(c, root))
+    else:
+        result = esound.check_rpms(paths)
     finish(result, format)
 
 

@@ -62,6 +62,15 @@ DEFAULTS = {
         # Prefix the remote command with `sudo -n` (log in as a normal user).
         "sudo": False,
     },
+    "esound": {
+        # build-esound: appended to the Release ("2.el5" -> "2.el5.oss").
+        "suffix": "oss",
+        # build-esound: where the built RPMs and the new SRPM are copied.
+        "output": "./dist",
+        # rpmbuild --nodeps: auto (only when the host's rpm database cannot
+        # know the build requirements, e.g. Debian), yes or no.
+        "nodeps": "auto",
+    },
 }
 
 

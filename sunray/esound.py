@@ -1,0 +1,474 @@
+"""build-esound and check-esound: an OSS-only esound RPM, built and verified.
+
+The distribution's esd links ALSA and crashes on a Sun Ray server, whose
+audio is SRSS's emulated OSS device. ``build()`` rebuilds the distribution's
+own esound source RPM (or an upstream tarball, with our spec template) with
+``--disable-alsa`` in a private rpmbuild tree, verifies the result and copies
+it to the output directory. ``check_rpms()`` and ``check_installed()`` prove
+that an RPM or an installed esd/libesd has no trace of libasound.
+"""
+
+import glob
+import os
+import posixpath
+import re
+import shutil
+import stat
+import subprocess
+import tarfile
+import tempfile
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from .errors import JobFailed, UsageError
+from .report import Report
+
+PACKAGE = "esound"
+ESD = "/usr/bin/esd"
+ALSA_LIB = "libasound.so"
+INSTALLED_PATTERNS = (ESD, "/usr/lib*/libesd.so*", "/usr/lib/*-linux-gnu/libesd.so*")
+_SUFFIX = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_+]{0,31}$")
+_VERSION = re.compile(r"^[0-9]+(\.[0-9]+){0,4}$")
+_TARBALL = re.compile(r"^esound-([0-9][0-9.]*)\.(tar\.gz|tgz|tar\.bz2|tar\.xz)$")
+LOG_TAIL_LINES = 25
+RPMBUILD_DIRS = (
+    ("_sourcedir", "SOURCES"), ("_specdir", "SPECS"), ("_builddir", "BUILD"),
+    ("_buildrootdir", "BUILDROOT"), ("_rpmdir", "RPMS"), ("_srcrpmdir", "SRPMS"),
+    ("_tmppath", "tmp"),
+)
+
+
+# --- reports ----------------------------------------------------------------
+
+
+@dataclass
+class FileCheck:
+    """One checked ELF file: where, what it needs, whether that is ALSA."""
+
+    path: str
+    needed: list = field(default_factory=list)
+    alsa: bool = False
+    source: str = ""      # the RPM it came from ("" for installed files)
+    error: str = ""
+
+    def to_dict(self):
+        return {"path": self.path, "source": self.source or None, "needed": self.needed,
+                "alsa": self.alsa, "error": self.error or None}
+
+
+class CheckReport(Report):
+    """check-esound's result: ALSA requirements and ELF files found."""
+
+    def to_text(self):
+        lines = list(self.notes)
+        for req in self.data.get("alsa_requires", []):
+            lines.append(f"ALSA  {req['rpm']}: requires {req['requires']}")
+        for f in self.data.get("files", []):
+            where = f"{f['source']}: " if f.get("source") else ""
+            if f.get("error"):
+                lines.append(f"??    {where}{f['path']}: {f['error']}")
+            elif f["alsa"]:
+                alsa = [n for n in f["needed"] if n.startswith(ALSA_LIB)]
+                lines.append(f"ALSA  {where}{f['path']} needs {', '.join(alsa)}")
+            else:
+                lines.append(f"ok    {where}{f['path']} (needs {', '.join(f['needed']) or 'nothing'})")
+        if self.failure:
+            lines.append(f"FAIL: {self.failure}")
+        elif self.data.get("installed", True):
+            lines.append("OK: no ALSA in esound")
+        return "\n".join(lines)
+
+
+class BuildReport(Report):
+    def to_text(self):
+        lines = []
+        if self.dry_run:
+            lines.append(self.data.get("spec_diff", "").rstrip("\n"))
+        lines.extend(self.notes)
+        for path in self.data.get("outputs", []):
+            lines.append(f"wrote  {path}")
+        tail = self.data.get("log_tail")
+        if tail:
+            lines.append("--- last lines of the build log ---")
+            lines.append(tail.rstrip("\n"))
+        check = self.data.get("check")
+        if check:
+            lines.append(check)
+        return "\n".join(line for line in lines if line is not None)
+
+
+# --- check ---------------------------------------------------------------------
+
+
+def _elf_check(path, data_or_path, source=""):
+    from . import elfdeps
+
+    try:
+        if isinstance(data_or_path, (bytes, bytearray)):
+            info = elfdeps.parse(data_or_path)
+        else:
+            info = elfdeps.parse_file(data_or_path)
+    except elfdeps.ElfError as e:
+        return FileCheck(path=path, source=source, error=str(e))
+    return FileCheck(path=path, needed=info.needed, alsa=info.needs(ALSA_LIB), source=source)
+
+
+def _is_esound_elf(name):
+    return name == ESD or posixpath.basename(name).startswith("libesd.so")
+
+
+def check_rpms(paths):
+    """Check binary esound RPMs: no libasound requirement, no libasound in
+    the DT_NEEDED of their ELF files, and /usr/bin/esd among them."""
+    from . import elfdeps
+    from .rpminspect import RpmPackage
+
+    if not paths:
+        raise UsageError("check-esound: give RPM files or --installed")
+    report = CheckReport(task="check-esound", data={"files": [], "alsa_requires": [], "rpms": []})
+    has_esd, offenders = False, []
+    for path in paths:
+        with RpmPackage(path) as rpm:
+            label = os.path.basename(str(path))
+            if rpm.is_source:
+                raise UsageError(f"{label}: a source RPM; check-esound checks binary RPMs")
+            report.data["rpms"].append({"path": str(path), "nvr": rpm.nvr, "arch": rpm.arch})
+            for req in rpm.requires:
+                if req.startswith(ALSA_LIB) or req.startswith("alsa-lib"):
+                    report.data["alsa_requires"].append({"rpm": label, "requires": req})
+                    offenders.append(f"{label} requires {req}")
+            for member in rpm.members():
+                if member.kind != "file" or member.name.startswith("/usr/lib/debug/"):
+                    continue
+                if member.name == ESD:
+                    has_esd = True
+                # Every ELF file is checked, not just esd and libesd: an esd
+                # helper (esdplay, ...) linking ALSA is just as wrong.
+                data = rpm.read(member)
+                if not elfdeps.is_elf(data):
+                    continue
+                result = _elf_check(member.name, data, source=label)
+                report.data["files"].append(result.to_dict())
+                if result.alsa:
+                    offenders.append(f"{member.name} in {label} needs libasound")
+                elif result.error and _is_esound_elf(member.name):
+                    offenders.append(f"{member.name} in {label}: {result.error}")
+    if offenders:
+        report.failure = "ALSA found: " + "; ".join(offenders)
+    elif not has_esd:
+        report.failure = f"{ESD} is in none of the RPMs checked: not an esound build"
+    return report
+
+
+def check_installed(root):
+    """Check the installed esd and libesd under ``root`` (a rootfs.Root).
+
+    Exit status through the report: failure when a file needs libasound (or
+    cannot be read as ELF). esound not installed at all is not a failure:
+    ``data["installed"]`` is False and a note says so (nothing can crash).
+    """
+    report = CheckReport(task="check-esound", root=str(root.top), data={"files": [], "installed": True})
+    seen, offenders = set(), []
+    for pattern in INSTALLED_PATTERNS:
+        # Escape the root itself: only the pattern part may be a glob.
+        base = "" if root.is_host else glob.escape(str(root.top))
+        for host in sorted(glob.glob(base + pattern)):
+            server = root.server_path(host)
+            target = host
+            if os.path.islink(host):
+                # Follow a library link only inside the root (an image's
+                # absolute link must not lead us to the build host's files).
+                real = os.path.realpath(host)
+                if real != str(root.top) and not real.startswith(str(root.top) + os.sep):
+                    report.warnings.append(f"{server}: link leads outside the root, skipped")
+                    continue
+                target = real
+                server = root.server_path(real)
+            if target in seen:
+                continue
+            seen.add(target)
+            try:
+                if not stat.S_ISREG(os.stat(target).st_mode):
+                    continue
+            except OSError:
+                report.warnings.append(f"{server}: dangling link, skipped")
+                continue
+            result = _elf_check(server, target)
+            report.data["files"].append(result.to_dict())
+            if result.alsa:
+                offenders.append(f"{server} needs libasound")
+            elif result.error:
+                offenders.append(f"{server}: {result.error}")
+    if not os.path.lexists(root.path(ESD)):
+        report.data["installed"] = False
+        report.notes.append(f"esound is not installed under {root.top} ({ESD} not found): nothing to check")
+    if offenders:
+        report.failure = "ALSA found: " + "; ".join(offenders)
+    return report
+
+
+# --- build ---------------------------------------------------------------------
+
+
+def _validate_suffix(suffix):
+    if not isinstance(suffix, str) or not _SUFFIX.match(suffix):
+        raise UsageError(
+            f"--suffix {suffix!r}: expected letters, digits, '_' or '+' (at most 32), e.g. oss"
+        )
+    return suffix
+
+
+def _needs_nodeps(setting):
+    """Whether rpmbuild must skip its BuildRequires check.
+
+    On Debian (and any host whose rpm database does not even know the rpm
+    package itself) the database cannot know the build requirements, so
+    rpmbuild would refuse every BuildRequires: use --nodeps there only.
+    """
+    if setting in (True, "yes", "true"):
+        return True
+    if setting in (False, "no", "false"):
+        return False
+    if shutil.which("rpm") is None:
+        return True
+    probe = subprocess.run(["rpm", "-q", "--quiet", "rpm"], capture_output=True)
+    return probe.returncode != 0
+
+
+def _read_srpm(path):
+    """Validate the esound SRPM; return (rpm facts, {member: bytes}, spec name)."""
+    from .rpminspect import RpmPackage
+
+    with RpmPackage(path) as rpm:
+        label = os.path.basename(str(path))
+        if not rpm.is_source:
+            raise UsageError(f"{label}: a binary RPM ({rpm.nvr}.{rpm.arch}); give the esound source RPM (.src.rpm)")
+        if rpm.name != PACKAGE:
+            raise UsageError(f"{label}: the source RPM of {rpm.name!r}, not of {PACKAGE}")
+        rpm.verify_payload_digest()
+        files = rpm.read_all()
+        facts = {"name": rpm.name, "version": rpm.version, "release": rpm.release}
+    specs = [name for name in files if name.endswith(".spec")]
+    if len(specs) != 1:
+        raise UsageError(f"{label}: expected one .spec file in the source RPM, found {len(specs)}")
+    return facts, files, specs[0]
+
+
+def _decode_spec(data, label):
+    if b"\0" in data:
+        raise UsageError(f"{label}: the spec file is binary data")
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError:
+        return data.decode("latin-1")
+
+
+def _read_tarball(path, suffix, when):
+    """Validate an upstream tarball; return (facts, {name: bytes}, spec name, spec text)."""
+    from .specedit import changelog_date
+    from .templating import packaging_dir, render
+
+    label = os.path.basename(str(path))
+    m = _TARBALL.match(label)
+    if not m or not _VERSION.match(m.group(1)):
+        raise UsageError(f"{label}: expected an upstream tarball named esound-VERSION.tar.gz (or .tar.bz2, .tar.xz)")
+    version = m.group(1)
+    try:
+        st = os.stat(path)
+    except OSError as e:
+        raise UsageError(f"{path}: {e.strerror}") from None
+    if not stat.S_ISREG(st.st_mode):
+        raise UsageError(f"{path}: not a regular file")
+    topdir = f"esound-{version}"
+    try:
+        with tarfile.open(path, "r:*") as tar:
+            has_configure = False
+            for member in tar:
+                _check_tar_member(member, topdir, label)
+                if member.name.rstrip("/") == f"{topdir}/configure" and member.isfile():
+                    has_configure = True
+    except tarfile.TarError:
+        raise UsageError(f"{label}: not a readable tar archive (gzip, bzip2 or xz)") from None
+    except (EOFError, OSError, ValueError) as e:
+        raise UsageError(f"{label}: corrupt or truncated tar archive ({type(e).__name__})") from None
+    if not has_configure:
+        raise UsageError(f"{label}: no {topdir}/configure in the tarball: not an esound release tarball")
+    with open(path, "rb") as f:
+        data = f.read()
+    spec = render(
+        "esound.spec.j2",
+        directory=packaging_dir(),
+        version=version,
+        suffix=suffix,
+        source=label,
+        topdir=topdir,
+        date=changelog_date(when),
+        packager="sunray build-esound",
+    )
+    facts = {"name": PACKAGE, "version": version, "release": f"1.{suffix}"}
+    return facts, {label: data}, "esound.spec", spec
+
+
+def _check_tar_member(member, topdir, label):
+    name = member.name
+    parts = name.split("/")
+    if name.startswith("/") or ".." in parts or parts[0] != topdir:
+        raise UsageError(f"{label}: unsafe or unexpected member {name!r} (everything must be under {topdir}/)")
+    if member.isdev() or member.isfifo():
+        raise UsageError(f"{label}: device or fifo member {name!r}")
+    if member.issym() or member.islnk():
+        # Symlink targets are relative to the link's directory, hard link
+        # targets to the archive's top; both must stay in the source tree.
+        target = member.linkname
+        base = "" if member.islnk() else posixpath.dirname(name)
+        resolved = posixpath.normpath(posixpath.join(base, target))
+        if target.startswith("/") or not (resolved == topdir or resolved.startswith(topdir + "/")):
+            raise UsageError(f"{label}: link {name!r} -> {target!r} leaves the source tree")
+
+
+def _output_dir(output):
+    out = Path(output)
+    if out.is_symlink():
+        raise UsageError(f"--output {output}: is a symlink; give the real directory")
+    if out.exists() and not out.is_dir():
+        raise UsageError(f"--output {output}: exists and is not a directory")
+    return out
+
+
+def _tail(log_path, lines=LOG_TAIL_LINES):
+    try:
+        with open(log_path, "rb") as f:
+            f.seek(0, os.SEEK_END)
+            f.seek(max(0, f.tell() - 16384))
+            text = f.read().decode("utf-8", errors="replace")
+    except OSError:
+        return ""
+    return "\n".join(text.splitlines()[-lines:])
+
+
+def _copy_atomic(src, dest_dir):
+    """Copy ``src`` into ``dest_dir`` atomically; never through a symlink."""
+    from .fileedit import atomic_write
+
+    target = dest_dir / os.path.basename(src)
+    with open(src, "rb") as f:
+        atomic_write(target, f.read(), mode=0o644)
+    return target
+
+
+def build(settings, srpm=None, tarball=None, output=None, suffix=None, dry_run=False, when=None):
+    """Build the OSS-only esound RPMs from ``srpm`` or ``tarball``.
+
+    ``settings`` is the sunray config section (``settings["esound"]`` holds
+    suffix, output and nodeps). Returns a BuildReport; raises UsageError for
+    bad input (nothing written) and JobFailed when rpmbuild fails.
+    """
+    from . import specedit
+    from .fileedit import unified_diff
+
+    conf = settings.get("esound", {})
+    suffix = _validate_suffix(suffix or conf.get("suffix") or "oss")
+    output = output or conf.get("output") or "./dist"
+    if bool(srpm) == bool(tarball):
+        raise UsageError("build-esound: give exactly one of --srpm FILE or --tarball FILE")
+    when = time.time() if when is None else when
+
+    if srpm:
+        facts, files, spec_name = _read_srpm(srpm)
+        old_spec = _decode_spec(files.pop(spec_name), os.path.basename(str(srpm)))
+        edit = specedit.rewrite(old_spec, suffix, facts["version"], facts["release"], when=when)
+        new_spec = edit.text
+        changes = edit.changes
+    else:
+        facts, files, spec_name, new_spec = _read_tarball(tarball, suffix, when)
+        old_spec = ""
+        changes = [f"spec from packaging/esound.spec.j2 for esound {facts['version']}"]
+
+    report = BuildReport(task="build-esound", dry_run=dry_run)
+    report.data.update({
+        "input": str(srpm or tarball),
+        "version": facts["version"],
+        "spec_changes": changes,
+        "spec_diff": unified_diff(f"SPECS/{spec_name}", old_spec, new_spec),
+        "outputs": [],
+    })
+    report.notes.extend(f"spec: {line}" for line in changes)
+    if dry_run:
+        report.notes.append("dry run: nothing built")
+        return report
+
+    out_dir = _output_dir(output)
+    nodeps = _needs_nodeps(conf.get("nodeps", "auto"))
+    topdir = tempfile.mkdtemp(prefix="sunray-esound-")
+    try:
+        for _macro, sub in RPMBUILD_DIRS:
+            os.mkdir(os.path.join(topdir, sub), 0o700)
+        from .rpminspect import extract_flat
+
+        extract_flat(files, os.path.join(topdir, "SOURCES"))
+        spec_path = os.path.join(topdir, "SPECS", spec_name)
+        with open(spec_path, "w", encoding="utf-8") as f:
+            f.write(new_spec)
+        log_path = os.path.join(topdir, "build.log")
+        cmd = ["rpmbuild", "-ba", "--define", f"_topdir {topdir}"]
+        # Every directory explicitly, so a ~/.rpmmacros cannot send parts of
+        # the build elsewhere.
+        for macro, sub in RPMBUILD_DIRS:
+            cmd += ["--define", f"{macro} {topdir}/{sub}"]
+        if nodeps:
+            cmd.append("--nodeps")
+            report.notes.append(
+                "rpmbuild --nodeps: this host's rpm database does not know the "
+                "build requirements (Debian, or an empty rpmdb)"
+            )
+        cmd.append(spec_path)
+        if shutil.which("rpmbuild") is None:
+            raise JobFailed("rpmbuild not found: install rpm-build (RHEL) or rpm (Debian)")
+        with open(log_path, "wb") as log:
+            proc = subprocess.run(cmd, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
+        built = sorted(glob.glob(os.path.join(topdir, "RPMS", "**", "*.rpm"), recursive=True))
+        sources = sorted(glob.glob(os.path.join(topdir, "SRPMS", "*.src.rpm")))
+        if proc.returncode != 0 or not built:
+            kept = _keep_log(log_path, out_dir, facts, suffix)
+            report.data["log_tail"] = _tail(log_path)
+            report.data["log"] = str(kept)
+            report.failure = f"rpmbuild failed (exit {proc.returncode}); full log: {kept}"
+            return report
+
+        check = check_rpms(built)
+        report.data["check"] = check.to_text()
+        report.data["check_result"] = check.to_dict()
+        if check.failure:
+            kept = _keep_log(log_path, out_dir, facts, suffix)
+            report.failure = f"built RPMs still use ALSA, not copied: {check.failure} (build log: {kept})"
+            return report
+
+        targets = [out_dir / os.path.basename(p) for p in built + sources]
+        for target in targets:
+            if target.is_symlink():
+                raise UsageError(f"{target}: is a symlink; refusing to write through it")
+        out_dir.mkdir(parents=True, exist_ok=True)
+        from .fileedit import FileChange
+
+        for src in built + sources:
+            existed = (out_dir / os.path.basename(src)).exists()
+            target = str(_copy_atomic(src, out_dir))
+            report.data["outputs"].append(target)
+            report.add(FileChange(path=target, action="replaced" if existed else "created"))
+    finally:
+        shutil.rmtree(topdir, ignore_errors=True)
+    return report
+
+
+def _keep_log(log_path, out_dir, facts, suffix):
+    """Copy the build log next to the results, where the admin can read it."""
+    from .fileedit import atomic_write
+
+    out_dir.mkdir(parents=True, exist_ok=True)
+    target = out_dir / f"esound-{facts['version']}.{suffix}.build.log"
+    if target.is_symlink():
+        raise UsageError(f"{target}: is a symlink; refusing to write through it")
+    with open(log_path, "rb") as f:
+        atomic_write(target, f.read(), mode=0o644)
+    return target

@@ -1,0 +1,89 @@
+"""Helpers for the esound tests: stand-in source tarballs and SRPMs built
+with the real rpmbuild (private _topdir), and reading RPMs back."""
+
+import io
+import os
+import subprocess
+import tarfile
+from pathlib import Path
+
+FIXTURE = Path(__file__).resolve().parent / "fixtures" / "esound"
+STOCK_SPEC = (FIXTURE / "esound.spec").read_text()
+
+
+def make_tarball(dest, name="esound", version="0.2.36", compression="bz2", extra=None, skip=()):
+    """Tar the stand-in source as NAME-VERSION/ (our own fixture code)."""
+    top = f"{name}-{version}"
+    ext = {"bz2": "tar.bz2", "gz": "tar.gz"}[compression]
+    path = Path(dest) / f"{top}.{ext}"
+    with tarfile.open(path, f"w:{compression}") as tar:
+        for f in sorted((FIXTURE / "src").iterdir()):
+            if f.name in skip:
+                continue
+            tar.add(f, arcname=f"{top}/{f.name}")
+        for arcname, data in (extra or {}).items():
+            info = tarfile.TarInfo(arcname)
+            info.size = len(data)
+            tar.addfile(info, io.BytesIO(data))
+    return path
+
+
+def make_srpm(workdir, spec_text=STOCK_SPEC, name="esound", version="0.2.36", defines=()):
+    """Package the stand-in into an SRPM with `rpmbuild -bs`; return its path."""
+    workdir = Path(workdir)
+    top = workdir / "topdir"
+    (top / "SOURCES").mkdir(parents=True, exist_ok=True)
+    (top / "SPECS").mkdir(parents=True, exist_ok=True)
+    make_tarball(top / "SOURCES", name=name, version=version)
+    spec = top / "SPECS" / f"{name}.spec"
+    spec.write_text(spec_text)
+    cmd = ["rpmbuild", "-bs", "--define", f"_topdir {top}"]
+    for d in defines:
+        cmd += ["--define", d]
+    proc = subprocess.run(cmd + [str(spec)], capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stderr
+    (srpm,) = (top / "SRPMS").glob("*.src.rpm")
+    return srpm
+
+
+def stock_rebuild(workdir, srpm):
+    """What a distribution build does: `rpmbuild --rebuild` (nodeps: Debian rpmdb)."""
+    top = Path(workdir) / "rebuild-topdir"
+    proc = subprocess.run(
+        ["rpmbuild", "--rebuild", "--nodeps", "--define", f"_topdir {top}", str(srpm)],
+        capture_output=True, text=True,
+    )
+    assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-2000:]
+    (rpm,) = (top / "RPMS").glob("*/*.rpm")
+    return rpm
+
+
+def rpm_facts(path):
+    """Headers and regular-file contents of an RPM, read with rpmfile."""
+    import rpmfile
+
+    with rpmfile.open(str(path)) as rpm:
+        h = rpm.headers
+        files = {}
+        for m in rpm.getmembers():
+            if not m.issymlink:
+                files["/" + m.name.lstrip("./")] = rpm.extractfile(m).read()
+        links = ["/" + m.name.lstrip("./") for m in rpm.getmembers() if m.issymlink]
+        return {
+            "name": h["name"].decode(),
+            "version": h["version"].decode(),
+            "release": h["release"].decode(),
+            "requires": [r.decode() for r in h.get("requirename", [])],
+            "sourcepackage": h.get("sourcepackage"),
+            "files": files,
+            "links": links,
+        }
+
+
+def dist_tag():
+    out = subprocess.run(["rpm", "--eval", "%{?dist}"], capture_output=True, text=True)
+    return out.stdout.strip()
+
+
+def listing(directory):
+    return sorted(os.listdir(directory)) if os.path.isdir(directory) else None
