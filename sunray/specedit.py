@@ -56,7 +56,7 @@ class SpecEdit:
 
 
 def changelog_date(when=None):
-    """rpm's changelog date ("Wed Nov 25 2026"), independent of the locale."""
+    """rpm's changelog date ("Mon Jan 26 2009"), independent of the locale."""
     t = time.gmtime(when)
     return f"{_DAYS[t.tm_wday]} {_MONTHS[t.tm_mon - 1]} {t.tm_mday:02d} {t.tm_year}"
 
