@@ -28,6 +28,13 @@ DEFAULTS = {
         # the SysV script uses the same names without ".service").
         "before": ["utsvc.service", "utstorage.service"],
     },
+    "savings": {
+        # Preset the savings task starts from: "home" or "office".
+        "preset": "office",
+        # Inputs that override the preset on every run (e.g. your price and
+        # currency, or country: NLD); the keys are the savings task's inputs.
+        "defaults": {},
+    },
 }
 
 
