@@ -382,7 +382,7 @@ def chart(rows):
         })
         y += 2 * BAR_H + 22
     return {"width": CHART_W, "height": y, "groups": groups, "bar_h": BAR_H,
-            "label_w": CHART_LABEL_W, "bar_w": CHART_BAR_W, "legend": SEGMENTS}
+            "label_w": CHART_LABEL_W, "bar_w": CHART_BAR_W}
 
 
 def _common_inputs(results):
@@ -416,7 +416,10 @@ def html_context(p):
                     "gross saving") if gross > 0 else "counted in the net saving"},
     ]
     if t.costs is not None:
-        cards.append({"title": "Payback", "value": payback_text(t.costs.payback_years),
+        years = t.costs.payback_years
+        short = ("never" if years is None else "at once" if years == 0
+                 else f"{show(years, 1)} years")
+        cards.append({"title": "Payback", "value": short,
                       "detail": f"net investment {show(t.costs.net_investment)} {cur}"})
     biggest = sorted(p.results, key=lambda r: -r.kwh["before"])[:CHART_SITES]
     biggest_names = {id(r) for r in biggest}
@@ -430,6 +433,7 @@ def html_context(p):
             "rows": [(label, show(a), show(b), show(c), show(d))
                      for label, a, b, c, d in site_rows(r)],
             "costs": cost_lines(r.costs, s.currency, s),
+            "negative": r.kwh["net_saving"] < 0,
         })
     return {
         "title": p.title, "customer": p.customer, "prepared_by": p.prepared_by,
@@ -437,11 +441,13 @@ def html_context(p):
         "total_heading": f"{t.sites:,} site{'s' if t.sites != 1 else ''}, {_seats(t.seats)}",
         "total_rows": [(label, show(a), show(b), show(c)) for label, a, b, c in total_rows(t)],
         "total_costs": cost_lines(t.costs, t.currency),
+        "total_negative": net < 0,
         "chart_total": chart([("All sites" if t.sites > 1 else p.results[0].site.name,
                                t.kwh)]),
         "chart_sites": chart([(r.site.name, r.kwh) for r in chart_sites])
         if len(p.results) > 1 else None,
         "chart_truncated": len(p.results) > CHART_SITES,
+        "legend": (("before", "Desktops before"),) + SEGMENTS,
         "chart_limit": CHART_SITES,
         "sites": sites,
         "assumptions": _common_inputs(p.results),
