@@ -17,6 +17,7 @@ the renderers' business.
 """
 
 import math
+import operator
 from dataclasses import dataclass
 from typing import Optional
 
@@ -210,7 +211,10 @@ class Site:
 
     def inputs(self):
         """The model inputs as a plain dict (for reports and machine output)."""
-        return {f.name: getattr(self, f.name) for f in FIELDS}
+        return dict(zip(FIELD, _INPUTS(self)))
+
+
+_INPUTS = operator.attrgetter(*FIELD)
 
 
 @dataclass(frozen=True)

@@ -110,7 +110,8 @@ def _build(values, origin):
     return savings.Site(**values)
 
 
-def _read_yaml(path):
+def read_proposal(path):
+    """The parsed YAML proposal file (a mapping), or a UsageError."""
     import yaml
 
     p = Path(path)
@@ -156,8 +157,9 @@ def _meta(data, where, key, limit=200):
     return value.strip()
 
 
-def plan(settings, flags, config=None):
-    """Validated Sites (and the proposal's title data) from every layer."""
+def plan(settings, flags, config=None, data=None):
+    """Validated Sites (and the proposal's title data) from every layer;
+    ``data`` is the proposal file ``config`` already read (read_proposal)."""
     flags = dict(flags)
     preset_flag = flags.pop("preset", None)
     title = flags.pop("title", None)
@@ -186,7 +188,8 @@ def plan(settings, flags, config=None):
     file_layer = ({}, {})
     entries = [{}]
     if config is not None:
-        data = _read_yaml(config)
+        if data is None:
+            data = read_proposal(config)
         where = str(config)
         unknown = [k for k in data if k not in TOP_KEYS]
         if unknown:
@@ -297,7 +300,8 @@ def run(settings, flags, config=None, fmt="text", output=None):
     from . import savings_report
 
     renderer = savings_report.renderer(fmt)
-    sites, meta = plan(settings, flags, config)
+    data = read_proposal(config) if config is not None else None
+    sites, meta = plan(settings, flags, config, data)
     text = renderer(evaluate(sites, meta))
     if output:
         write_output(output, text)

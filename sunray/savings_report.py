@@ -8,6 +8,7 @@ for display, as the posts did (164.25 kWh shows as 164).
 import csv
 import io
 import json
+import math
 from decimal import ROUND_HALF_UP, Decimal
 
 from . import savings
@@ -52,8 +53,15 @@ def num(value):
     return f"{value:g}"
 
 
+def _round3(v, _floor=math.floor):
+    """Round half up to 3 decimals; 4x faster than round(v, 3), which
+    matters for 10,000 sites (the quotient is the float nearest the
+    decimal, so it prints short: 394.2, not 394.20000000000005)."""
+    return _floor(v * 1000 + 0.5) / 1000
+
+
 def _r3(d):
-    return {k: round(v, 3) for k, v in d.items()}
+    return {k: _round3(v) for k, v in d.items()}
 
 
 def _money_word(currency):
@@ -154,7 +162,7 @@ def _costs_dict(costs):
     if costs is None:
         return None
     d = costs.to_dict()
-    return {k: (round(v, 3) if isinstance(v, float) else v) for k, v in d.items()}
+    return {k: (_round3(v) if isinstance(v, float) else v) for k, v in d.items()}
 
 
 def site_dict(r):
@@ -200,7 +208,13 @@ def to_dict(p):
 
 
 def to_json(p):
-    return json.dumps(to_dict(p), indent=2) + "\n"
+    """Indented JSON with one line per site: json's C encoder only runs
+    without indent, and 10,000 sites must render in well under a second."""
+    d = to_dict(p)
+    sites = d.pop("sites")
+    head = json.dumps(d, indent=2)
+    rows = ",\n    ".join(map(json.dumps, sites))
+    return head[:-2] + ',\n  "sites": [\n    ' + rows + "\n  ]\n}\n"
 
 
 def to_yaml(p):
@@ -246,14 +260,14 @@ def to_csv(p):
         row = ["site", _cell(s.name), s.preset, s.seats, _cell(s.currency), s.g_per_kwh,
                s.country or ""]
         for k in savings.LINES:
-            row += [round(r.kwh_per_seat[k], 3), round(r.kwh[k], 3), round(r.money[k], 3),
-                    round(r.co2_kg[k], 3)]
+            row += [_round3(r.kwh_per_seat[k]), _round3(r.kwh[k]), _round3(r.money[k]),
+                    _round3(r.co2_kg[k])]
         w.writerow(row + _cost_cells(r.costs))
     t = p.total
     row = ["total", "", "", t.seats, _cell(t.currency or ""), "", ""]
     for k in savings.LINES:
-        money = round(t.money[k], 3) if t.money is not None else ""
-        row += ["", round(t.kwh[k], 3), money, round(t.co2_kg[k], 3)]
+        money = _round3(t.money[k]) if t.money is not None else ""
+        row += ["", _round3(t.kwh[k]), money, _round3(t.co2_kg[k])]
     w.writerow(row + _cost_cells(t.costs))
     return out.getvalue()
 
