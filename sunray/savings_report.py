@@ -100,8 +100,14 @@ def cost_lines(costs, currency, site=None):
     lines = []
     invest = f"Investment: {show(costs.investment)} {cur}"
     if site is not None:
-        invest += (f" (thin clients {num(site.thin_client_price or 0)} each, server "
-                   f"{num(site.server_price or 0)} per {num(site.seats_per_server)} seats)")
+        parts = []
+        if site.thin_client_price is not None:
+            parts.append(f"thin clients at {num(site.thin_client_price)} {cur}")
+        if site.server_price is not None:
+            parts.append(f"servers at {num(site.server_price)} {cur} per "
+                         f"{num(site.seats_per_server)} seats")
+        if parts:
+            invest += f" ({', '.join(parts)})"
     lines.append(invest)
     lines.append(f"Avoided desktop replacements: {show(costs.avoided)} {cur}; "
                  f"net investment {show(costs.net_investment)} {cur}")
@@ -410,7 +416,14 @@ def _common_inputs(results):
         if value is None or any(getattr(r.site, f.name) != value for r in results[1:]):
             continue
         shown = num(value) if isinstance(value, (int, float)) else value
-        rows.append((f.label, f"{shown} {f.unit}".strip()))
+        unit = f.unit
+        if f.name == "price":
+            unit = f"{first.currency}/kWh"
+        elif f.name in savings.COST_FIELDS:
+            unit = f"{first.currency} {unit}"
+        elif f.name == "seats_per_server":
+            unit = ""
+        rows.append((f.label, f"{shown} {unit}".strip()))
     return rows
 
 

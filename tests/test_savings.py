@@ -444,3 +444,26 @@ def test_mixed_currencies_are_not_added_up(tmp_path):
     proc = run_sunray("savings", "--config", path)
     assert proc.returncode == 0
     assert text_rows(proc.stdout[proc.stdout.index("Total:"):])["Desktops before"][1] == "-"
+
+
+def test_readme_example_proposal_runs(tmp_path):
+    from conftest import REPO
+
+    readme = (REPO / "README.md").read_text()
+    section = readme[readme.index("### savings"):]
+    example = section[section.index("```yaml\n") + 8:]
+    example = example[:example.index("```")]
+    path = write_yaml(tmp_path, example)
+    data = json.loads(run_sunray("savings", "--config", path, "--format", "json").stdout)
+    assert [s["name"] for s in data["sites"]] == \
+        ["Head office Rotterdam", "Warehouse Venlo", "Branch Antwerp"]
+    assert data["sites"][2]["grid"]["country"] == "BEL"
+    assert data["total"]["seats"] == 157
+    assert data["total"]["costs"]["years"] == 5
+
+
+def test_a_file_without_sites_is_one_site(tmp_path):
+    path = write_yaml(tmp_path, {"preset": "home", "defaults": {"seats": 4}})
+    data = json.loads(run_sunray("savings", "--config", path, "--format", "json").stdout)
+    assert len(data["sites"]) == 1
+    assert data["sites"][0]["kwh"]["before"] == pytest.approx(4 * 164.25)
