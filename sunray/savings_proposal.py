@@ -39,7 +39,6 @@ class Proposal:
     results: list
     total: savings.Total
     notes: list = field(default_factory=list)
-    presets: list = field(default_factory=list)
 
     @property
     def countries(self):
@@ -213,7 +212,7 @@ def plan(settings, flags, config=None, data=None):
     sites, seen = [], {}
     for index, entry in enumerate(entries):
         here = f"{site_where}[{index}]"
-        site_values, site_origin = _layer(entry, here, site_keys) if entry else ({}, {})
+        site_values, site_origin = _layer(entry, here, site_keys)
         preset = preset_flag or site_values.pop("preset", None) or base_preset
         values = dict(savings.PRESETS[preset])
         origin = dict.fromkeys(values, f"preset {preset}")
@@ -248,9 +247,8 @@ def evaluate(sites, meta):
     total = savings.total(results)
     if total.money is None:
         notes.append("The sites use different currencies: money is not totalled.")
-    presets = sorted({s.preset for s in sites})
     return Proposal(meta["title"], meta["customer"], meta["prepared_by"], meta["date"],
-                    results, total, notes, presets)
+                    results, total, notes)
 
 
 def write_output(path, text):
