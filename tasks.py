@@ -114,6 +114,9 @@ def boot(c, root=None, format="text"):
 
 
 @task(
+    # 25 flags: Invoke's automatic one-letter flags would be arbitrary (-h for
+    # --hours-before) and it runs out of letters; long flags only.
+    auto_shortflags=False,
     help={
         "preset": "Starting figures: home (the posts' 150 W desktop, 3 -> 0.5 h/day) or "
         "office (100 W desktops all year, 400 W server per 15 seats, PUE 1.5). "
