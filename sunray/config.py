@@ -71,6 +71,13 @@ DEFAULTS = {
         # know the build requirements, e.g. Debian), yes or no.
         "nodeps": "auto",
     },
+    "savings": {
+        # Preset the savings task starts from: "home" or "office".
+        "preset": "office",
+        # Inputs that override the preset on every run (e.g. your price and
+        # currency, or country: NLD); the keys are the savings task's inputs.
+        "defaults": {},
+    },
 }
 
 

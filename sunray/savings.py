@@ -1,0 +1,373 @@
+"""The savings model: desktops replaced by Sun Rays, per seat and per year.
+
+Pure arithmetic, no I/O. For one site (a group of seats sharing inputs):
+
+* before        = desktop W x desktop h/day x days
+* after         = residual desktop use (desktop W x residual h/day x days)
+                + thin client W x its h/day x days
+                + server share = server W x server h/day x server days x PUE
+                                 / seats per server
+* gross saving  = before - residual desktop use   (what the posts computed)
+* net saving    = before - after                   (what the customer gets)
+
+Energy in kWh, money = kWh x price, CO2 in kg = kWh x g/kWh / 1000. The
+server share is where naive comparisons cheat: servers run 24x7 in a cooled
+room (PUE), whatever the desktops did. Values are plain floats; rounding is
+the renderers' business.
+"""
+
+import math
+import operator
+from dataclasses import dataclass
+from typing import Optional
+
+from .errors import UsageError
+
+
+@dataclass(frozen=True)
+class Field:
+    """One model input: its kind, allowed range and how to describe it."""
+
+    name: str
+    kind: str  # "int", "number", "text" or "country"
+    low: float
+    high: float
+    unit: str
+    label: str
+
+    @property
+    def flag(self):
+        return "--" + self.name.replace("_", "-")
+
+    def allowed(self):
+        if self.kind == "text":
+            return f"allowed: text of {self.low:g} to {self.high:g} characters"
+        if self.kind == "country":
+            return "allowed: an ISO 3166 alpha-3 code such as NLD"
+        whole = "a whole number " if self.kind == "int" else ""
+        unit = f" {self.unit}" if self.unit else ""
+        return f"allowed: {whole}{_plain(self.low)}..{_plain(self.high)}{unit}"
+
+
+def _plain(x):
+    """1000000 -> '1,000,000', 0.5 -> '0.5' (never '1e+06' in a message)."""
+    return f"{int(x):,}" if float(x).is_integer() else f"{x:g}"
+
+
+FIELDS = (
+    Field("seats", "int", 1, 1_000_000, "seats", "Seats (desktops replaced)"),
+    Field("desktop_watts", "number", 0, 5000, "W", "Desktop power"),
+    Field("hours_before", "number", 0, 24, "h/day", "Desktop use before"),
+    Field("hours_after", "number", 0, 24, "h/day", "Residual desktop use after"),
+    Field("thin_client_watts", "number", 0, 1000, "W", "Thin client power"),
+    Field("thin_client_hours", "number", 0, 24, "h/day", "Thin client use"),
+    Field("server_watts", "number", 0, 100_000, "W", "Server power (or extra load)"),
+    Field("server_hours", "number", 0, 24, "h/day", "Server hours"),
+    Field("server_days", "number", 1, 366, "days/year", "Server days"),
+    Field("seats_per_server", "number", 1, 10_000, "seats", "Seats per server"),
+    Field("pue", "number", 1, 3, "", "PUE (server room cooling overhead)"),
+    Field("days", "number", 1, 366, "days/year", "Days of use"),
+    Field("price", "number", 0, 1_000_000, "per kWh", "Electricity price"),
+    Field("currency", "text", 1, 8, "", "Currency"),
+    Field("g_per_kwh", "number", 0, 2000, "g CO2/kWh", "Grid carbon intensity"),
+    Field("country", "country", 0, 0, "", "Country (grid carbon intensity)"),
+    Field("thin_client_price", "number", 0, 10_000_000, "per thin client", "Thin client price"),
+    Field("server_price", "number", 0, 10_000_000, "per server", "Server price"),
+    Field("desktop_price", "number", 0, 10_000_000, "per seat",
+          "Avoided desktop replacement"),
+    Field("years", "int", 1, 30, "years", "Horizon"),
+)
+FIELD = {f.name: f for f in FIELDS}
+COST_FIELDS = ("thin_client_price", "server_price", "desktop_price")
+
+# Presets reproduce the posts (FACTS.md section 1). Figures the posts do not
+# give are ours and say so in the README:
+# - home: the posts' server is on 24x7 anyway and "only uses a bit more power
+#   when using the SunRay": 10 W extra while the Sun Ray is in use (2.5 h,
+#   the time moved off the desktop), at home, so no cooling (PUE 1).
+# - office: a 400 W server for 15 seats in a PUE 1.5 room is 40 W per seat,
+#   24x7: 350 kWh, 40 % of the 876 kWh desktop, inside the posts' "at most
+#   half of those savings need to be invested in servers".
+PRESETS = {
+    "home": dict(
+        seats=1, desktop_watts=150, hours_before=3, hours_after=0.5,
+        thin_client_watts=4, thin_client_hours=2.5,
+        server_watts=10, server_hours=2.5, server_days=365, seats_per_server=1, pue=1.0,
+        days=365, price=0.25, currency="EUR", g_per_kwh=450, years=5,
+    ),
+    "office": dict(
+        seats=1, desktop_watts=100, hours_before=24, hours_after=0,
+        thin_client_watts=4, thin_client_hours=24,
+        server_watts=400, server_hours=24, server_days=365, seats_per_server=15, pue=1.5,
+        days=365, price=0.25, currency="EUR", g_per_kwh=450, years=5,
+    ),
+}
+PRESET_NOTES = {
+    "home": "the posts' home: 150 W desktop 3 h/day, then 0.5 h/day; the 24x7 home "
+    "server draws about 10 W more while the Sun Ray is used",
+    "office": "the posts' office: 100 W desktops on all year; one 400 W server per "
+    "15 seats in a PUE 1.5 room (40 W per seat)",
+}
+
+LINES = ("before", "desktop_after", "thin_client", "server", "after",
+         "gross_saving", "net_saving")
+LINE_LABELS = {
+    "before": "Desktops before",
+    "desktop_after": "Desktops after (residual use)",
+    "thin_client": "Thin clients",
+    "server": "Server share",
+    "after": "After, in total",
+    "gross_saving": "Gross saving (desktops only)",
+    "net_saving": "Net saving (after thin clients and servers)",
+}
+
+
+def check(name, value, where, shown=None):
+    """``value`` for field ``name`` if allowed, else a UsageError that names
+    where it came from, the value (``shown``: as typed) and the allowed range."""
+    f = FIELD[name]
+    if shown is not None:
+        where = f"{where} {shown}"
+    else:
+        where = f"{where} = {value!r}"
+    if f.kind in ("int", "number"):
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            raise UsageError(f"{where}: not a number; {f.allowed()}")
+        if math.isnan(value) or math.isinf(value):
+            raise UsageError(f"{where}: not a finite number; {f.allowed()}")
+        if f.kind == "int":
+            if value != int(value):
+                raise UsageError(f"{where}: not a whole number; {f.allowed()}")
+            value = int(value)
+        if not f.low <= value <= f.high:
+            raise UsageError(f"{where}: out of range; {f.allowed()}")
+        return value
+    if not isinstance(value, str):
+        raise UsageError(f"{where}: expected text; {f.allowed()}")
+    if f.kind == "text":
+        value = value.strip()
+        if not f.low <= len(value) <= f.high or not value.isprintable():
+            raise UsageError(f"{where}: {f.allowed()}, printable")
+    return value
+
+
+def parse_flag(name, text):
+    """A command-line value (always a string) converted and checked."""
+    f = FIELD[name]
+    where = f.flag
+    if f.kind in ("int", "number"):
+        try:
+            value = float(str(text).strip())
+        except ValueError:
+            raise UsageError(f"{where} {text!r}: not a number; {f.allowed()}") from None
+        return check(name, value, where, shown=text)
+    return check(name, str(text), where, shown=text)
+
+
+def check_name(value, where):
+    """A site's name: printable text, 1..200 characters."""
+    if isinstance(value, bool) or not isinstance(value, (str, int, float)):
+        raise UsageError(f"{where} = {value!r}: expected text (the site's name)")
+    text = str(value).strip()
+    if not 1 <= len(text) <= 200 or not text.isprintable():
+        raise UsageError(f"{where} = {value!r}: allowed: printable text of 1 to 200 "
+                         "characters")
+    return text
+
+
+@dataclass(frozen=True)
+class Site:
+    """The validated inputs of one site or scenario."""
+
+    name: str
+    seats: int
+    desktop_watts: float
+    hours_before: float
+    hours_after: float
+    thin_client_watts: float
+    thin_client_hours: float
+    server_watts: float
+    server_hours: float
+    server_days: float
+    seats_per_server: float
+    pue: float
+    days: float
+    price: float
+    currency: str
+    g_per_kwh: float
+    years: int
+    preset: str = ""
+    # Where g_per_kwh came from: None = given as a number, else the table row.
+    country: Optional[str] = None
+    country_name: str = ""
+    country_year: Optional[int] = None
+    thin_client_price: Optional[float] = None
+    server_price: Optional[float] = None
+    desktop_price: Optional[float] = None
+
+    @property
+    def has_costs(self):
+        return any(getattr(self, n) is not None for n in COST_FIELDS)
+
+    def inputs(self):
+        """The model inputs as a plain dict (for reports and machine output)."""
+        return dict(zip(FIELD, _INPUTS(self)))
+
+
+_INPUTS = operator.attrgetter(*FIELD)
+
+
+@dataclass(frozen=True)
+class Costs:
+    """Hardware money for one site (or the total): what pays back, and when."""
+
+    investment: float          # thin clients + server share, all seats
+    avoided: float             # desktop replacements no longer bought
+    net_investment: float      # investment - avoided
+    yearly_saving: float       # net money saving per year
+    payback_years: Optional[float]  # None: never pays back; 0: at once
+    years: Optional[int]       # horizon (None in a total of mixed horizons)
+    horizon_benefit: float     # years x yearly saving - net investment
+    horizon_kwh: float
+    horizon_co2_kg: float
+
+    def to_dict(self):
+        return dict(self.__dict__)
+
+
+@dataclass(frozen=True)
+class SiteResult:
+    """Energy per seat, and energy, money and CO2 for all of a site's seats."""
+
+    site: Site
+    kwh_per_seat: dict
+    kwh: dict
+    money: dict
+    co2_kg: dict
+    costs: Optional[Costs]
+
+    @property
+    def server_fraction(self):
+        """Server share as a fraction of the gross desktop saving."""
+        gross = self.kwh_per_seat["gross_saving"]
+        return self.kwh_per_seat["server"] / gross if gross > 0 else None
+
+
+def energy_per_seat(s):
+    """kWh per seat per year for every line of the comparison."""
+    before = s.desktop_watts * s.hours_before * s.days / 1000
+    desktop_after = s.desktop_watts * s.hours_after * s.days / 1000
+    thin_client = s.thin_client_watts * s.thin_client_hours * s.days / 1000
+    server = s.server_watts * s.server_hours * s.server_days * s.pue / s.seats_per_server / 1000
+    after = desktop_after + thin_client + server
+    return {
+        "before": before,
+        "desktop_after": desktop_after,
+        "thin_client": thin_client,
+        "server": server,
+        "after": after,
+        "gross_saving": before - desktop_after,
+        "net_saving": before - after,
+    }
+
+
+def compute(site):
+    """The SiteResult of one validated Site."""
+    per_seat = energy_per_seat(site)
+    seats = site.seats
+    kwh = {k: v * seats for k, v in per_seat.items()}
+    price = site.price
+    co2_factor = site.g_per_kwh / 1000
+    money = {k: v * price for k, v in kwh.items()}
+    co2 = {k: v * co2_factor for k, v in kwh.items()}
+    costs = None
+    if site.has_costs:
+        investment = seats * ((site.thin_client_price or 0)
+                              + (site.server_price or 0) / site.seats_per_server)
+        avoided = seats * (site.desktop_price or 0)
+        costs = _costs(investment, avoided, money["net_saving"], site.years,
+                       kwh["net_saving"], co2["net_saving"])
+    return SiteResult(site, per_seat, kwh, money, co2, costs)
+
+
+def _costs(investment, avoided, yearly, years, yearly_kwh, yearly_co2):
+    net = investment - avoided
+    payback = _payback(net, yearly)
+    horizon = years or 0
+    return Costs(investment, avoided, net, yearly, payback, years,
+                 horizon * yearly - net, horizon * yearly_kwh, horizon * yearly_co2)
+
+
+def _payback(net_investment, yearly_saving):
+    """Years until the savings repay the net investment: 0 at once, None never
+    (running costs exceed the savings, so the money only goes one way)."""
+    if yearly_saving > 0:
+        return max(net_investment, 0) / yearly_saving
+    if yearly_saving == 0 and net_investment <= 0:
+        return 0.0
+    return None
+
+
+@dataclass(frozen=True)
+class Total:
+    """All sites together. Money only when every site uses one currency."""
+
+    sites: int
+    seats: int
+    kwh: dict
+    co2_kg: dict
+    currency: Optional[str]
+    money: Optional[dict]
+    costs: Optional[Costs]
+
+
+def total(results):
+    """Sum a list of SiteResults."""
+    kwh = dict.fromkeys(LINES, 0.0)
+    co2 = dict.fromkeys(LINES, 0.0)
+    money = dict.fromkeys(LINES, 0.0)
+    currencies = set()
+    seats = 0
+    for r in results:
+        seats += r.site.seats
+        currencies.add(r.site.currency)
+        for k in LINES:
+            kwh[k] += r.kwh[k]
+            co2[k] += r.co2_kg[k]
+            money[k] += r.money[k]
+    currency = currencies.pop() if len(currencies) == 1 else None
+    costs = None
+    with_costs = [r for r in results if r.costs]
+    if currency and with_costs:
+        years = {r.costs.years for r in with_costs}
+        costs = Costs(
+            investment=sum(r.costs.investment for r in with_costs),
+            avoided=sum(r.costs.avoided for r in with_costs),
+            net_investment=sum(r.costs.net_investment for r in with_costs),
+            yearly_saving=sum(r.costs.yearly_saving for r in with_costs),
+            payback_years=None,
+            years=years.pop() if len(years) == 1 else None,
+            horizon_benefit=sum(r.costs.horizon_benefit for r in with_costs),
+            horizon_kwh=sum(r.costs.horizon_kwh for r in with_costs),
+            horizon_co2_kg=sum(r.costs.horizon_co2_kg for r in with_costs),
+        )
+        payback = _payback(costs.net_investment, costs.yearly_saving)
+        costs = Costs(**{**costs.__dict__, "payback_years": payback})
+    return Total(len(results), seats, kwh, co2, currency,
+                 money if currency else None, costs)
+
+
+def observations(result):
+    """Plain-language remarks a customer should read next to the figures."""
+    notes = []
+    name = result.site.name
+    if result.kwh_per_seat["net_saving"] <= 0:
+        notes.append(f"{name}: no net saving: thin clients and the server share use as "
+                     "much as the desktops saved, or more.")
+    fraction = result.server_fraction
+    if fraction is not None and fraction > 0.5:
+        notes.append(f"{name}: the server share is {fraction:.0%} of the gross desktop "
+                     "saving, above the posts' rule of thumb (at most half).")
+    if result.costs and result.costs.payback_years is None:
+        notes.append(f"{name}: the hardware never pays back on electricity alone.")
+    return notes

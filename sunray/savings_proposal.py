@@ -1,0 +1,307 @@
+"""A savings proposal: inputs from presets, settings, a YAML file and flags.
+
+Every site's values are layered, later winning:
+
+1. the preset (``home`` or ``office``; the site's ``preset:``, else the
+   file's, else ``sunray.savings.preset``; ``--preset`` wins over all),
+2. ``sunray.savings.defaults`` from Invoke's configuration,
+3. the proposal file's ``defaults:``,
+4. the site's own entry under ``sites:``,
+5. command-line flags (a what-if: they apply to every site).
+
+A layer that gives ``country`` drops a lower layer's ``g_per_kwh`` and the
+other way round; one layer giving both is an error. Every value is checked
+where it is read, so an error names the flag or the file, site and key.
+"""
+
+import datetime
+import os
+import stat
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from . import savings
+from .errors import UsageError
+
+TOP_KEYS = ("title", "customer", "prepared_by", "date", "preset", "defaults", "sites")
+MAX_PROPOSAL_BYTES = 64 * 1024 * 1024
+DEFAULT_TITLE = "Sun Ray savings estimate"
+
+
+@dataclass
+class Proposal:
+    """Validated sites, their results and the total, ready to render."""
+
+    title: str
+    customer: str
+    prepared_by: str
+    date: str
+    results: list
+    total: savings.Total
+    notes: list = field(default_factory=list)
+
+    @property
+    def countries(self):
+        """Distinct country figures used, as (iso3, name, year, g/kWh)."""
+        seen = {}
+        for r in self.results:
+            s = r.site
+            if s.country:
+                seen[s.country] = (s.country, s.country_name, s.country_year, s.g_per_kwh)
+        return list(seen.values())
+
+
+def _check_preset(value, where):
+    if value not in savings.PRESETS:
+        raise UsageError(f"{where} = {value!r}: unknown preset; allowed: "
+                         f"{', '.join(savings.PRESETS)}")
+    return value
+
+
+def _layer(mapping, where, allowed):
+    """Check one mapping of input values; returns {field: value} and origins."""
+    if not isinstance(mapping, dict):
+        raise UsageError(f"{where}: expected a mapping of keys to values, got "
+                         f"{type(mapping).__name__}")
+    values, origin = {}, {}
+    for key, value in mapping.items():
+        name = key.replace("-", "_") if isinstance(key, str) else key
+        if name not in allowed:
+            raise UsageError(f"{where}: unknown key {key!r}; allowed: {', '.join(allowed)}")
+        here = f"{where}.{key}"
+        if name == "name":
+            value = savings.check_name(value, here)
+        elif name == "preset":
+            value = _check_preset(value, here)
+        else:
+            value = savings.check(name, value, here)
+        values[name] = value
+        origin[name] = here
+    if "country" in values and "g_per_kwh" in values:
+        raise UsageError(f"{where}: give country or g_per_kwh, not both")
+    return values, origin
+
+
+def _merge(values, origin, layer):
+    new_values, new_origin = layer
+    if "country" in new_values:
+        values.pop("g_per_kwh", None)
+    if "g_per_kwh" in new_values:
+        values.pop("country", None)
+    values.update(new_values)
+    origin.update(new_origin)
+
+
+def _build(values, origin):
+    """A Site from merged values: country resolved, cross-field rules checked."""
+    from . import carbon
+
+    if values["hours_after"] > values["hours_before"]:
+        raise UsageError(
+            f"{origin['hours_after']} = {values['hours_after']!r}: the residual desktop "
+            f"use cannot exceed the use before ({origin['hours_before']} = "
+            f"{values['hours_before']!r}); allowed: 0..{values['hours_before']:g} h/day")
+    code = values.pop("country", None)
+    if code is not None:
+        figure = carbon.lookup(code, origin["country"])
+        values.update(g_per_kwh=figure.g_per_kwh, country=figure.iso3,
+                      country_name=figure.country, country_year=figure.year)
+    return savings.Site(**values)
+
+
+def read_proposal(path):
+    """The parsed YAML proposal file (a mapping), or a UsageError."""
+    import yaml
+
+    p = Path(path)
+    try:
+        st = os.stat(p)
+    except OSError as e:
+        raise UsageError(f"--config {path}: {e.strerror}") from None
+    if not stat.S_ISREG(st.st_mode):
+        raise UsageError(f"--config {path}: not a regular file")
+    if st.st_size > MAX_PROPOSAL_BYTES:
+        raise UsageError(f"--config {path}: larger than {MAX_PROPOSAL_BYTES // 2**20} MiB")
+    try:
+        text = p.read_bytes().decode("utf-8")
+    except OSError as e:
+        raise UsageError(f"--config {path}: {e.strerror}") from None
+    except UnicodeDecodeError:
+        raise UsageError(f"--config {path}: not UTF-8 text") from None
+    loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml: 10x faster
+    try:
+        data = yaml.load(text, Loader=loader)
+    except yaml.YAMLError as e:
+        mark = getattr(e, "problem_mark", None)
+        at = f" line {mark.line + 1}" if mark else ""
+        problem = getattr(e, "problem", None) or str(e).splitlines()[0]
+        raise UsageError(f"--config {path}:{at}: not valid YAML: {problem}") from None
+    if data is None:
+        data = {}
+    if not isinstance(data, dict):
+        raise UsageError(f"--config {path}: expected a mapping with sites:, got "
+                         f"{type(data).__name__}")
+    return data
+
+
+def _meta(data, where, key, limit=200):
+    value = data.get(key)
+    if value is None:
+        return ""
+    if isinstance(value, (datetime.date, int, float)) and not isinstance(value, bool):
+        value = str(value)
+    if not isinstance(value, str) or len(value) > limit or not value.isprintable():
+        raise UsageError(f"{where}.{key} = {value!r}: expected printable text of at most "
+                         f"{limit} characters")
+    return value.strip()
+
+
+def plan(settings, flags, config=None, data=None):
+    """Validated Sites (and the proposal's title data) from every layer;
+    ``data`` is the proposal file ``config`` already read (read_proposal)."""
+    flags = dict(flags)
+    preset_flag = flags.pop("preset", None)
+    title = flags.pop("title", None)
+    site_name = flags.pop("site", None)
+    site_keys = tuple(savings.FIELD) + ("name", "preset")
+    value_keys = tuple(savings.FIELD)
+
+    flag_values, flag_origin = {}, {}
+    for name, text in flags.items():
+        if name not in savings.FIELD:
+            raise UsageError(f"unknown input {name!r}")
+        if text is not None:
+            flag_values[name] = savings.parse_flag(name, text)
+            flag_origin[name] = savings.FIELD[name].flag
+    if "country" in flag_values and "g_per_kwh" in flag_values:
+        raise UsageError("give --country or --g-per-kwh, not both")
+    flag_layer = (flag_values, flag_origin)
+    if preset_flag is not None:
+        _check_preset(preset_flag, "--preset")
+
+    base_preset = _check_preset(settings.get("preset") or "office", "sunray.savings.preset")
+    settings_layer = _layer(settings.get("defaults") or {}, "sunray.savings.defaults",
+                            value_keys)
+
+    meta = {"title": "", "customer": "", "prepared_by": "", "date": ""}
+    file_layer = ({}, {})
+    entries = [{}]
+    if config is not None:
+        if data is None:
+            data = read_proposal(config)
+        where = str(config)
+        unknown = [k for k in data if k not in TOP_KEYS]
+        if unknown:
+            raise UsageError(f"{where}: unknown key {unknown[0]!r}; allowed: "
+                             f"{', '.join(TOP_KEYS)}")
+        meta = {k: _meta(data, where, k) for k in meta}
+        if data.get("preset") is not None:
+            base_preset = _check_preset(data["preset"], f"{where}.preset")
+        file_layer = _layer(data.get("defaults") or {}, f"{where}.defaults", value_keys)
+        if "sites" in data:
+            entries = data["sites"]
+            if not isinstance(entries, list) or not entries:
+                raise UsageError(f"{where}.sites: expected a non-empty list of sites")
+            if site_name is not None:
+                raise UsageError("--site names the single site; with --config the file "
+                                 "names its sites")
+        site_where = f"{where}.sites"
+    else:
+        site_where = "site"
+
+    sites, seen = [], {}
+    for index, entry in enumerate(entries):
+        here = f"{site_where}[{index}]"
+        site_values, site_origin = _layer(entry, here, site_keys)
+        preset = preset_flag or site_values.pop("preset", None) or base_preset
+        values = dict(savings.PRESETS[preset])
+        origin = dict.fromkeys(values, f"preset {preset}")
+        _merge(values, origin, settings_layer)
+        _merge(values, origin, file_layer)
+        _merge(values, origin, (site_values, site_origin))
+        _merge(values, origin, flag_layer)
+        name = values.pop("name", None)
+        if name is None and site_name is not None:
+            name = savings.check_name(site_name, "--site")
+        if name is None:
+            name = preset if len(entries) == 1 else f"Site {index + 1}"
+        if name in seen:
+            raise UsageError(f"{here}.name = {name!r}: already used by {seen[name]}; "
+                             "site names must be unique")
+        seen[name] = here
+        values.update(name=name, preset=preset)
+        sites.append(_build(values, origin))
+    if title is not None:
+        meta["title"] = savings.check_name(title, "--title")
+    meta["title"] = meta["title"] or DEFAULT_TITLE
+    meta["date"] = meta["date"] or datetime.date.today().isoformat()
+    return sites, meta
+
+
+def evaluate(sites, meta):
+    """Compute every site and the total: the Proposal."""
+    results = [savings.compute(s) for s in sites]
+    notes = []
+    for r in results:
+        notes.extend(savings.observations(r))
+    total = savings.total(results)
+    if total.money is None:
+        notes.append("The sites use different currencies: money is not totalled.")
+    return Proposal(meta["title"], meta["customer"], meta["prepared_by"], meta["date"],
+                    results, total, notes)
+
+
+def write_output(path, text):
+    """Write the report to ``path`` atomically; never through a symlink."""
+    from .fileedit import atomic_write
+
+    p = Path(path)
+    try:
+        st = os.lstat(p)
+    except FileNotFoundError:
+        st = None
+    except OSError as e:
+        raise UsageError(f"--output {path}: {e.strerror}") from None
+    if st is not None and stat.S_ISLNK(st.st_mode):
+        raise UsageError(f"--output {path}: is a symlink; refusing to write through it")
+    if st is not None and not stat.S_ISREG(st.st_mode):
+        raise UsageError(f"--output {path}: exists and is not a regular file")
+    if not p.parent.is_dir():
+        raise UsageError(f"--output {path}: directory {p.parent} does not exist")
+    mode = stat.S_IMODE(st.st_mode) if st is not None else 0o644
+    try:
+        atomic_write(p, text.encode("utf-8"), mode=mode)
+    except OSError as e:
+        raise UsageError(f"--output {path}: cannot write: {e.strerror}") from None
+
+
+@dataclass
+class SavingsOutput:
+    """What the task prints: the rendered document, or where it went."""
+
+    text: str
+    written_to: str = ""
+    warnings: list = field(default_factory=list)
+    failure: str = ""
+
+    def to_text(self):
+        if self.written_to:
+            return f"wrote {self.written_to}"
+        return self.text
+
+    def to_dict(self):
+        return {"written_to": self.written_to or None}
+
+
+def run(settings, flags, config=None, fmt="text", output=None):
+    """The savings task: plan, evaluate, render, print or write."""
+    from . import savings_report
+
+    renderer = savings_report.renderer(fmt)
+    data = read_proposal(config) if config is not None else None
+    sites, meta = plan(settings, flags, config, data)
+    text = renderer(evaluate(sites, meta))
+    if output:
+        write_output(output, text)
+        return SavingsOutput(text, written_to=str(output))
+    return SavingsOutput(text)
