@@ -108,38 +108,8 @@ def boot_timeout(config):
 # --- what the root looks like ---------------------------------------------
 
 
-def _resolve(root, server_path, hops=40):
-    """Where ``server_path`` leads inside the root, following symlinks the way
-    the server would (absolute targets from the root's top); None if it does
-    not exist or loops. Never leaves the root."""
-    parts = list(PurePosixPath(server_path).parts[1:])
-    done = []
-    while parts:
-        part = parts.pop(0)
-        if part in ("", "."):
-            continue
-        if part == "..":
-            if done:
-                done.pop()
-            continue
-        here = root.top.joinpath(*done, part)
-        if os.path.islink(here):
-            hops -= 1
-            if hops < 0:
-                return None
-            target = PurePosixPath(os.readlink(here))
-            if target.is_absolute():
-                done = []
-            parts = list(target.parts[1:] if target.is_absolute() else target.parts) + parts
-            continue
-        if not os.path.lexists(here):
-            return None
-        done.append(part)
-    return "/" + "/".join(done)
-
-
 def _is_dir(root, server_path):
-    resolved = _resolve(root, server_path)
+    resolved = root.resolve(server_path)
     return resolved is not None and root.path(resolved).is_dir()
 
 
@@ -160,7 +130,7 @@ def detect_init(root):
         root.path("/run/systemd/system")
     ):
         return "systemd", "/run/systemd/system exists: systemd is running"
-    init = _resolve(root, "/sbin/init")
+    init = root.resolve("/sbin/init")
     if init is not None:
         if PurePosixPath(init).name == "systemd":
             return "systemd", f"/sbin/init is systemd ({init})"
@@ -246,7 +216,7 @@ def _tmp_mount_nodev(root):
     if unit is None:
         return []
     # Read it where the server would find it (a link is followed inside the root).
-    options = _unit_options(root, _resolve(root, unit) or unit)
+    options = _unit_options(root, root.resolve(unit) or unit)
     dropins = root.path("/etc/systemd/system/tmp.mount.d")
     if dropins.is_dir():
         for conf in sorted(dropins.glob("*.conf")):
