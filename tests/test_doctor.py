@@ -11,18 +11,13 @@ from sunray import doctor
 from sunray.config import defaults
 from sunray.doctor import Check
 from sunray.rootfs import Root
+from tmpmount_support import enable, tmp_mount, write
 
 
 def only(func, sandbox, **kwargs):
     checks = func(Root(sandbox), defaults(), **kwargs)
     assert len(checks) == 1
     return checks[0]
-
-
-def write(path, text, mode=0o644):
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(text)
-    os.chmod(path, mode)
 
 
 # --- framework -----------------------------------------------------------------
@@ -94,21 +89,13 @@ def test_tmp_nodev_ok_fstab_fail(sandbox):
     assert "remount,dev" in check.fix
 
 
-def tmp_mount(sandbox, directory, options):
-    write(sandbox / directory.lstrip("/") / "tmp.mount",
-          "[Unit]\nDescription=Temporary Directory\n\n[Mount]\nWhat=tmpfs\nWhere=/tmp\n"
-          f"Type=tmpfs\nOptions={options}\n")
-
-
 def test_tmp_mount_unit_enabled_disabled_masked_overridden(sandbox):
     tmp_mount(sandbox, "/usr/lib/systemd/system", "mode=1777,strictatime,nosuid,nodev")
     check = only(doctor.check_tmp_nodev, sandbox)
     assert check.status == "warn" and "not enabled" in check.detail  # RHEL7: shipped, off
     assert "systemctl edit tmp.mount" in check.fix
 
-    wants = sandbox / "usr/lib/systemd/system/local-fs.target.wants"
-    wants.mkdir(parents=True)
-    (wants / "tmp.mount").symlink_to("../tmp.mount")  # Fedora: enabled statically
+    enable(sandbox)  # Fedora: enabled statically
     check = only(doctor.check_tmp_nodev, sandbox)
     assert check.status == "fail"
     assert "/usr/lib/systemd/system/tmp.mount (enabled" in check.detail

@@ -10,26 +10,7 @@ import pytest
 from sunray import tmpmount
 from sunray.rootfs import Root
 from sunray.tmpmount import DORMANT, NODEV, UNCHECKED
-
-LIB = "usr/lib/systemd/system"
-ETC = "etc/systemd/system"
-
-
-def write(path, text):
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(text)
-
-
-def tmp_mount(sandbox, directory, options):
-    write(sandbox / directory / "tmp.mount",
-          "[Unit]\nDescription=Temporary Directory\n\n[Mount]\nWhat=tmpfs\nWhere=/tmp\n"
-          f"Type=tmpfs\nOptions={options}\n")
-
-
-def enable(sandbox, directory=LIB, target="local-fs.target.wants"):
-    wants = sandbox / directory / target
-    wants.mkdir(parents=True, exist_ok=True)
-    (wants / "tmp.mount").symlink_to("../tmp.mount")
+from tmpmount_support import ETC, LIB, enable, tmp_mount, write
 
 
 def kinds(sandbox, **kwargs):
