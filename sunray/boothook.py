@@ -28,8 +28,9 @@ import subprocess
 import sys
 from pathlib import PurePosixPath
 
+from . import tmpmount
 from .errors import JobFailed, SunrayError, UsageError
-from .fileedit import FileEditor, atomic_write, read_text
+from .fileedit import FileEditor, atomic_write
 from .report import Report
 
 NAME = "sunray-boot"
@@ -108,38 +109,8 @@ def boot_timeout(config):
 # --- what the root looks like ---------------------------------------------
 
 
-def _resolve(root, server_path, hops=40):
-    """Where ``server_path`` leads inside the root, following symlinks the way
-    the server would (absolute targets from the root's top); None if it does
-    not exist or loops. Never leaves the root."""
-    parts = list(PurePosixPath(server_path).parts[1:])
-    done = []
-    while parts:
-        part = parts.pop(0)
-        if part in ("", "."):
-            continue
-        if part == "..":
-            if done:
-                done.pop()
-            continue
-        here = root.top.joinpath(*done, part)
-        if os.path.islink(here):
-            hops -= 1
-            if hops < 0:
-                return None
-            target = PurePosixPath(os.readlink(here))
-            if target.is_absolute():
-                done = []
-            parts = list(target.parts[1:] if target.is_absolute() else target.parts) + parts
-            continue
-        if not os.path.lexists(here):
-            return None
-        done.append(part)
-    return "/" + "/".join(done)
-
-
 def _is_dir(root, server_path):
-    resolved = _resolve(root, server_path)
+    resolved = root.resolve(server_path)
     return resolved is not None and root.path(resolved).is_dir()
 
 
@@ -160,7 +131,7 @@ def detect_init(root):
         root.path("/run/systemd/system")
     ):
         return "systemd", "/run/systemd/system exists: systemd is running"
-    init = _resolve(root, "/sbin/init")
+    init = root.resolve("/sbin/init")
     if init is not None:
         if PurePosixPath(init).name == "systemd":
             return "systemd", f"/sbin/init is systemd ({init})"
@@ -206,83 +177,10 @@ def _systemd_running(root):
 # --- /tmp mounted nodev ---------------------------------------------------
 
 
-def _fstab_nodev(root):
-    try:
-        text = read_text(root, "/etc/fstab", "fstab")
-    except UsageError as e:
-        if "no such" in str(e):
-            return []
-        return [f"cannot check /etc/fstab for a nodev /tmp: {e}"]
-    for line in text.splitlines():
-        fields = line.split("#", 1)[0].split()
-        if len(fields) >= 4 and fields[1].rstrip("/") == "/tmp" and "nodev" in fields[3].split(","):
-            return [f"/tmp is mounted nodev by /etc/fstab ({' '.join(fields[:4])}): "
-                    "SRSS makes device nodes under /tmp/SUNWut; remove nodev there"]
-    return []
-
-
-def _unit_options(root, path):
-    """Options= of a mount unit file (last one wins, as in systemd)."""
-    options = None
-    try:
-        text = read_text(root, path, "unit file")
-    except UsageError:
-        return None
-    for line in text.splitlines():
-        line = line.strip()
-        if line.startswith("Options="):
-            options = line[len("Options="):].strip()
-    return options
-
-
-def _tmp_mount_nodev(root):
-    """Warn when systemd's tmp.mount mounts /tmp nodev and is enabled."""
-    unit_dirs = ("/etc/systemd/system", "/usr/lib/systemd/system", "/lib/systemd/system")
-    etc_unit = root.path("/etc/systemd/system/tmp.mount")
-    if os.path.islink(etc_unit) and os.readlink(etc_unit) == "/dev/null":
-        return []  # masked: never mounted
-    unit = next((f"{d}/tmp.mount" for d in unit_dirs
-                 if root.path(f"{d}/tmp.mount").is_file()), None)
-    if unit is None:
-        return []
-    # Read it where the server would find it (a link is followed inside the root).
-    options = _unit_options(root, _resolve(root, unit) or unit)
-    dropins = root.path("/etc/systemd/system/tmp.mount.d")
-    if dropins.is_dir():
-        for conf in sorted(dropins.glob("*.conf")):
-            override = _unit_options(root, f"/etc/systemd/system/tmp.mount.d/{conf.name}")
-            if override is not None:
-                options = override
-    if options is None or "nodev" not in options.split(","):
-        return []
-    enabled = any(os.path.lexists(root.path(f"{d}/local-fs.target.wants/tmp.mount"))
-                  for d in unit_dirs)
-    if not enabled:
-        return []
-    return [f"/tmp is mounted nodev by systemd's tmp.mount ({unit}, Options={options}): "
-            "SRSS makes device nodes under /tmp/SUNWut; mask it "
-            "(systemctl mask tmp.mount) or drop nodev in a tmp.mount.d override"]
-
-
-def _live_nodev(root):
-    if not root.is_host:
-        return []
-    try:
-        with open("/proc/self/mounts", encoding="utf-8", errors="replace") as f:
-            lines = f.read().splitlines()
-    except OSError:
-        return []
-    for line in lines:
-        fields = line.split()
-        if len(fields) >= 4 and fields[1] == "/tmp" and "nodev" in fields[3].split(","):
-            return ["/tmp is mounted nodev right now (/proc/self/mounts): SRSS device "
-                    "nodes under /tmp/SUNWut will not work until it is remounted without nodev"]
-    return []
-
-
 def tmp_nodev_warnings(root):
-    """Every reason /tmp is (or will be) mounted nodev, as warning lines."""
-    return _fstab_nodev(root) + _tmp_mount_nodev(root) + _live_nodev(root)
+    """Every reason /tmp is (or will be) mounted nodev, as warning lines
+    (a tmp.mount with nodev that nothing enables is not one)."""
+    return [f.warning() for f in tmpmount.nodev_findings(root) if f.kind != tmpmount.DORMANT]
 
 
 # --- install and revert ---------------------------------------------------
@@ -530,7 +428,8 @@ def _step_esd_dir(root, config):
 
 def _step_tmp_nodev(root, config):
     report = Report("tmp-nodev", root=str(root.top))
-    report.warnings.extend(_live_nodev(root))
+    # At boot only the live mount counts: the files were checked at install.
+    report.warnings.extend(f.warning() for f in tmpmount.live_findings(root))
     return report
 
 

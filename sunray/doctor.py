@@ -15,6 +15,7 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from . import tmpmount
 from .errors import SunrayError
 
 STATUSES = ("ok", "warn", "fail", "skip")
@@ -116,133 +117,29 @@ def run(root, config, checks=None):
 # --- helpers ---------------------------------------------------------------
 
 
-def _read(root, server_path):
-    """Text of a small config file under the root, or None when absent.
-
-    An absolute symlink is read inside the root (an image's links would
-    otherwise read the build host's files); nothing outside the root is read.
-    """
-    host = root.path(server_path)
-    if os.path.islink(host):
-        target = os.readlink(host)
-        if target == "/dev/null":
-            return None
-        if target.startswith("/"):
-            host = root.path(os.path.normpath(target))
-    real = Path(os.path.realpath(host))
-    if real != root.top and root.top not in real.parents:
-        return None
-    try:
-        return real.read_text(encoding="utf-8", errors="replace")
-    except (FileNotFoundError, NotADirectoryError, IsADirectoryError):
-        return None
-
-
 def _executable(path):
     return os.path.isfile(path) and os.access(path, os.X_OK)
 
 
 # --- /tmp must not be nodev ------------------------------------------------
 
-_UNIT_DIRS = ("/etc/systemd/system", "/run/systemd/system",
-              "/usr/lib/systemd/system", "/lib/systemd/system")
-_NODEV_FIX_FSTAB = ("edit /etc/fstab: drop 'nodev' from the /tmp line, "
-                    "then `mount -o remount,dev /tmp`")
-_NODEV_FIX_UNIT = ("`systemctl edit tmp.mount` and set [Mount] Options= without nodev "
-                   "(e.g. Options=mode=1777,strictatime,nosuid), then `mount -o remount,dev /tmp`")
-
-
-def fstab_tmp_options(text):
-    """Mount options of the last /tmp line of an fstab text, or None."""
-    options = None
-    for line in text.splitlines():
-        fields = line.split("#", 1)[0].split()
-        if len(fields) >= 4 and fields[1] == "/tmp":
-            options = fields[3].split(",")
-    return options
-
-
-def _unit_options(text):
-    """The last ``Options=`` of a mount unit's [Mount] section ("" resets)."""
-    options, section = None, None
-    for line in text.splitlines():
-        line = line.strip()
-        if line.startswith("[") and line.endswith("]"):
-            section = line[1:-1]
-        elif section == "Mount" and line.startswith("Options="):
-            options = [o for o in line.split("=", 1)[1].strip().split(",") if o]
-    return options
-
-
-def tmp_mount_unit(root):
-    """What systemd would use for /tmp: ``{"path", "masked", "enabled", "options"}`` or None.
-
-    The first unit file in /etc, /run, /usr/lib, /lib wins; drop-ins in
-    ``tmp.mount.d/*.conf`` override its Options=; a link to /dev/null masks it.
-    """
-    unit = None
-    for directory in _UNIT_DIRS:
-        host = root.path(f"{directory}/tmp.mount")
-        if os.path.lexists(host):
-            unit = f"{directory}/tmp.mount"
-            break
-    if unit is None:
-        return None
-    host = root.path(unit)
-    if os.path.islink(host) and os.readlink(host) == "/dev/null":
-        return {"path": unit, "masked": True, "enabled": False, "options": []}
-    options = _unit_options(_read(root, unit) or "") or []
-    for directory in _UNIT_DIRS:
-        for dropin in sorted(glob.glob(str(root.path(f"{directory}/tmp.mount.d")) + "/*.conf")):
-            override = _unit_options(Path(dropin).read_text(errors="replace"))
-            if override is not None:
-                options = override
-    enabled = any(
-        glob.glob(str(root.path(directory)) + "/*.target.wants/tmp.mount")
-        or glob.glob(str(root.path(directory)) + "/*.target.requires/tmp.mount")
-        for directory in _UNIT_DIRS
-    )
-    return {"path": unit, "masked": False, "enabled": enabled, "options": options}
-
-
-def mounted_tmp_options(mounts_text):
-    """Options of the /tmp mount in a /proc/self/mounts text, or None (not a mount)."""
-    options = None
-    for line in mounts_text.splitlines():
-        fields = line.split()
-        if len(fields) >= 4 and fields[1] == "/tmp":
-            options = fields[3].split(",")  # the last mount on /tmp is the one seen
-    return options
-
 
 @register
-def check_tmp_nodev(root, config, mounts="/proc/self/mounts"):
-    """SRSS keeps device nodes under /tmp/SUNWut: /tmp must not be nodev."""
-    problems, notes = [], []
-    fstab = fstab_tmp_options(_read(root, "/etc/fstab") or "")
-    if fstab is not None and "nodev" in fstab:
-        problems.append(("/etc/fstab mounts /tmp nodev", _NODEV_FIX_FSTAB))
-    unit = tmp_mount_unit(root)
-    if unit and not unit["masked"] and "nodev" in unit["options"]:
-        if unit["enabled"]:
-            problems.append((f"{unit['path']} (enabled) mounts /tmp nodev", _NODEV_FIX_UNIT))
-        else:
-            notes.append(f"{unit['path']} has nodev but is not enabled")
-    if root.is_host and mounts:
-        try:
-            live = mounted_tmp_options(Path(mounts).read_text())
-        except OSError:
-            live = None
-        if live is not None and "nodev" in live:
-            problems.append(("/tmp is mounted nodev now", "`mount -o remount,dev /tmp`"))
-    if problems:
-        return [Check("tmp-nodev", "/tmp allows device nodes", "fail",
-                      "; ".join(p for p, _ in problems) + " (SRSS device nodes in /tmp/SUNWut fail)",
-                      problems[0][1])]
-    if notes:
-        return [Check("tmp-nodev", "/tmp allows device nodes", "warn",
-                      "; ".join(notes) + ": enabling it would break SRSS", _NODEV_FIX_UNIT)]
-    return [Check("tmp-nodev", "/tmp allows device nodes", "ok", "/tmp is not mounted nodev")]
+def check_tmp_nodev(root, config, mounts=None):
+    """SRSS keeps device nodes under /tmp/SUNWut: /tmp must not be nodev.
+
+    ``mounts`` stands in for /proc/self/mounts (see ``tmpmount.live_findings``).
+    """
+    title = "/tmp allows device nodes"
+    findings = tmpmount.nodev_findings(root, mounts)
+    nodev = [f for f in findings if f.kind == tmpmount.NODEV]
+    if nodev:
+        return [Check("tmp-nodev", title, "fail",
+                      "; ".join(f.reason for f in nodev) + f" ({tmpmount.WHY})", nodev[0].fix)]
+    if findings:  # nodev waiting in a unit not enabled, or a file that could not be read
+        return [Check("tmp-nodev", title, "warn",
+                      "; ".join(f.reason for f in findings), findings[0].fix)]
+    return [Check("tmp-nodev", title, "ok", "/tmp is not mounted nodev")]
 
 
 # --- configuration files waiting to be merged ------------------------------

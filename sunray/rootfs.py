@@ -56,6 +56,36 @@ class Root:
             )
         return host_path
 
+    def resolve(self, server_path, hops=40):
+        """Where ``server_path`` leads inside the root, following symlinks the
+        way the server would (absolute targets start at the root's top, '..'
+        stops there); None when it does not exist or loops. Never leaves the
+        root: an image's absolute links never reach the build host's files."""
+        parts = list(PurePosixPath(server_path).parts[1:])
+        done = []
+        while parts:
+            part = parts.pop(0)
+            if part in ("", "."):
+                continue
+            if part == "..":
+                if done:
+                    done.pop()
+                continue
+            here = self.top.joinpath(*done, part)
+            if os.path.islink(here):
+                hops -= 1
+                if hops < 0:
+                    return None
+                target = PurePosixPath(os.readlink(here))
+                if target.is_absolute():
+                    done = []
+                parts = list(target.parts[1:] if target.is_absolute() else target.parts) + parts
+                continue
+            if not os.path.lexists(here):
+                return None
+            done.append(part)
+        return "/" + "/".join(done)
+
     def _under(self, host_path):
         try:
             Path(host_path).relative_to(self.top)

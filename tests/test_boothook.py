@@ -294,6 +294,8 @@ def test_nodev_warning_from_fstab(sandbox):
     proc = hook("--root", sandbox)
     assert proc.returncode == 0, proc.stderr
     assert "warning: /tmp is mounted nodev by /etc/fstab" in proc.stderr
+    [line] = [l for l in proc.stderr.splitlines() if "/etc/fstab" in l]
+    assert "SRSS makes device nodes under /tmp/SUNWut" in line and "remount,dev" in line
 
     (sandbox / "etc/fstab").write_text("tmpfs /tmp tmpfs rw,nosuid 0 0\n# tmpfs /tmp tmpfs nodev\n")
     assert boothook.tmp_nodev_warnings(Root(sandbox)) == []
@@ -320,6 +322,21 @@ def test_nodev_warning_from_tmp_mount(sandbox):
     (etc / "tmp.mount").symlink_to("/dev/null")  # masked
     assert boothook.tmp_nodev_warnings(root) == []
     assert boothook.status(root, {})["tmp_nodev"] == []
+
+
+def test_boot_looks_at_the_live_mounts_only(sandbox, tmp_path, monkeypatch):
+    # /proc/self/mounts cannot be staged by a test: a file in its format stands in.
+    from sunray import tmpmount
+
+    mounts = tmp_path / "mounts"
+    mounts.write_text("tmpfs /tmp tmpfs rw,nosuid,nodev 0 0\n")
+    monkeypatch.setattr(tmpmount, "MOUNTS", str(mounts))
+    (sandbox / "etc/fstab").write_text("tmpfs /tmp tmpfs nodev 0 0\n")
+    # Another root is not mounted here; its fstab was warned about at install.
+    assert boothook._step_tmp_nodev(Root(sandbox), {}).warnings == []
+    [warning] = boothook._step_tmp_nodev(Root("/"), {}).warnings
+    assert warning.startswith(f"/tmp is mounted nodev now ({mounts})")
+    assert "/tmp/SUNWut" in warning and "mount -o remount,dev /tmp" in warning
 
 
 # --- boot -------------------------------------------------------------------------

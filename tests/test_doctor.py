@@ -11,18 +11,13 @@ from sunray import doctor
 from sunray.config import defaults
 from sunray.doctor import Check
 from sunray.rootfs import Root
+from tmpmount_support import enable, tmp_mount, write
 
 
 def only(func, sandbox, **kwargs):
     checks = func(Root(sandbox), defaults(), **kwargs)
     assert len(checks) == 1
     return checks[0]
-
-
-def write(path, text, mode=0o644):
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(text)
-    os.chmod(path, mode)
 
 
 # --- framework -----------------------------------------------------------------
@@ -78,6 +73,7 @@ def test_register_adds_once():
 
 
 # --- /tmp nodev ------------------------------------------------------------------
+# Where nodev comes from is tested in test_tmpmount.py; here: the check row.
 
 
 def test_tmp_nodev_ok_fstab_fail(sandbox):
@@ -89,26 +85,20 @@ def test_tmp_nodev_ok_fstab_fail(sandbox):
           "tmpfs   /tmp  tmpfs  defaults,nodev,nosuid  0 0\n")
     check = only(doctor.check_tmp_nodev, sandbox)
     assert check.status == "fail"
-    assert "/etc/fstab" in check.detail and "remount,dev" in check.fix
-
-
-def tmp_mount(sandbox, directory, options):
-    write(sandbox / directory.lstrip("/") / "tmp.mount",
-          "[Unit]\nDescription=Temporary Directory\n\n[Mount]\nWhat=tmpfs\nWhere=/tmp\n"
-          f"Type=tmpfs\nOptions={options}\n")
+    assert "/etc/fstab" in check.detail and "/tmp/SUNWut" in check.detail
+    assert "remount,dev" in check.fix
 
 
 def test_tmp_mount_unit_enabled_disabled_masked_overridden(sandbox):
     tmp_mount(sandbox, "/usr/lib/systemd/system", "mode=1777,strictatime,nosuid,nodev")
     check = only(doctor.check_tmp_nodev, sandbox)
     assert check.status == "warn" and "not enabled" in check.detail  # RHEL7: shipped, off
+    assert "systemctl edit tmp.mount" in check.fix
 
-    wants = sandbox / "usr/lib/systemd/system/local-fs.target.wants"
-    wants.mkdir(parents=True)
-    (wants / "tmp.mount").symlink_to("../tmp.mount")  # Fedora: enabled statically
+    enable(sandbox)  # Fedora: enabled statically
     check = only(doctor.check_tmp_nodev, sandbox)
     assert check.status == "fail"
-    assert "/usr/lib/systemd/system/tmp.mount (enabled)" in check.detail
+    assert "/usr/lib/systemd/system/tmp.mount (enabled" in check.detail
     assert "systemctl edit tmp.mount" in check.fix
 
     dropin = sandbox / "etc/systemd/system/tmp.mount.d/sunray.conf"
@@ -121,16 +111,21 @@ def test_tmp_mount_unit_enabled_disabled_masked_overridden(sandbox):
     assert only(doctor.check_tmp_nodev, sandbox).status == "ok"
 
 
+def test_tmp_nodev_unreadable_fstab_is_a_warning(sandbox):
+    (sandbox / "etc/fstab").mkdir(parents=True)
+    check = only(doctor.check_tmp_nodev, sandbox)
+    assert check.status == "warn" and "cannot check /etc/fstab" in check.detail
+
+
 def test_tmp_nodev_live_mounts_only_on_root_slash(tmp_path, sandbox):
     mounts = tmp_path / "mounts"
     mounts.write_text("proc /proc proc rw 0 0\ntmpfs /tmp tmpfs rw,nosuid,nodev 0 0\n")
     # another root: the running system's mounts are not looked at
     assert only(doctor.check_tmp_nodev, sandbox, mounts=str(mounts)).status == "ok"
-    assert doctor.mounted_tmp_options(mounts.read_text()) == ["rw", "nosuid", "nodev"]
-    assert doctor.mounted_tmp_options("proc /proc proc rw 0 0\n") is None
     # root /: a real run on this machine reads its own /proc/self/mounts
     checks = doctor.check_tmp_nodev(Root("/"), defaults(), mounts=str(mounts))
     assert checks[0].status == "fail" and "mounted nodev now" in checks[0].detail
+    assert checks[0].fix == "`mount -o remount,dev /tmp`"
 
 
 # --- .rpmnew and friends ---------------------------------------------------------
