@@ -127,7 +127,7 @@ def boot(c, root=None, format="text"):
     }
 )
 @guarded
-def rebuild_modules(c, root=None, kernel=None, jobs=0, force=False, dry_run=False,
+def rebuild_modules(c, root=None, kernel=None, jobs=None, force=False, dry_run=False,
                     format="text"):
     """Build and install the SRSS kernel modules (utadem, utdisk, utio) per kernel.
 
