@@ -861,8 +861,6 @@ def remove(root, config, kernel, dry_run=False):
             root.inside(t)
             t.unlink()
             report.add(FileChange(root.server_path(t), "removed"))
-        if logs.is_dir() and not logs.is_symlink():
-            shutil.rmtree(logs)
         for d in (dest, *dest.parents):
             if d == root.path(f"/lib/modules/{kernel}"):
                 break
@@ -877,6 +875,8 @@ def remove(root, config, kernel, dry_run=False):
             problem = _depmod(root, config, kernel)
             if problem:
                 report.failure = problem
+        if logs.is_dir() and not logs.is_symlink() and not report.failure:
+            shutil.rmtree(logs)
     return report
 
 
