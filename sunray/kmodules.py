@@ -594,6 +594,18 @@ def _sign(root, pair, sign, ko, log):
 # --- installing -----------------------------------------------------------
 
 
+def _make_dest(root, kernel, dest_rel):
+    """Create /lib/modules/K/<dest> without following a symlink out of the root."""
+    path = root.path(f"/lib/modules/{kernel}")
+    root.inside(path / "x")
+    for part in dest_rel.split("/"):
+        path = path / part
+        if path.is_symlink():
+            raise JobFailed(f"{root.server_path(path)} is a symlink; refusing to install through it")
+        path.mkdir(exist_ok=True)
+    return path
+
+
 def _install_kernel(root, config, cfg, kernel, pairs):
     """Install every built .ko of kernel's pairs, then record and depmod.
 
@@ -601,9 +613,7 @@ def _install_kernel(root, config, cfg, kernel, pairs):
     crash leaves old or new files, never a partial one; the record is
     written last.
     """
-    dest = root.path(f"/lib/modules/{kernel}/{cfg['dest']}")
-    dest.mkdir(parents=True, exist_ok=True)
-    root.inside(dest / "x")
+    dest = _make_dest(root, kernel, cfg["dest"])
     record_path = _record_path(root, config, kernel)
     record = _read_record(record_path)
     staged = []
@@ -775,7 +785,9 @@ def _finish(report, pairs, started):
     failed = [p for p in pairs if p.status == STATUS_FAILED]
     if failed and not report.failure:
         names = ", ".join(f"{p.module}/{p.kernel}" for p in failed)
-        report.failure = f"{len(failed)} module build(s) failed: {names}"
+        logged = next((p.log for p in failed if p.log_tail), "")
+        report.failure = f"{len(failed)} module build(s) failed: {names}" + (
+            f" (log: {logged})" if logged else "")
     report.seconds = time.monotonic() - started
     return report
 
@@ -895,6 +907,10 @@ def running_kernel(root, config):
 def boot_check(root, config):
     """At boot, before SRSS: make sure the running kernel's modules exist and
     are current (a no-op costing milliseconds when they are)."""
+    if not discover_modules(root, module_settings(config)):
+        report = ModulesReport(task="boot-modules", root=str(root.top))
+        report.notes.append("no SRSS module sources: nothing to build")
+        return report
     kernel = running_kernel(root, config)
     if kernel is None:
         report = ModulesReport(task="boot-modules", root=str(root.top))

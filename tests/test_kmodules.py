@@ -338,3 +338,26 @@ def test_bad_configuration_is_a_usage_error(tmp_path):
     (top / "lib/modules/x").mkdir()
     assert_clean_error(rebuild(top, "--kernel", "x", config=config), 2, "nosuch")
     assert_clean_error(rebuild(top, "--jobs", "0x"), 2)
+
+
+def test_install_never_follows_a_symlink_out_of_the_root(tmp_path, kernels):
+    kernel = kernels[-1]
+    top = make_server(tmp_path / "root", [kernel])
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    (top / f"lib/modules/{kernel}/extra").symlink_to(outside)
+    proc = rebuild(top)
+    assert_clean_error(proc, 1, "failed")
+    assert "is a symlink; refusing to install through it" in proc.stdout
+    assert list(outside.iterdir()) == []
+    assert record(top, kernel) is None
+
+
+def test_boot_check_without_srss_sources_is_a_quiet_no_op(sandbox):
+    from sunray.config import defaults
+    from sunray.kmodules import boot_check
+    from sunray.rootfs import Root
+
+    report = boot_check(Root(sandbox), defaults())
+    assert not report.failure and not report.pairs
+    assert "no SRSS module sources" in report.to_text()
