@@ -646,7 +646,7 @@ def _install_kernel(root, config, cfg, kernel, pairs):
                 pass
         record["modules"][pair.module] = {
             "input": pair.input_digest, "files": new,
-            "patches": [str(p) for p, _ in pair.patches],
+            "patches": [root.server_path(p) for p, _ in pair.patches],
             "built": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
         }
     record.update(kernel=kernel, dest=cfg["dest"], headers=str(pairs[0].headers))
