@@ -65,7 +65,7 @@ def export(root, config, dry_run=False):
     dest = cfg["dest"] if cfg["dest"].split("/")[0] in ("extra", "updates", "kernel") \
         else "extra/sunray"
     report.add(editor.write(f"{base}/Kbuild", render(
-        "dkms-Kbuild.j2", dirs=[name for name, _ in modules])))
+        "Kbuild-subdirs.j2", dirs=[name for name, _ in modules])))
     report.add(editor.write(f"{base}/dkms.conf", render(
         "dkms.conf.j2", package=PACKAGE, version=version, modules=entries, dest=dest,
         src=cfg["src"])))

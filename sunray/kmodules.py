@@ -12,11 +12,15 @@ own flags (EXTRA_CFLAGS, ccflags-y); its ``uname -r`` lines are evaluated but
 unused in that pass. The built set is read back from kbuild's
 ``modules.order``.
 
-Per (kernel, module) pair: copy the sources to scratch space, apply the
-configured patches, build, check vermagic (and signature), and only when every
-module of a kernel built, install that kernel's set atomically, write the
-record, run depmod. A failure leaves the installed modules and the record as
-they were. Pairs build in parallel (one thread per pair, ``make -j1`` each).
+Per kernel: copy the sources of the modules that need building to scratch
+space, apply the configured patches, build them in one kbuild pass (a
+generated Kbuild descends into each module directory), check vermagic (and
+signature); only when every module of the kernel built, install that
+kernel's set atomically, write the record, run depmod. When the pass fails,
+each module is built again alone, so every module's status and log say
+exactly what broke. A failure leaves the installed modules and the record as
+they were. Kernels build side by side; ``--jobs`` is shared out as the
+``-j`` of their makes, so nothing stacks ``-j``.
 
 The record (DIR/var/lib/sunray/modules/K.json) says what each installed
 module was built from; when nothing changed the pair is "up to date" and a
@@ -501,56 +505,121 @@ def _tail(path, n=LOG_TAIL_LINES):
         return []
 
 
-def _build_pair(root, cfg, pair, scratch_root):
-    """Build one pair in its own scratch copy; fills pair.built or pair.detail."""
-    start = time.monotonic()
+def _open_log(pair, title):
+    """The pair's log, written to a temp file and renamed by _close_log."""
     log_path = Path(pair.log)
     log_path.parent.mkdir(parents=True, exist_ok=True)
+    log = open(log_path.with_name(f".{log_path.name}.tmp"), "w")
+    log.write(f"# sunray rebuild-modules: {title} for {pair.kernel}\n"
+              f"# headers: {pair.headers}\n# started: {time.ctime()}\n")
+    return log
+
+
+def _close_log(pair, log):
+    log.close()
+    os.replace(log.name, pair.log)
+
+
+def _prepare(pair, work, log):
+    """Copy the pair's sources to work and apply its patches; a problem or None."""
+    _copy_sources(pair.srcdir, work)
+    for patch_file, _ in pair.patches:
+        rc = _run_logged([_tool("patch"), "-p1", "--batch", "--forward",
+                          "-d", str(work), "-i", str(patch_file)], log)
+        if rc != 0:
+            return f"patch {patch_file.name} does not apply"
+    return None
+
+
+def _kbuild(pair, work, make_jobs, log):
+    """kbuild for exactly pair.kernel in work; make's exit status."""
+    return _run_logged([_tool("make"), f"-j{make_jobs}", "-C", str(pair.headers),
+                        f"M={work}", "modules"], log)
+
+
+def _check_built(root, cfg, pair, work, log):
+    """Vermagic (and signing) of what kbuild built in work; fills pair.built.
+    A problem or None."""
+    kos = _built_modules(work)
+    if not kos:
+        return "kbuild built no module (no obj-m in the Makefile?)"
+    for ko in kos:
+        vermagic = _modinfo("vermagic", ko) or ""
+        log.write(f"# {ko.name}: vermagic {vermagic}\n")
+        if not (vermagic + " ").startswith(pair.kernel + " "):
+            return f"{ko.name}: vermagic {vermagic!r} does not name {pair.kernel}"
+        if cfg["sign"].get("enabled"):
+            problem = _sign(root, pair, cfg["sign"], ko, log)
+            if problem:
+                return problem
+    pair.built = [(ko.name, ko, _file_digest(ko)) for ko in kos]
+    log.write(f"# done: {', '.join(k.name for k in kos)}\n")
+    return None
+
+
+def _build_pair(root, cfg, pair, scratch_root, make_jobs=1):
+    """Build one module alone in its own scratch copy; fills pair.built or pair.detail."""
+    start = time.monotonic()
+    pair.built, pair.detail = [], ""
     work = Path(scratch_root) / f"{pair.kernel}--{pair.module}"
-    tmp_log = log_path.with_name(f".{log_path.name}.tmp")
+    log = _open_log(pair, pair.module)
     try:
-        with open(tmp_log, "w") as log:
-            log.write(f"# sunray rebuild-modules: {pair.module} for {pair.kernel}\n"
-                      f"# headers: {pair.headers}\n# started: {time.ctime()}\n")
-            _copy_sources(pair.srcdir, work)
-            for patch_file, _ in pair.patches:
-                rc = _run_logged([_tool("patch"), "-p1", "--batch", "--forward",
-                                  "-d", str(work), "-i", str(patch_file)], log)
-                if rc != 0:
-                    pair.detail = f"patch {patch_file.name} does not apply"
-                    return
-            rc = _run_logged([_tool("make"), "-j1", "-C", str(pair.headers),
-                              f"M={work}", "modules"], log)
-            if rc != 0:
-                pair.detail = f"make exited {rc}"
-                return
-            kos = _built_modules(work)
-            if not kos:
-                pair.detail = "kbuild built no module (no obj-m in the Makefile?)"
-                log.write(f"# {pair.detail}\n")
-                return
-            sign = cfg["sign"]
-            for ko in kos:
-                vermagic = _modinfo("vermagic", ko) or ""
-                log.write(f"# {ko.name}: vermagic {vermagic}\n")
-                if not (vermagic + " ").startswith(pair.kernel + " "):
-                    pair.detail = f"{ko.name}: vermagic {vermagic!r} does not name {pair.kernel}"
-                    log.write(f"# {pair.detail}\n")
-                    return
-                if sign.get("enabled"):
-                    problem = _sign(root, pair, sign, ko, log)
-                    if problem:
-                        pair.detail = problem
-                        log.write(f"# {problem}\n")
-                        return
-            pair.built = [(ko.name, ko, _file_digest(ko)) for ko in kos]
-            log.write(f"# done: {', '.join(k.name for k in kos)}\n")
+        problem = _prepare(pair, work, log)
+        if not problem:
+            rc = _kbuild(pair, work, make_jobs, log)
+            problem = f"make exited {rc}" if rc else _check_built(root, cfg, pair, work, log)
+        if problem:
+            pair.built, pair.detail = [], problem
+            log.write(f"# failed: {problem}\n")
     except OSError as e:
         pair.detail = f"{e.strerror or e}: {e.filename or ''}".rstrip(": ")
     finally:
-        pair.seconds = time.monotonic() - start
-        if tmp_log.exists():
-            os.replace(tmp_log, log_path)
+        pair.seconds += time.monotonic() - start
+        _close_log(pair, log)
+
+
+def _build_kernel(root, cfg, pairs, scratch_root, make_jobs):
+    """Build the modules one kernel needs in ONE kbuild pass (kbuild's start-up
+    and modpost cost more than compiling these small modules). When anything
+    in that pass fails, each module is built again alone, so that the status
+    and the log of every module say exactly what broke."""
+    if len(pairs) == 1:
+        _build_pair(root, cfg, pairs[0], scratch_root, make_jobs)
+        return
+    from .templating import render
+
+    start = time.monotonic()
+    first = pairs[0]
+    work = Path(scratch_root) / first.kernel
+    work.mkdir()
+    names = " ".join(p.module for p in pairs)
+    log = _open_log(first, f"{names} (one kbuild pass)")
+    problem = None
+    try:
+        for pair in pairs:
+            problem = problem or _prepare(pair, work / pair.module, log)
+        if not problem:
+            (work / "Kbuild").write_text(render("Kbuild-subdirs.j2", dirs=[p.module for p in pairs]))
+            rc = _kbuild(first, work, make_jobs, log)
+            problem = f"make exited {rc}" if rc else None
+        for pair in pairs:
+            problem = problem or _check_built(root, cfg, pair, work / pair.module, log)
+    except OSError as e:
+        problem = f"{e.strerror or e}: {e.filename or ''}"
+    finally:
+        log.close()
+    elapsed = time.monotonic() - start
+    if problem:
+        # Find out which module broke: each alone, with its own log.
+        os.unlink(log.name)
+        for pair in pairs:
+            pair.seconds = elapsed / len(pairs)
+            _build_pair(root, cfg, pair, scratch_root, make_jobs)
+        return
+    for pair in pairs:
+        pair.seconds = elapsed
+        shutil.copyfile(log.name, pair.log)
+    os.unlink(log.name)
 
 
 def _built_modules(work):
@@ -793,26 +862,29 @@ def _finish(report, pairs, started):
 
 
 def _build_all(root, config, cfg, todo, jobs, report):
-    """Build the pairs in parallel; install each kernel as soon as its pairs are done."""
+    """Build the kernels side by side; install each as soon as its build is done."""
     import tempfile
     from concurrent.futures import ThreadPoolExecutor, as_completed
 
     by_kernel = {}
     for p in todo:
         by_kernel.setdefault(p.kernel, []).append(p)
-    remaining = {k: len(v) for k, v in by_kernel.items()}
+    # One owner of -j: `jobs` in all. Kernels build side by side, each make
+    # gets its share of the jobs; MAKEFLAGS from outside is cleared.
+    workers = min(jobs, len(by_kernel))
+    make_jobs = max(1, jobs // workers)
     scratch = tempfile.mkdtemp(prefix="sunray-kbuild-", dir=_scratch_base(root))
     try:
-        with ThreadPoolExecutor(max_workers=jobs) as pool:
-            futures = {pool.submit(_build_pair, root, cfg, p, scratch): p for p in todo}
+        with ThreadPoolExecutor(max_workers=workers) as pool:
+            futures = {pool.submit(_build_kernel, root, cfg, pairs, scratch, make_jobs): kernel
+                       for kernel, pairs in by_kernel.items()}
             for future in as_completed(futures):
-                pair = futures[future]
+                kernel = futures[future]
                 exc = future.exception()
                 if exc is not None:
-                    pair.detail = f"internal error: {type(exc).__name__}: {exc}"
-                remaining[pair.kernel] -= 1
-                if remaining[pair.kernel] == 0:
-                    _settle_kernel(root, config, cfg, pair.kernel, by_kernel[pair.kernel], report)
+                    for p in by_kernel[kernel]:
+                        p.built, p.detail = [], f"internal error: {type(exc).__name__}: {exc}"
+                _settle_kernel(root, config, cfg, kernel, by_kernel[kernel], report)
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
 

@@ -160,9 +160,14 @@ def test_force_rebuilds_and_a_changed_source_rebuilds_only_that_module(one_kerne
     top, kernel = one_kernel
     dest = top / "lib/modules" / kernel / "extra/sunray"
     inodes = {p.name: p.stat().st_ino for p in dest.glob("*.ko")}
-    doc = rebuild_json(top, "--force")
+    doc = rebuild_json(top, "--force", "--jobs", "2")
     assert set(statuses(doc).values()) == {"built"}
     assert all(p.stat().st_ino != inodes[p.name] for p in dest.glob("*.ko"))
+    # one kernel: one kbuild pass for its three module directories, and make
+    # owns the two jobs (no outer pool stacking another -j on top)
+    log = (top / "var/log/sunray/modules" / kernel / "utio.log").read_text()
+    assert "utadem utdisk utio (one kbuild pass)" in log
+    assert log.count("make -j2 -C ") == 1 and "-j1" not in log
 
     src = top / "usr/src/SUNWut/utio/utio.c"
     src.write_text(src.read_text().replace('MODULE_LICENSE("GPL");',
@@ -195,6 +200,9 @@ def test_broken_source_fails_loudly_and_keeps_the_installed_modules(one_kernel):
     assert f"last 20 lines of {log}" in proc.stdout or "lines of " + str(log) in proc.stdout
     assert "error:" in proc.stdout  # gcc's message, from the log's tail
     assert "error:" in log.read_text()
+    # the failed pass was retried module by module: utio's own log is clean
+    utio_log = (top / "var/log/sunray/modules" / kernel / "utio.log").read_text()
+    assert "utdisk" not in utio_log and "# done: utio.ko" in utio_log
     # the old modules, all of them, and the record are untouched
     assert installed(top, kernel) == before_kos
     assert record(top, kernel) == before_record
