@@ -131,10 +131,20 @@ def main():
                 run(dkms_cmd(dkms_top, "install", "--force", "--no-depmod", "-m", "sunray-ut",
                              "-v", "1.0", kernel=k), env=env)
 
+        def dkms_one():
+            for verb in ("build", "install"):
+                run(dkms_cmd(dkms_top, verb, "--force", "--no-depmod", "-m", "sunray-ut",
+                             "-v", "1.0", kernel=kernels[-1]) if verb == "install" else
+                    dkms_cmd(dkms_top, verb, "--force", "-m", "sunray-ut", "-v", "1.0",
+                             kernel=kernels[-1]), env=env)
+
         contenders = {
             "ours": lambda: sunray(ours_top, "--force"),
             "dkms": dkms_full,
             "floor": lambda: floor(scratch, kernels),
+            # the kernel hook's case: one new kernel
+            "ours_one": lambda: sunray(ours_top, "--force", "--kernel", kernels[-1]),
+            "dkms_one": dkms_one,
         }
         # Warm-up (caches; dkms makes its signing key once; the no-op below
         # needs a built tree), then rounds taking turns, so that load from
@@ -145,7 +155,8 @@ def main():
         for _ in range(args.reps):
             for name, fn in contenders.items():
                 times[name].append(timed(fn))
-        ours, dkms_time, floor_time = (min(times[n]) for n in ("ours", "dkms", "floor"))
+        ours, dkms_time, floor_time, ours_one, dkms_one_time = (
+            min(times[n]) for n in ("ours", "dkms", "floor", "ours_one", "dkms_one"))
 
         noop_ours = statistics.median(timed(lambda: sunray(ours_top)) for _ in range(7))
 
@@ -170,12 +181,16 @@ def main():
     print(f"{'full rebuild, ours (--force)':40} {ours:7.2f} s")
     print(f"{'full rebuild, DKMS build+install':40} {dkms_time:7.2f} s")
     print(f"{'floor: raw make, ' + str(pairs) + ' pairs in parallel':40} {floor_time:7.2f} s")
+    print(f"{'one kernel (hook case), ours':40} {ours_one:7.2f} s")
+    print(f"{'one kernel (hook case), DKMS':40} {dkms_one_time:7.2f} s")
     print(f"{'no-op, ours (all kernels)':40} {noop_ours:7.3f} s")
     print(f"{'no-op, dkms autoinstall (each kernel)':40} {noop_dkms:7.3f} s")
     print(f"{'no-op, ours (one kernel)':40} {noop_ours_one:7.3f} s")
     print(f"{'no-op, dkms autoinstall (one kernel)':40} {noop_dkms_one:7.3f} s")
     checks = [
         ("ours / DKMS", ours / dkms_time, "<= 0.60", ours / dkms_time <= 0.6),
+        ("ours / DKMS, one kernel", ours_one / dkms_one_time, "<= 0.60",
+         ours_one / dkms_one_time <= 0.6),
         ("ours / floor", ours / floor_time, "<= 1.20", ours / floor_time <= 1.2),
         ("no-op ours (s)", noop_ours, "<  0.25", noop_ours < 0.25),
         ("no-op ours / dkms", noop_ours / noop_dkms, "<= 1.00", noop_ours <= noop_dkms),
