@@ -416,7 +416,11 @@ def _plan(root, config, cfg, kernels, explicit, report):
         raise UsageError(f"no module sources under {cfg['src']} (directories with a Makefile and .c files)")
     patches = _patches(cfg)
     sign = cfg["sign"]
-    sign_id = f"sign:{sign.get('hash')}:{sign.get('cert')}" if sign.get("enabled") else "sign:off"
+    sign_id = "sign:off"
+    if sign.get("enabled"):
+        # a new certificate (same path) must re-sign: hash its content
+        cert = root.path(sign["cert"])
+        sign_id = f"sign:{sign['hash']}:{_file_digest(cert) if cert.is_file() else '-'}"
     src_digests = {name: _digest_tree(d) for name, d in modules}
     pairs = []
     for kernel in kernels:
@@ -455,7 +459,8 @@ def _tool(name):
         (p for p in (f"/usr/sbin/{name}", f"/sbin/{name}", f"/usr/bin/{name}")
          if os.access(p, os.X_OK)), None)
     if not found:
-        raise JobFailed(f"{name} not found (install kmod / make)")
+        package = {"depmod": "kmod", "modinfo": "kmod"}.get(name, name)
+        raise JobFailed(f"{name} not found: install the {package} package")
     return found
 
 
