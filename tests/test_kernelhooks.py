@@ -90,6 +90,12 @@ def test_postinst_builds_for_the_new_kernel_and_postrm_cleans_up(tmp_path, kerne
     proc = run_hook(top, POSTINST, new, f"/boot/vmlinuz-{new}")
     assert proc.returncode == 0 and "up to date" in proc.stdout
 
+    before = tree_snapshot(top)
+    proc = run_sunray("remove-modules", "--root", top, "--kernel", new, "--dry-run")
+    assert proc.returncode == 0, proc.stderr
+    assert f"would be removed  /lib/modules/{new}/extra/sunray/utdiskctl.ko" in proc.stdout
+    assert tree_snapshot(top) == before
+
     proc = run_hook(top, POSTRM, new, f"/boot/vmlinuz-{new}")
     assert proc.returncode == 0, proc.stderr
     assert installed(top, new) == {}

@@ -173,6 +173,12 @@ def test_force_rebuilds_and_a_changed_source_rebuilds_only_that_module(one_kerne
     src.write_text(src.read_text().replace('MODULE_LICENSE("GPL");',
                                            'MODULE_LICENSE("GPL");\nMODULE_VERSION("2.0");'))
     others = {n: b for n, b in installed(top, kernel).items() if n != "utio.ko"}
+    from sunray.config import defaults
+    from sunray.kmodules import status
+    from sunray.rootfs import Root
+
+    [row] = status(Root(top), defaults())
+    assert row["current"] is False and row["vermagic_ok"] is True  # stale, still loadable
     doc = rebuild_json(top)
     assert statuses(doc) == {(kernel, "utadem"): "up to date", (kernel, "utdisk"): "up to date",
                              (kernel, "utio"): "built"}
@@ -369,3 +375,11 @@ def test_boot_check_without_srss_sources_is_a_quiet_no_op(sandbox):
     report = boot_check(Root(sandbox), defaults())
     assert not report.failure and not report.pairs
     assert "no SRSS module sources" in report.to_text()
+
+
+def test_remove_modules_needs_a_valid_kernel(sandbox):
+    assert_clean_error(run_sunray("remove-modules", "--root", sandbox), 2, "--kernel K is required")
+    assert_clean_error(run_sunray("remove-modules", "--root", sandbox, "--kernel", "x;y"),
+                       2, "refused")
+    proc = run_sunray("remove-modules", "--root", sandbox, "--kernel", "6.1.0-1-amd64")
+    assert proc.returncode == 0 and "nothing to change" in proc.stdout
