@@ -314,4 +314,91 @@ def savings(c, preset=None, config=None, format="text", output=None, title=None,
                                 output=output))
 
 
+# --- kernel modules: rebuild, kernel hooks, DKMS export -------------------
+
+
+@task(
+    iterable=["kernel"],
+    help={
+        "root": ROOT_HELP,
+        "kernel": "Build for kernel version K (repeatable). Default: every kernel "
+        "under /lib/modules that has headers. A kernel asked for without headers "
+        "is a failure.",
+        "jobs": "At most N builds at once (default: sunray.modules.jobs, else the CPU count).",
+        "force": "Rebuild even when the modules are up to date.",
+        "dry_run": "Show what would be built; build and change nothing.",
+        "format": FORMAT_HELP,
+    }
+)
+@guarded
+def rebuild_modules(c, root=None, kernel=None, jobs=None, force=False, dry_run=False,
+                    format="text"):
+    """Build and install the SRSS kernel modules (utadem, utdisk, utio) per kernel.
+
+    Builds /usr/src/SUNWut/* for each kernel with its own headers (never the
+    running kernel by accident), in parallel, installs into
+    /lib/modules/K/extra/sunray atomically, runs depmod and checks vermagic.
+    Up-to-date modules are not rebuilt. A failed build keeps the modules
+    already installed; the table shows the log path and the log's tail.
+    Exit 1 when any build failed.
+    """
+    from sunray import kmodules
+
+    check_format(format)
+    result = kmodules.rebuild(root_of(c, root), settings(c), kernels=kernel or None,
+                              jobs=jobs, force=force, dry_run=dry_run)
+    finish(result, format)
+
+
+@task(help={"root": ROOT_HELP, "kernel": "The kernel version whose modules to delete.",
+            "dry_run": DRY_RUN_HELP, "format": FORMAT_HELP})
+@guarded
+def remove_modules(c, root=None, kernel=None, dry_run=False, format="text"):
+    """Delete the SRSS modules, record and logs this toolkit installed for one kernel.
+
+    Run by the kernel removal hooks. Touches only files listed in the
+    toolkit's record for that kernel.
+    """
+    from sunray import kmodules
+    from sunray.errors import UsageError
+
+    check_format(format)
+    if not kernel:
+        raise UsageError("--kernel K is required")
+    finish(kmodules.remove(root_of(c, root), settings(c), kernel, dry_run=dry_run), format)
+
+
+@task(help={"root": ROOT_HELP, "dry_run": DRY_RUN_HELP, "revert": REVERT_HELP,
+            "format": FORMAT_HELP})
+@guarded
+def install_kernel_hooks(c, root=None, dry_run=False, revert=False, format="text"):
+    """Rebuild the SRSS modules whenever a kernel is installed; clean up on removal.
+
+    Installs /etc/kernel/postinst.d/sunray-modules (Debian, Ubuntu, RHEL 6/7),
+    /etc/kernel/postrm.d/sunray-modules and
+    /etc/kernel/install.d/85-sunray.install (systemd kernel-install: Fedora,
+    RHEL 8+). Each calls the sunray program for the kernel being installed or
+    removed. RHEL 5 runs no such hooks: there `sunray boot` does the rebuild.
+    """
+    from sunray import kernelhooks
+
+    check_format(format)
+    result = kernelhooks.install(root_of(c, root), settings(c), dry_run=dry_run, revert=revert)
+    finish(result, format)
+
+
+@task(help={"root": ROOT_HELP, "dry_run": DRY_RUN_HELP, "format": FORMAT_HELP})
+@guarded
+def export_dkms(c, root=None, dry_run=False, format="text"):
+    """Write the SRSS module sources as a DKMS tree: /usr/src/sunray-ut-VERSION.
+
+    For sites that standardise on DKMS: sources plus a dkms.conf (AUTOINSTALL
+    on, one entry per module). Then: dkms add/build/install -m sunray-ut -v VERSION.
+    """
+    from sunray import dkmsexport
+
+    check_format(format)
+    finish(dkmsexport.export(root_of(c, root), settings(c), dry_run=dry_run), format)
+
+
 ns = Collection.from_module(sys.modules[__name__], config={"sunray": defaults()})

@@ -1,0 +1,79 @@
+"""export-dkms: the SRSS module sources as a DKMS tree, for sites that use DKMS.
+
+Writes /usr/src/sunray-ut-VERSION/ under the root: each module directory
+(sources only, no build products), a top-level Kbuild that makes kbuild
+descend into all of them in one pass, and a dkms.conf (AUTOINSTALL on, one
+BUILT_MODULE_NAME entry per .ko). Then ``dkms add/build/install -m sunray-ut
+-v VERSION`` takes over. Configured patches are not exported (DKMS applies
+PATCH[] from the top of the tree, ours apply per module directory): the
+export warns when there are any.
+"""
+
+import os
+import re
+
+from .errors import UsageError
+from .fileedit import FileEditor
+from .kmodules import _PRODUCTS, discover_modules, module_objects, module_settings
+from .report import Report
+from .templating import render
+
+PACKAGE = "sunray-ut"
+_VERSION_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9.+~_-]{0,63}$")
+
+
+def export_dir(config):
+    return f"/usr/src/{PACKAGE}-{_version(module_settings(config))}"
+
+
+def _version(cfg):
+    version = str(cfg.get("dkms_version") or "")
+    if not _VERSION_RE.match(version):
+        raise UsageError(f"modules.dkms_version {version!r}: expected e.g. 1.0")
+    return version
+
+
+def _source_files(directory):
+    """(relative path, host path) of the source files below directory."""
+    out = []
+    for dirpath, dirnames, filenames in os.walk(directory):
+        dirnames[:] = sorted(d for d in dirnames if not _PRODUCTS.search(d))
+        for name in sorted(filenames):
+            path = os.path.join(dirpath, name)
+            if _PRODUCTS.search(name) or os.path.islink(path) or not os.path.isfile(path):
+                continue
+            out.append((os.path.relpath(path, directory), path))
+    return out
+
+
+def export(root, config, dry_run=False):
+    cfg = module_settings(config)
+    version = _version(cfg)
+    base = f"/usr/src/{PACKAGE}-{version}"
+    modules = discover_modules(root, cfg)
+    if not modules:
+        raise UsageError(f"no module sources under {cfg['src']}")
+    report = Report(task="export-dkms", root=str(root.top), dry_run=dry_run)
+    editor = FileEditor(root, dry_run=dry_run, state_dir=config.get("state_dir", "/var/lib/sunray"))
+    entries = []
+    for name, srcdir in modules:
+        for rel, host in _source_files(srcdir):
+            mode = os.stat(host).st_mode & 0o755
+            with open(host, "rb") as f:
+                report.add(editor.write(f"{base}/{name}/{rel}", f.read(), mode=mode | 0o644))
+        entries += [{"name": ko, "dir": name} for ko in module_objects(srcdir)]
+    dest = cfg["dest"] if cfg["dest"].split("/")[0] in ("extra", "updates", "kernel") \
+        else "extra/sunray"
+    report.add(editor.write(f"{base}/Kbuild", render(
+        "Kbuild-subdirs.j2", dirs=[name for name, _ in modules])))
+    report.add(editor.write(f"{base}/dkms.conf", render(
+        "dkms.conf.j2", package=PACKAGE, version=version, modules=entries, dest=dest,
+        src=cfg["src"])))
+    if cfg.get("patches"):
+        report.warnings.append("modules.patches are not part of the DKMS export; "
+                               "apply them to the exported sources if DKMS must build them")
+    report.notes.append(f"DKMS tree {base} ({', '.join(e['name'] for e in entries)}); next: "
+                        f"dkms install -m {PACKAGE} -v {version}")
+    report.data["dkms"] = {"path": base, "package": PACKAGE, "version": version,
+                           "modules": [e["name"] for e in entries]}
+    return report

@@ -1,0 +1,153 @@
+"""install-kernel-hooks: the hooks are installed from templates, are
+shellcheck-clean, and, run the way kernel packages run them against a
+sandbox (INVOKE_SUNRAY_ROOT), build for the new kernel and clean up on removal."""
+
+import os
+import stat
+import subprocess
+
+import pytest
+
+from conftest import assert_clean_error, need, run_sunray, tree_snapshot
+from kmodules_support import (ALL_KO, host_kernels, installed, make_server, modinfo, record,
+                              sunray_program)
+
+POSTINST = "etc/kernel/postinst.d/sunray-modules"
+HEADER_POSTINST = "etc/kernel/header_postinst.d/sunray-modules"
+POSTRM = "etc/kernel/postrm.d/sunray-modules"
+PLUGIN = "etc/kernel/install.d/85-sunray.install"
+HOOKS = [POSTINST, HEADER_POSTINST, POSTRM, PLUGIN]
+
+
+def install_hooks(top, *args, strict=False):
+    env = {"INVOKE_SUNRAY_PROGRAM": sunray_program()}
+    if strict:
+        env["INVOKE_SUNRAY_MODULES_HOOK_STRICT"] = "1"
+    return run_sunray("install-kernel-hooks", "--root", top, *args, env=env)
+
+
+def run_hook(top, hook, *args):
+    """Run a hook as the kernel packages do: `sh SCRIPT ARGS`, on the sandbox."""
+    env = dict(os.environ, INVOKE_SUNRAY_ROOT=str(top))
+    env.pop("SUNRAY_DEBUG", None)
+    return subprocess.run(["sh", str(top / hook), *args], capture_output=True, text=True,
+                          env=env, timeout=600)
+
+
+@pytest.fixture
+def kernels():
+    return host_kernels()
+
+
+def test_hooks_are_installed_executable_clean_and_revertible(sandbox):
+    need("shellcheck")
+    before = tree_snapshot(sandbox)
+    proc = install_hooks(sandbox, "--dry-run")
+    assert proc.returncode == 0, proc.stderr
+    assert "would be created" in proc.stdout and "+run_sunray rebuild-modules" in proc.stdout
+    assert tree_snapshot(sandbox) == before
+
+    proc = install_hooks(sandbox)
+    assert proc.returncode == 0, proc.stderr
+    for hook in HOOKS:
+        path = sandbox / hook
+        assert stat.S_IMODE(path.stat().st_mode) == 0o755
+        text = path.read_text()
+        assert text.startswith("#!/bin/sh\n")
+        assert f"SUNRAY='{sunray_program()}'" in text
+        lint = subprocess.run(["shellcheck", "-s", "sh", str(path)], capture_output=True, text=True)
+        assert lint.returncode == 0, lint.stdout
+    assert "run_sunray remove-modules" in (sandbox / POSTRM).read_text()
+    assert "remove) run_sunray remove-modules" in (sandbox / PLUGIN).read_text()
+
+    again = install_hooks(sandbox)
+    assert again.returncode == 0 and "nothing to change" in again.stdout
+
+    proc = install_hooks(sandbox, "--revert")
+    assert proc.returncode == 0, proc.stderr
+    assert not any((sandbox / h).exists() for h in HOOKS)
+
+
+def test_program_path_with_quotes_is_refused(sandbox):
+    proc = run_sunray("install-kernel-hooks", "--root", sandbox,
+                      env={"INVOKE_SUNRAY_PROGRAM": "/usr/bin/sun'ray"})
+    assert_clean_error(proc, 2, "sunray.program")
+    assert not (sandbox / POSTINST).exists()
+
+
+def test_postinst_builds_for_the_new_kernel_and_postrm_cleans_up(tmp_path, kernels):
+    old, new = kernels
+    top = make_server(tmp_path / "root", kernels)
+    assert install_hooks(top).returncode == 0
+    proc = run_hook(top, POSTINST, new, f"/boot/vmlinuz-{new}")
+    assert proc.returncode == 0, proc.stderr
+    assert sorted(installed(top, new)) == ALL_KO
+    assert installed(top, old) == {}  # only the kernel being installed
+    assert modinfo("vermagic", top / f"lib/modules/{new}/extra/sunray/utio.ko").startswith(new + " ")
+    assert f"extra/sunray/utadem.ko:" in (top / f"lib/modules/{new}/modules.dep").read_text()
+
+    # the package runs the hook again on reconfigure: nothing to build
+    proc = run_hook(top, POSTINST, new, f"/boot/vmlinuz-{new}")
+    assert proc.returncode == 0 and "up to date" in proc.stdout
+
+    before = tree_snapshot(top)
+    proc = run_sunray("remove-modules", "--root", top, "--kernel", new, "--dry-run")
+    assert proc.returncode == 0, proc.stderr
+    assert f"would be removed  /lib/modules/{new}/extra/sunray/utdiskctl.ko" in proc.stdout
+    assert tree_snapshot(top) == before
+
+    proc = run_hook(top, POSTRM, new, f"/boot/vmlinuz-{new}")
+    assert proc.returncode == 0, proc.stderr
+    assert installed(top, new) == {}
+    assert record(top, new) is None
+    assert not (top / f"lib/modules/{new}/extra").exists()
+    assert not (top / f"var/log/sunray/modules/{new}").exists()
+    assert (top / f"lib/modules/{new}/build").is_symlink()  # not ours: left alone
+
+
+def test_kernel_install_plugin_add_and_remove(tmp_path, kernels):
+    kernel = kernels[0]
+    top = make_server(tmp_path / "root", [kernel])
+    assert install_hooks(top).returncode == 0
+    proc = run_hook(top, PLUGIN, "add", kernel, f"/boot/efi/x/{kernel}", f"/boot/vmlinuz-{kernel}")
+    assert proc.returncode == 0, proc.stderr
+    assert sorted(installed(top, kernel)) == ALL_KO
+    proc = run_hook(top, PLUGIN, "remove", kernel, f"/boot/efi/x/{kernel}")
+    assert proc.returncode == 0, proc.stderr
+    assert installed(top, kernel) == {} and record(top, kernel) is None
+    # other verbs are not ours
+    assert run_hook(top, PLUGIN, "inspect", kernel).returncode == 0
+
+
+@pytest.mark.parametrize("bad", ["6.1;touch${IFS}pwned", "$(touch pwned)", "../../x", "-rf", ""])
+def test_hooks_refuse_bad_versions_before_calling_sunray(sandbox, bad, tmp_path):
+    # A stand-in program that records any call: it must never run.
+    program = tmp_path / "sunray"
+    program.write_text(f"#!/bin/sh\ntouch {tmp_path}/called\n")
+    program.chmod(0o755)
+    proc = run_sunray("install-kernel-hooks", "--root", sandbox,
+                      env={"INVOKE_SUNRAY_PROGRAM": str(program)})
+    assert proc.returncode == 0, proc.stderr
+    for hook, args in ((POSTINST, [bad, "/boot/vmlinuz"]), (PLUGIN, ["add", bad, "/boot/e"])):
+        proc = run_hook(sandbox, hook, *args)
+        assert proc.returncode == 0  # never fail the kernel installation for it
+        assert "refusing kernel version" in proc.stderr
+    assert not (tmp_path / "called").exists()
+    assert not list(sandbox.rglob("pwned")) and not (tmp_path / "pwned").exists()
+
+
+def test_failed_build_warns_and_exits_0_unless_strict(tmp_path, kernels):
+    top = make_server(tmp_path / "root", [])
+    missing = "9.9.9-1-amd64"
+    (top / f"lib/modules/{missing}").mkdir(parents=True)
+    assert install_hooks(top).returncode == 0
+    proc = run_hook(top, POSTINST, missing, f"/boot/vmlinuz-{missing}")
+    assert proc.returncode == 0
+    assert f"install linux-headers-{missing}" in proc.stdout + proc.stderr
+    assert f"'sunray rebuild-modules --kernel {missing}' failed (exit 1)" in proc.stderr
+
+    assert install_hooks(top, strict=True).returncode == 0
+    proc = run_hook(top, POSTINST, missing, f"/boot/vmlinuz-{missing}")
+    assert proc.returncode == 1
+    proc = run_hook(top, PLUGIN, "add", missing, "/boot/e")
+    assert proc.returncode == 1  # never 77, which would stop later plugins
