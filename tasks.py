@@ -176,6 +176,42 @@ def fleet(c, hosts=None, hosts_file=None, inventory=None, group=None, task="doct
     finish(result, format)
 
 
+# --- apply and demo --------------------------------------------------------
+
+
+@task(help={"root": ROOT_HELP, "dry_run": "Show every step's diff or plan; change nothing.",
+            "format": FORMAT_HELP})
+@guarded
+def apply(c, root=None, dry_run=False, format="text"):
+    """Make this Sun Ray server right: every fix in order, then the doctor.
+
+    Runs patch-tmpwatch, esd-dir, install-boot-hook, install-kernel-hooks and
+    rebuild-modules, then doctor. A failing step is reported and the others
+    still run; exit 1 if any step or check failed. A second run changes nothing.
+    """
+    from sunray import apply as apply_steps
+
+    check_format(format)
+    finish(apply_steps.run(root_of(c, root), settings(c), dry_run=dry_run), format)
+
+
+@task(help={"path": "Where to build the sandbox server (default ./demo; an earlier "
+            "demo there is replaced, any other directory is refused).",
+            "format": FORMAT_HELP})
+@guarded
+def demo(c, path="demo", format="text"):
+    """Build a sandbox Sun Ray server from the test fixtures and fix it with apply.
+
+    The sandbox is a CentOS 6 shaped tree in ./demo (stock tmpwatch job, SRSS
+    stand-ins, a stale /tmp/.esd, kernel header links to the host's headers).
+    Nothing outside it is changed. Needs a source checkout.
+    """
+    from sunray import demo as demo_server
+
+    check_format(format)
+    finish(demo_server.run(path, settings(c)), format)
+
+
 # --- esound ---------------------------------------------------------------
 
 

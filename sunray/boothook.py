@@ -435,10 +435,23 @@ def _step_tmp_nodev(root, config):
 
 # The steps `sunray boot` runs, in order. Each one runs even when an earlier
 # one failed: boot reports the failure (exit 1) but never stops SRSS's way.
-# The SRSS kernel-module check for the running kernel (sunray.kmodules, built
-# on another branch) is plugged in here at merge, after esd-dir.
+def _step_modules(root, config):
+    """The SRSS modules for the running kernel: rebuilt when missing or stale
+    (the only automatic path on RHEL 5, whose kernel package runs no hooks)."""
+    from . import kmodules
+
+    result = kmodules.boot_check(root, config)
+    report = Report("boot-modules", root=str(root.top))
+    report.notes.extend(result.to_text().splitlines())
+    report.warnings.extend(result.warnings)
+    report.failure = result.failure
+    report.touched = result.changed
+    return report
+
+
 BOOT_STEPS = [
     ("esd-dir", _step_esd_dir),
+    ("modules", _step_modules),
     ("tmp-nodev", _step_tmp_nodev),
 ]
 
@@ -464,6 +477,7 @@ def boot(root, config):
         report.warnings.extend(result.warnings)
         if result.failure:
             failures.append(f"{name}: {result.failure}")
+        report.touched = report.touched or result.touched
         steps.append({"step": name, "ok": not result.failure, "changed": result.changed})
     report.data["steps"] = steps
     if failures:

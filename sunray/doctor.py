@@ -16,10 +16,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from . import tmpmount
+from . import boothook as _boothook
+from . import kernelhooks as _kernelhooks
 from .errors import SunrayError
 
 STATUSES = ("ok", "warn", "fail", "skip")
-SRSS_SOURCES = "/usr/src/SUNWut"  # default of sunray.modules.src
 
 _REGISTRY = []
 
@@ -183,25 +184,18 @@ def check_pending_merges(root, config):
 
 
 def module_sources(root, config):
-    """``{module: server_dir}`` of SRSS module sources (subdirs with a Makefile and .c files)."""
-    base = (config.get("modules") or {}).get("src") or SRSS_SOURCES
-    found = {}
-    top = root.path(base)
-    try:
-        entries = sorted(os.scandir(top), key=lambda e: e.name)
-    except (FileNotFoundError, NotADirectoryError):
-        return found
-    for entry in entries:
-        if entry.is_dir(follow_symlinks=False):
-            path = Path(entry.path)
-            if (path / "Makefile").is_file() and any(path.glob("*.c")):
-                found[entry.name] = f"{base.rstrip('/')}/{entry.name}"
-    return found
+    """``{module: server_dir}`` of the SRSS module sources rebuild-modules would build."""
+    from .kmodules import discover_modules, module_settings
+
+    cfg = module_settings(config)
+    return {name: root.server_path(path) for name, path in discover_modules(root, cfg)}
 
 
 @register
 def check_module_sources(root, config):
-    base = (config.get("modules") or {}).get("src") or SRSS_SOURCES
+    from .kmodules import module_settings
+
+    base = module_settings(config)["src"]
     found = module_sources(root, config)
     if found:
         return [Check("module-sources", "SRSS module sources found", "ok",
@@ -214,13 +208,14 @@ def check_module_sources(root, config):
 
 # --- boot hook and kernel hooks installed ----------------------------------
 
-BOOT_SCRIPTS = ("/etc/rc.d/init.d/sunray-boot", "/etc/init.d/sunray-boot")
-BOOT_UNIT = "/etc/systemd/system/sunray-boot.service"
-BOOT_UNIT_LINK = "/etc/systemd/system/multi-user.target.wants/sunray-boot.service"
+# The names the installers use (boothook, kernelhooks own them).
+BOOT_SCRIPTS = (f"/etc/rc.d/init.d/{_boothook.NAME}", f"/etc/init.d/{_boothook.NAME}")
+BOOT_UNIT = _boothook.UNIT
+BOOT_UNIT_LINK = _boothook.WANTS_LINK
 KERNEL_HOOKS = {
-    "postinst": "/etc/kernel/postinst.d/sunray-modules",
-    "postrm": "/etc/kernel/postrm.d/sunray-modules",
-    "install": "/etc/kernel/install.d/85-sunray.install",
+    "postinst": _kernelhooks.POSTINST,
+    "postrm": _kernelhooks.POSTRM,
+    "install": _kernelhooks.INSTALL_PLUGIN,
 }
 
 
@@ -321,3 +316,108 @@ def check_modules_loaded(root, config, proc_modules=None):
         return [Check("modules-loaded", title, "warn",
                       f"loading or unloading: {', '.join(not_live)}", "check again in a minute")]
     return [Check("modules-loaded", title, "ok", f"loaded: {', '.join(expected)}")]
+
+
+# --- the fixes of the other tasks, judged by their own read-only views -------
+
+
+@register
+def check_tmp_cleaners(root, config):
+    """Every /tmp cleaner found spares the protected paths."""
+    from . import tmpcleaners
+
+    title = "/tmp cleaners spare SRSS state"
+    rows = tmpcleaners.status(root, config)
+    if not rows:
+        return [Check("tmp-cleaners", title, "ok", "no /tmp cleaner found under the root")]
+    checks = []
+    for row in rows:
+        ident = f"tmp-cleaner-{row['cleaner']}"
+        if row["error"]:
+            checks.append(Check(ident, title, "fail", f"{row['file']}: {row['error']}",
+                                "fix the file by hand, then `sunray patch-tmpwatch`"))
+        elif row["missing"]:
+            checks.append(Check(ident, title, "fail",
+                                f"{row['file']} would delete {', '.join(row['missing'])}",
+                                f"sunray patch-tmpwatch --cleaner {row['cleaner']}"))
+        else:
+            checks.append(Check(ident, title, "ok", f"{row['file']} spares the protected paths"))
+        if row.get("rpmnew"):
+            checks.append(Check(ident + "-rpmnew", "tmpwatch update waiting", "warn",
+                                f"{row['rpmnew']} waits to be merged (it lacks the exclusions)",
+                                f"merge {row['rpmnew']} into {row['file']}, remove it, "
+                                "then `sunray patch-tmpwatch`"))
+    return checks
+
+
+@register
+def check_esd_dir(root, config):
+    """/tmp/.esd is a root-owned directory with mode 1777 (not a symlink)."""
+    from . import esddir
+
+    state = esddir.inspect(root, config)
+    title = "esd socket directory"
+    path = state["path"]
+    if state["state"] == "ok":
+        return [Check("esd-dir", title, "ok", f"{path} is root:root 1777")]
+    if state["state"] == "missing" and _boothook.status(root, config)["installed"] != "none":
+        return [Check("esd-dir", title, "warn",
+                      f"{path} is missing; the boot hook creates it at the next boot",
+                      "sunray esd-dir")]
+    detail = state.get("details") or state["state"]
+    return [Check("esd-dir", title, "fail", f"{path}: {detail} (esd sound fails)",
+                  "sunray esd-dir")]
+
+
+@register
+def check_modules_built(root, config):
+    """For every kernel with headers, the SRSS modules are installed, current
+    and built for that kernel (vermagic)."""
+    from . import kmodules
+
+    title = "SRSS modules built"
+    if not module_sources(root, config):
+        return [Check("modules-built", title, "skip", "no SRSS module sources: nothing to build")]
+    checks = []
+    for row in kmodules.status(root, config):
+        kernel = row["kernel"]
+        ident = f"modules-{kernel}"
+        rebuild = f"sunray rebuild-modules --kernel {kernel}"
+        if not row["headers"]:
+            checks.append(Check(ident, title, "warn",
+                                f"no headers for {kernel}: modules cannot be built for it",
+                                f"install {row['headers_package']}, then `{rebuild}`"))
+        elif not row["installed"]:
+            checks.append(Check(ident, title, "fail", f"no SRSS modules installed for {kernel}",
+                                rebuild))
+        elif not row["vermagic_ok"]:
+            checks.append(Check(ident, title, "fail",
+                                f"installed modules for {kernel} were built for another kernel",
+                                rebuild + " --force"))
+        elif not row["current"]:
+            checks.append(Check(ident, title, "fail",
+                                f"modules for {kernel} are stale (sources, patches or headers "
+                                "changed since the build)", rebuild))
+        else:
+            checks.append(Check(ident, title, "ok",
+                                f"{kernel}: {', '.join(row['installed'])}"))
+    if not checks:
+        checks.append(Check("modules-built", title, "warn",
+                            "no kernel under /lib/modules", "install a kernel and its headers"))
+    return checks
+
+
+@register
+def check_esound(root, config):
+    """The installed esd and libesd do not use ALSA (SRSS emulates OSS)."""
+    from . import esound
+
+    title = "esd without ALSA"
+    result = esound.check_installed(root)
+    if result.failure:
+        return [Check("esound", title, "fail", result.failure,
+                      "sunray build-esound --srpm esound-*.src.rpm, then "
+                      "rpm -Uvh dist/esound-*.oss.*.rpm")]
+    if not result.data.get("installed"):
+        return [Check("esound", title, "skip", "esound is not installed")]
+    return [Check("esound", title, "ok", "esd and libesd need no libasound")]

@@ -19,40 +19,32 @@ unconfigured: one broken third-party module must not cost a bootable kernel.
 makes the hooks exit with sunray's status instead.
 """
 
-import re
-import shutil
 
 from .errors import UsageError
 from .fileedit import FileEditor
 from .report import Report
 from .templating import render
+from .boothook import program_path
+
+POSTINST = "/etc/kernel/postinst.d/sunray-modules"
+HEADER_POSTINST = "/etc/kernel/header_postinst.d/sunray-modules"
+POSTRM = "/etc/kernel/postrm.d/sunray-modules"
+INSTALL_PLUGIN = "/etc/kernel/install.d/85-sunray.install"
 
 # (server path, template, extra template variables)
 HOOKS = (
-    ("/etc/kernel/postinst.d/sunray-modules", "kernel-postinst-sunray.sh.j2",
+    (POSTINST, "kernel-postinst-sunray.sh.j2",
      {"task": "rebuild-modules", "when": "after a kernel is installed",
       "what": "builds the Sun Ray (SRSS) kernel modules for VERSION"}),
-    ("/etc/kernel/header_postinst.d/sunray-modules", "kernel-postinst-sunray.sh.j2",
+    (HEADER_POSTINST, "kernel-postinst-sunray.sh.j2",
      {"task": "rebuild-modules", "when": "Debian: after linux-headers-VERSION is installed",
       "what": "builds the Sun Ray (SRSS) kernel modules for VERSION"}),
-    ("/etc/kernel/postrm.d/sunray-modules", "kernel-postinst-sunray.sh.j2",
+    (POSTRM, "kernel-postinst-sunray.sh.j2",
      {"task": "remove-modules", "when": "after a kernel is removed",
       "what": "deletes the SRSS modules and record sunray made for VERSION"}),
-    ("/etc/kernel/install.d/85-sunray.install", "kernel-install-sunray.install.j2", {}),
+    (INSTALL_PLUGIN, "kernel-install-sunray.install.j2", {}),
 )
 
-# Rendered into shell scripts between single quotes: no quotes, no blanks.
-_PROGRAM_RE = re.compile(r"^/[A-Za-z0-9._+/-]+$")
-
-
-def program_path(config):
-    """The sunray program the hooks call: sunray.program, else `sunray` on
-    PATH, else /usr/bin/sunray."""
-    program = config.get("program") or shutil.which("sunray") or "/usr/bin/sunray"
-    if not _PROGRAM_RE.match(program) or "/../" in program:
-        raise UsageError(f"sunray.program {program!r}: expected an absolute path "
-                         "without blanks or quotes")
-    return program
 
 
 def render_hooks(config):

@@ -18,13 +18,13 @@ class SunrayProgram(Program):
     def parse_core(self, argv):
         try:
             super().parse_core(argv)
-        except ParseError as e:
+        except (ParseError, ValueError) as e:
             raise Exit(f"sunray: {e}", code=2) from None
 
     def parse_tasks(self):
         try:
             super().parse_tasks()
-        except ParseError as e:
+        except (ParseError, ValueError) as e:  # ValueError: --jobs abc on an int flag
             raise Exit(f"sunray: {e}", code=2) from None
 
 

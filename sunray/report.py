@@ -19,10 +19,11 @@ class Report:
     warnings: list = field(default_factory=list)  # also printed on stderr
     failure: str = ""                             # non-empty: exit 1
     data: dict = field(default_factory=dict)      # task-specific extras
+    touched: bool = False                         # changed something besides files (modules built)
 
     @property
     def changed(self):
-        return any(c.changed for c in self.changes)
+        return self.touched or any(c.changed for c in self.changes)
 
     def add(self, change):
         self.changes.append(change)

@@ -31,6 +31,8 @@ def guarded(func):
             raise Exit(f"sunray: {e}", code=e.exit_code) from None
         except KeyboardInterrupt:
             raise Exit("sunray: interrupted", code=130) from None
+        except BrokenPipeError:
+            raise  # the reader left (`sunray ... | head`): the program ends quietly
         except OSError as e:
             if os.environ.get("SUNRAY_DEBUG"):
                 raise

@@ -40,6 +40,9 @@ def healthy_server(root):
     for hook in ("etc/kernel/postinst.d/sunray-modules", "etc/kernel/postrm.d/sunray-modules",
                  "etc/kernel/install.d/85-sunray.install"):
         _write(root / hook, "#!/bin/sh\nexit 0\n", 0o755)
+    esd = root / "tmp/.esd"
+    esd.mkdir(parents=True, exist_ok=True)
+    os.chmod(esd, 0o1777)  # the tests run as root: root-owned
     return root
 
 

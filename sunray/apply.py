@@ -1,0 +1,158 @@
+"""``apply``: everything a Sun Ray server needs, in order, then the doctor.
+
+The steps are the toolkit's own tasks, run as library calls on one root:
+
+1. patch-tmpwatch        protect /tmp/SUNWut and /tmp/.esd from the /tmp cleaners
+2. esd-dir               /tmp/.esd now, root-owned, mode 1777
+3. install-boot-hook     /tmp/.esd and the module check at every boot
+4. install-kernel-hooks  rebuild the modules whenever a kernel is installed
+5. rebuild-modules       the SRSS modules for every kernel with headers
+6. doctor                say whether the result is right (not in a dry run)
+
+A failing step is reported and the later steps still run (a broken tmpwatch
+script must not keep the modules from being built); the run then exits 1.
+Every step is idempotent, so a second ``apply`` changes nothing.
+"""
+
+from dataclasses import dataclass, field
+
+from .errors import SunrayError
+
+
+def _patch_tmpwatch(root, config, dry_run):
+    from . import tmpcleaners
+
+    return tmpcleaners.patch(root, config, dry_run=dry_run)
+
+
+def _esd_dir(root, config, dry_run):
+    from . import esddir
+
+    return esddir.ensure(root, config, dry_run=dry_run)
+
+
+def _boot_hook(root, config, dry_run):
+    from . import boothook
+
+    return boothook.install(root, config, dry_run=dry_run)
+
+
+def _kernel_hooks(root, config, dry_run):
+    from . import kernelhooks
+
+    return kernelhooks.install(root, config, dry_run=dry_run)
+
+
+def _rebuild_modules(root, config, dry_run):
+    from . import kmodules
+
+    return kmodules.rebuild(root, config, dry_run=dry_run)
+
+
+STEPS = (
+    ("patch-tmpwatch", _patch_tmpwatch),
+    ("esd-dir", _esd_dir),
+    ("install-boot-hook", _boot_hook),
+    ("install-kernel-hooks", _kernel_hooks),
+    ("rebuild-modules", _rebuild_modules),
+)
+
+
+@dataclass
+class StepResult:
+    name: str
+    result: object = None  # the step's own report
+    error: str = ""        # the step raised: its one-line cause
+
+    @property
+    def failure(self):
+        return self.error or (getattr(self.result, "failure", "") or "")
+
+    @property
+    def changed(self):
+        return bool(getattr(self.result, "changed", False))
+
+    def to_dict(self):
+        return {
+            "step": self.name,
+            "ok": not self.failure,
+            "changed": self.changed,
+            "failure": self.failure or None,
+            "result": self.result.to_dict() if self.result is not None else None,
+        }
+
+
+@dataclass
+class ApplyReport:
+    root: str
+    dry_run: bool = False
+    steps: list = field(default_factory=list)
+    doctor: object = None
+    warnings: list = field(default_factory=list)
+    notes: list = field(default_factory=list)  # lines printed before the steps
+
+    @property
+    def changed(self):
+        return any(s.changed for s in self.steps)
+
+    @property
+    def failure(self):
+        failed = [s.name for s in self.steps if s.failure]
+        if self.doctor is not None and self.doctor.failure:
+            failed.append("doctor")
+        return f"apply: failed: {', '.join(failed)}" if failed else ""
+
+    def to_dict(self):
+        return {
+            "task": "apply",
+            "root": self.root,
+            "dry_run": self.dry_run,
+            "changed": self.changed,
+            "steps": [s.to_dict() for s in self.steps],
+            "doctor": self.doctor.to_dict() if self.doctor is not None else None,
+            "warnings": list(self.warnings),
+            "failure": self.failure or None,
+        }
+
+    def to_text(self):
+        lines = list(self.notes)
+        for step in self.steps:
+            lines.append(f"== {step.name}")
+            if step.error:
+                lines.append(f"FAILED: {step.error}")
+            elif step.result is not None:
+                text = step.result.to_text().rstrip("\n")
+                if text:
+                    lines.append(text)
+            lines.append("")
+        if self.doctor is not None:
+            lines.append("== doctor")
+            lines.append(self.doctor.to_text().rstrip("\n"))
+            lines.append("")
+        changed = sum(1 for s in self.steps if s.changed)
+        failed = sum(1 for s in self.steps if s.failure)
+        verb = "would change" if self.dry_run else "changed"
+        lines.append(
+            f"apply {self.root}: {len(self.steps)} steps, {changed} {verb} something, "
+            f"{failed} failed" + ("" if self.changed or self.dry_run else "; nothing to change")
+        )
+        return "\n".join(lines)
+
+
+def run(root, config, dry_run=False, steps=STEPS):
+    """Run every step on ``root``; the doctor last (skipped in a dry run)."""
+    report = ApplyReport(root=str(root.top), dry_run=dry_run)
+    for name, func in steps:
+        step = StepResult(name)
+        try:
+            step.result = func(root, config, dry_run)
+        except SunrayError as e:
+            step.error = str(e)
+        report.steps.append(step)
+        for warning in getattr(step.result, "warnings", None) or []:
+            report.warnings.append(f"{name}: {warning}")
+    if not dry_run:
+        from . import doctor
+
+        report.doctor = doctor.run(root, config)
+    return report

@@ -1,0 +1,69 @@
+"""The built-in demo: a sandbox Sun Ray server made from the test fixtures.
+
+``sunray demo`` lays out a CentOS 6 shaped tree (the stock tmpwatch cron job,
+stand-ins for SRSS's init scripts and module sources, SRSS state in
+/tmp/SUNWut, a stale file where /tmp/.esd belongs, kernel header links to the
+host's installed headers) and runs ``apply`` on it: the toolkit's main job,
+for real, on a tree nobody depends on. It needs a source checkout (the
+fixtures live in tests/fixtures) and, for the module builds, kernel headers
+(Debian's linux-headers-*).
+"""
+
+import os
+import shutil
+from pathlib import Path
+
+from .errors import UsageError
+
+MARKER = ".sunray-demo"
+_CHECKOUT = Path(__file__).resolve().parent.parent
+FIXTURES = _CHECKOUT / "tests" / "fixtures"
+
+
+def build(path):
+    """Create the sandbox server at ``path`` (replacing an earlier demo there)."""
+    from . import kmodules
+    from .rootfs import Root
+
+    demo_tree = FIXTURES / "demo"
+    srss_tree = FIXTURES / "srss" / "usr" / "src" / "SUNWut"
+    if not demo_tree.is_dir() or not srss_tree.is_dir():
+        raise UsageError("the demo needs a source checkout (tests/fixtures is missing)")
+    path = Path(path).absolute()
+    if os.path.lexists(path):
+        if path.is_symlink() or not (path / MARKER).is_file():
+            raise UsageError(f"{path} exists and is not a sunray demo; choose another --path")
+        shutil.rmtree(path)
+    shutil.copytree(demo_tree, path, symlinks=True)
+    (path / "README").unlink()
+    shutil.copytree(srss_tree, path / "usr" / "src" / "SUNWut", symlinks=True)
+    for n in range(7):
+        (path / f"etc/rc.d/rc{n}.d").mkdir(parents=True, exist_ok=True)
+    for d in ("var/lib", "var/log", "var/tmp", "lib/modules", "run"):
+        (path / d).mkdir(parents=True, exist_ok=True)
+    os.chmod(path / "tmp", 0o1777)
+    os.chmod(path / "var/tmp", 0o1777)
+    (path / MARKER).write_text("made by `sunray demo`; safe to delete\n")
+    root = Root(path)
+    kernels = kmodules.sandbox_kernels(root)
+    return root, kernels
+
+
+def run(path, config):
+    """Build the sandbox server and run ``apply`` on it."""
+    from . import apply
+
+    root, kernels = build(path)
+    report = apply.run(root, config)
+    report.notes = [
+        f"demo server: {root.top} (CentOS 6 shaped; kernels: {', '.join(kernels) or 'none'})",
+        f"look around, then: sunray doctor --root {root.top}",
+        f"again (changes nothing): sunray apply --root {root.top}",
+        "",
+    ]
+    if not kernels:
+        report.warnings.append(
+            "no kernel headers found on this machine (install linux-headers-$(uname -r) "
+            "or any linux-headers-* package): the modules step had nothing to build"
+        )
+    return report
