@@ -277,6 +277,16 @@ def _run(argv, what):
     return proc
 
 
+def _run_noted(argv, report, dry_run):
+    """Run ``argv`` and note it in the report; a dry run only notes it."""
+    command = " ".join(argv)
+    if dry_run:
+        report.notes.append("would run: " + command)
+    else:
+        _run(argv, command)
+        report.notes.append("ran: " + command)
+
+
 def install(root, config, init="auto", dry_run=False, revert=False):
     """Install (or with ``revert`` remove) the boot hook. Returns a Report."""
     if init not in INITS:
@@ -336,14 +346,9 @@ def install(root, config, init="auto", dry_run=False, revert=False):
     for argv in commands:
         if registered_before and not report.changed:
             continue  # chkconfig already knows this very script
-        if dry_run:
-            report.notes.append("would run: " + " ".join(argv))
-        else:
-            _run(argv, " ".join(argv))
-            report.notes.append("ran: " + " ".join(argv))
+        _run_noted(argv, report, dry_run)
     if kind == "systemd" and report.changed and not dry_run and _systemd_running(root):
-        _run(["systemctl", "daemon-reload"], "systemctl daemon-reload")
-        report.notes.append("ran: systemctl daemon-reload")
+        _run_noted(["systemctl", "daemon-reload"], report, dry_run=False)
 
     if not dry_run:
         changed = {c.path for c in report.changes if c.changed}
@@ -390,12 +395,7 @@ def _revert(root, config, editor, report):
         report.notes.append("no boot hook installed by sunray: nothing to revert")
         return
     if record.get("chkconfig") and _use_chkconfig(root):
-        argv = ["chkconfig", "--del", NAME]
-        if editor.dry_run:
-            report.notes.append("would run: " + " ".join(argv))
-        else:
-            _run(argv, " ".join(argv))
-            report.notes.append("ran: " + " ".join(argv))
+        _run_noted(["chkconfig", "--del", NAME], report, editor.dry_run)
     # Links before the files they point to.
     paths.sort(key=lambda p: (not os.path.islink(root.path(p)), p))
     for path in paths:
