@@ -30,7 +30,7 @@ from pathlib import PurePosixPath
 
 from . import tmpmount
 from .errors import JobFailed, SunrayError, UsageError
-from .fileedit import FileEditor, atomic_write
+from .fileedit import FileEditor, atomic_write, check_writable
 from .report import Report
 
 NAME = "sunray-boot"
@@ -230,20 +230,6 @@ def _missing_dirs(root, server_paths):
     return missing
 
 
-def _check_writable(root, server_paths):
-    """Refuse before writing anything when a target directory is not writable
-    (a read-only mount, say), so an install is never left half done."""
-    for path in server_paths:
-        host = root.path(path).parent
-        while not host.exists() and host != root.top:
-            host = host.parent
-        if not os.access(host, os.W_OK):
-            raise JobFailed(
-                f"cannot install the boot hook: {root.server_path(host)} is not writable "
-                "(read-only file system?); nothing was changed"
-            )
-
-
 def _record_path(root, config):
     return root.state(RECORD, config=config)
 
@@ -335,7 +321,8 @@ def install(root, config, init="auto", dry_run=False, revert=False):
             "`sunray install-boot-hook --revert` removes both"
         )
     if not dry_run:
-        _check_writable(root, targets)
+        # Refuse before the first write: a read-only mount never leaves a half install.
+        check_writable(root, targets, "install the boot hook")
     new_dirs = _missing_dirs(root, targets)
 
     for path, (content, mode) in files.items():
