@@ -21,7 +21,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
 
-from fleet_support import SUNRAY, SshHost, fleet_config, healthy_server, keygen  # noqa: E402
+from fleet_support import SUNRAY, healthy_server, ssh_fleet  # noqa: E402
 
 HOSTS = 8
 
@@ -47,33 +47,22 @@ def main():
                         "(on this machine: pyenv init, 0.3 s of CPU per host)")
     args = parser.parse_args()
 
-    with tempfile.TemporaryDirectory(prefix="sunray-bench-") as tmp:
-        d = Path(tmp)
-        key = keygen(d / "client_key")
-        hosts = [SshHost(d / f"host{i}", key, address=f"127.0.0.{i + 2}",
-                         plain_shell=not args.login_bashrc) for i in range(HOSTS)]
-        try:
-            for h in hosts:
-                h.start()
-            known = d / "known_hosts"
-            known.write_text("".join(h.known_hosts_line() for h in hosts))
-            roots = [healthy_server(d / f"root{i}") for i in range(HOSTS)]
-            lines = ["groups:", "  one:", f"    - host: {hosts[0].spec}",
-                     f"      root: {roots[0]}", "  all:"]
-            for h, root in zip(hosts, roots):
-                lines += [f"    - host: {h.spec}", f"      root: {root}"]
-            inventory = d / "inventory.yaml"
-            inventory.write_text("\n".join(lines) + "\n")
-            config = fleet_config(d / "sunray.yaml", key, known, parallel=HOSTS)
+    with tempfile.TemporaryDirectory(prefix="sunray-bench-") as tmp, \
+            ssh_fleet(tmp, [f"127.0.0.{i + 2}" for i in range(HOSTS)], [healthy_server] * HOSTS,
+                      plain_shell=not args.login_bashrc, parallel=HOSTS) as lab:
+        hosts, roots, config = lab["hosts"], lab["roots"], lab["config"]
+        lines = ["groups:", "  one:", f"    - host: {hosts[0].spec}",
+                 f"      root: {roots[0]}", "  all:"]
+        for h, root in zip(hosts, roots):
+            lines += [f"    - host: {h.spec}", f"      root: {root}"]
+        inventory = lab["dir"] / "inventory.yaml"
+        inventory.write_text("\n".join(lines) + "\n")
 
-            timed_fleet(config, inventory, "one")  # warm the page cache
-            one = [timed_fleet(config, inventory, "one") for _ in range(args.rounds)]
-            eight = [timed_fleet(config, inventory, "all") for _ in range(args.rounds)]
-            serial = [timed_fleet(config, inventory, "all", parallel=1)
-                      for _ in range(max(1, args.rounds // 2))]
-        finally:
-            for h in hosts:
-                h.stop()
+        timed_fleet(config, inventory, "one")  # warm the page cache
+        one = [timed_fleet(config, inventory, "one") for _ in range(args.rounds)]
+        eight = [timed_fleet(config, inventory, "all") for _ in range(args.rounds)]
+        serial = [timed_fleet(config, inventory, "all", parallel=1)
+                  for _ in range(max(1, args.rounds // 2))]
 
     one_s, eight_s = statistics.median(one), statistics.median(eight)
     ratio = eight_s / one_s

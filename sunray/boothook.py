@@ -30,7 +30,7 @@ from pathlib import PurePosixPath
 
 from . import tmpmount
 from .errors import JobFailed, SunrayError, UsageError
-from .fileedit import FileEditor, atomic_write
+from .fileedit import FileEditor, atomic_write, check_writable
 from .report import Report
 
 NAME = "sunray-boot"
@@ -230,20 +230,6 @@ def _missing_dirs(root, server_paths):
     return missing
 
 
-def _check_writable(root, server_paths):
-    """Refuse before writing anything when a target directory is not writable
-    (a read-only mount, say), so an install is never left half done."""
-    for path in server_paths:
-        host = root.path(path).parent
-        while not host.exists() and host != root.top:
-            host = host.parent
-        if not os.access(host, os.W_OK):
-            raise JobFailed(
-                f"cannot install the boot hook: {root.server_path(host)} is not writable "
-                "(read-only file system?); nothing was changed"
-            )
-
-
 def _record_path(root, config):
     return root.state(RECORD, config=config)
 
@@ -275,6 +261,16 @@ def _run(argv, what):
         raise JobFailed(f"{what} failed (exit {proc.returncode})"
                         + (f": {detail[-1]}" if detail else ""))
     return proc
+
+
+def _run_noted(argv, report, dry_run):
+    """Run ``argv`` and note it in the report; a dry run only notes it."""
+    command = " ".join(argv)
+    if dry_run:
+        report.notes.append("would run: " + command)
+    else:
+        _run(argv, command)
+        report.notes.append("ran: " + command)
 
 
 def install(root, config, init="auto", dry_run=False, revert=False):
@@ -325,7 +321,8 @@ def install(root, config, init="auto", dry_run=False, revert=False):
             "`sunray install-boot-hook --revert` removes both"
         )
     if not dry_run:
-        _check_writable(root, targets)
+        # Refuse before the first write: a read-only mount never leaves a half install.
+        check_writable(root, targets, "install the boot hook")
     new_dirs = _missing_dirs(root, targets)
 
     for path, (content, mode) in files.items():
@@ -336,14 +333,9 @@ def install(root, config, init="auto", dry_run=False, revert=False):
     for argv in commands:
         if registered_before and not report.changed:
             continue  # chkconfig already knows this very script
-        if dry_run:
-            report.notes.append("would run: " + " ".join(argv))
-        else:
-            _run(argv, " ".join(argv))
-            report.notes.append("ran: " + " ".join(argv))
+        _run_noted(argv, report, dry_run)
     if kind == "systemd" and report.changed and not dry_run and _systemd_running(root):
-        _run(["systemctl", "daemon-reload"], "systemctl daemon-reload")
-        report.notes.append("ran: systemctl daemon-reload")
+        _run_noted(["systemctl", "daemon-reload"], report, dry_run=False)
 
     if not dry_run:
         changed = {c.path for c in report.changes if c.changed}
@@ -390,12 +382,7 @@ def _revert(root, config, editor, report):
         report.notes.append("no boot hook installed by sunray: nothing to revert")
         return
     if record.get("chkconfig") and _use_chkconfig(root):
-        argv = ["chkconfig", "--del", NAME]
-        if editor.dry_run:
-            report.notes.append("would run: " + " ".join(argv))
-        else:
-            _run(argv, " ".join(argv))
-            report.notes.append("ran: " + " ".join(argv))
+        _run_noted(["chkconfig", "--del", NAME], report, editor.dry_run)
     # Links before the files they point to.
     paths.sort(key=lambda p: (not os.path.islink(root.path(p)), p))
     for path in paths:

@@ -256,11 +256,17 @@ def _fix_fd(fd, path):
         raise JobFailed(f"{path} is still {_describe_mode(st)} after the repair")
 
 
-def _repair(parent_fd, name, path, seen):
+def _open_subdir(parent_fd, name, path):
+    """The directory ``name`` in ``parent_fd``, opened without following a
+    link; failing that, something changed it under us."""
     try:
-        fd = os.open(name, _DIR_FLAGS, dir_fd=parent_fd)
+        return os.open(name, _DIR_FLAGS, dir_fd=parent_fd)
     except OSError:
         raise _raced(path) from None
+
+
+def _repair(parent_fd, name, path, seen):
+    fd = _open_subdir(parent_fd, name, path)
     try:
         if not _same_inode(os.fstat(fd), seen):
             raise _raced(path)
@@ -277,10 +283,7 @@ def _create(parent_fd, name, path):
         raise _raced(path) from None
     except OSError as e:
         raise JobFailed(f"cannot create {path}: {e.strerror}") from None
-    try:
-        fd = os.open(name, _DIR_FLAGS, dir_fd=parent_fd)
-    except OSError:
-        raise _raced(path) from None
+    fd = _open_subdir(parent_fd, name, path)
     try:
         st = os.fstat(fd)
         # Still the directory we just made (ours, 0700), not a swapped-in one.

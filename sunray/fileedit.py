@@ -50,6 +50,15 @@ def read_text(root, server_path, what="file"):
     Refuses files that are not regular, not readable, or not text: config
     files and scripts are untrusted input.
     """
+    return read_text_with_encoding(root, server_path, what)[0]
+
+
+def read_text_with_encoding(root, server_path, what="file"):
+    """``(text, encoding)`` of a file under the root, read once, with the
+    same checks as ``read_text``. The encoding is "utf-8", or "latin-1" for
+    older files that are not valid UTF-8; ``text.encode(encoding)`` gives the
+    file's bytes back, so an edit leaves every other byte as it was.
+    """
     host = root.path(server_path)
     try:
         st = os.stat(host)
@@ -66,12 +75,33 @@ def read_text(root, server_path, what="file"):
     if b"\0" in data:
         raise UsageError(f"{server_path}: binary data, not a text {what}")
     try:
-        return data.decode("utf-8")
+        return data.decode("utf-8"), "utf-8"
     except UnicodeDecodeError:
-        try:
-            return data.decode("latin-1")
-        except UnicodeDecodeError:  # pragma: no cover - latin-1 decodes anything
-            raise UsageError(f"{server_path}: not a text {what}") from None
+        return data.decode("latin-1"), "latin-1"  # latin-1 decodes any bytes
+
+
+def check_writable(root, server_paths, what):
+    """Refuse (JobFailed, one line) before the first write when a file cannot
+    be replaced, so a read-only or immutable file system never leaves a job
+    half done.
+
+    For each server path: the file itself when it is there as a regular file,
+    and the nearest directory that exists on its way up (where the new file,
+    and any missing directories, would be created). ``what`` completes
+    "cannot ...", e.g. "install the boot hook".
+    """
+    for server_path in server_paths:
+        host = root.path(server_path)
+        directory = host.parent
+        while not directory.exists() and directory != root.top:
+            directory = directory.parent
+        probes = [(directory, os.W_OK | os.X_OK)]
+        if os.path.isfile(host) and not os.path.islink(host):
+            probes.insert(0, (host, os.W_OK))
+        for probe, mode in probes:
+            if not os.access(probe, mode):
+                raise JobFailed(f"cannot {what}: {root.server_path(probe)} is not writable "
+                                "(read-only or immutable?); nothing was changed")
 
 
 def unified_diff(server_path, old, new):

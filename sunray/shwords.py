@@ -93,6 +93,16 @@ def tokens(text):
     return out
 
 
+def _single_quote_close(text, i, line, unterminated="single quote"):
+    """Index of the quote that closes the single-quoted string opening at
+    ``text[i]`` (nothing is special inside it); ShellShapeError("unterminated
+    ...") when it never closes."""
+    j = text.find("'", i + 1)
+    if j < 0:
+        raise ShellShapeError(f"unterminated {unterminated}", line)
+    return j
+
+
 def _word(text, i, line):
     start, start_line = i, line
     n = len(text)
@@ -112,9 +122,7 @@ def _word(text, i, line):
             i += 2
             continue
         if ch == "'":
-            j = text.find("'", i + 1)
-            if j < 0:
-                raise ShellShapeError("unterminated single quote", line)
+            j = _single_quote_close(text, i, line)
             value.append(text[i + 1:j])
             line += text.count("\n", i, j)
             i = j + 1
@@ -204,10 +212,7 @@ def _closing(text, i, opening, closing, line):
             i += 2
             continue
         if c == "'":
-            j = text.find("'", i + 1)
-            if j < 0:
-                break
-            i = j + 1
+            i = _single_quote_close(text, i, line, unterminated=opening) + 1
             continue
         if c == opening:
             depth += 1

@@ -24,8 +24,8 @@ import tempfile
 from dataclasses import dataclass, field
 
 from . import shwords
-from .errors import JobFailed, UsageError
-from .fileedit import FileEditor, read_text
+from .errors import UsageError
+from .fileedit import FileEditor, check_writable, read_text_with_encoding
 from .report import Report
 from .rootfs import Root
 from .tmpfiles_dropin import DROPIN, check_path
@@ -76,9 +76,12 @@ def patch(root, config, cleaner="auto", dry_run=False, revert=False):
     planners = {"tmpwatch": _plan_tmpwatch, "tmpfiles": _plan_tmpfiles,
                 "tmpreaper": _plan_tmpreaper}
     plans = [planners[name](root, config, paths) for name in targets]
+    # Refuse early (nothing written) when a file or its backup cannot be
+    # written: a read-only or immutable target would otherwise fail halfway.
+    backups = posixpath.join(editor.state_dir, "backup")
     for plan in plans:
         if plan.content is not None and not dry_run:
-            _check_writable(root, plan.file, config)
+            check_writable(root, [plan.file, backups], f"change {plan.file}")
     for plan in plans:
         if plan.content is not None:
             change = editor.write(plan.file, plan.content, mode=plan.mode)
@@ -189,31 +192,7 @@ def _refuse_symlink(root, server_path):
 def _read(root, server_path):
     """(text, encoding) of a cleaner file; re-encoding gives the same bytes."""
     _refuse_symlink(root, server_path)
-    text = read_text(root, server_path, what="cleaner file")
-    encoding = "utf-8"
-    try:
-        root.path(server_path).read_bytes().decode("utf-8")
-    except UnicodeDecodeError:
-        encoding = "latin-1"
-        text = root.path(server_path).read_bytes().decode("latin-1")
-    return text, encoding
-
-
-def _check_writable(root, server_path, config):
-    """Refuse early (exit 1, nothing written) when a target cannot be replaced:
-    a read-only or immutable file or directory would otherwise fail halfway."""
-    host = root.path(server_path)
-    probe = host if os.path.lexists(host) else None
-    directory = host.parent
-    while not directory.exists():
-        directory = directory.parent
-    state = root.path(config.get("state_dir", "/var/lib/sunray"))
-    while not state.exists():
-        state = state.parent
-    for p, mode in ((probe, os.W_OK), (directory, os.W_OK | os.X_OK), (state, os.W_OK | os.X_OK)):
-        if p is not None and not os.access(p, mode):
-            raise JobFailed(f"{root.server_path(p)} is not writable (read-only or immutable): "
-                            f"cannot change {server_path}; nothing was changed")
+    return read_text_with_encoding(root, server_path, what="cleaner file")
 
 
 def _sh_syntax_ok(text, what, edited=True):

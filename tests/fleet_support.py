@@ -4,42 +4,41 @@
   doctor judges all-ok or failing;
 * ``SshHost``: a real OpenSSH server (Debian's /usr/sbin/sshd) on a loopback
   address, with a host key and an authorized key generated here, run as
-  root from a private config; nothing of the machine's own ssh setup is used.
+  root from a private config; nothing of the machine's own ssh setup is used;
+* ``ssh_fleet(...)``: several such hosts, each with its own server tree, a
+  known_hosts file and a fleet config for them (the fleet tests and bench).
 """
 
+import contextlib
 import os
 import socket
 import subprocess
 import time
 from pathlib import Path
 
+from support import write_file
+
 REPO = Path(__file__).resolve().parent.parent
 SUNRAY = REPO / ".venv" / "bin" / "sunray"
 MODULES = ("utadem", "utdisk", "utio")
-
-
-def _write(path, text, mode=0o644):
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(text)
-    os.chmod(path, mode)
 
 
 def healthy_server(root):
     """A server tree with SRSS sources, the boot hook (systemd) and kernel hooks."""
     root = Path(root)
     for m in MODULES:
-        _write(root / f"usr/src/SUNWut/{m}/Makefile", f"obj-m := {m}.o\n")
-        _write(root / f"usr/src/SUNWut/{m}/{m}.c", "/* stand-in */\n")
-    _write(root / "etc/fstab", "/dev/sda1 / ext4 defaults 0 1\n"
-           "tmpfs /tmp tmpfs mode=1777,nosuid 0 0\n")
+        write_file(root / f"usr/src/SUNWut/{m}/Makefile", f"obj-m := {m}.o\n")
+        write_file(root / f"usr/src/SUNWut/{m}/{m}.c", "/* stand-in */\n")
+    write_file(root / "etc/fstab", "/dev/sda1 / ext4 defaults 0 1\n"
+               "tmpfs /tmp tmpfs mode=1777,nosuid 0 0\n")
     unit = "etc/systemd/system/sunray-boot.service"
-    _write(root / unit, "[Unit]\nDescription=stand-in\n")
+    write_file(root / unit, "[Unit]\nDescription=stand-in\n")
     link = root / "etc/systemd/system/multi-user.target.wants/sunray-boot.service"
     link.parent.mkdir(parents=True, exist_ok=True)
     link.symlink_to("/" + unit)
     for hook in ("etc/kernel/postinst.d/sunray-modules", "etc/kernel/postrm.d/sunray-modules",
                  "etc/kernel/install.d/85-sunray.install"):
-        _write(root / hook, "#!/bin/sh\nexit 0\n", 0o755)
+        write_file(root / hook, "#!/bin/sh\nexit 0\n", 0o755)
     esd = root / "tmp/.esd"
     esd.mkdir(parents=True, exist_ok=True)
     os.chmod(esd, 0o1777)  # the tests run as root: root-owned
@@ -49,9 +48,9 @@ def healthy_server(root):
 def broken_server(root):
     """A RHEL7-like tree: /tmp nodev in fstab, no hooks, no SRSS sources."""
     root = Path(root)
-    _write(root / "etc/fstab", "tmpfs /tmp tmpfs mode=1777,nosuid,nodev 0 0\n")
-    _write(root / "etc/cron.daily/tmpwatch", "#! /bin/sh\n")
-    _write(root / "etc/cron.daily/tmpwatch.rpmnew", "#! /bin/sh\n")
+    write_file(root / "etc/fstab", "tmpfs /tmp tmpfs mode=1777,nosuid,nodev 0 0\n")
+    write_file(root / "etc/cron.daily/tmpwatch", "#! /bin/sh\n")
+    write_file(root / "etc/cron.daily/tmpwatch.rpmnew", "#! /bin/sh\n")
     return root
 
 
@@ -79,8 +78,7 @@ class SshHost:
         self.host_key = keygen(self.dir / "host_key")
         self.log = self.dir / "sshd.log"
         authorized = self.dir / "authorized_keys"
-        authorized.write_text(Path(str(client_key) + ".pub").read_text())
-        os.chmod(authorized, 0o600)
+        write_file(authorized, Path(str(client_key) + ".pub").read_text(), 0o600)
         self.config = self.dir / "sshd_config"
         self.config.write_text(
             f"ListenAddress {address}:{self.port}\n"
@@ -150,3 +148,31 @@ def fleet_config(path, client_key, known_hosts, **extra):
     fleet.update(extra)
     Path(path).write_text(yaml.safe_dump({"sunray": {"fleet": fleet}}))
     return Path(path)
+
+
+@contextlib.contextmanager
+def ssh_fleet(workdir, addresses, servers, plain_shell=True, **config):
+    """Start one sshd per loopback address, each host with the server tree
+    that the matching builder in ``servers`` makes (``healthy_server``,
+    ``broken_server``), all under ``workdir``.
+
+    Yields a dict: dir, key (the client key), hosts (``SshHost``), roots,
+    known (a known_hosts file listing every host) and config (a
+    ``fleet_config`` file; ``config`` adds keys to it). The hosts stop when
+    the block ends.
+    """
+    d = Path(workdir)
+    key = keygen(d / "client_key")
+    hosts = [SshHost(d / f"host{n}", key, address=address, plain_shell=plain_shell)
+             for n, address in enumerate(addresses, 1)]
+    try:
+        for h in hosts:
+            h.start()
+        known = d / "known_hosts"
+        known.write_text("".join(h.known_hosts_line() for h in hosts))
+        roots = [make(d / f"root{n}") for n, make in enumerate(servers, 1)]
+        yield {"dir": d, "key": key, "hosts": hosts, "roots": roots, "known": known,
+               "config": fleet_config(d / "sunray.yaml", key, known, **config)}
+    finally:
+        for h in hosts:
+            h.stop()

@@ -15,8 +15,8 @@ import time
 import pytest
 
 from conftest import assert_clean_error, need, need_root, run_sunray
-from fleet_support import (SUNRAY, SshHost, broken_server, fleet_config, free_port,
-                           healthy_server, keygen)
+from fleet_support import (SUNRAY, broken_server, fleet_config, free_port, healthy_server,
+                           keygen, ssh_fleet)
 from sunray import fleet
 from sunray.config import defaults
 from sunray.errors import UsageError
@@ -149,22 +149,10 @@ def lab(tmp_path_factory):
     need("ssh-keygen")
     if not SUNRAY.exists():
         pytest.fail(f"{SUNRAY} missing: run ./bootstrap (the remote program)")
-    d = tmp_path_factory.mktemp("fleet")
-    key = keygen(d / "client_key")
-    hosts = [SshHost(d / f"host{i}", key, address=f"127.0.0.{i}") for i in (1, 2, 3)]
-    try:
-        for h in hosts:
-            h.start()
-        known = d / "known_hosts"
-        known.write_text("".join(h.known_hosts_line() for h in hosts))
-        roots = [healthy_server(d / "root1"), broken_server(d / "root2"),
-                 healthy_server(d / "root3")]
-        config = fleet_config(d / "sunray.yaml", key, known)
-        yield {"dir": d, "key": key, "hosts": hosts, "roots": roots, "known": known,
-               "config": config, "down": f"root@127.0.0.1:{free_port()}"}
-    finally:
-        for h in hosts:
-            h.stop()
+    with ssh_fleet(tmp_path_factory.mktemp("fleet"), [f"127.0.0.{i}" for i in (1, 2, 3)],
+                   [healthy_server, broken_server, healthy_server]) as lab:
+        lab["down"] = f"root@127.0.0.1:{free_port()}"
+        yield lab
 
 
 def inventory(lab, *extra):

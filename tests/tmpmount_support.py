@@ -1,15 +1,9 @@
 """Server trees for the /tmp nodev tests (test_tmpmount, test_doctor)."""
 
-import os
+from support import write_file as write  # the tests import write from here
 
 LIB = "usr/lib/systemd/system"
 ETC = "etc/systemd/system"
-
-
-def write(path, text, mode=0o644):
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(text)
-    os.chmod(path, mode)
 
 
 def tmp_mount(sandbox, directory, options):
