@@ -26,10 +26,6 @@ DEFAULTS = {
         # esound 0.2.36-0.2.38 put their sockets below this directory.
         "dir": "/tmp/.esd",
     },
-    # The sunray program that hooks (kernel postinst.d, kernel-install) call;
-    # empty: the `sunray` found on PATH when the hook is installed, else
-    # /usr/bin/sunray.
-    "program": "",
     "modules": {
         # SRSS module sources: one directory per module below src.
         "src": "/usr/src/SUNWut",

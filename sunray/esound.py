@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from .errors import JobFailed, UsageError
+from .fileedit import stat_input
 from .report import Report
 
 PACKAGE = "esound"
@@ -274,12 +275,7 @@ def _read_tarball(path, suffix, when):
     if not m or not _VERSION.match(m.group(1)):
         raise UsageError(f"{label}: expected an upstream tarball named esound-VERSION.tar.gz (or .tar.bz2, .tar.xz)")
     version = m.group(1)
-    try:
-        st = os.stat(path)
-    except OSError as e:
-        raise UsageError(f"{path}: {e.strerror}") from None
-    if not stat.S_ISREG(st.st_mode):
-        raise UsageError(f"{path}: not a regular file")
+    stat_input(path)
     topdir = f"esound-{version}"
     try:
         with tarfile.open(path, "r:*") as tar:

@@ -21,7 +21,7 @@ import json
 import os
 import stat
 import tempfile
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 from .errors import JobFailed, UsageError
@@ -102,6 +102,19 @@ def check_writable(root, server_paths, what):
             if not os.access(probe, mode):
                 raise JobFailed(f"cannot {what}: {root.server_path(probe)} is not writable "
                                 "(read-only or immutable?); nothing was changed")
+
+
+def stat_input(path, label=None):
+    """``os.stat`` of an input file named by the admin (an SRPM, a tarball, a
+    proposal): a UsageError unless it exists and is a regular file."""
+    label = label or str(path)
+    try:
+        st = os.stat(path)
+    except OSError as e:
+        raise UsageError(f"{label}: {e.strerror}") from None
+    if not stat.S_ISREG(st.st_mode):
+        raise UsageError(f"{label}: not a regular file")
+    return st
 
 
 def unified_diff(server_path, old, new):

@@ -20,7 +20,6 @@ makes the hooks exit with sunray's status instead.
 """
 
 
-from .errors import UsageError
 from .fileedit import FileEditor
 from .report import Report
 from .templating import render

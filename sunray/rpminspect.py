@@ -13,10 +13,10 @@ rpmfile does not verify signatures; nothing here does either.
 import hashlib
 import os
 import posixpath
-import stat
 from dataclasses import dataclass
 
 from .errors import UsageError
+from .fileedit import stat_input
 
 RPM_LEAD_MAGIC = b"\xed\xab\xee\xdb"
 # rpm's PGPHASHALGO numbers for the payload digest tag.
@@ -59,12 +59,7 @@ class RpmPackage:
 
         self.path = str(path)
         self._label = os.path.basename(self.path) or self.path
-        try:
-            st = os.stat(self.path)
-        except OSError as e:
-            raise UsageError(f"{self.path}: {e.strerror}") from None
-        if not stat.S_ISREG(st.st_mode):
-            raise UsageError(f"{self.path}: not a regular file")
+        st = stat_input(self.path)
         if st.st_size == 0:
             raise UsageError(f"{self._label}: empty file, not an RPM")
         self._file = open(self.path, "rb")

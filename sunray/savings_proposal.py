@@ -22,6 +22,7 @@ from pathlib import Path
 
 from . import savings
 from .errors import UsageError
+from .fileedit import stat_input
 
 TOP_KEYS = ("title", "customer", "prepared_by", "date", "preset", "defaults", "sites")
 MAX_PROPOSAL_BYTES = 64 * 1024 * 1024
@@ -114,12 +115,7 @@ def read_proposal(path):
     import yaml
 
     p = Path(path)
-    try:
-        st = os.stat(p)
-    except OSError as e:
-        raise UsageError(f"--config {path}: {e.strerror}") from None
-    if not stat.S_ISREG(st.st_mode):
-        raise UsageError(f"--config {path}: not a regular file")
+    st = stat_input(p, f"--config {path}")
     if st.st_size > MAX_PROPOSAL_BYTES:
         raise UsageError(f"--config {path}: larger than {MAX_PROPOSAL_BYTES // 2**20} MiB")
     try:

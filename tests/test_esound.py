@@ -8,7 +8,6 @@ test proves that: a stock rebuild of its SRPM requires libasound.so.2.
 import json
 import os
 import shutil
-import subprocess
 from pathlib import Path
 
 import pytest

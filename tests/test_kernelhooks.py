@@ -84,7 +84,7 @@ def test_postinst_builds_for_the_new_kernel_and_postrm_cleans_up(tmp_path, kerne
     assert sorted(installed(top, new)) == ALL_KO
     assert installed(top, old) == {}  # only the kernel being installed
     assert modinfo("vermagic", top / f"lib/modules/{new}/extra/sunray/utio.ko").startswith(new + " ")
-    assert f"extra/sunray/utadem.ko:" in (top / f"lib/modules/{new}/modules.dep").read_text()
+    assert "extra/sunray/utadem.ko:" in (top / f"lib/modules/{new}/modules.dep").read_text()
 
     # the package runs the hook again on reconfigure: nothing to build
     proc = run_hook(top, POSTINST, new, f"/boot/vmlinuz-{new}")

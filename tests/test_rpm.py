@@ -1,11 +1,9 @@
 """The toolkit as an RPM: built with the real rpmbuild, read back with
 rpmfile, checked with rpmlint, and its /usr/bin/sunray run from the payload."""
 
-import io
 import subprocess
 import sys
 import tarfile
-from pathlib import Path
 
 import pytest
 
