@@ -134,7 +134,8 @@ class ApplyReport:
         verb = "would change" if self.dry_run else "changed"
         lines.append(
             f"apply {self.root}: {len(self.steps)} steps, {changed} {verb} something, "
-            f"{failed} failed" + ("" if self.changed or self.dry_run else "; nothing to change")
+            f"{failed} failed"
+            + ("" if self.changed or self.dry_run or failed else "; nothing to change")
         )
         return "\n".join(lines)
 
@@ -148,6 +149,11 @@ def run(root, config, dry_run=False, steps=STEPS):
             step.result = func(root, config, dry_run)
         except SunrayError as e:
             step.error = str(e)
+        except OSError as e:  # e.g. a file where a directory belongs
+            where = f": {e.filename}" if e.filename else ""
+            step.error = f"{e.strerror or e}{where}"
+        except Exception as e:  # a bug in one step must not hide the others' work
+            step.error = f"internal error: {type(e).__name__}: {e}"
         report.steps.append(step)
         for warning in getattr(step.result, "warnings", None) or []:
             report.warnings.append(f"{name}: {warning}")

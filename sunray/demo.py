@@ -10,12 +10,15 @@ fixtures live in tests/fixtures) and, for the module builds, kernel headers
 """
 
 import os
+import shlex
 import shutil
+import sys
 from pathlib import Path
 
 from .errors import UsageError
 
 MARKER = ".sunray-demo"
+LAUNCHER = "/usr/bin/sunray"
 _CHECKOUT = Path(__file__).resolve().parent.parent
 FIXTURES = _CHECKOUT / "tests" / "fixtures"
 
@@ -44,9 +47,21 @@ def build(path):
     os.chmod(path / "tmp", 0o1777)
     os.chmod(path / "var/tmp", 0o1777)
     (path / MARKER).write_text("made by `sunray demo`; safe to delete\n")
+    _install_launcher(path)
     root = Root(path)
     kernels = kmodules.sandbox_kernels(root)
     return root, kernels
+
+
+def _install_launcher(path):
+    """/usr/bin/sunray in the sandbox, so the hooks apply installs can run."""
+    from .templating import render
+
+    launcher = path / LAUNCHER.lstrip("/")
+    launcher.parent.mkdir(parents=True, exist_ok=True)
+    program = shutil.which("sunray") or os.path.join(os.path.dirname(sys.executable), "sunray")
+    launcher.write_text(render("demo-launcher.sh.j2", program=shlex.quote(program)))
+    os.chmod(launcher, 0o755)
 
 
 def run(path, config):
@@ -54,6 +69,7 @@ def run(path, config):
     from . import apply
 
     root, kernels = build(path)
+    config = dict(config, program=config.get("program") or LAUNCHER)
     report = apply.run(root, config)
     report.notes = [
         f"demo server: {root.top} (CentOS 6 shaped; kernels: {', '.join(kernels) or 'none'})",

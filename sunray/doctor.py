@@ -12,6 +12,7 @@ Other concerns plug their checks in with ``register(func)``.
 import glob
 import os
 import re
+import shlex
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -104,6 +105,22 @@ def registered():
 def run(root, config, checks=None):
     """Run every registered check (or ``checks``) against ``root``."""
     report = DoctorReport(root=str(root.top))
+    _run_checks(report, root, config, checks)
+    if not root.is_host:
+        # A fix pasted as printed must act on this tree, not on the live /.
+        option = f"--root {shlex.quote(str(root.top))}"
+        for check in report.checks:
+            check.fix = _SUNRAY_TASK.sub(lambda m: f"{m.group(0)} {option}", check.fix)
+    return report
+
+
+# `sunray TASK` in a fix line, for the tasks that take --root.
+_SUNRAY_TASK = re.compile(
+    r"\bsunray (?:patch-tmpwatch|esd-dir|install-boot-hook|install-kernel-hooks|"
+    r"rebuild-modules|remove-modules|boot|apply|doctor|export-dkms)(?![\w.-])")
+
+
+def _run_checks(report, root, config, checks):
     for func in checks if checks is not None else registered():
         name = func.__name__.replace("check_", "").replace("_", "-")
         try:
@@ -270,6 +287,44 @@ def check_kernel_hooks(root, config):
         return [Check("kernel-hooks", title, "warn",
                       f"{KERNEL_HOOKS['postrm']} missing: modules of removed kernels stay", fix)]
     return [Check("kernel-hooks", title, "ok", ", ".join(present.values()))]
+
+
+# The program each installed hook runs, as the hook spells it.
+_HOOK_PROGRAM = (
+    (re.compile(r"^PROGRAM=(.+)$", re.M), BOOT_SCRIPTS),
+    (re.compile(r"^ExecStart=(\S+) boot$", re.M), (BOOT_UNIT,)),
+    (re.compile(r"^SUNRAY='([^']+)'$", re.M), tuple(p for p, _, _ in _kernelhooks.HOOKS)),
+)
+
+
+@register
+def check_hook_program(root, config):
+    """The sunray program the installed hooks call exists and is executable."""
+    title = "hooks can run sunray"
+    calls = {}  # program -> hooks calling it
+    for pattern, paths in _HOOK_PROGRAM:
+        for path in paths:
+            host = root.path(path)
+            if not host.is_file() or host.is_symlink():
+                continue
+            found = pattern.search(host.read_text(errors="replace"))
+            if found:
+                words = shlex.split(found.group(1)) or [""]
+                calls.setdefault(words[0], []).append(path)
+    if not calls:
+        return [Check("hook-program", title, "skip", "no sunray hook installed")]
+    missing = [p for p in calls
+               if not (p.startswith("/") and _executable(root.path(os.path.normpath(p))))]
+    if not missing:
+        return [Check("hook-program", title, "ok", ", ".join(sorted(calls)))]
+    detail = "; ".join(f"{p} (called by {', '.join(calls[p])}) is missing or not executable"
+                       for p in missing)
+    # In an image the program may be installed later; on the live system the
+    # hooks fail now.
+    status = "fail" if root.is_host else "warn"
+    return [Check("hook-program", title, status, detail,
+                  "install sunray there, or set sunray.program and run "
+                  "`sunray install-boot-hook` and `sunray install-kernel-hooks` again")]
 
 
 # --- modules loaded in the running kernel ----------------------------------

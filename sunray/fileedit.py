@@ -95,6 +95,9 @@ def check_writable(root, server_paths, what):
         directory = host.parent
         while not directory.exists() and directory != root.top:
             directory = directory.parent
+        if not directory.is_dir():
+            raise JobFailed(f"cannot {what}: {root.server_path(directory)} is not a directory; "
+                            "nothing was changed")
         probes = [(directory, os.W_OK | os.X_OK)]
         if os.path.isfile(host) and not os.path.islink(host):
             probes.insert(0, (host, os.W_OK))

@@ -20,7 +20,7 @@ makes the hooks exit with sunray's status instead.
 """
 
 
-from .fileedit import FileEditor
+from .fileedit import FileEditor, check_writable
 from .report import Report
 from .templating import render
 from .boothook import program_path
@@ -61,6 +61,10 @@ def install(root, config, dry_run=False, revert=False):
         for path, _, _ in HOOKS:
             report.add(editor.revert(path))
         return report
-    for path, text in render_hooks(config).items():
+    hooks = render_hooks(config)
+    if not dry_run:
+        # All four or none: refuse before the first write, not after the third.
+        check_writable(root, list(hooks), "install the kernel hooks")
+    for path, text in hooks.items():
         report.add(editor.write(path, text, mode=0o755))
     return report

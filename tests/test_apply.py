@@ -101,3 +101,25 @@ def test_demo_refuses_a_directory_that_is_not_a_demo(tmp_path):
     (precious / "data").write_text("keep me\n")
     assert_clean_error(run_sunray("demo", "--path", precious), 2, "not a sunray demo")
     assert (precious / "data").read_text() == "keep me\n"
+
+
+def test_a_step_hitting_an_os_error_is_reported_and_installs_nothing_half(tmp_path):
+    root, _ = demo.build(tmp_path / "server")
+    (root.top / "etc/kernel").mkdir()
+    (root.top / "etc/kernel/install.d").write_text("a file where a directory belongs\n")
+    proc = run_sunray("apply", "--root", root.top, "--format", "json")
+    assert_clean_error(proc, 1, "install-kernel-hooks")
+    steps = {s["step"]: s for s in json.loads(proc.stdout)["steps"]}
+    assert "/etc/kernel/install.d is not a directory" in steps["install-kernel-hooks"]["failure"]
+    assert steps["rebuild-modules"]["ok"]
+    # none of the four hooks was written: all or nothing
+    assert sorted(os.listdir(root.top / "etc/kernel")) == ["install.d"]
+
+
+def test_demo_hooks_call_a_program_inside_the_sandbox(demo_run):
+    path, _ = demo_run
+    launcher = path / "usr/bin/sunray"
+    assert os.access(launcher, os.X_OK)
+    assert "PROGRAM=/usr/bin/sunray" in (path / "etc/rc.d/init.d/sunray-boot").read_text()
+    proc = run_sunray("--help", env={"PATH": f"{launcher.parent}:{os.environ['PATH']}"})
+    assert proc.returncode == 0

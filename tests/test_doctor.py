@@ -260,8 +260,8 @@ def test_doctor_task_healthy_server_exit_0(sandbox):
     before = tree_snapshot(sandbox)
     proc = run_sunray("doctor", "--root", sandbox)
     assert proc.returncode == 0, proc.stderr
-    # warn: no kernel under /lib/modules; skip: modules-loaded and esound
-    assert proc.stdout.rstrip().endswith(": 7 ok, 1 warn, 0 fail, 2 skip"), proc.stdout
+    # warn: no kernel under /lib/modules; skip: modules-loaded, esound, hook-program (stand-in hooks)
+    assert proc.stdout.rstrip().endswith(": 7 ok, 1 warn, 0 fail, 3 skip"), proc.stdout
     assert tree_snapshot(sandbox) == before  # the doctor changes nothing
     data = json.loads(run_sunray("doctor", "--root", sandbox, "--format", "json").stdout)
     assert data["failure"] is None
@@ -287,3 +287,28 @@ def test_doctor_task_broken_server_exit_1(sandbox):
 def test_doctor_task_bad_input(sandbox, tmp_path):
     assert_clean_error(run_sunray("doctor", "--root", tmp_path / "nope"), 2, "does not exist")
     assert_clean_error(run_sunray("doctor", "--root", sandbox, "--format", "yaml"), 2, "--format")
+
+
+def test_fix_lines_name_the_root_they_were_judged_on(sandbox):
+    broken_server(sandbox)
+    data = json.loads(run_sunray("doctor", "--root", sandbox, "--format", "json").stdout)
+    fixes = {c["id"]: c["fix"] for c in data["checks"]}
+    assert fixes["kernel-hooks"] == f"sunray install-kernel-hooks --root {sandbox}"
+    assert fixes["esd-dir"] == f"sunray esd-dir --root {sandbox}"
+    # on / the fix is printed as is
+    assert doctor.check_kernel_hooks(Root(sandbox), defaults())[0].fix == "sunray install-kernel-hooks"
+
+
+def test_hook_program_missing_under_the_root(sandbox):
+    hook = sandbox / "etc/kernel/postinst.d/sunray-modules"
+    hook.parent.mkdir(parents=True)
+    hook.write_text("#!/bin/sh\nSUNRAY='/opt/sunray/bin/sunray'\n")
+    check = only(doctor.check_hook_program, sandbox)
+    assert check.status == "warn" and "/opt/sunray/bin/sunray" in check.detail
+    program = sandbox / "opt/sunray/bin/sunray"
+    program.parent.mkdir(parents=True)
+    program.write_text("#!/bin/sh\n")
+    program.chmod(0o755)
+    assert only(doctor.check_hook_program, sandbox).status == "ok"
+    hook.unlink()
+    assert only(doctor.check_hook_program, sandbox).status == "skip"
