@@ -5,10 +5,17 @@ Every file the toolkit writes onto a server goes through ``FileEditor``:
 * the new content goes to a temporary file in the same directory, is fsynced
   and renamed over the old one, so a crash leaves the old file or the new one,
   never half of either;
-* an existing file keeps its mode and owner;
+* an existing file keeps its mode, owner and extended attributes (SELinux
+  label, ACL, ``user.*``); a new file on the live system gets its SELinux
+  label from ``restorecon`` when SELinux is on;
+* every directory is reached, and a missing one created, by
+  ``Root.makedirs()``: no symlink leads a write (or a backup) out of the root;
 * before the first change the original state (content, mode, owner, or "did
   not exist") is saved under ``<state_dir>/backup/`` in the root, and
-  ``revert()`` puts exactly that back;
+  ``revert()`` puts exactly that back, removes the directories made for the
+  file when they are empty again, and prunes the emptied backup directories;
+  it refuses, changing nothing, when the file is no longer what sunray
+  wrote (an admin's later edit is never thrown away silently);
 * writing the content a file already has changes nothing (idempotence);
 * with ``dry_run`` nothing is touched and the change carries a unified diff.
 
