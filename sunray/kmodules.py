@@ -900,13 +900,13 @@ def _build_all(root, config, cfg, todo, jobs, report):
     by_kernel = {}
     for p in todo:
         by_kernel.setdefault(p.kernel, []).append(p)
-    # One owner of -j: `jobs` in all. Kernels build side by side, each make
-    # gets its share of the jobs; MAKEFLAGS from outside is cleared.
     for pairs in by_kernel.values():
         # Every log directory exists, really inside the root, before any build.
         log_dir = _safe_dir(root, Path(pairs[0].log).parent)
         for p in pairs:
             p.log = str(log_dir / Path(p.log).name)
+    # One owner of -j: `jobs` in all. Kernels build side by side, each make
+    # gets its share of the jobs; MAKEFLAGS from outside is cleared.
     workers = min(jobs, len(by_kernel))
     make_jobs = max(1, jobs // workers)
     scratch = tempfile.mkdtemp(prefix="sunray-kbuild-", dir=_scratch_base(root))
