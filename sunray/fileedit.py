@@ -32,7 +32,7 @@ import posixpath
 import stat
 import tempfile
 from dataclasses import dataclass
-from pathlib import Path, PurePosixPath
+from pathlib import Path
 
 from .errors import JobFailed, UsageError
 
