@@ -381,6 +381,7 @@ def _revert(root, config, editor, report):
     if not paths:
         report.notes.append("no boot hook installed by sunray: nothing to revert")
         return
+    editor.check_revert(paths)  # all or nothing
     if record.get("chkconfig") and _use_chkconfig(root):
         _run_noted(["chkconfig", "--del", NAME], report, editor.dry_run)
     # Links before the files they point to.

@@ -5,10 +5,17 @@ Every file the toolkit writes onto a server goes through ``FileEditor``:
 * the new content goes to a temporary file in the same directory, is fsynced
   and renamed over the old one, so a crash leaves the old file or the new one,
   never half of either;
-* an existing file keeps its mode and owner;
+* an existing file keeps its mode, owner and extended attributes (SELinux
+  label, ACL, ``user.*``); a new file on the live system gets its SELinux
+  label from ``restorecon`` when SELinux is on;
+* every directory is reached, and a missing one created, by
+  ``Root.makedirs()``: no symlink leads a write (or a backup) out of the root;
 * before the first change the original state (content, mode, owner, or "did
   not exist") is saved under ``<state_dir>/backup/`` in the root, and
-  ``revert()`` puts exactly that back;
+  ``revert()`` puts exactly that back, removes the directories made for the
+  file when they are empty again, and prunes the emptied backup directories;
+  it refuses, changing nothing, when the file is no longer what sunray
+  wrote (an admin's later edit is never thrown away silently);
 * writing the content a file already has changes nothing (idempotence);
 * with ``dry_run`` nothing is touched and the change carries a unified diff.
 
@@ -17,8 +24,11 @@ file that is a symlink, because a rename would silently replace the link.
 """
 
 import difflib
+import errno
+import hashlib
 import json
 import os
+import posixpath
 import stat
 import tempfile
 from dataclasses import dataclass
@@ -140,7 +150,11 @@ def unified_diff(server_path, old, new):
 
 
 def atomic_write(host_path, data, mode=0o644, uid=None, gid=None):
-    """Replace ``host_path`` by ``data`` atomically (temp file, fsync, rename)."""
+    """Replace ``host_path`` by ``data`` atomically (temp file, fsync, rename).
+
+    When a regular file is replaced, its extended attributes (SELinux label,
+    POSIX ACL, ``user.*``) go to the new inode too: a rename would drop them.
+    """
     host_path = Path(host_path)
     directory = host_path.parent
     fd, tmp = tempfile.mkstemp(dir=directory, prefix=f".{host_path.name}.", suffix=".sunray-tmp")
@@ -153,6 +167,8 @@ def atomic_write(host_path, data, mode=0o644, uid=None, gid=None):
                 os.fchown(f.fileno(), uid, gid if gid is not None else -1)
                 # chown clears set-id bits: put the mode back afterwards.
                 os.fchmod(f.fileno(), stat.S_IMODE(mode))
+            # After the mode: an ACL's mask must win over fchmod's group bits.
+            copy_xattrs(host_path, f.fileno())
             os.fsync(f.fileno())
         os.rename(tmp, host_path)
     except BaseException:
@@ -162,6 +178,63 @@ def atomic_write(host_path, data, mode=0o644, uid=None, gid=None):
             pass
         raise
     fsync_dir(directory)
+
+
+# Attributes that describe the old *content* (file capabilities, IMA/EVM
+# signatures) must not be carried over to new content; the kernel drops
+# security.capability on a write for the same reason.
+_XATTRS_OF_CONTENT = ("security.capability", "security.ima", "security.evm")
+# Per attribute, these mean "cannot be copied here": skip it quietly.
+_XATTR_SKIP_ERRNOS = {errno.ENOTSUP, errno.EOPNOTSUPP, errno.EPERM, errno.EACCES,
+                      errno.ENODATA, errno.EINVAL}
+
+
+def copy_xattrs(src_path, dst_fd):
+    """Copy the extended attributes of regular file ``src_path`` (if it is
+    one; symlinks are not followed) onto the open file ``dst_fd``."""
+    try:
+        if not stat.S_ISREG(os.lstat(src_path).st_mode):
+            return
+        names = os.listxattr(src_path, follow_symlinks=False)
+    except OSError:
+        return  # no file, or a file system without xattrs: nothing to keep
+    for name in names:
+        if name in _XATTRS_OF_CONTENT:
+            continue
+        try:
+            os.setxattr(dst_fd, name, os.getxattr(src_path, name, follow_symlinks=False))
+        except OSError as e:
+            if e.errno not in _XATTR_SKIP_ERRNOS:
+                raise
+
+
+# SELinux is enabled when its file system is mounted (RHEL 7+: /sys/fs/selinux,
+# RHEL 5/6: /selinux).
+SELINUX_ENFORCE_FILES = ("/sys/fs/selinux/enforce", "/selinux/enforce")
+
+
+def restorecon(host_paths):
+    """Give new files on the live system their SELinux label (``restorecon
+    -F``), when SELinux is enabled and restorecon is installed. Returns a
+    problem text or ""."""
+    if not host_paths or not any(os.path.exists(p) for p in SELINUX_ENFORCE_FILES):
+        return ""
+    import shutil
+    import subprocess
+
+    search = os.pathsep.join([os.environ.get("PATH", ""), "/usr/sbin", "/sbin"])
+    tool = shutil.which("restorecon", path=search)
+    if tool is None:
+        return ""
+    try:
+        proc = subprocess.run([tool, "-F", *map(str, host_paths)], capture_output=True,
+                              text=True, stdin=subprocess.DEVNULL, timeout=120)
+    except (OSError, subprocess.TimeoutExpired) as e:
+        return f"restorecon failed: {e}"
+    if proc.returncode != 0:
+        detail = (proc.stderr or proc.stdout).strip().splitlines()
+        return f"restorecon exited {proc.returncode}" + (f": {detail[-1]}" if detail else "")
+    return ""
 
 
 def fsync_dir(directory):
@@ -177,27 +250,97 @@ def fsync_dir(directory):
         os.close(dfd)
 
 
+def _sha256(data):
+    return hashlib.sha256(data).hexdigest()
+
+
+def _state_of(host):
+    """What is at ``host`` now, in the form the backup meta records what
+    sunray wrote: {"kind": "file", "sha256"}, {"kind": "symlink", "target"},
+    {"kind": "absent"}, or {"kind": "other"}."""
+    try:
+        st = os.lstat(host)
+    except FileNotFoundError:
+        return {"kind": "absent"}
+    if stat.S_ISLNK(st.st_mode):
+        return {"kind": "symlink", "target": os.readlink(host)}
+    if stat.S_ISREG(st.st_mode):
+        return {"kind": "file", "sha256": _sha256(Path(host).read_bytes())}
+    return {"kind": "other"}
+
+
 class FileEditor:
-    """Writes, links and removes files under a root, with backups and revert."""
+    """Writes, links and removes files under a root, with backups and revert.
+
+    The backup meta of a file (``<state_dir>/backup/meta/<path>.json``) holds
+    the original state, ``wrote`` (what sunray last put there: a file's
+    sha256, a link's target, or "absent") and ``dirs`` (directories created
+    for it). ``revert()`` refuses, changing nothing, when the file is no
+    longer what sunray wrote: an admin's later edit is never thrown away.
+    Metas from before ``wrote`` existed are reverted as before, unchecked.
+    """
 
     def __init__(self, root, dry_run=False, state_dir="/var/lib/sunray"):
         self.root = root
         self.dry_run = dry_run
         self.state_dir = state_dir
 
-    # -- backups -----------------------------------------------------------
-    def _backup_paths(self, server_path):
-        base = self.root.path(self.state_dir) / "backup"
+    # -- where things are ----------------------------------------------------
+    def _host(self, server_path, create=False, mode=0o755):
+        """``(host path, directories created)`` of ``server_path``: its
+        directory is reached (and with ``create`` made) by Root.makedirs, so
+        no symlink on the way leads out of the root."""
+        parent, name = posixpath.split(str(self.root.server_path(self.root.path(server_path))))
+        if not name:
+            raise UsageError(f"{server_path}: expected a file name")
+        made = self.root.makedirs(parent, mode=mode, create=create)
+        host = made.host / name
+        self.root.inside(host)
+        return host, (made.created if create else [])
+
+    def _backup_paths(self, server_path, create=False):
         rel = server_path.lstrip("/")
-        return base / "files" / rel, base / "meta" / (rel + ".json")
+        rel_dir = posixpath.dirname(rel)
+        if create:
+            self.root.makedirs(self.state_dir)
+        paths = []
+        for kind, suffix in (("files", ""), ("meta", ".json")):
+            server_dir = posixpath.join(self.state_dir, "backup", kind, rel_dir)
+            made = self.root.makedirs(server_dir, mode=0o700, create=create)
+            paths.append(made.host / (posixpath.basename(rel) + suffix))
+        return tuple(paths)
+
+    def _backup_base(self):
+        return self.root.makedirs(posixpath.join(self.state_dir, "backup"), create=False).host
 
     def has_backup(self, server_path):
-        return self._backup_paths(server_path)[1].exists()
+        return os.path.isfile(self._backup_paths(server_path)[1])
 
-    def _save_backup(self, server_path, host):
-        """Record the original state of ``server_path`` once (first change wins)."""
-        data_path, meta_path = self._backup_paths(server_path)
+    # -- backups -----------------------------------------------------------
+    @staticmethod
+    def _load_meta(meta_path):
+        try:
+            meta = json.loads(Path(meta_path).read_text())
+        except (OSError, ValueError) as e:
+            raise JobFailed(f"cannot read the backup record {meta_path}: {e}") from None
+        if not isinstance(meta, dict) or meta.get("kind") not in ("file", "symlink", "absent"):
+            raise JobFailed(f"backup record {meta_path} is damaged; nothing was changed")
+        return meta
+
+    @staticmethod
+    def _store_meta(meta_path, meta):
+        atomic_write(meta_path, (json.dumps(meta, sort_keys=True) + "\n").encode(), mode=0o600)
+
+    def _save_backup(self, server_path, host, created=()):
+        """Record the original state of ``server_path`` once (first change
+        wins); directories created for it are added to its record."""
+        data_path, meta_path = self._backup_paths(server_path, create=True)
         if meta_path.exists():
+            meta = self._load_meta(meta_path)
+            new_dirs = [d for d in created if d not in meta.get("dirs", [])]
+            if new_dirs:
+                meta["dirs"] = meta.get("dirs", []) + new_dirs
+                self._store_meta(meta_path, meta)
             return
         try:
             st = os.lstat(host)
@@ -209,33 +352,41 @@ class FileEditor:
             else:
                 meta = {"kind": "file", "mode": stat.S_IMODE(st.st_mode),
                         "uid": st.st_uid, "gid": st.st_gid}
-                data_path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
                 atomic_write(data_path, host.read_bytes(), mode=0o600)
-        meta_path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-        atomic_write(meta_path, (json.dumps(meta) + "\n").encode(), mode=0o600)
+        # Until the write below is done the file is as it was: a crash in
+        # between leaves a record that revert checks against the original.
+        meta["wrote"] = _state_of(host)
+        meta["dirs"] = list(created)
+        self._store_meta(meta_path, meta)
+
+    def _note_wrote(self, server_path, state):
+        """Remember what sunray just put at ``server_path`` (if it has a backup)."""
+        meta_path = self._backup_paths(server_path)[1]
+        if not meta_path.exists():
+            return
+        meta = self._load_meta(meta_path)
+        if meta.get("wrote") != state:
+            meta["wrote"] = state
+            self._store_meta(meta_path, meta)
 
     def _drop_backup(self, server_path):
+        base = self._backup_base()
         for p in self._backup_paths(server_path):
             try:
                 p.unlink()
             except FileNotFoundError:
                 pass
+            _prune_empty(p.parent, stop=base.parent)
 
     # -- changes -----------------------------------------------------------
-    def _target(self, server_path):
-        host = self.root.path(server_path)
-        if host.parent.exists():
-            self.root.inside(host)
-        return host
-
     def write(self, server_path, content, mode=0o644, uid=0, gid=0):
         """Make ``server_path`` hold ``content`` (str or bytes).
 
         A new file gets ``mode`` and ``uid``/``gid``; an existing one keeps its
-        own mode and owner.
+        own mode and owner (and its extended attributes).
         """
         data = content.encode() if isinstance(content, str) else content
-        host = self._target(server_path)
+        host, _ = self._host(server_path)
         old = b""
         exists = False
         try:
@@ -250,56 +401,62 @@ class FileEditor:
             exists = True
             old = host.read_bytes()
             mode, uid, gid = stat.S_IMODE(st.st_mode), st.st_uid, st.st_gid
+        wrote = {"kind": "file", "sha256": _sha256(data)}
         if exists and old == data:
+            if not self.dry_run:
+                # Running the task again vouches for the file as it is now.
+                self._note_wrote(server_path, wrote)
             return FileChange(server_path, "unchanged")
         action = "modified" if exists else "created"
         diff = unified_diff(server_path, old, data)
         if self.dry_run:
             return FileChange(server_path, "would be " + action, diff)
         try:
-            host.parent.mkdir(parents=True, exist_ok=True)
+            host, created = self._host(server_path, create=True)
+            self._save_backup(server_path, host, created)
             self.root.inside(host)
-            self._save_backup(server_path, host)
             atomic_write(host, data, mode=mode, uid=uid, gid=gid)
+            self._note_wrote(server_path, wrote)
         except OSError as e:
             raise JobFailed(f"cannot write {server_path}: {e.strerror}") from None
-        return FileChange(server_path, action, diff)
+        note = "" if exists else self._relabel(host, created)
+        return FileChange(server_path, action, diff, note=note)
 
     def symlink(self, server_path, target):
         """Make ``server_path`` a symlink to ``target`` (as the server sees it)."""
-        host = self._target(server_path)
+        host, _ = self._host(server_path)
         try:
             current = os.readlink(host)
         except FileNotFoundError:
             current = None
         except OSError:
             raise UsageError(f"{server_path} exists and is not a symlink") from None
+        wrote = {"kind": "symlink", "target": target}
         if current == target:
+            if not self.dry_run:
+                self._note_wrote(server_path, wrote)
             return FileChange(server_path, "unchanged")
         action = "modified" if current is not None else "created"
         note = f"-> {target}"
         if self.dry_run:
             return FileChange(server_path, "would be " + action, note=note)
         try:
-            host.parent.mkdir(parents=True, exist_ok=True)
+            host, created = self._host(server_path, create=True)
+            self._save_backup(server_path, host, created)
             self.root.inside(host)
-            self._save_backup(server_path, host)
-            tmp = host.with_name(f".{host.name}.sunray-tmp")
-            try:
-                tmp.unlink()
-            except FileNotFoundError:
-                pass
-            os.symlink(target, tmp)
-            os.rename(tmp, host)
-            fsync_dir(host.parent)
+            _replace_with_link(host, target)
+            self._note_wrote(server_path, wrote)
         except OSError as e:
             raise JobFailed(f"cannot create link {server_path}: {e.strerror}") from None
-        return FileChange(server_path, action, note=note)
+        problem = self._relabel(host, created) if current is None else ""
+        return FileChange(server_path, action, note=note + (f"; {problem}" if problem else ""))
 
     def remove(self, server_path):
         """Remove a file or symlink (after backing it up)."""
-        host = self._target(server_path)
+        host, _ = self._host(server_path)
         if not os.path.lexists(host):
+            if not self.dry_run:
+                self._note_wrote(server_path, {"kind": "absent"})
             return FileChange(server_path, "unchanged")
         if os.path.isdir(host) and not os.path.islink(host):
             raise UsageError(f"{server_path} is a directory; refusing to remove it")
@@ -309,19 +466,62 @@ class FileEditor:
             return FileChange(server_path, "would be removed", diff)
         try:
             self._save_backup(server_path, host)
+            self.root.inside(host)
             os.unlink(host)
             fsync_dir(host.parent)
+            self._note_wrote(server_path, {"kind": "absent"})
         except OSError as e:
             raise JobFailed(f"cannot remove {server_path}: {e.strerror}") from None
         return FileChange(server_path, "removed", diff)
 
+    def _relabel(self, host, created):
+        """SELinux labels for what was just created on the live system."""
+        if not self.root.is_host:
+            return ""
+        return restorecon([*(self.root.path(d) for d in created), host])
+
+    # -- revert --------------------------------------------------------------
+    def check_revert(self, server_paths):
+        """Refuse (JobFailed) when any of ``server_paths`` changed since sunray
+        wrote it: a task that reverts several files calls this first, so a
+        refusal leaves every file as it is."""
+        for server_path in server_paths:
+            data_path, meta_path = self._backup_paths(server_path)
+            if meta_path.exists():
+                self._check_unchanged(server_path, self._host(server_path)[0],
+                                      self._load_meta(meta_path), data_path)
+
+    def _check_unchanged(self, server_path, host, meta, data_path):
+        wrote = meta.get("wrote")
+        if wrote is None:
+            return  # a record from an older sunray: nothing to compare with
+        kind = meta["kind"]
+        if kind == "file":
+            original = {"kind": "file", "sha256": _sha256(data_path.read_bytes())}
+            where = f"the original is kept at {data_path}"
+        elif kind == "symlink":
+            original = {"kind": "symlink", "target": meta.get("target")}
+            where = f"the original was a symlink to {meta.get('target')}"
+        else:
+            original = {"kind": "absent"}
+            where = "there was no original (sunray created it)"
+        now = _state_of(host)
+        # Absent, what sunray wrote, or the original (put back by hand):
+        # reverting loses nothing.
+        if now["kind"] == "absent" or now in (wrote, original):
+            return
+        raise JobFailed(f"{server_path} changed since sunray wrote it; nothing was reverted; "
+                        f"{where}: restore it by hand, or run the task again")
+
     def revert(self, server_path):
-        """Put back the state saved before the toolkit first changed the file."""
+        """Put back the state saved before the toolkit first changed the file;
+        JobFailed, changing nothing, when the file changed since sunray wrote it."""
         data_path, meta_path = self._backup_paths(server_path)
         if not meta_path.exists():
             return FileChange(server_path, "unchanged", note="no backup: nothing to revert")
-        meta = json.loads(meta_path.read_text())
-        host = self._target(server_path)
+        meta = self._load_meta(meta_path)
+        host, _ = self._host(server_path)
+        self._check_unchanged(server_path, host, meta, data_path)
         current = b""
         if os.path.isfile(host) and not os.path.islink(host):
             current = host.read_bytes()
@@ -335,22 +535,78 @@ class FileEditor:
             diff = ""
         if self.dry_run:
             return FileChange(server_path, "would be restored", diff)
+        existed = os.path.lexists(host)
+        created = []
         try:
             if kind == "file":
                 if os.path.islink(host):
                     os.unlink(host)
-                host.parent.mkdir(parents=True, exist_ok=True)
+                host, created = self._host(server_path, create=True)
                 atomic_write(host, original, mode=meta["mode"], uid=meta["uid"], gid=meta["gid"])
             elif kind == "symlink":
-                tmp = host.with_name(f".{host.name}.sunray-tmp")
-                if os.path.lexists(tmp):
-                    os.unlink(tmp)
-                os.symlink(meta["target"], tmp)
-                os.rename(tmp, host)
+                host, created = self._host(server_path, create=True)
+                _replace_with_link(host, meta["target"])
             elif os.path.lexists(host):
                 os.unlink(host)
                 fsync_dir(host.parent)
         except OSError as e:
             raise JobFailed(f"cannot restore {server_path}: {e.strerror}") from None
+        note = ""
+        if kind != "absent" and not existed:
+            note = self._relabel(host, created)
+        self._remove_created_dirs(server_path, meta.get("dirs") or [])
         self._drop_backup(server_path)
-        return FileChange(server_path, "restored" if kind != "absent" else "removed", diff)
+        return FileChange(server_path, "restored" if kind != "absent" else "removed", diff,
+                          note=note)
+
+    def _remove_created_dirs(self, server_path, dirs):
+        """Remove the directories sunray created for ``server_path`` when they
+        are empty; one still in use is handed to the record of another of
+        sunray's files below it, so the last revert there removes it."""
+        for server_dir in sorted(dirs, key=lambda d: d.count("/"), reverse=True):
+            try:
+                host_dir = self.root.makedirs(server_dir, create=False).host
+                os.rmdir(host_dir)
+            except FileNotFoundError:
+                continue
+            except (OSError, UsageError):
+                self._hand_over_dir(server_path, server_dir)
+
+    def _hand_over_dir(self, server_path, server_dir):
+        own = self._backup_paths(server_path)[1]
+        rel = server_dir.lstrip("/")
+        meta_dir = self.root.makedirs(
+            posixpath.join(self.state_dir, "backup", "meta", rel), create=False).host
+        for meta_path in sorted(meta_dir.rglob("*.json")) if meta_dir.is_dir() else ():
+            if meta_path == own or meta_path.is_symlink():
+                continue
+            try:
+                meta = self._load_meta(meta_path)
+            except JobFailed:
+                continue
+            if server_dir not in meta.setdefault("dirs", []):
+                meta["dirs"].append(server_dir)
+                self._store_meta(meta_path, meta)
+            return
+
+
+def _replace_with_link(host, target):
+    """Atomically make ``host`` a symlink to ``target`` (a temp link renamed over it)."""
+    tmp = host.with_name(f".{host.name}.sunray-tmp")
+    if os.path.lexists(tmp):
+        os.unlink(tmp)
+    os.symlink(target, tmp)
+    os.rename(tmp, host)
+    fsync_dir(host.parent)
+
+
+def _prune_empty(directory, stop):
+    """Remove ``directory`` and its parents while they are empty, up to (not
+    including) ``stop``."""
+    directory = Path(directory)
+    while directory != stop and stop in directory.parents:
+        try:
+            directory.rmdir()
+        except OSError:
+            return
+        directory = directory.parent

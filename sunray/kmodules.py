@@ -470,8 +470,25 @@ def _clean_env():
     return env
 
 
+def _safe_dir(root, host_dir, create=True):
+    """``host_dir`` (a path under the root) made, or only checked with
+    create=False, by Root.makedirs: its real location, reached without a
+    symlink out of the root (UsageError otherwise)."""
+    return root.makedirs(root.server_path(host_dir), create=create).host
+
+
+def _open_nofollow(path, flags):
+    """open() opener: never write through a symlink at a log's name."""
+    return os.open(path, flags | os.O_NOFOLLOW, 0o644)
+
+
 def _scratch_base(root):
-    base = root.path("/var/tmp")
+    """DIR/var/tmp when it really is inside the root, else the system's temp
+    directory (scratch space is the one thing allowed outside the root)."""
+    try:
+        base = _safe_dir(root, root.path("/var/tmp"), create=False)
+    except UsageError:
+        return None
     return str(base) if base.is_dir() else None
 
 
@@ -512,9 +529,8 @@ def _tail(path, n=LOG_TAIL_LINES):
 
 def _open_log(pair, title):
     """The pair's log, written to a temp file and renamed by _close_log."""
-    log_path = Path(pair.log)
-    log_path.parent.mkdir(parents=True, exist_ok=True)
-    log = open(log_path.with_name(f".{log_path.name}.tmp"), "w")
+    log_path = Path(pair.log)  # its directory was made by _build_all
+    log = open(log_path.with_name(f".{log_path.name}.tmp"), "w", opener=_open_nofollow)
     log.write(f"# sunray rebuild-modules: {title} for {pair.kernel}\n"
               f"# headers: {pair.headers}\n# started: {time.ctime()}\n")
     return log
@@ -623,6 +639,8 @@ def _build_kernel(root, cfg, pairs, scratch_root, make_jobs):
         return
     for pair in pairs:
         pair.seconds = elapsed
+        if os.path.islink(pair.log):
+            os.unlink(pair.log)  # copyfile would write through it
         shutil.copyfile(log.name, pair.log)
     os.unlink(log.name)
 
@@ -670,13 +688,17 @@ def _sign(root, pair, sign, ko, log):
 
 def _make_dest(root, kernel, dest_rel):
     """Create /lib/modules/K/<dest> without following a symlink out of the root."""
-    path = root.path(f"/lib/modules/{kernel}")
+    try:
+        path = _safe_dir(root, root.path(f"/lib/modules/{kernel}"))
+        for part in dest_rel.split("/"):
+            path = path / part
+            if path.is_symlink():
+                raise JobFailed(f"{root.server_path(path)} is a symlink; "
+                                "refusing to install through it")
+            path = _safe_dir(root, path)
+    except UsageError as e:
+        raise JobFailed(str(e)) from None
     root.inside(path / "x")
-    for part in dest_rel.split("/"):
-        path = path / part
-        if path.is_symlink():
-            raise JobFailed(f"{root.server_path(path)} is a symlink; refusing to install through it")
-        path.mkdir(exist_ok=True)
     return path
 
 
@@ -724,16 +746,18 @@ def _install_kernel(root, config, cfg, kernel, pairs):
             "built": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
         }
     record.update(kernel=kernel, dest=cfg["dest"], headers=str(pairs[0].headers))
-    record_path.parent.mkdir(parents=True, exist_ok=True)
+    record_path = _safe_dir(root, record_path.parent) / record_path.name
+    root.inside(record_path)
     atomic_write(record_path, (json.dumps(record, indent=2, sort_keys=True) + "\n").encode())
     return _depmod(root, config, kernel)
 
 
 def _depmod(root, config, kernel):
     """depmod -b DIR K; its output goes to the kernel's depmod.log. None or a problem."""
-    log_path = root.path(config.get("log_dir", "/var/log/sunray")) / "modules" / kernel / "depmod.log"
-    log_path.parent.mkdir(parents=True, exist_ok=True)
-    with open(log_path, "w") as log:
+    log_dir = root.path(config.get("log_dir", "/var/log/sunray")) / "modules" / kernel
+    log_path = _safe_dir(root, log_dir) / "depmod.log"
+    root.inside(log_path)
+    with open(log_path, "w", opener=_open_nofollow) as log:
         rc = _run_logged([_tool("depmod"), "-b", str(root.top), kernel], log)
     if rc != 0:
         return f"depmod for {kernel} exited {rc} (see {log_path})"
@@ -751,6 +775,7 @@ class BuildLock:
     """
 
     def __init__(self, root, config, timeout):
+        self.root = root
         self.path = root.state("modules.lock", config=config)
         self.server_path = root.server_path(self.path)
         self.timeout = timeout
@@ -759,7 +784,8 @@ class BuildLock:
     def __enter__(self):
         import fcntl
 
-        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self.path = _safe_dir(self.root, self.path.parent) / self.path.name
+        self.root.inside(self.path)
         fd = os.open(self.path, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW | os.O_CLOEXEC, 0o644)
         deadline = time.monotonic() + self.timeout
         told = False
@@ -874,6 +900,11 @@ def _build_all(root, config, cfg, todo, jobs, report):
     by_kernel = {}
     for p in todo:
         by_kernel.setdefault(p.kernel, []).append(p)
+    for pairs in by_kernel.values():
+        # Every log directory exists, really inside the root, before any build.
+        log_dir = _safe_dir(root, Path(pairs[0].log).parent)
+        for p in pairs:
+            p.log = str(log_dir / Path(p.log).name)
     # One owner of -j: `jobs` in all. Kernels build side by side, each make
     # gets its share of the jobs; MAKEFLAGS from outside is cleared.
     workers = min(jobs, len(by_kernel))
@@ -939,6 +970,8 @@ def remove(root, config, kernel, dry_run=False):
     if record_path.exists():
         targets.append(record_path)
     logs = root.path(config.get("log_dir", "/var/log/sunray")) / "modules" / kernel
+    # Checked before anything is removed: rmtree must never start outside the root.
+    logs = _safe_dir(root, logs, create=False)
     prefix = "would be " if dry_run else ""
     lock = BuildLock(root, config, cfg["lock_timeout"])
     if dry_run:

@@ -4,12 +4,36 @@ Every path a task talks about is a *server path* ("/etc/cron.daily/tmpwatch");
 ``Root.path()`` maps it into the tree. Nothing outside the root is written:
 ``Root.inside()`` refuses a path whose real location escapes the tree (an
 absolute symlink inside an image pointing at the build host, say).
+
+Every directory the toolkit writes into is reached through ``Root.makedirs()``,
+which walks the path one component at a time with file descriptors
+(``O_NOFOLLOW|O_DIRECTORY`` relative to the parent) and creates what is
+missing, so no symlink can lead a write out of the root:
+
+* a relative symlink is followed when its target stays inside the root
+  (RHEL's ``/etc/init.d -> rc.d/init.d``, merged-usr ``/lib -> usr/lib``);
+* an absolute symlink is followed on the live system (root ``/``: it cannot
+  leave it) and refused in any other tree: there it means one place on the
+  server and another on this host, and writing through it is a guess;
+* a '..' that climbs above the root, a loop, or a file where a directory
+  should be is refused with a UsageError (exit 2); nothing has been written.
 """
 
+import errno
 import os
+from collections import namedtuple
 from pathlib import Path, PurePosixPath
 
 from .errors import UsageError
+
+
+_DIR_FLAGS = os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | getattr(os, "O_CLOEXEC", 0)
+_MAX_LINKS = 40
+
+# What Root.makedirs() found: ``host`` is the directory's real location (no
+# symlink in it), ``created`` the server paths of the directories it created
+# (with create=False: would create), outermost first.
+MadeDir = namedtuple("MadeDir", "host created")
 
 
 class Root:
@@ -55,6 +79,89 @@ class Root:
                 f"resolves to {parent}, outside the root {self.top}"
             )
         return host_path
+
+    def makedirs(self, server_dir, mode=0o755, create=True):
+        """Make sure directory ``server_dir`` exists under the root, creating
+        missing components one by one (each new one gets ``mode`` exactly,
+        whatever the umask), and return a ``MadeDir``. No symlink is followed
+        out of the root (see the module docstring); a UsageError says which
+        component is wrong. With ``create=False`` nothing is created: the
+        result says where the directory is or would be."""
+        self.path(server_dir)  # absolute, no '..'
+        parts = list(PurePosixPath(server_dir).parts[1:])
+        done, created = [], []
+        fds = [os.open(str(self.top), os.O_RDONLY | os.O_DIRECTORY | getattr(os, "O_CLOEXEC", 0))]
+        hops = _MAX_LINKS
+        missing = False  # create=False and a component is missing: the rest is too
+        try:
+            while parts:
+                part = parts.pop(0)
+                if part in ("", "."):
+                    continue
+                here = "/" + "/".join(done + [part])
+                if part == "..":  # only from a symlink's target
+                    if not done:
+                        if self.is_host:
+                            continue  # "/.." is "/"
+                        raise UsageError(f"{here}: a symlink leads above the root {self.top}; "
+                                         "refusing to write through it")
+                    done.pop()
+                    os.close(fds.pop())
+                    continue
+                if missing:
+                    done.append(part)
+                    created.append(here)
+                    continue
+                try:
+                    fd = os.open(part, _DIR_FLAGS, dir_fd=fds[-1])
+                except FileNotFoundError:
+                    if not create:
+                        missing = True
+                        done.append(part)
+                        created.append(here)
+                        continue
+                    try:
+                        os.mkdir(part, mode, dir_fd=fds[-1])
+                    except FileExistsError:
+                        parts.insert(0, part)  # someone was quicker: look again
+                        continue
+                    fd = os.open(part, _DIR_FLAGS, dir_fd=fds[-1])
+                    os.fchmod(fd, mode)
+                    created.append(here)
+                except OSError as e:
+                    if e.errno not in (errno.ELOOP, errno.ENOTDIR):
+                        raise
+                    target = self._link_target(fds[-1], part, here)
+                    hops -= 1
+                    if hops < 0:
+                        raise UsageError(f"{here}: too many levels of symlinks") from None
+                    target_parts = list(PurePosixPath(target).parts)
+                    if target.startswith("/"):
+                        if not self.is_host:
+                            raise UsageError(
+                                f"{here} is an absolute symlink (-> {target}) in the tree "
+                                f"{self.top}; refusing to write through it (on this host it "
+                                "leads outside the root)") from None
+                        while len(fds) > 1:
+                            os.close(fds.pop())
+                        done = []
+                        target_parts = target_parts[1:]
+                    parts = target_parts + parts
+                    continue
+                done.append(part)
+                fds.append(fd)
+        finally:
+            for fd in fds:
+                os.close(fd)
+        return MadeDir(self.top.joinpath(*done), created)
+
+    def _link_target(self, dir_fd, name, here):
+        """The target of symlink ``name``, or a UsageError when it is not one
+        (then it is a file where a directory should be)."""
+        try:
+            return os.readlink(name, dir_fd=dir_fd)
+        except OSError:
+            raise UsageError(f"{here}: not a directory") from None
 
     def resolve(self, server_path, hops=40):
         """Where ``server_path`` leads inside the root, following symlinks the

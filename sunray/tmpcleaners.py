@@ -524,6 +524,7 @@ def _plan_tmpreaper(root, config, paths):
 
 
 def _revert(root, editor, chosen, report):
+    editor.check_revert([FILES[name] for name in chosen])  # all or nothing
     for name in chosen:
         if not editor.has_backup(FILES[name]):
             continue

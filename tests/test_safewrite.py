@@ -1,0 +1,332 @@
+"""Safe writes: revert keeps an admin's later edits, nothing is written
+outside --root (not even through symlinks in the state or log directories),
+extended attributes survive an edit, and revert leaves no clutter.
+
+Everything runs the real program on sandbox trees, except the SELinux
+relabelling test, which cannot run here (SELinux is off on this machine):
+it stubs restorecon and the SELinux switch, and says so.
+"""
+
+import errno
+import json
+import os
+import shutil
+import stat
+import struct
+
+import pytest
+
+from conftest import FIXTURES, assert_clean_error, run_sunray, tree_snapshot
+from kmodules_support import host_kernels, make_server
+from sunray import fileedit
+from sunray.errors import JobFailed, UsageError
+from sunray.fileedit import FileEditor
+from sunray.rootfs import Root
+
+CRON = "etc/cron.daily/tmpwatch"
+REAPER = "etc/tmpreaper.conf"
+ORIGINAL = (FIXTURES / "tmpwatch" / "rhel6-days").read_bytes()
+REAPER_ORIGINAL = (FIXTURES / "tmpwatch" / "tmpreaper-admin.conf").read_bytes()
+BACKUP = "var/lib/sunray/backup"
+
+
+def _cron(sandbox):
+    target = sandbox / CRON
+    target.parent.mkdir(parents=True, exist_ok=True)
+    target.write_bytes(ORIGINAL)
+    os.chmod(target, 0o755)
+    return target
+
+
+def _patch(sandbox, *args):
+    return run_sunray("patch-tmpwatch", "--root", sandbox, *args)
+
+
+@pytest.fixture
+def outside(tmp_path):
+    """A directory next to the sandbox, i.e. outside the root; must stay empty."""
+    out = tmp_path / "outside"
+    out.mkdir()
+    return out
+
+
+def _listing(directory):
+    return sorted(str(p.relative_to(directory)) for p in directory.rglob("*"))
+
+
+# --- 1. revert keeps changes made after sunray's edit ----------------------
+
+
+def test_revert_refuses_when_the_admin_changed_the_file_since(sandbox):
+    cron = _cron(sandbox)
+    assert _patch(sandbox, "--cleaner", "tmpwatch").returncode == 0
+    patched = cron.read_bytes()
+    assert patched != ORIGINAL
+    with open(cron, "ab") as f:
+        f.write(b"# the admin's own line\n")
+    edited = cron.read_bytes()
+    before = tree_snapshot(sandbox)
+
+    for extra in (("--dry-run",), ()):
+        proc = _patch(sandbox, "--cleaner", "tmpwatch", "--revert", *extra)
+        assert_clean_error(proc, 1, "/etc/cron.daily/tmpwatch changed since sunray wrote it",
+                           f"{sandbox}/{BACKUP}/files/{CRON}", "nothing was reverted")
+        assert tree_snapshot(sandbox) == before  # the admin's line, the backup: all kept
+    assert cron.read_bytes() == edited
+
+    # Put back by hand: revert then only drops the backup.
+    shutil.copyfile(sandbox / BACKUP / "files" / CRON, cron)
+    proc = _patch(sandbox, "--cleaner", "tmpwatch", "--revert")
+    assert proc.returncode == 0, proc.stderr
+    assert cron.read_bytes() == ORIGINAL
+    assert not (sandbox / BACKUP).exists()
+
+
+def test_running_the_task_again_makes_the_file_revertible(sandbox):
+    hook = sandbox / "etc/kernel/postinst.d/sunray-modules"
+    assert run_sunray("install-kernel-hooks", "--root", sandbox).returncode == 0
+    hook.write_text("#!/bin/sh\necho the admin's own hook\n")
+    proc = run_sunray("install-kernel-hooks", "--root", sandbox, "--revert")
+    assert_clean_error(proc, 1, "/etc/kernel/postinst.d/sunray-modules changed since sunray",
+                       "there was no original (sunray created it)")
+    assert "admin's own hook" in hook.read_text()
+    assert run_sunray("install-kernel-hooks", "--root", sandbox).returncode == 0
+    assert run_sunray("install-kernel-hooks", "--root", sandbox, "--revert").returncode == 0
+    assert not (sandbox / "etc/kernel").exists()
+
+
+def test_revert_of_an_unchanged_file_still_works_and_a_deleted_one_is_restored(sandbox):
+    cron = _cron(sandbox)
+    assert _patch(sandbox, "--cleaner", "tmpwatch").returncode == 0
+    meta = json.loads((sandbox / BACKUP / "meta" / (CRON + ".json")).read_text())
+    assert meta["wrote"]["kind"] == "file" and len(meta["wrote"]["sha256"]) == 64
+    cron.unlink()  # nothing there to lose: revert brings the original back
+    proc = _patch(sandbox, "--cleaner", "tmpwatch", "--revert")
+    assert proc.returncode == 0, proc.stderr
+    assert cron.read_bytes() == ORIGINAL
+
+
+def test_one_changed_file_stops_the_whole_revert(sandbox):
+    cron = _cron(sandbox)
+    (sandbox / REAPER).write_bytes(REAPER_ORIGINAL)
+    assert _patch(sandbox).returncode == 0  # every cleaner found: tmpwatch and tmpreaper
+    patched_cron = cron.read_bytes()
+    assert patched_cron != ORIGINAL and (sandbox / REAPER).read_bytes() != REAPER_ORIGINAL
+    with open(sandbox / REAPER, "ab") as f:
+        f.write(b"# admin\n")
+    proc = _patch(sandbox, "--revert")
+    assert_clean_error(proc, 1, "/etc/tmpreaper.conf changed since sunray wrote it")
+    assert cron.read_bytes() == patched_cron  # tmpwatch was not reverted either
+
+
+def test_a_backup_record_without_a_digest_reverts_as_before(sandbox):
+    cron = _cron(sandbox)
+    assert _patch(sandbox, "--cleaner", "tmpwatch").returncode == 0
+    meta_path = sandbox / BACKUP / "meta" / (CRON + ".json")
+    meta = json.loads(meta_path.read_text())
+    del meta["wrote"], meta["dirs"]  # the format older sunray wrote
+    meta_path.write_text(json.dumps(meta))
+    with open(cron, "ab") as f:
+        f.write(b"# lost, as it always was with old records\n")
+    proc = _patch(sandbox, "--cleaner", "tmpwatch", "--revert")
+    assert proc.returncode == 0, proc.stderr
+    assert cron.read_bytes() == ORIGINAL
+
+
+def test_revert_of_a_link_sunray_made_refuses_when_it_was_repointed(sandbox):
+    editor = FileEditor(Root(sandbox))
+    editor.symlink("/etc/rc3.d/S99x", "../init.d/x")
+    os.unlink(sandbox / "etc/rc3.d/S99x")
+    os.symlink("../init.d/other", sandbox / "etc/rc3.d/S99x")
+    with pytest.raises(JobFailed, match="no original .sunray created it"):
+        editor.revert("/etc/rc3.d/S99x")
+    assert os.readlink(sandbox / "etc/rc3.d/S99x") == "../init.d/other"
+
+
+# --- 2. nothing is written outside the root ---------------------------------
+
+
+def test_kernel_hooks_through_a_symlink_out_of_the_root(sandbox, outside):
+    (sandbox / "etc/kernel").symlink_to(outside)
+    before = tree_snapshot(sandbox)
+    for extra in (("--dry-run",), ()):
+        proc = run_sunray("install-kernel-hooks", "--root", sandbox, *extra)
+        assert_clean_error(proc, 2, "/etc/kernel is an absolute symlink", "refusing to write")
+        assert _listing(outside) == []
+        assert tree_snapshot(sandbox) == before
+
+
+def test_a_relative_link_climbing_out_is_refused_one_staying_inside_is_followed(sandbox, outside):
+    (sandbox / "etc/kernel").symlink_to("../../outside")
+    proc = run_sunray("install-kernel-hooks", "--root", sandbox)
+    assert_clean_error(proc, 2, "leads above the root")
+    assert _listing(outside) == []
+
+    (sandbox / "etc/kernel").unlink()
+    (sandbox / "usr/lib/kernel").mkdir(parents=True)
+    (sandbox / "etc/kernel").symlink_to("../usr/lib/kernel")
+    proc = run_sunray("install-kernel-hooks", "--root", sandbox)
+    assert proc.returncode == 0, proc.stderr
+    assert (sandbox / "usr/lib/kernel/postinst.d/sunray-modules").is_file()
+    assert (sandbox / "etc/kernel").is_symlink()
+
+
+def test_state_directory_linked_out_of_the_root(sandbox, outside):
+    cron = _cron(sandbox)
+    (sandbox / "var/lib/sunray").symlink_to(outside)
+    proc = _patch(sandbox, "--cleaner", "tmpwatch")
+    assert_clean_error(proc, 2, "/var/lib/sunray is an absolute symlink")
+    assert _listing(outside) == []
+    assert cron.read_bytes() == ORIGINAL
+
+
+def test_backup_written_before_the_state_dir_was_linked_out_is_not_followed(sandbox, outside):
+    _cron(sandbox)
+    assert _patch(sandbox, "--cleaner", "tmpwatch").returncode == 0
+    shutil.move(str(sandbox / "var/lib/sunray/backup"), str(outside / "backup"))
+    os.rmdir(sandbox / "var/lib/sunray")
+    (sandbox / "var/lib/sunray").symlink_to(outside)
+    before = _listing(outside)
+    proc = _patch(sandbox, "--cleaner", "tmpwatch", "--revert")
+    assert_clean_error(proc, 2, "/var/lib/sunray is an absolute symlink")
+    assert _listing(outside) == before
+
+
+def test_makedirs_creates_each_missing_directory_with_its_mode(sandbox):
+    root = Root(sandbox)
+    made = root.makedirs("/etc/a/b/c", mode=0o750)
+    assert made.host == sandbox / "etc/a/b/c" and made.created == ["/etc/a", "/etc/a/b", "/etc/a/b/c"]
+    assert all(stat.S_IMODE((sandbox / d).stat().st_mode) == 0o750
+               for d in ("etc/a", "etc/a/b", "etc/a/b/c"))
+    assert root.makedirs("/etc/a/b/c").created == []
+    assert root.makedirs("/etc/x/y", create=False).created == ["/etc/x", "/etc/x/y"]
+    assert not (sandbox / "etc/x").exists()
+    (sandbox / "etc/file").write_text("")
+    with pytest.raises(UsageError, match="/etc/file: not a directory"):
+        root.makedirs("/etc/file/sub")
+    (sandbox / "etc/loop").symlink_to("loop")
+    with pytest.raises(UsageError, match="too many levels"):
+        root.makedirs("/etc/loop/sub")
+
+
+@pytest.fixture(scope="module")
+def kernel():
+    return host_kernels()[-1]
+
+
+def test_module_logs_linked_out_of_the_root(tmp_path, kernel, outside):
+    top = make_server(tmp_path / "server", [kernel])
+    (top / "var/log/sunray").symlink_to(outside)
+    proc = run_sunray("rebuild-modules", "--root", top)
+    assert_clean_error(proc, 2, "/var/log/sunray is an absolute symlink")
+    assert _listing(outside) == []
+    assert not (top / f"lib/modules/{kernel}/extra").exists()
+
+    # remove-modules: the logs' rmtree never starts outside the root.
+    (outside / "modules" / kernel).mkdir(parents=True)
+    (outside / "modules" / kernel / "utio.log").write_text("not ours to delete\n")
+    proc = run_sunray("remove-modules", "--root", top, "--kernel", kernel)
+    assert_clean_error(proc, 2, "/var/log/sunray is an absolute symlink")
+    assert (outside / "modules" / kernel / "utio.log").read_text() == "not ours to delete\n"
+
+
+def test_module_state_linked_out_of_the_root(tmp_path, kernel, outside):
+    top = make_server(tmp_path / "server", [kernel])
+    (top / "var/lib/sunray").symlink_to(outside)
+    for args in (("rebuild-modules", "--root", top), ("remove-modules", "--root", top, "--kernel", kernel)):
+        proc = run_sunray(*args)
+        assert_clean_error(proc, 2, "/var/lib/sunray is an absolute symlink")
+        assert _listing(outside) == []
+
+
+def test_scratch_space_never_goes_through_a_link_out_of_the_root(sandbox, outside):
+    from sunray.kmodules import _scratch_base
+
+    (sandbox / "var/tmp").symlink_to(outside)
+    assert _scratch_base(Root(sandbox)) is None  # the system's temp dir instead
+    (sandbox / "var/tmp").unlink()
+    (sandbox / "var/tmp").mkdir()
+    assert _scratch_base(Root(sandbox)) == str(sandbox / "var/tmp")
+
+
+# --- 3. extended attributes and SELinux labels -----------------------------
+
+
+def _acl(*entries):
+    """A system.posix_acl_access value: version 2, then (tag, perm, id) each."""
+    return struct.pack("<I", 2) + b"".join(struct.pack("<HHI", *e) for e in entries)
+
+
+def test_xattrs_and_acl_survive_the_edit(sandbox):
+    cron = _cron(sandbox)
+    acl = _acl((0x01, 7, 0xFFFFFFFF), (0x02, 5, 65534), (0x04, 5, 0xFFFFFFFF),
+               (0x10, 5, 0xFFFFFFFF), (0x20, 5, 0xFFFFFFFF))
+    try:
+        os.setxattr(cron, "user.sunray-test", b"keep me")
+        os.setxattr(cron, "system.posix_acl_access", acl)
+    except OSError as e:
+        if e.errno in (errno.ENOTSUP, errno.EOPNOTSUPP):
+            pytest.skip(f"this file system refuses xattrs/ACLs: {e.strerror}")
+        raise
+    inode = cron.stat().st_ino
+    assert _patch(sandbox, "--cleaner", "tmpwatch").returncode == 0
+    assert cron.stat().st_ino != inode  # a new file was renamed over the old one
+    assert cron.read_bytes() != ORIGINAL
+    assert os.getxattr(cron, "user.sunray-test") == b"keep me"
+    assert os.getxattr(cron, "system.posix_acl_access") == acl
+    assert stat.S_IMODE(cron.stat().st_mode) == 0o755
+
+    assert _patch(sandbox, "--cleaner", "tmpwatch", "--revert").returncode == 0
+    assert cron.read_bytes() == ORIGINAL
+    assert os.getxattr(cron, "user.sunray-test") == b"keep me"
+
+
+def test_new_files_on_the_live_system_are_relabelled(sandbox, tmp_path, monkeypatch):
+    """MOCKED: SELinux is off here and sandboxes are not "/". The test stands
+    in for the three: Root.is_host says True, the SELinux switch file is a
+    temp file, and restorecon is a stub on PATH that writes down its argv."""
+    bindir = tmp_path / "bin"
+    bindir.mkdir()
+    calls = tmp_path / "calls"
+    stub = bindir / "restorecon"
+    stub.write_text(f'#!/bin/sh\nprintf "%s\\n" "$*" >> "{calls}"\n')
+    stub.chmod(0o755)
+    monkeypatch.setenv("PATH", f"{bindir}:{os.environ['PATH']}")
+    enforce = tmp_path / "enforce"
+    monkeypatch.setattr(fileedit, "SELINUX_ENFORCE_FILES", (str(enforce),))
+    monkeypatch.setattr(Root, "is_host", property(lambda self: True))
+    editor = FileEditor(Root(sandbox))
+
+    editor.write("/etc/off.conf", "x\n")  # SELinux off: no call
+    assert not calls.exists()
+    enforce.write_text("1\n")
+    editor.write("/etc/new.d/on.conf", "x\n")
+    editor.write("/etc/new.d/on.conf", "y\n")  # modified: keeps its label, no call
+    editor.symlink("/etc/new.d/link", "on.conf")
+    assert calls.read_text().splitlines() == [
+        f"-F {sandbox}/etc/new.d {sandbox}/etc/new.d/on.conf",
+        f"-F {sandbox}/etc/new.d/link"]
+
+
+# --- 4. revert leaves no clutter ---------------------------------------------
+
+
+def test_revert_removes_directories_sunray_created_and_empty_backup_dirs(sandbox):
+    before = tree_snapshot(sandbox)
+    assert run_sunray("install-kernel-hooks", "--root", sandbox).returncode == 0
+    assert (sandbox / "etc/kernel/postinst.d/sunray-modules").is_file()
+    proc = run_sunray("install-kernel-hooks", "--root", sandbox, "--revert")
+    assert proc.returncode == 0, proc.stderr
+    after = tree_snapshot(sandbox)
+    assert not (sandbox / "etc/kernel").exists()
+    assert not (sandbox / "var/lib/sunray/backup").exists()
+    assert {k: v for k, v in after.items() if not k.startswith("var/lib/sunray")} == before
+
+
+def test_a_created_directory_the_admin_uses_stays(sandbox):
+    assert run_sunray("install-kernel-hooks", "--root", sandbox).returncode == 0
+    (sandbox / "etc/kernel/postinst.d/zz-admin").write_text("#!/bin/sh\n")
+    assert run_sunray("install-kernel-hooks", "--root", sandbox, "--revert").returncode == 0
+    assert sorted(os.listdir(sandbox / "etc/kernel")) == ["postinst.d"]
+    assert os.listdir(sandbox / "etc/kernel/postinst.d") == ["zz-admin"]
+    assert not (sandbox / "var/lib/sunray/backup").exists()
