@@ -58,6 +58,8 @@ def install(root, config, dry_run=False, revert=False):
     report = Report(task="install-kernel-hooks", root=str(root.top), dry_run=dry_run)
     editor = FileEditor(root, dry_run=dry_run, state_dir=config.get("state_dir", "/var/lib/sunray"))
     if revert:
+        # All or nothing: a hook the admin changed since stops the revert first.
+        editor.check_revert([path for path, _, _ in HOOKS])
         for path, _, _ in HOOKS:
             report.add(editor.revert(path))
         return report
