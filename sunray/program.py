@@ -217,7 +217,8 @@ def main(argv=None):
     from . import tasks
 
     program = SunrayProgram(
-        namespace=tasks.ns, name="sunray", binary="sunray", version=__version__
+        namespace=tasks.ns, name="sunray", binary="sunray", binary_names=["sunray"],
+        version=__version__,
     )
     try:
         program.run(argv if argv is not None else sys.argv)
