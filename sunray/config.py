@@ -6,7 +6,7 @@ Defaults live here, in code. Invoke layers ``/etc/invoke.yaml``,
 ``invoke.yaml``). Each concern reads its own subsection (``sunray.tmp``,
 ``sunray.modules``, ...).
 
-``section()`` checks the merged section once against the shapes of DEFAULTS
+``section()`` checks the merged section against the shapes of DEFAULTS
 (a value of the wrong type, an unknown key), so no task meets a wrong type;
 each concern still checks what its values mean (paths, names, ranges).
 """
@@ -133,7 +133,7 @@ def section(ctx, name=None):
         merged = _plain(ctx.config.get("sunray", {}))
         if not isinstance(merged, dict):
             raise UsageError(_wrong("sunray", merged, "a mapping of settings"))
-        data = validate(_merge(data, merged))
+        data = validate(merge_into(data, merged))
     if name is None:
         return data
     return data.get(name, {})
@@ -148,10 +148,12 @@ def _plain(value):
     return value
 
 
-def _merge(base, override):
+def merge_into(base, override):
+    """``override`` merged into ``base`` (changed in place and returned):
+    mappings key by key, anything else replaced."""
     for key, value in override.items():
         if isinstance(value, dict) and isinstance(base.get(key), dict):
-            base[key] = _merge(base[key], value)
+            base[key] = merge_into(base[key], value)
         else:
             base[key] = value
     return base
@@ -166,6 +168,7 @@ def _merge(base, override):
 _KINDS = {
     "sunray.modules.modules": ("str", "list of str"),  # "auto" or names
     "sunray.modules.patches": ("list of mappings",),
+    "sunray.modules.lock_timeout": ("number",),  # seconds, fractions fine
 }
 
 _TRUE = ("true", "yes", "on", "1")
@@ -292,7 +295,7 @@ _CHECKS = {
 _NAMES = {
     "bool": "true or false (yes/no, on/off, 1/0)",
     "int": "a whole number >= 0",
-    "number": "a number >= 0",
+    "number": "a finite number >= 0",
     "str": "a string",
     "str or null": "a string or null",
     "list of str": "a list of strings",

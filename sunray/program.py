@@ -15,6 +15,7 @@ Invoke program:
 """
 
 import contextlib
+import copy
 import os
 import sys
 
@@ -64,9 +65,11 @@ def _yaml_message(error):
 def _shape_conflict(config):
     """Which file puts a single value where a section belongs, or the other way
     round (Invoke's AmbiguousMergeError names neither file nor key)."""
+    from .config import merge_into
+
     known = {}
     for level in ("_defaults", "_collection"):
-        _merge_shapes(known, getattr(config, level, None) or {})
+        merge_into(known, copy.deepcopy(getattr(config, level, None) or {}))
     for level in ("system", "user", "project", "runtime"):
         path = getattr(config, f"_{level}_path", None)
         if not getattr(config, f"_{level}_found", None) or not os.path.isfile(str(path)):
@@ -80,14 +83,6 @@ def _shape_conflict(config):
         if conflict:
             return f"{path}: {conflict}"
     return None
-
-
-def _merge_shapes(into, data):
-    for key, value in data.items():
-        if isinstance(value, dict) and isinstance(into.get(key), dict):
-            _merge_shapes(into[key], value)
-        else:
-            into[key] = value
 
 
 def _first_conflict(known, data, where):

@@ -297,10 +297,12 @@ def test_readme_examples_use_long_task_flags(home):
 def test_validator_normalises_words_and_digits():
     data = defaults()
     data["modules"].update(hook_strict="Off", jobs="4", modules=["utio"])
+    data["modules"]["lock_timeout"] = 0.5
     data["fleet"].update(use_agent="yes", user=None, identity="/root/.ssh/id")
     checked = validate(data)
     assert checked["modules"]["hook_strict"] is False
     assert checked["modules"]["jobs"] == 4
+    assert checked["modules"]["lock_timeout"] == 0.5
     assert checked["fleet"]["use_agent"] is True
     assert validate(defaults()) == defaults()
 
