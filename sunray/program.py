@@ -17,6 +17,7 @@ Invoke program:
 import contextlib
 import copy
 import os
+import re
 import sys
 
 from invoke import Config, Program
@@ -192,7 +193,10 @@ class SunrayProgram(Program):
         try:
             super().parse_tasks()
         except (ParseError, ValueError) as e:  # ValueError: --jobs abc on an int flag
-            raise Exit(f"sunray: {e}", code=2) from None
+            hint = ""
+            if re.search(r"'(--dry|-d|-R)'", str(e)):  # Invoke's own dry-run flag
+                hint = " (to change nothing, give the task --dry-run)"
+            raise Exit(f"sunray: {e}{hint}", code=2) from None
 
     def update_config(self, merge=True):
         # Invoke's update_config, less the run() overrides; a -f FILE (or

@@ -221,6 +221,8 @@ def test_invoke_run_flags_are_refused_and_nothing_changes(home, sandbox, flag):
     assert_clean_error(proc, 2, flag[0])
     assert tree_snapshot(sandbox) == before
     assert not (sandbox / "tmp/.esd").exists()
+    if flag[0] in ("--dry", "-R", "-d"):
+        assert "give the task --dry-run" in proc.stderr
 
 
 def test_core_help_shows_only_the_flags_sunray_honours(home):
