@@ -11,7 +11,8 @@ one function in the sunray package, and prints the result.
 
 import sys
 
-from invoke import Collection, task
+import invoke
+from invoke import Collection
 
 from sunray.config import defaults
 from sunray.errors import UsageError
@@ -21,6 +22,17 @@ ROOT_HELP = "Work on the tree under DIR as if it were / (default: /, or sunray.r
 DRY_RUN_HELP = "Show the diff or plan; change nothing."
 FORMAT_HELP = "Output format: text or json (one JSON document on stdout)."
 REVERT_HELP = "Undo what this task installed: restore the saved originals."
+
+
+def task(*args, **kwargs):
+    """Invoke's ``@task`` with long flags only.
+
+    Invoke's automatic one-letter flags depend on each task's parameter names,
+    so they clash across tasks (-f was --format here and --force there) and
+    take -h from --help (fleet's --hosts). Only long flags exist; -h is help.
+    """
+    kwargs.setdefault("auto_shortflags", False)
+    return invoke.task(*args, **kwargs)
 
 
 # --- /tmp cleaners, /tmp/.esd, boot hook ---------------------------------
@@ -282,9 +294,6 @@ def check_esound(c, rpm=None, installed=False, root=None, format="text"):
 
 
 @task(
-    # 25 flags: Invoke's automatic one-letter flags would be arbitrary (-h for
-    # --hours-before) and it runs out of letters; long flags only.
-    auto_shortflags=False,
     help={
         "preset": "Starting figures: home (the posts' 150 W desktop, 3 -> 0.5 h/day) or "
         "office (100 W desktops all year, 400 W server per 15 seats, PUE 1.5). "

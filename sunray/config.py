@@ -1,12 +1,20 @@
 """Settings: the ``sunray:`` section of Invoke's configuration.
 
 Defaults live here, in code. Invoke layers ``/etc/invoke.yaml``,
-``~/.invoke.yaml``, ``./invoke.yaml``, ``INVOKE_SUNRAY_*`` environment
-variables and ``-f FILE`` on top, as Invoke users expect. Each concern reads
-its own subsection (``sunray.tmp``, ``sunray.modules``, ...).
+``~/.invoke.yaml``, ``INVOKE_SUNRAY_*`` environment variables and
+``-f FILE`` on top (``invoke`` in a checkout also reads the checkout's
+``invoke.yaml``). Each concern reads its own subsection (``sunray.tmp``,
+``sunray.modules``, ...).
+
+``section()`` checks the merged section against the shapes of DEFAULTS
+(a value of the wrong type, an unknown key), so no task meets a wrong type;
+each concern still checks what its values mean (paths, names, ranges).
 """
 
 import copy
+import math
+
+from .errors import UsageError
 
 DEFAULTS = {
     # Tree to work on, as if it were "/"; every task's --root overrides it.
@@ -122,7 +130,10 @@ def section(ctx, name=None):
     """
     data = defaults()
     if ctx is not None:
-        data = _merge(data, _plain(ctx.config.get("sunray", {})))
+        merged = _plain(ctx.config.get("sunray", {}))
+        if not isinstance(merged, dict):
+            raise UsageError(_wrong("sunray", merged, "a mapping of settings"))
+        data = validate(merge_into(data, merged))
     if name is None:
         return data
     return data.get(name, {})
@@ -137,10 +148,169 @@ def _plain(value):
     return value
 
 
-def _merge(base, override):
+def merge_into(base, override):
+    """``override`` merged into ``base`` (changed in place and returned):
+    mappings key by key, anything else replaced."""
     for key, value in override.items():
         if isinstance(value, dict) and isinstance(base.get(key), dict):
-            base[key] = _merge(base[key], value)
+            base[key] = merge_into(base[key], value)
         else:
             base[key] = value
     return base
+
+
+# --- checking the merged section --------------------------------------------
+
+# Keys that take another shape than their default's (the default is [] or a
+# word). Every other key takes the type of its default; a None default takes
+# None or a string; an empty {} default takes any mapping (its keys are the
+# concern's own, e.g. savings.defaults).
+_KINDS = {
+    "sunray.modules.modules": ("str", "list of str"),  # "auto" or names
+    "sunray.modules.patches": ("list of mappings",),
+    "sunray.modules.lock_timeout": ("number",),  # seconds, fractions fine
+}
+
+_TRUE = ("true", "yes", "on", "1")
+_FALSE = ("false", "no", "off", "0")
+
+
+class _Mismatch(Exception):
+    """A value is not of one kind (validate() tries the next, or reports)."""
+
+
+def validate(data, shape=DEFAULTS, where="sunray"):
+    """``data`` (the merged section) checked against ``shape``'s types.
+
+    Returns the data with words for booleans and digits for numbers (what an
+    environment variable gives) turned into real bools and numbers. Raises
+    UsageError naming the key path, the value and the type it should have.
+    """
+    checked = {}
+    for key, value in data.items():
+        path = f"{where}.{key}"
+        if key not in shape:
+            raise UsageError(f"config: {path}: unknown setting{_did_you_mean(key, shape)}")
+        default = shape[key]
+        if isinstance(default, dict) and default:
+            if not isinstance(value, dict):
+                raise UsageError(_wrong(path, value, "a mapping of settings"))
+            checked[key] = validate(value, default, path)
+            continue
+        kinds = _KINDS.get(path) or (_kind_of(default),)
+        for kind in kinds:
+            try:
+                checked[key] = _CHECKS[kind](value)
+                break
+            except _Mismatch:
+                pass
+        else:
+            raise UsageError(_wrong(path, value, " or ".join(_NAMES[k] for k in kinds)))
+    return checked
+
+
+def as_bool(value, path="value"):
+    """A real bool from a bool or a word (true/false, yes/no, on/off, 1/0)."""
+    try:
+        return _bool(value)
+    except _Mismatch:
+        raise UsageError(_wrong(path, value, _NAMES["bool"])) from None
+
+
+def _kind_of(default):
+    if isinstance(default, bool):
+        return "bool"
+    if isinstance(default, int):
+        return "int"
+    if isinstance(default, float):
+        return "number"
+    if isinstance(default, list):
+        return "list of str"
+    if isinstance(default, dict):
+        return "mapping"
+    return "str or null" if default is None else "str"
+
+
+def _bool(value):
+    if isinstance(value, bool):
+        return value
+    word = str(value).strip().lower() if isinstance(value, (str, int)) else None
+    if word in _TRUE:
+        return True
+    if word in _FALSE:
+        return False
+    raise _Mismatch
+
+
+def _number(value, integer):
+    """A finite, non-negative int (or float); digits in a string are fine
+    (environment variables are strings); a bool is not a number here."""
+    if isinstance(value, str):
+        try:
+            value = int(value.strip()) if integer else float(value.strip())
+        except ValueError:
+            raise _Mismatch from None
+    if isinstance(value, bool) or not isinstance(value, int if integer else (int, float)):
+        raise _Mismatch
+    if not math.isfinite(value) or value < 0:
+        raise _Mismatch
+    return value
+
+
+def _str(value):
+    if not isinstance(value, str):
+        raise _Mismatch
+    return value
+
+
+def _list_of(item_type):
+    def check(value):
+        if not isinstance(value, list) or not all(isinstance(v, item_type) for v in value):
+            raise _Mismatch
+        return value
+
+    return check
+
+
+def _of_type(value_type):
+    def check(value):
+        if not isinstance(value, value_type):
+            raise _Mismatch
+        return value
+
+    return check
+
+
+_CHECKS = {
+    "bool": _bool,
+    "int": lambda value: _number(value, integer=True),
+    "number": lambda value: _number(value, integer=False),
+    "str": _str,
+    "str or null": lambda value: value if value is None else _str(value),
+    "list of str": _list_of(str),
+    "list of mappings": _list_of(dict),
+    "mapping": _of_type(dict),
+}
+
+_NAMES = {
+    "bool": "true or false (yes/no, on/off, 1/0)",
+    "int": "a whole number >= 0",
+    "number": "a finite number >= 0",
+    "str": "a string",
+    "str or null": "a string or null",
+    "list of str": "a list of strings",
+    "list of mappings": "a list of mappings",
+    "mapping": "a mapping",
+}
+
+
+def _wrong(path, value, expected):
+    return f"config: {path}: {value!r} is not {expected}"
+
+
+def _did_you_mean(key, shape):
+    import difflib
+
+    close = difflib.get_close_matches(str(key), list(shape), n=1)
+    known = ", ".join(shape)
+    return f" (did you mean {close[0]!r}?)" if close else f" (known: {known})"

@@ -20,6 +20,7 @@ makes the hooks exit with sunray's status instead.
 """
 
 
+from .config import as_bool
 from .fileedit import FileEditor, check_writable
 from .report import Report
 from .templating import render
@@ -49,7 +50,8 @@ HOOKS = (
 def render_hooks(config):
     """{server path: script text} of every hook."""
     program = program_path(config)
-    strict = bool((config.get("modules") or {}).get("hook_strict"))
+    strict = as_bool((config.get("modules") or {}).get("hook_strict", False),
+                     "sunray.modules.hook_strict")
     return {path: render(template, path=path, program=program, strict=strict, **extra)
             for path, template, extra in HOOKS}
 

@@ -1,38 +1,223 @@
 """The ``sunray`` program: the same tasks as ``invoke`` in a checkout.
 
 Hooks and admins call it from anywhere (``sunray boot``). Unlike the stock
-Invoke program, a command-line parse error exits 2 (bad usage), like every
-other usage error of the toolkit.
+Invoke program:
+
+- a command-line parse error exits 2 (bad usage), like every other usage
+  error of the toolkit;
+- a broken configuration (a YAML syntax error, a list where a section
+  belongs, ``INVOKE_SUNRAY_MODULES_JOBS=abc``, a missing ``-f FILE``) ends
+  with exit 2 and one line ``sunray: config: ...``, never a traceback;
+- only the core flags the toolkit honours exist. Invoke's flags for its
+  ``run()`` (``--dry``, ``--echo``, ``--warn-only``, ``--pty``, ...) would be
+  accepted and silently ignored, since no task runs shell commands through
+  Invoke: ``sunray --dry esd-dir`` would do the real job.
 """
 
+import contextlib
+import copy
+import os
+import re
 import sys
 
-from invoke import Program
-from invoke.exceptions import Exit
+from invoke import Config, Program
+from invoke.env import Environment
+from invoke.exceptions import Exit, UncastableEnvVar
 from invoke.parser import ParseError
 
 from . import __version__
 
+# Core flags the toolkit honours; Invoke's others concern run() or loading a
+# tasks module from disk (search root, collection), which `sunray` never does.
+CORE_FLAGS = (
+    "help", "version", "list", "list-depth", "list-format",
+    "complete", "print-completion-script", "config",
+)
+
+
+@contextlib.contextmanager
+def config_errors(config=None):
+    """Invoke's errors while loading or merging configuration -> exit 2, one line."""
+    from invoke.util import yaml  # the YAML module Invoke loads files with
+
+    try:
+        yield
+    except Exit:
+        raise
+    except yaml.YAMLError as e:
+        raise Exit(f"sunray: config: {_yaml_message(e)}", code=2) from None
+    except OSError as e:
+        raise Exit(f"sunray: config: {e.filename or ''}: {e.strerror or e}", code=2) from None
+    except Exception as e:  # Invoke raises several kinds (ValueError, UncastableEnvVar...)
+        if os.environ.get("SUNRAY_DEBUG"):
+            raise
+        message = (_shape_conflict(config) if config is not None else None) or str(e)
+        raise Exit(f"sunray: config: {' '.join(message.split())}", code=2) from None
+
+
+def _yaml_message(error):
+    mark = getattr(error, "problem_mark", None)
+    problem = getattr(error, "problem", None) or str(error)
+    if mark is None:
+        return problem
+    return f"{mark.name}: line {mark.line + 1}, column {mark.column + 1}: {problem}"
+
+
+def _shape_conflict(config):
+    """Which file puts a single value where a section belongs, or the other way
+    round (Invoke's AmbiguousMergeError names neither file nor key)."""
+    from .config import merge_into
+
+    known = {}
+    for level in ("_defaults", "_collection"):
+        merge_into(known, copy.deepcopy(getattr(config, level, None) or {}))
+    for level in ("system", "user", "project", "runtime"):
+        path = getattr(config, f"_{level}_path", None)
+        if not getattr(config, f"_{level}_found", None) or not os.path.isfile(str(path)):
+            continue
+        data = getattr(config, f"_{level}", None)
+        if data is None:
+            continue
+        if not isinstance(data, dict):
+            return f"{path}: expected a mapping of settings (section: ...), not {data!r}"
+        conflict = _first_conflict(known, data, "")
+        if conflict:
+            return f"{path}: {conflict}"
+    return None
+
+
+def _first_conflict(known, data, where):
+    for key, value in data.items():
+        path = f"{where}{key}"
+        if key not in known:
+            continue
+        if isinstance(known[key], dict) != isinstance(value, dict):
+            if isinstance(known[key], dict):
+                return f"{path}: {value!r} where a section of settings belongs"
+            return f"{path}: a section where a single value belongs"
+        if isinstance(value, dict):
+            conflict = _first_conflict(known[key], value, f"{path}.")
+            if conflict:
+                return conflict
+    return None
+
+
+class SunrayEnvironment(Environment):
+    """``INVOKE_*`` variables, read without Invoke's loose casts.
+
+    Invoke turns any value of a boolean setting but "0" and "" into True
+    (``..._HOOK_STRICT=false`` would switch strict mode on) and raises a bare
+    ValueError for ``..._JOBS=abc``. For the ``sunray`` section the string is
+    kept as it is and ``sunray.config.validate()`` reads it strictly.
+    """
+
+    def _path_set(self, key_path, value):
+        var = (self._prefix or "") + self._to_env_var(key_path)
+        old = self._path_get(key_path)
+        if isinstance(old, (list, tuple)):
+            raise UncastableEnvVar(
+                f"{var}: a list cannot be set from an environment variable; "
+                f"set {'.'.join(key_path)} in a config file")
+        if key_path[0] == "sunray" and isinstance(old, (bool, int, float)):
+            target = self.data
+            for key in key_path[:-1]:
+                target = target.setdefault(key, {})
+            target[key_path[-1]] = value
+            return
+        try:
+            super()._path_set(key_path, value)
+        except ValueError:
+            raise UncastableEnvVar(
+                f"{var}={value!r}: expected {type(old).__name__}") from None
+
+
+class SunrayConfig(Config):
+    """Invoke's Config with strict env vars and one-line errors while the
+    executor loads the task's configuration."""
+
+    def load_collection(self, data, merge=True):
+        with config_errors(self):
+            super().load_collection(data, merge=merge)
+
+    def load_shell_env(self):
+        with config_errors(self):
+            self.merge()
+            loader = SunrayEnvironment(config=self._config, prefix=self._env_prefix)
+            self._set(_env=loader.load())
+            self.merge()
+
 
 class SunrayProgram(Program):
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault("config_class", SunrayConfig)
+        super().__init__(*args, **kwargs)
+
+    def core_args(self):
+        args = [arg for arg in super().core_args() if arg.name in CORE_FLAGS]
+        for arg in args:
+            if arg.name == "config":
+                arg.help = ("Read settings from this YAML file too, over /etc/invoke.yaml "
+                            "and ~/.invoke.yaml (it must exist).")
+        return args
+
+    def task_args(self):
+        return []  # only used when Invoke loads a tasks module from disk
+
+    def create_config(self):
+        # Invoke's create_config, with /etc/invoke.yaml and ~/.invoke.yaml
+        # read inside the error guard.
+        self.config = self.config_class(lazy=True)
+        with config_errors(self.config):
+            self.config.load_base_conf_files()
+            self.config.merge()
+
     def parse_core(self, argv):
+        # Invoke's parse_core, less the flags removed above (--debug, --write-pyc).
+        self.normalize_argv(argv)
         try:
-            super().parse_core(argv)
-        except (ParseError, ValueError) as e:
+            self.parse_core_args()
+        except (ParseError, ValueError) as e:  # ValueError: --list-depth abc
             raise Exit(f"sunray: {e}", code=2) from None
+        if self.args.version.value:
+            self.print_version()
+            raise Exit
+        if self.args["print-completion-script"].value:
+            from invoke.completion.complete import print_completion_script
+
+            print_completion_script(
+                shell=self.args["print-completion-script"].value, names=self.binary_names
+            )
+            raise Exit
 
     def parse_tasks(self):
         try:
             super().parse_tasks()
         except (ParseError, ValueError) as e:  # ValueError: --jobs abc on an int flag
-            raise Exit(f"sunray: {e}", code=2) from None
+            hint = ""
+            if re.search(r"'(--dry|-d|-R)'", str(e)):  # Invoke's own dry-run flag
+                hint = " (to change nothing, give the task --dry-run)"
+            raise Exit(f"sunray: {e}{hint}", code=2) from None
+
+    def update_config(self, merge=True):
+        # Invoke's update_config, less the run() overrides; a -f FILE (or
+        # INVOKE_RUNTIME_CONFIG) that does not exist is an error, not skipped.
+        path = self.args.config.value or os.environ.get("INVOKE_RUNTIME_CONFIG") or None
+        if path is not None and not os.path.isfile(os.path.expanduser(path)):
+            problem = "not a file" if os.path.exists(os.path.expanduser(path)) else "no such file"
+            raise Exit(f"sunray: config: {path}: {problem}", code=2)
+        with config_errors(self.config):
+            self.config.set_runtime_path(path)
+            self.config.load_runtime(merge=False)
+            if merge:
+                self.config.merge()
 
 
 def main(argv=None):
     from . import tasks
 
     program = SunrayProgram(
-        namespace=tasks.ns, name="sunray", binary="sunray", version=__version__
+        namespace=tasks.ns, name="sunray", binary="sunray", binary_names=["sunray"],
+        version=__version__,
     )
     try:
         program.run(argv if argv is not None else sys.argv)

@@ -1,0 +1,324 @@
+"""Settings and the command line: broken configuration, Invoke's core flags,
+long task flags.
+
+Everything runs the real program (`run_sunray`) with real config files and
+environment variables. HOME points into tmp_path in every run, so neither the
+host's ~/.invoke.yaml nor ours leaks between tests.
+"""
+
+import math
+import os
+import re
+import subprocess
+import sys
+
+import pytest
+
+from conftest import REPO, assert_clean_error, run_sunray, tree_snapshot
+from sunray.config import as_bool, defaults, validate
+from sunray.errors import UsageError
+
+
+@pytest.fixture
+def home(tmp_path):
+    path = tmp_path / "home"
+    path.mkdir()
+    return path
+
+
+def sunray(home, *args, env=None, cwd=None):
+    return run_sunray(*args, env={"HOME": str(home), **(env or {})}, cwd=cwd)
+
+
+def esd_dir_dry(home, sandbox, *core, env=None, cwd=None):
+    """A harmless task that reads the settings: what would esd-dir do?"""
+    return sunray(home, *core, "esd-dir", "--root", sandbox, "--dry-run", env=env, cwd=cwd)
+
+
+# --- environment variables ----------------------------------------------------------
+
+
+@pytest.mark.parametrize("variable, value, task, needle", [
+    ("INVOKE_SUNRAY_TMP_PROTECT", "/x", "patch-tmpwatch", "INVOKE_SUNRAY_TMP_PROTECT"),
+    ("INVOKE_SUNRAY_MODULES_JOBS", "abc", "rebuild-modules", "sunray.modules.jobs: 'abc'"),
+    ("INVOKE_SUNRAY_MODULES_JOBS", "-2", "rebuild-modules", "sunray.modules.jobs: '-2'"),
+    ("INVOKE_SUNRAY_BOOT_TIMEOUT", "abc", "install-boot-hook", "sunray.boot.timeout"),
+    ("INVOKE_SUNRAY_MODULES_HOOK_STRICT", "maybe", "install-kernel-hooks",
+     "sunray.modules.hook_strict: 'maybe'"),
+    ("INVOKE_SUNRAY_FLEET_SUDO", "", "esd-dir", "sunray.fleet.sudo: ''"),
+])
+def test_bad_environment_variable_exits_2_in_one_line(home, sandbox, variable, value, task,
+                                                       needle):
+    before = tree_snapshot(sandbox)
+    proc = sunray(home, task, "--root", sandbox, "--dry-run", env={variable: value})
+    assert_clean_error(proc, 2, "sunray: config: ", needle)
+    assert "internal error" not in proc.stderr
+    assert tree_snapshot(sandbox) == before
+
+
+def installed_strictness(home, sandbox, env=None, *core):
+    """STRICT=0/1 as install-kernel-hooks would write it into the hooks."""
+    env = {"INVOKE_SUNRAY_PROGRAM": "/usr/bin/sunray", **(env or {})}
+    proc = sunray(home, *core, "install-kernel-hooks", "--root", sandbox, "--dry-run", env=env)
+    assert proc.returncode == 0, proc.stderr
+    values = set(re.findall(r"^\+STRICT=(\d)$", proc.stdout, re.M))
+    assert len(values) == 1, proc.stdout
+    return values.pop()
+
+
+@pytest.mark.parametrize("word, strict", [
+    ("false", "0"), ("FALSE", "0"), ("no", "0"), ("off", "0"), ("0", "0"),
+    ("true", "1"), ("Yes", "1"), ("on", "1"), ("1", "1"),
+])
+def test_hook_strict_words_from_the_environment(home, sandbox, word, strict):
+    # Invoke's own cast made every value but "0" and "" true: "false" meant strict.
+    env = {"INVOKE_SUNRAY_MODULES_HOOK_STRICT": word}
+    assert installed_strictness(home, sandbox, env) == strict
+
+
+@pytest.mark.parametrize("yaml_value, strict", [
+    ('"no"', "0"), ("no", "0"), ("false", "0"), ('"on"', "1"), ("true", "1"),
+])
+def test_hook_strict_words_from_a_config_file(home, sandbox, tmp_path, yaml_value, strict):
+    config = tmp_path / "site.yaml"
+    config.write_text(f"sunray:\n  modules:\n    hook_strict: {yaml_value}\n")
+    assert installed_strictness(home, sandbox, None, "-f", config) == strict
+    assert installed_strictness(home, sandbox) == "0"  # the default
+
+
+def test_numbers_from_the_environment_reach_the_task(home, sandbox):
+    proc = sunray(home, "install-boot-hook", "--root", sandbox, "--init", "systemd",
+                  "--dry-run", env={"INVOKE_SUNRAY_BOOT_TIMEOUT": "77",
+                                    "INVOKE_SUNRAY_PROGRAM": "/usr/bin/sunray"})
+    assert proc.returncode == 0, proc.stderr
+    assert "77" in proc.stdout
+
+
+# --- config files -------------------------------------------------------------------
+
+
+BAD_FILES = [
+    ("sunray: {tmp: 5}", "sunray.tmp: 5 where a section"),
+    ("sunray: {modules: {sign: x}}", "sunray.modules.sign: 'x' where a section"),
+    ("sunray: [1, 2]", "sunray: [1, 2] where a section"),
+    ("sunray: 5", "sunray: 5 where a section"),
+    ("sunray: {root: {a: 1}}", "sunray.root: a section where a single value"),
+    ("run: 5", "run: 5 where a section"),
+    ("- a\n- b", "expected a mapping of settings"),
+    ("sunray: {tmp: [", "line 2, column 1"),
+    ("sunray:\n\ttmp: 1", "line 2, column 1: found character '\\t'"),
+    ("sunray: {state_dir: 7}", "sunray.state_dir: 7 is not a string"),
+    ("sunray: {log_dir: 5}", "sunray.log_dir: 5 is not a string"),
+    ("sunray: {modules: {modules: 5}}", "sunray.modules.modules: 5 is not a string or a list"),
+    ("sunray: {modules: {modules: [utio, 5]}}", "sunray.modules.modules"),
+    ("sunray: {doctor: {watched_files: [5]}}", "sunray.doctor.watched_files: [5]"),
+    ("sunray: {tmp: {protect: /tmp/x}}", "sunray.tmp.protect: '/tmp/x' is not a list"),
+    ("sunray: {boot: {timeout: true}}", "sunray.boot.timeout: True is not a whole number"),
+    ("sunray: {boot: {timeout: -5}}", "sunray.boot.timeout: -5"),
+    ("sunray: {modules: {lock_timeout: .nan}}", "sunray.modules.lock_timeout: nan"),
+    ("sunray: {modules: {lock_timeout: .inf}}", "sunray.modules.lock_timeout: inf"),
+    ("sunray: {modules: {jobs: 2.5}}", "sunray.modules.jobs: 2.5"),
+    ("sunray: {modules: {hook_strict: maybe}}", "sunray.modules.hook_strict: 'maybe'"),
+    ("sunray: {modules: {hook_strict: 2}}", "sunray.modules.hook_strict: 2"),
+    ("sunray: {modules: {patches: [x]}}", "sunray.modules.patches: ['x'] is not a list of"),
+    ("sunray: {fleet: {user: 5}}", "sunray.fleet.user: 5 is not a string or null"),
+    ("sunray: {savings: {defaults: 5}}", "sunray.savings.defaults: 5 where a section"),
+    ("sunray: {modules: {jobz: 4}}", "sunray.modules.jobz: unknown setting (did you mean 'jobs'?)"),
+    ("sunray: {tmpp: {protect: []}}", "sunray.tmpp: unknown setting (did you mean 'tmp'?)"),
+    ("sunray: {zzz: 1}", "sunray.zzz: unknown setting (known: root, "),
+]
+
+
+@pytest.mark.parametrize("content, needle", BAD_FILES, ids=[c for c, _ in BAD_FILES])
+def test_bad_config_file_exits_2_naming_file_or_key(home, sandbox, tmp_path, content, needle):
+    before = tree_snapshot(sandbox)
+    config = tmp_path / "site.yaml"
+    config.write_text(content + "\n")
+    proc = esd_dir_dry(home, sandbox, "-f", config)
+    assert_clean_error(proc, 2, "sunray: config: ", needle)
+    assert "internal error" not in proc.stderr
+    if "sunray." not in needle:  # no key: the message names the file
+        assert str(config) in proc.stderr
+    # The same in ~/.invoke.yaml, which Invoke reads before parsing the command line.
+    (home / ".invoke.yaml").write_text(content + "\n")
+    proc = esd_dir_dry(home, sandbox)
+    assert_clean_error(proc, 2, "sunray: config: ", needle)
+    assert tree_snapshot(sandbox) == before
+
+
+def test_good_config_file_reaches_the_task(home, sandbox, tmp_path):
+    config = tmp_path / "site.yaml"
+    config.write_text("sunray:\n  esd: {dir: /tmp/.esd-site}\n  fleet: {user: null}\n"
+                      "  savings: {defaults: {currency: EUR}}\n")
+    proc = esd_dir_dry(home, sandbox, "-f", config)
+    assert proc.returncode == 0, proc.stderr
+    assert "/tmp/.esd-site" in proc.stdout
+
+
+def test_missing_config_file_exits_2_naming_it(home, sandbox, tmp_path):
+    before = tree_snapshot(sandbox)
+    missing = tmp_path / "nonexistent.yaml"
+    assert_clean_error(esd_dir_dry(home, sandbox, "-f", missing), 2, str(missing), "no such file")
+    assert_clean_error(esd_dir_dry(home, sandbox, "--config", tmp_path), 2, str(tmp_path),
+                       "not a file")
+    assert_clean_error(esd_dir_dry(home, sandbox, env={"INVOKE_RUNTIME_CONFIG": str(missing)}),
+                       2, str(missing))
+    unknown = tmp_path / "site.toml"
+    unknown.write_text("x = 1\n")
+    assert_clean_error(esd_dir_dry(home, sandbox, "-f", unknown), 2, "toml")
+    assert tree_snapshot(sandbox) == before
+
+
+def test_precedence_user_file_env_runtime_file(home, sandbox, tmp_path):
+    (home / ".invoke.yaml").write_text("sunray: {esd: {dir: /tmp/.from-home}}\n")
+    assert "/tmp/.from-home" in esd_dir_dry(home, sandbox).stdout
+    env = {"INVOKE_SUNRAY_ESD_DIR": "/tmp/.from-env"}
+    assert "/tmp/.from-env" in esd_dir_dry(home, sandbox, env=env).stdout
+    config = tmp_path / "site.yaml"
+    config.write_text("sunray: {esd: {dir: /tmp/.from-f}}\n")
+    assert "/tmp/.from-f" in esd_dir_dry(home, sandbox, "-f", config, env=env).stdout
+
+
+def test_sunray_does_not_read_invoke_yaml_in_the_current_directory(home, sandbox, tmp_path):
+    cwd = tmp_path / "cwd"
+    cwd.mkdir()
+    (cwd / "invoke.yaml").write_text("sunray: {esd: {dir: /tmp/.from-cwd}}\n")
+    proc = esd_dir_dry(home, sandbox, cwd=cwd)
+    assert proc.returncode == 0, proc.stderr
+    assert "/tmp/.from-cwd" not in proc.stdout and "/tmp/.esd" in proc.stdout
+
+
+def test_invoke_in_a_checkout_reads_invoke_yaml_beside_tasks_py(home, sandbox, tmp_path):
+    """README's claim: `invoke` reads the project's invoke.yaml, found beside
+    tasks.py, from a subdirectory too. A stand-in checkout: tasks.py linked in."""
+    checkout = tmp_path / "checkout"
+    (checkout / "sub").mkdir(parents=True)
+    (checkout / "tasks.py").symlink_to(REPO / "tasks.py")
+    (checkout / "invoke.yaml").write_text("sunray: {esd: {dir: /tmp/.from-project}}\n")
+    invoke = os.path.join(os.path.dirname(sys.executable), "invoke")
+    proc = subprocess.run([invoke, "esd-dir", "--root", str(sandbox), "--dry-run"],
+                          cwd=checkout / "sub", capture_output=True, text=True,
+                          env=dict(os.environ, HOME=str(home)), timeout=120)
+    assert proc.returncode == 0, proc.stderr
+    assert "/tmp/.from-project" in proc.stdout
+
+
+# --- core flags -------------------------------------------------------------------------
+
+RUN_ONLY_FLAGS = [
+    ["--dry"], ["-R"], ["-d"], ["--debug"], ["--echo"], ["-e"], ["--warn-only"], ["-w"],
+    ["--hide", "both"], ["--pty"], ["-p"], ["--prompt-for-sudo-password"],
+    ["--command-timeout", "5"], ["-T", "5"], ["--write-pyc"], ["--search-root", "/"],
+    ["-r", "/"], ["--collection", "x"], ["-c", "x"], ["--no-dedupe"],
+]
+
+
+@pytest.mark.parametrize("flag", RUN_ONLY_FLAGS, ids=[" ".join(f) for f in RUN_ONLY_FLAGS])
+def test_invoke_run_flags_are_refused_and_nothing_changes(home, sandbox, flag):
+    # Before: `sunray --dry esd-dir` ran the real job (no task uses Invoke's run()).
+    before = tree_snapshot(sandbox)
+    proc = sunray(home, *flag, "esd-dir", "--root", sandbox)
+    assert_clean_error(proc, 2, flag[0])
+    assert tree_snapshot(sandbox) == before
+    assert not (sandbox / "tmp/.esd").exists()
+    if flag[0] in ("--dry", "-R", "-d"):
+        assert "give the task --dry-run" in proc.stderr
+
+
+def test_core_help_shows_only_the_flags_sunray_honours(home):
+    proc = sunray(home, "--help")
+    assert proc.returncode == 0, proc.stderr
+    core = proc.stdout.split("Subcommands:")[0]
+    for shown in ("--help", "--version", "--list", "--config", "--complete",
+                  "--print-completion-script", "--list-format", "--list-depth"):
+        assert shown in core
+    for gone in ("--dry", "--debug", "--echo", "--warn-only", "--hide", "--pty",
+                 "--prompt-for-sudo-password", "--command-timeout", "--write-pyc",
+                 "--search-root", "--collection", "--no-dedupe"):
+        assert gone not in core
+    assert sunray(home, "--version").stdout.startswith("sunray ")
+    assert "esd-dir" in sunray(home, "--list").stdout
+    assert '"esd-dir"' in sunray(home, "--list", "--list-format", "json").stdout
+
+
+def test_completion_still_works(home):
+    proc = sunray(home, "--complete", "--", "sunray", "patch-tmpwatch", "--")
+    assert proc.returncode == 0, proc.stderr
+    assert "--dry-run" in proc.stdout.split()
+    proc = sunray(home, "--print-completion-script", "bash")
+    assert proc.returncode == 0 and "complete" in proc.stdout
+
+
+# --- long task flags only -----------------------------------------------------------
+
+
+def task_names(home):
+    import json
+
+    proc = sunray(home, "--list", "--list-format", "json")
+    return [t["name"] for t in json.loads(proc.stdout)["tasks"]]
+
+
+def test_every_task_help_renders_with_long_flags_only(home):
+    names = task_names(home)
+    assert len(names) >= 15
+    for name in names:
+        proc = sunray(home, "--help", name)
+        assert proc.returncode == 0, (name, proc.stderr)
+        options = proc.stdout.split("Options:")[1]
+        assert "--" in options, name
+        short = re.findall(r"^\s+(-[a-zA-Z])\b", options, re.M)
+        assert short == [], (name, short)
+
+
+def test_h_is_help_and_task_short_flags_are_gone(home, sandbox):
+    proc = sunray(home, "fleet", "-h")  # was --hosts
+    assert proc.returncode == 0 and "--hosts" in proc.stdout
+    before = tree_snapshot(sandbox)
+    for args in (["patch-tmpwatch", "--root", sandbox, "-d"],  # was --dry-run
+                 ["check-esound", "-r", "x.rpm"],  # was --rpm
+                 ["esd-dir", "-o", sandbox]):  # was --root
+        proc = sunray(home, *args)
+        assert proc.returncode == 2, (args, proc.stderr)
+        assert "Traceback" not in proc.stderr
+    assert tree_snapshot(sandbox) == before
+
+
+def test_readme_examples_use_long_task_flags(home):
+    readme = (REPO / "README.md").read_text()
+    uses = re.findall(r"(?:sunray|invoke) [^\n`|]*", readme)
+    assert uses
+    for use in uses:
+        # -f FILE (core --config) and -h (help) are the only one-letter flags.
+        assert not re.search(r"\s-(?![fh]\b)[a-zA-Z]\b", use), use
+
+
+# --- the validator itself ---------------------------------------------------------------
+
+
+def test_validator_normalises_words_and_digits():
+    data = defaults()
+    data["modules"].update(hook_strict="Off", jobs="4", modules=["utio"])
+    data["modules"]["lock_timeout"] = 0.5
+    data["fleet"].update(use_agent="yes", user=None, identity="/root/.ssh/id")
+    checked = validate(data)
+    assert checked["modules"]["hook_strict"] is False
+    assert checked["modules"]["jobs"] == 4
+    assert checked["modules"]["lock_timeout"] == 0.5
+    assert checked["fleet"]["use_agent"] is True
+    assert validate(defaults()) == defaults()
+
+
+@pytest.mark.parametrize("value", [True, math.nan, math.inf, -1, "1e3x", None, [1]])
+def test_validator_refuses_bad_numbers(value):
+    data = defaults()
+    data["boot"]["timeout"] = value
+    with pytest.raises(UsageError, match=r"sunray\.boot\.timeout: .* is not a whole number"):
+        validate(data)
+
+
+def test_as_bool():
+    assert as_bool("ON") is True and as_bool(0) is False and as_bool(False) is False
+    for bad in ("", "nope", 2, None, 1.0):
+        with pytest.raises(UsageError, match="x.y"):
+            as_bool(bad, "x.y")
