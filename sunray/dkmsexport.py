@@ -23,7 +23,7 @@ _VERSION_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9.+~_-]{0,63}$")
 # dkms *sources* dkms.conf as root: no text we render into it may end a line
 # (a comment) or a quoted value. Module and object names are plain words
 # (checked by discover_modules and module_objects); the rest is checked here.
-_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+_NO_CONTROL = re.compile(r"[^\x00-\x1f\x7f]*")
 _QUOTABLE = re.compile(r"[A-Za-z0-9_.+/-]+")
 
 
@@ -38,18 +38,17 @@ def _version(cfg):
     return version
 
 
-def _no_control(value, what):
-    if _CONTROL.search(value):
-        raise UsageError(f"{what} {value!r}: control characters (a newline?) are not allowed")
+def _fit_for_dkms_conf(value, what, pattern, expected):
+    """``value`` if it matches all of ``pattern``, else a UsageError."""
+    if not pattern.fullmatch(value):
+        raise UsageError(f"{what} {value!r}: {expected}")
     return value
 
 
 def _quotable(value, what):
     """A value dkms.conf carries in single quotes: plain path characters only."""
-    if not _QUOTABLE.fullmatch(value):
-        raise UsageError(f"{what} {value!r}: only letters, digits and _ . + / - may "
-                         "go into dkms.conf")
-    return value
+    return _fit_for_dkms_conf(value, what, _QUOTABLE,
+                              "only letters, digits and _ . + / - may go into dkms.conf")
 
 
 def _source_files(directory):
@@ -68,7 +67,8 @@ def _source_files(directory):
 def export(root, config, dry_run=False):
     cfg = module_settings(config)
     version = _version(cfg)
-    _no_control(cfg["src"], "modules.src")
+    _fit_for_dkms_conf(cfg["src"], "modules.src", _NO_CONTROL,
+                       "control characters (a newline?) are not allowed")
     base = f"/usr/src/{PACKAGE}-{version}"
     modules = discover_modules(root, cfg)
     if not modules:
