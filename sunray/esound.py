@@ -486,7 +486,9 @@ def _take_results(topdir, staging):
         except OSError:
             raise JobFailed(f"build tree: {where}/{name} is not a plain file; nothing copied") from None
         with os.fdopen(fd, "rb") as src:
-            if not stat.S_ISREG(os.fstat(src.fileno()).st_mode):
+            st = os.fstat(src.fileno())
+            # a hard link could be someone else's file (no protected_hardlinks on RHEL 6)
+            if not stat.S_ISREG(st.st_mode) or st.st_nlink != 1:
                 raise JobFailed(f"build tree: {where}/{name} is not a plain file; nothing copied")
             target = os.path.join(staging, name)
             with open(target, "xb") as dest:

@@ -572,14 +572,15 @@ def test_bad_build_user_is_refused_before_building(work, srpm, tmp_path):
     assert listing(tmp_path / "dist") is None
 
 
-def test_links_planted_in_the_build_tree_are_not_followed(work, tmp_path):
-    """The build user owns RPMS/: a link to a secret there must not be
-    copied out by root."""
+@pytest.mark.parametrize("link", ["ln -s /etc/shadow", "ln %{_sourcedir}/esound-0.2.36.tar.bz2"])
+def test_links_planted_in_the_build_tree_are_not_followed(work, tmp_path, link):
+    """The build user owns RPMS/: a link to a secret there (or a hard link,
+    which old kernels allow to any file) must not be copied out by root."""
     need_root()
     spec = STOCK_SPEC.replace(
         "make install DESTDIR=$RPM_BUILD_ROOT\n",
         "make install DESTDIR=$RPM_BUILD_ROOT\nmkdir -p %{_rpmdir}/noarch\n"
-        "ln -s /etc/shadow %{_rpmdir}/noarch/shadow.rpm\n",
+        f"{link} %{{_rpmdir}}/noarch/shadow.rpm\n",
     )
     srpm = make_srpm(tmp_path / "planted", spec)
     out = tmp_path / "dist"
