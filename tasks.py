@@ -236,25 +236,32 @@ def demo(c, path="demo", format="text"):
         "(default ./dist, or sunray.esound.output).",
         "suffix": "Appended to the Release so the package upgrades the stock one "
         "and is recognisably ours (default oss: 2.el5 -> 2.el5.oss).",
+        "allow_root_build": "As root, when the build cannot drop to "
+        "sunray.esound.build_user (no setpriv or runuser): run the SRPM's build "
+        "scripts as root anyway.",
         "dry_run": "Print the spec changes as a diff; build nothing.",
         "format": FORMAT_HELP,
     }
 )
 @guarded
-def build_esound(c, srpm=None, tarball=None, output=None, suffix=None, dry_run=False, format="text"):
+def build_esound(c, srpm=None, tarball=None, output=None, suffix=None, allow_root_build=False,
+                 dry_run=False, format="text"):
     """Rebuild esound without ALSA (OSS only) and verify the result.
 
     Rewrites the spec (configure --disable-alsa, ALSA BuildRequires dropped,
     Release + .oss, a %changelog entry), runs rpmbuild -ba in a private
     temporary tree, checks the RPMs like check-esound and copies them to
-    --output. Install the result with rpm -Uvh. A failed build prints the end
-    of the build log and keeps the whole log in --output.
+    --output. Run as root, rpmbuild runs as sunray.esound.build_user (default
+    nobody), never as root unless --allow-root-build. Install the result with
+    rpm -Uvh. A failed build prints the end of the build log and keeps the
+    whole log in --output.
     """
     from sunray import esound
 
     check_format(format)
     result = esound.build(
-        settings(c), srpm=srpm, tarball=tarball, output=output, suffix=suffix, dry_run=dry_run
+        settings(c), srpm=srpm, tarball=tarball, output=output, suffix=suffix, dry_run=dry_run,
+        allow_root_build=allow_root_build,
     )
     finish(result, format)
 

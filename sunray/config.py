@@ -106,6 +106,9 @@ DEFAULTS = {
         # rpmbuild --nodeps: auto (only when the host's rpm database cannot
         # know the build requirements, e.g. Debian), yes or no.
         "nodeps": "auto",
+        # build-esound as root: the user rpmbuild (the SRPM's build scripts)
+        # runs as; never root unless --allow-root-build.
+        "build_user": "nobody",
     },
     "savings": {
         # Preset the savings task starts from: "home" or "office".

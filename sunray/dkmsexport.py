@@ -20,6 +20,11 @@ from .templating import render
 
 PACKAGE = "sunray-ut"
 _VERSION_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9.+~_-]{0,63}$")
+# dkms *sources* dkms.conf as root: no text we render into it may end a line
+# (a comment) or a quoted value. Module and object names are plain words
+# (checked by discover_modules and module_objects); the rest is checked here.
+_NO_CONTROL = re.compile(r"[^\x00-\x1f\x7f]*")
+_QUOTABLE = re.compile(r"[A-Za-z0-9_.+/-]+")
 
 
 def export_dir(config):
@@ -31,6 +36,19 @@ def _version(cfg):
     if not _VERSION_RE.match(version):
         raise UsageError(f"modules.dkms_version {version!r}: expected e.g. 1.0")
     return version
+
+
+def _fit_for_dkms_conf(value, what, pattern, expected):
+    """``value`` if it matches all of ``pattern``, else a UsageError."""
+    if not pattern.fullmatch(value):
+        raise UsageError(f"{what} {value!r}: {expected}")
+    return value
+
+
+def _quotable(value, what):
+    """A value dkms.conf carries in single quotes: plain path characters only."""
+    return _fit_for_dkms_conf(value, what, _QUOTABLE,
+                              "only letters, digits and _ . + / - may go into dkms.conf")
 
 
 def _source_files(directory):
@@ -49,21 +67,25 @@ def _source_files(directory):
 def export(root, config, dry_run=False):
     cfg = module_settings(config)
     version = _version(cfg)
+    _fit_for_dkms_conf(cfg["src"], "modules.src", _NO_CONTROL,
+                       "control characters (a newline?) are not allowed")
     base = f"/usr/src/{PACKAGE}-{version}"
     modules = discover_modules(root, cfg)
     if not modules:
         raise UsageError(f"no module sources under {cfg['src']}")
     report = Report(task="export-dkms", root=str(root.top), dry_run=dry_run)
     editor = FileEditor(root, dry_run=dry_run, state_dir=config.get("state_dir", "/var/lib/sunray"))
-    entries = []
+    # Everything dkms.conf will say is checked before the first file is written.
+    entries = [{"name": ko, "dir": _quotable(name, "module directory")}
+               for name, srcdir in modules for ko in module_objects(srcdir)]
+    dest = cfg["dest"] if cfg["dest"].split("/")[0] in ("extra", "updates", "kernel") \
+        else "extra/sunray"
+    _quotable(dest, "modules.dest")
     for name, srcdir in modules:
         for rel, host in _source_files(srcdir):
             mode = os.stat(host).st_mode & 0o755
             with open(host, "rb") as f:
                 report.add(editor.write(f"{base}/{name}/{rel}", f.read(), mode=mode | 0o644))
-        entries += [{"name": ko, "dir": name} for ko in module_objects(srcdir)]
-    dest = cfg["dest"] if cfg["dest"].split("/")[0] in ("extra", "updates", "kernel") \
-        else "extra/sunray"
     report.add(editor.write(f"{base}/Kbuild", render(
         "Kbuild-subdirs.j2", dirs=[name for name, _ in modules])))
     report.add(editor.write(f"{base}/dkms.conf", render(

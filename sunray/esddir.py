@@ -16,7 +16,11 @@ followed:
 * a file or any other non-directory is renamed aside in the same directory
   (``.esd.sunray-moved-<time>``) for the admin to look at, then the
   directory is created;
-* a directory of another owner or with another mode is opened with
+* a directory not owned by root is treated like a file: someone else made
+  it, and whatever they planted inside (sockets, links, files) must not
+  become part of root's directory, so it is renamed aside (kept for the
+  admin) and a fresh directory is created;
+* a root-owned directory with another mode or group is opened with
   ``O_NOFOLLOW|O_DIRECTORY``, checked to be the same inode that was looked
   at, and repaired through that fd (fchown 0:0, fchmod 1777);
 * a new directory is made with mode 0700 first and only widened to 1777 after
@@ -35,18 +39,21 @@ WANT_MODE = 0o1777
 WANT_UID = 0
 WANT_GID = 0
 
-_SAFE_PATH = re.compile(r"^/[A-Za-z0-9._+@-]+(/[A-Za-z0-9._+@-]+)*$")
+# esd-dir makes its directory mode 1777: only a plain name directly in one
+# of the world-writable temporary directories may get that (never /etc).
+_PARENTS = ("/tmp", "/var/tmp")
+_PLAIN_NAME = re.compile(r"[A-Za-z0-9._+@-]+")
 _DIR_FLAGS = os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | getattr(os, "O_CLOEXEC", 0)
 
 
 def esd_path(config):
-    """The configured esd directory (``sunray.esd.dir``), validated."""
+    """The configured esd directory (``sunray.esd.dir``), validated: a plain
+    name directly in /tmp or /var/tmp."""
     path = (config.get("esd") or {}).get("dir") or "/tmp/.esd"
-    if not isinstance(path, str) or not _SAFE_PATH.match(path):
-        raise UsageError(f"sunray.esd.dir {path!r}: expected an absolute path of plain names")
-    parts = path.split("/")[1:]
-    if any(p in (".", "..") for p in parts):
-        raise UsageError(f"sunray.esd.dir {path!r}: '.' and '..' are not allowed")
+    parent, _, name = path.rpartition("/") if isinstance(path, str) else ("", "", "")
+    if parent not in _PARENTS or not _PLAIN_NAME.fullmatch(name) or name in (".", ".."):
+        raise UsageError(f"sunray.esd.dir {path!r}: expected a plain name directly in "
+                         f"{' or '.join(_PARENTS)}, e.g. /tmp/.esd")
     return path
 
 
@@ -107,9 +114,9 @@ def _classify(parent_fd, name, path):
     elif not stat.S_ISDIR(st.st_mode):
         kind = "a regular file" if stat.S_ISREG(st.st_mode) else "not a directory"
         info.update(state="not-a-directory", details=f"{kind} ({_describe_mode(st)})")
-    elif (st.st_uid, st.st_gid) != (WANT_UID, WANT_GID):
+    elif st.st_uid != WANT_UID:
         info.update(state="wrong-owner", details=f"a directory owned by {_describe_mode(st)}")
-    elif stat.S_IMODE(st.st_mode) != WANT_MODE:
+    elif st.st_gid != WANT_GID or stat.S_IMODE(st.st_mode) != WANT_MODE:
         info.update(state="wrong-mode", details=f"a directory with mode {_describe_mode(st)}")
     else:
         info.update(state="ok", details="root:root 1777")
@@ -171,13 +178,10 @@ def _ensure_in(parent_fd, name, path, report, dry_run):
                         "(run as root); nothing was changed")
 
     verb = (lambda action: "would be " + action) if dry_run else (lambda action: action)
-    if state in ("wrong-owner", "wrong-mode"):
-        what = "chown 0:0, chmod 1777" if state == "wrong-owner" else "chmod 1777"
-        kept = 0 if dry_run else _repair(parent_fd, name, path, st)
-        done.append(f"repaired in place ({what})")
-        if kept and state == "wrong-owner":
-            report.warnings.append(f"{path} belonged to uid {st.st_uid}; its {kept} entries "
-                                   "were kept: check them")
+    if state == "wrong-mode":
+        if not dry_run:
+            _repair(parent_fd, name, path, st)
+        done.append("repaired in place (chown 0:0, chmod 1777)")
         report.add(_change(path, verb("repaired"), f"was {_describe_mode(st)}; now root:root 1777"))
         return report
 
@@ -185,11 +189,14 @@ def _ensure_in(parent_fd, name, path, report, dry_run):
         if not dry_run:
             _unlink_link(parent_fd, name, path, st)
         done.append(f"removed the symlink, its target {found['target']} untouched")
-    elif state == "not-a-directory":
+    elif state in ("not-a-directory", "wrong-owner"):  # keep it for the admin
         aside = _aside_name(parent_fd, name)
         if not dry_run:
             _move_aside(parent_fd, name, aside, path, st)
         done.append(f"moved it aside to {aside}, kept for the admin")
+        if state == "wrong-owner":
+            report.warnings.append(f"{path} was a directory of uid {st.st_uid}: moved aside "
+                                   f"to {aside} with its contents; check it, then delete it")
     if not dry_run:
         _create(parent_fd, name, path)
     done.append("created root:root 1777")
@@ -271,7 +278,6 @@ def _repair(parent_fd, name, path, seen):
         if not _same_inode(os.fstat(fd), seen):
             raise _raced(path)
         _fix_fd(fd, path)
-        return len(os.listdir(fd))
     finally:
         os.close(fd)
 

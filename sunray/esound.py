@@ -353,12 +353,182 @@ def _copy_atomic(src, dest_dir):
     return target
 
 
-def build(settings, srpm=None, tarball=None, output=None, suffix=None, dry_run=False, when=None):
+# --- who runs rpmbuild ----------------------------------------------------------
+
+# A login name as useradd accepts it: it becomes an argument, never shell text.
+_USER = re.compile(r"[A-Za-z_][A-Za-z0-9_.-]{0,31}")
+
+
+@dataclass
+class BuildUser:
+    """Whom rpmbuild runs as: ``prefix`` goes before the rpmbuild argv
+    (empty: as the caller); uid/gid own the private build tree."""
+
+    name: str
+    uid: int
+    gid: int
+    prefix: list
+
+    @property
+    def dropped(self):
+        return bool(self.prefix)
+
+
+def build_user(conf, allow_root_build=False):
+    """How build-esound drops root before running the SRPM's scriptlets.
+
+    As a normal user: rpmbuild runs as that user, nothing to drop. As root:
+    as ``sunray.esound.build_user`` (default nobody), through util-linux
+    setpriv (Debian, RHEL 7+), else runuser (RHEL 6); with neither, or with
+    build_user root, only when ``allow_root_build`` says so (UsageError
+    otherwise).
+    """
+    import pwd
+
+    euid = os.geteuid()
+    if euid != 0:
+        entry = pwd.getpwuid(euid)
+        return BuildUser(entry.pw_name, euid, os.getegid(), [])
+    name = conf.get("build_user") or "nobody"
+    if not isinstance(name, str) or not _USER.fullmatch(name):
+        raise UsageError(f"sunray.esound.build_user {name!r}: expected a user name, e.g. nobody")
+    try:
+        entry = pwd.getpwnam(name)
+    except KeyError:
+        raise UsageError(f"sunray.esound.build_user {name!r}: no such user on this host") from None
+    why = None
+    if entry.pw_uid == 0:
+        why = f"sunray.esound.build_user {name!r} is root"
+    elif shutil.which("setpriv"):
+        return BuildUser(name, entry.pw_uid, entry.pw_gid,
+                         [shutil.which("setpriv"), f"--reuid={entry.pw_uid}",
+                          f"--regid={entry.pw_gid}", "--clear-groups", "--"])
+    elif shutil.which("runuser"):
+        return BuildUser(name, entry.pw_uid, entry.pw_gid,
+                         [shutil.which("runuser"), "-u", name, "--"])
+    else:
+        why = "neither setpriv (util-linux) nor runuser is installed to drop root"
+    if not allow_root_build:
+        raise UsageError(f"build-esound: {why}; refusing to run the source RPM's build "
+                         "scripts as root (give --allow-root-build to do it anyway)")
+    return BuildUser("root", 0, 0, [])
+
+
+def _reachable_by_others(directory):
+    """Whether every directory on the way to ``directory`` lets others pass."""
+    path = os.path.realpath(directory)
+    while True:
+        try:
+            if not os.stat(path).st_mode & stat.S_IXOTH:
+                return False
+        except OSError:
+            return False
+        if path == "/":
+            return True
+        path = os.path.dirname(path)
+
+
+def _work_dir(user):
+    """A fresh root-owned directory for one build (removed by the caller).
+
+    The build tree ``top`` inside it belongs to the build user; the log and
+    the copied-out results stay beside it, where that user cannot reach.
+    """
+    base = tempfile.gettempdir()
+    if user.dropped and not _reachable_by_others(base):
+        base = "/var/tmp"  # a private TMPDIR the build user could not enter
+    work = tempfile.mkdtemp(prefix="sunray-esound-", dir=base)
+    if user.dropped:
+        os.chmod(work, 0o711)  # the build user may pass to top/, not list or write
+    return work
+
+
+def _give_tree(topdir, user):
+    """chown the freshly made build tree (ours, nothing foreign in it yet)."""
+    if not user.dropped:
+        return
+    for dirpath, dirnames, filenames in os.walk(topdir):
+        for name in [dirpath] + [os.path.join(dirpath, n) for n in dirnames + filenames]:
+            os.chown(name, user.uid, user.gid, follow_symlinks=False)
+
+
+def _build_env(topdir, user):
+    env = dict(os.environ)
+    if user.dropped:
+        # not root's HOME (its ~/.rpmmacros) nor TMPDIR
+        env.update(HOME=topdir, USER=user.name, LOGNAME=user.name, TMPDIR=f"{topdir}/tmp")
+    return env
+
+
+_OPEN_DIR = os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | getattr(os, "O_CLOEXEC", 0)
+_OPEN_FILE = os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0)
+
+
+def _take_results(topdir, staging):
+    """Copy the built RPMs (RPMS/ARCH/*.rpm) and SRPMs (SRPMS/*.src.rpm) out
+    of the build user's tree into root's ``staging``, through fds that never
+    follow a link: that user could have swapped anything in there for a link
+    to a secret. Returns (binary RPM paths, source RPM paths) in staging."""
+
+    def entries(dir_fd, subdir):
+        try:
+            fd = os.open(subdir, _OPEN_DIR, dir_fd=dir_fd)
+        except FileNotFoundError:
+            return None, []
+        except OSError:
+            raise JobFailed(f"build tree: {subdir} is not a plain directory; "
+                            "nothing copied") from None
+        return fd, sorted(os.listdir(fd))
+
+    def copy(dir_fd, name, where):
+        try:
+            fd = os.open(name, _OPEN_FILE, dir_fd=dir_fd)
+        except OSError:
+            raise JobFailed(f"build tree: {where}/{name} is not a plain file; nothing copied") from None
+        with os.fdopen(fd, "rb") as src:
+            st = os.fstat(src.fileno())
+            # a hard link could be someone else's file (no protected_hardlinks on RHEL 6)
+            if not stat.S_ISREG(st.st_mode) or st.st_nlink != 1:
+                raise JobFailed(f"build tree: {where}/{name} is not a plain file; nothing copied")
+            target = os.path.join(staging, name)
+            with open(target, "xb") as dest:
+                shutil.copyfileobj(src, dest)
+        return target
+
+    top_fd = os.open(topdir, _OPEN_DIR)
+    built, sources = [], []
+    try:
+        rpms_fd, arches = entries(top_fd, "RPMS")
+        if rpms_fd is not None:
+            try:
+                for arch in arches:
+                    arch_fd, names = entries(rpms_fd, arch)
+                    try:
+                        built += [copy(arch_fd, n, f"RPMS/{arch}") for n in names if n.endswith(".rpm")]
+                    finally:
+                        os.close(arch_fd)
+            finally:
+                os.close(rpms_fd)
+        srpms_fd, names = entries(top_fd, "SRPMS")
+        if srpms_fd is not None:
+            try:
+                sources = [copy(srpms_fd, n, "SRPMS") for n in names if n.endswith(".src.rpm")]
+            finally:
+                os.close(srpms_fd)
+    finally:
+        os.close(top_fd)
+    return sorted(built), sorted(sources)
+
+
+def build(settings, srpm=None, tarball=None, output=None, suffix=None, dry_run=False, when=None,
+          allow_root_build=False):
     """Build the OSS-only esound RPMs from ``srpm`` or ``tarball``.
 
     ``settings`` is the sunray config section (``settings["esound"]`` holds
-    suffix, output and nodeps). Returns a BuildReport; raises UsageError for
-    bad input (nothing written) and JobFailed when rpmbuild fails.
+    suffix, output, nodeps and build_user). As root, rpmbuild (and with it
+    the source RPM's %prep/%build/%install) runs as build_user; see
+    ``build_user()``. Returns a BuildReport; raises UsageError for bad input
+    (nothing written) and JobFailed when rpmbuild fails.
     """
     from . import specedit
     from .fileedit import unified_diff
@@ -390,14 +560,23 @@ def build(settings, srpm=None, tarball=None, output=None, suffix=None, dry_run=F
         "outputs": [],
     })
     report.notes.extend(f"spec: {line}" for line in changes)
+    user = build_user(conf, allow_root_build)
+    report.data["build_user"] = user.name
+    if os.geteuid() == 0 and not user.dropped:
+        report.warnings.append("rpmbuild runs as root (--allow-root-build): the source "
+                               "RPM's build scripts can do anything to this host")
     if dry_run:
         report.notes.append("dry run: nothing built")
         return report
 
     out_dir = _output_dir(output)
     nodeps = _needs_nodeps(conf.get("nodeps", "auto"))
-    topdir = tempfile.mkdtemp(prefix="sunray-esound-")
+    if shutil.which("rpmbuild") is None:
+        raise JobFailed("rpmbuild not found: install rpm-build (RHEL) or rpm (Debian)")
+    work = _work_dir(user)
     try:
+        topdir = os.path.join(work, "top")
+        os.mkdir(topdir, 0o700)
         for _macro, sub in RPMBUILD_DIRS:
             os.mkdir(os.path.join(topdir, sub), 0o700)
         from .rpminspect import extract_flat
@@ -406,7 +585,8 @@ def build(settings, srpm=None, tarball=None, output=None, suffix=None, dry_run=F
         spec_path = os.path.join(topdir, "SPECS", spec_name)
         with open(spec_path, "w", encoding="utf-8") as f:
             f.write(new_spec)
-        log_path = os.path.join(topdir, "build.log")
+        _give_tree(topdir, user)
+        log_path = os.path.join(work, "build.log")
         cmd = ["rpmbuild", "-ba", "--define", f"_topdir {topdir}"]
         # Every directory explicitly, so a ~/.rpmmacros cannot send parts of
         # the build elsewhere.
@@ -419,12 +599,16 @@ def build(settings, srpm=None, tarball=None, output=None, suffix=None, dry_run=F
                 "build requirements (Debian, or an empty rpmdb)"
             )
         cmd.append(spec_path)
-        if shutil.which("rpmbuild") is None:
-            raise JobFailed("rpmbuild not found: install rpm-build (RHEL) or rpm (Debian)")
+        report.notes.append(f"rpmbuild runs as {user.name}"
+                            + (f" (uid {user.uid}, via {os.path.basename(user.prefix[0])})"
+                               if user.dropped else ""))
         with open(log_path, "wb") as log:
-            proc = subprocess.run(cmd, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
-        built = sorted(glob.glob(os.path.join(topdir, "RPMS", "**", "*.rpm"), recursive=True))
-        sources = sorted(glob.glob(os.path.join(topdir, "SRPMS", "*.src.rpm")))
+            proc = subprocess.run(user.prefix + cmd, stdout=log, stderr=subprocess.STDOUT,
+                                  stdin=subprocess.DEVNULL, cwd=topdir,
+                                  env=_build_env(topdir, user))
+        staging = os.path.join(work, "results")
+        os.mkdir(staging, 0o700)
+        built, sources = _take_results(topdir, staging)
         if proc.returncode != 0 or not built:
             kept = _keep_log(log_path, out_dir, facts, suffix)
             report.data["log_tail"] = _tail(log_path)
@@ -453,7 +637,7 @@ def build(settings, srpm=None, tarball=None, output=None, suffix=None, dry_run=F
             report.data["outputs"].append(target)
             report.add(FileChange(path=target, action="replaced" if existed else "created"))
     finally:
-        shutil.rmtree(topdir, ignore_errors=True)
+        shutil.rmtree(work, ignore_errors=True)
     return report
 
 

@@ -220,21 +220,36 @@ def discover_modules(root, cfg):
     return found
 
 
+# A module object's name ends up in dkms.conf, which dkms *sources* as root:
+# plain names only, checked where they are read from Oracle's Makefile.
+_OBJECT_RE = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_-]*")
+
+
+def _check_object(name, where):
+    if not _OBJECT_RE.fullmatch(name):
+        raise UsageError(f"{where}: module name {name!r} refused: expected letters, "
+                         "digits, '_' and '-' only")
+    return name
+
+
 def module_objects(srcdir):
     """The .ko names (without suffix) a stock SRSS Makefile builds.
 
     From ``C_FILES`` (Oracle's convention: one module per C file), else from
-    literal ``obj-m`` entries, else one per .c file.
+    literal ``obj-m`` entries, else one per .c file. A name that is not a
+    plain word (letters, digits, _ and -) is refused with a UsageError naming
+    the Makefile and the word.
     """
-    text = (Path(srcdir) / "Makefile").read_text(errors="replace").replace("\\\n", " ")
+    makefile = Path(srcdir) / "Makefile"
+    text = makefile.read_text(errors="replace").replace("\\\n", " ")
     for var, suffix in (("C_FILES", ".c"), ("obj-m", ".o")):
-        m = re.search(rf"^\s*{re.escape(var)}\s*[:+?]?=\s*(.*)$", text, re.M)
+        m = re.search(rf"^[ \t]*{re.escape(var)}[ \t]*[:+?]?=[ \t]*(.*)$", text, re.M)
         if m:
-            names = [w[: -len(suffix)] for w in m.group(1).split()
-                     if w.endswith(suffix) and "$" not in w]
+            names = [_check_object(w[: -len(suffix)], f"{makefile} ({var} word {w!r})")
+                     for w in m.group(1).split() if w.endswith(suffix) and "$" not in w]
             if names:
                 return names
-    return sorted(p.stem for p in Path(srcdir).glob("*.c"))
+    return sorted(_check_object(p.stem, f"{p}") for p in Path(srcdir).glob("*.c"))
 
 
 def _digest_tree(directory):
@@ -421,6 +436,8 @@ def _plan(root, config, cfg, kernels, explicit, report):
         # a new certificate (same path) must re-sign: hash its content
         cert = root.path(sign["cert"])
         sign_id = f"sign:{sign['hash']}:{_file_digest(cert) if cert.is_file() else '-'}"
+    for _name, d in modules:
+        module_objects(d)  # refuses a Makefile naming hostile modules, before any build
     src_digests = {name: _digest_tree(d) for name, d in modules}
     pairs = []
     for kernel in kernels:

@@ -6,7 +6,9 @@ import os
 import subprocess
 from pathlib import Path
 
-from conftest import need, run_sunray, tree_snapshot
+import pytest
+
+from conftest import assert_clean_error, need, run_sunray, tree_snapshot
 from kmodules_support import ALL_KO, host_kernels, make_server, modinfo
 
 
@@ -44,12 +46,12 @@ def test_export_writes_sources_kbuild_and_dkms_conf(sandbox):
     assert proc.returncode == 0, proc.stderr
     base = top / "usr/src/sunray-ut-1.0"
     conf = (base / "dkms.conf").read_text()
-    assert 'PACKAGE_NAME="sunray-ut"' in conf and 'AUTOINSTALL="yes"' in conf
+    assert "PACKAGE_NAME='sunray-ut'" in conf and "AUTOINSTALL='yes'" in conf
     for i, (name, where) in enumerate([("utadem", "utadem"), ("utdisk", "utdisk"),
                                        ("utdiskctl", "utdisk"), ("utio", "utio")]):
-        assert f'BUILT_MODULE_NAME[{i}]="{name}"' in conf
-        assert f'BUILT_MODULE_LOCATION[{i}]="{where}/"' in conf
-        assert f'DEST_MODULE_LOCATION[{i}]="/extra/sunray"' in conf
+        assert f"BUILT_MODULE_NAME[{i}]='{name}'" in conf
+        assert f"BUILT_MODULE_LOCATION[{i}]='{where}/'" in conf
+        assert f"DEST_MODULE_LOCATION[{i}]='/extra/sunray'" in conf
     assert "BUILT_MODULE_NAME[4]" not in conf
     assert "M=${dkms_tree}/${PACKAGE_NAME}/${PACKAGE_VERSION}/build modules" in conf
     assert (base / "utdisk/utdiskctl.c").read_bytes() == \
@@ -86,3 +88,110 @@ def test_real_dkms_adds_builds_and_installs_the_export(tmp_path):
     status = dkms(top, "status", "-m", "sunray-ut")
     assert f"sunray-ut/1.0, {kernel}, x86_64: installed" in status.stdout
     assert host_state() == host_before
+
+
+# --- hostile SRSS sources: dkms sources dkms.conf as root -----------------
+
+
+def source_dkms_conf(conf, cwd):
+    """What dkms does with dkms.conf: bash sources it (with its variables
+    set). Returns the arrays it defined, for the checks below."""
+    script = ('kernel_source_dir=/nonexistent dkms_tree=/nonexistent; source "$1"; '
+              'printf "%s\\n" "${BUILT_MODULE_NAME[@]}"')
+    proc = subprocess.run(["bash", "-c", script, "bash", str(conf)], cwd=cwd,
+                          capture_output=True, text=True, timeout=60)
+    return proc.stdout.split()
+
+
+def hostile_makefile(top, line):
+    makefile = top / "usr/src/SUNWut/utio/Makefile"
+    makefile.write_text(makefile.read_text().replace("C_FILES = utio.c", line))
+    return makefile
+
+
+def test_sourcing_the_exported_dkms_conf_gives_exactly_the_module_names(sandbox):
+    top = make_server(sandbox, [])
+    assert run_sunray("export-dkms", "--root", top).returncode == 0
+    conf = top / "usr/src/sunray-ut-1.0/dkms.conf"
+    assert source_dkms_conf(conf, sandbox) == ["utadem", "utdisk", "utdiskctl", "utio"]
+
+
+@pytest.mark.parametrize("how", ["C_FILES", "obj-m", "file name"])
+def test_hostile_module_name_is_refused_and_runs_nothing(sandbox, tmp_path, how):
+    """A module name with a command substitution in it: the export refuses
+    (exit 2, naming the Makefile and the word), and whatever dkms.conf there
+    is runs nothing when sourced."""
+    top = make_server(sandbox, [])
+    marker = tmp_path / "PWNED"  # dkms.conf is sourced with tmp_path as cwd
+    word = "x`id>PWNED`"
+    if how == "C_FILES":
+        makefile = hostile_makefile(top, f"C_FILES = utio.c {word}.c")
+        needles = [str(makefile), f"{word}.c"]
+    elif how == "obj-m":
+        makefile = hostile_makefile(top, "")
+        makefile.write_text(makefile.read_text().replace("obj-m := $(COBJ)",
+                                                         f"obj-m := utio.o {word}.o"))
+        needles = [str(makefile), f"{word}.o"]
+    else:
+        makefile = hostile_makefile(top, "")
+        makefile.write_text(makefile.read_text().replace("obj-m := $(COBJ)", ""))
+        evil = top / "usr/src/SUNWut/utio" / f"{word}.c"
+        evil.write_text("/* planted */\n")
+        needles = [str(evil)]
+    proc = run_sunray("export-dkms", "--root", top)
+    conf = top / "usr/src/sunray-ut-1.0/dkms.conf"
+    if conf.exists():
+        source_dkms_conf(conf, tmp_path)
+    assert not marker.exists(), "sourcing dkms.conf ran the planted command"
+    assert_clean_error(proc, 2, "module name", *needles)
+    assert not (top / "usr/src/sunray-ut-1.0").exists()  # nothing half-written
+    # rebuild-modules reads the same Makefile: refused the same way, no build
+    proc = run_sunray("rebuild-modules", "--root", top, "--dry-run")
+    assert_clean_error(proc, 2, "module name", *needles)
+
+
+def test_rebuild_modules_refuses_a_hostile_makefile_before_building(tmp_path):
+    kernel = host_kernels()[-1]
+    top = make_server(tmp_path / "root", [kernel])
+    makefile = hostile_makefile(top, "C_FILES = utio.c x;reboot.c")
+    proc = run_sunray("rebuild-modules", "--root", top, "--kernel", kernel)
+    assert_clean_error(proc, 2, str(makefile), "'x;reboot.c'")
+    assert not list((top / "lib/modules" / kernel).rglob("*.ko"))
+
+
+def test_source_path_with_a_newline_is_refused(sandbox, tmp_path):
+    """modules.src goes into a comment of dkms.conf: a newline would end it."""
+    top = make_server(sandbox, [])
+    marker = tmp_path / "PWNED"  # dkms.conf is sourced with tmp_path as cwd
+    src = "/usr/src/SUNWut\ntouch PWNED\n#"
+    os.rename(top / "usr/src/SUNWut", top / src.lstrip("/"))
+    proc = run_sunray("export-dkms", "--root", top, env={"INVOKE_SUNRAY_MODULES_SRC": src})
+    conf = top / "usr/src/sunray-ut-1.0/dkms.conf"
+    if conf.exists():
+        source_dkms_conf(conf, tmp_path)
+    assert not marker.exists(), "sourcing dkms.conf ran the planted command"
+    assert_clean_error(proc, 2, "modules.src", "control characters")
+    assert not conf.exists()
+
+
+@pytest.mark.parametrize("line, names", [
+    ("C_FILES = utio.c utio-2.c _x.c", ["utio", "utio-2", "_x"]),
+    ("C_FILES = $(SRC) utio.c", ["utio"]),
+])
+def test_module_objects_accepts_plain_names(tmp_path, line, names):
+    from sunray.kmodules import module_objects
+
+    (tmp_path / "Makefile").write_text(f"{line}\n")
+    assert module_objects(tmp_path) == names
+
+
+@pytest.mark.parametrize("word", ["a;b.c", "a b\\\nc|d.c", "-rf.c", "a'b.c", 'a"b.c',
+                                  "a.b.c", "a/b.c", "$(x)`id`.c".replace("$(x)", ""),
+                                  "é.c"])
+def test_module_objects_refuses_anything_but_plain_names(tmp_path, word):
+    from sunray.errors import UsageError
+    from sunray.kmodules import module_objects
+
+    (tmp_path / "Makefile").write_text(f"C_FILES = ok.c {word}\n")
+    with pytest.raises(UsageError, match="Makefile.*module name"):
+        module_objects(tmp_path)

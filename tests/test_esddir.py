@@ -16,6 +16,7 @@ import pytest
 
 from conftest import assert_clean_error, need, need_root, run_sunray, tree_snapshot
 from sunray import esddir
+from sunray.errors import UsageError
 from sunray.rootfs import Root
 
 CONFIG = {"esd": {"dir": "/tmp/.esd"}}
@@ -96,21 +97,50 @@ def test_regular_file_is_moved_aside_and_kept(sandbox):
     assert aside[0].name in proc.stdout
 
 
-def test_foreign_directory_is_repaired_in_place(sandbox):
-    need_root()
+def test_foreign_directory_is_moved_aside_and_replaced(sandbox, victims):
+    """Someone else's /tmp/.esd, with entries planted in it (links to their
+    victims, a directory): kept aside as it is, root gets a fresh, empty one."""
     esd = sandbox / "tmp/.esd"
     esd.mkdir(mode=0o700)
     (esd / "5").mkdir()
-    os.chown(esd, 1000, 1000)
+    (esd / "socket").symlink_to(victims[1])
+    (esd / "dir").symlink_to(victims[0])
+    for p in (esd / "5", esd):
+        os.chown(p, 1000, 1000)
     inode = esd.stat().st_ino
+    before = [fingerprint(victims[0]), fingerprint(victims[0] / "secret"), fingerprint(victims[1])]
 
     proc = run_sunray("esd-dir", "--root", sandbox)
     assert proc.returncode == 0, proc.stderr
     assert "owned by 1000:1000 0700" in proc.stdout
-    assert "repaired" in proc.stdout
-    assert "its 1 entries were kept" in proc.stderr
+    assert "moved it aside to .esd.sunray-moved-" in proc.stdout
+    assert "was a directory of uid 1000" in proc.stderr
     st = assert_esd_ok(sandbox)
-    assert st.st_ino == inode  # repaired, not replaced
+    assert st.st_ino != inode  # replaced, not adopted
+    assert os.listdir(esd) == []
+    (aside,) = [p for p in (sandbox / "tmp").iterdir() if p.name.startswith(".esd.sunray-moved-")]
+    ast = os.lstat(aside)
+    assert (ast.st_ino, ast.st_uid, stat.S_IMODE(ast.st_mode)) == (inode, 1000, 0o700)
+    assert sorted(os.listdir(aside)) == ["5", "dir", "socket"]
+    assert os.readlink(aside / "socket") == str(victims[1])
+    assert [fingerprint(victims[0]), fingerprint(victims[0] / "secret"),
+            fingerprint(victims[1])] == before
+    again = run_sunray("esd-dir", "--root", sandbox)
+    assert again.returncode == 0 and "unchanged" in again.stdout
+
+
+def test_root_directory_with_wrong_group_is_repaired_in_place(sandbox):
+    need_root()
+    esd = sandbox / "tmp/.esd"
+    esd.mkdir()
+    (esd / "5").mkdir()
+    os.chown(esd, 0, 1000)
+    os.chmod(esd, 0o1777)
+    inode = esd.stat().st_ino
+    proc = run_sunray("esd-dir", "--root", sandbox, "--format", "json")
+    assert proc.returncode == 0, proc.stderr
+    assert json.loads(proc.stdout)["esd_dir"]["found"]["state"] == "wrong-mode"
+    assert assert_esd_ok(sandbox).st_ino == inode
     assert (esd / "5").is_dir()
 
 
@@ -119,10 +149,11 @@ def test_wrong_mode_directory_is_repaired(sandbox):
     esd = sandbox / "tmp/.esd"
     esd.mkdir()
     os.chmod(esd, 0o777)  # no sticky bit: users could delete each other's sockets
+    inode = esd.stat().st_ino
     proc = run_sunray("esd-dir", "--root", sandbox, "--format", "json")
     assert proc.returncode == 0, proc.stderr
     assert json.loads(proc.stdout)["esd_dir"]["found"]["state"] == "wrong-mode"
-    assert_esd_ok(sandbox)
+    assert assert_esd_ok(sandbox).st_ino == inode  # root's own: repaired in place
 
 
 def test_correct_directory_is_left_alone(sandbox):
@@ -225,3 +256,27 @@ def test_bad_input(sandbox, tmp_path):
     assert_clean_error(proc, 2, "sunray.esd.dir")
     (sandbox / "tmp").rmdir()
     assert_clean_error(run_sunray("esd-dir", "--root", sandbox), 1, "/tmp does not exist")
+
+
+@pytest.mark.parametrize("bad", ["/etc", "/", "/tmp", "/var/tmp", "/tmp/", "/tmp/a/b",
+                                 "/tmp/..", "/tmp/.", "/home/x/.esd", "/var/tmp/../etc",
+                                 "tmp/.esd", "/tmp/.esd\n", "/tmp/a b", ["/tmp/.esd"]])
+def test_esd_dir_must_be_a_plain_name_in_tmp(bad):
+    with pytest.raises(UsageError, match="sunray.esd.dir"):
+        esddir.esd_path({"esd": {"dir": bad}})
+
+
+@pytest.mark.parametrize("good", ["/tmp/.esd", "/var/tmp/.esd", "/tmp/esd-0.2"])
+def test_esd_dir_plain_names_in_tmp_are_accepted(good):
+    assert esddir.esd_path({"esd": {"dir": good}}) == good
+
+
+def test_esd_dir_etc_is_refused_and_etc_untouched(sandbox):
+    need_root()
+    (sandbox / "etc").mkdir(exist_ok=True)
+    os.chmod(sandbox / "etc", 0o755)
+    before = tree_snapshot(sandbox)
+    proc = run_sunray("esd-dir", "--root", sandbox, env={"INVOKE_SUNRAY_ESD_DIR": "/etc"})
+    assert_clean_error(proc, 2, "sunray.esd.dir", "'/etc'", "/tmp or /var/tmp")
+    assert tree_snapshot(sandbox) == before
+    assert stat.S_IMODE(os.stat(sandbox / "etc").st_mode) == 0o755

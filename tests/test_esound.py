@@ -14,7 +14,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from conftest import assert_clean_error, need, run_sunray, tree_snapshot
+from conftest import assert_clean_error, need, need_root, run_sunray, tree_snapshot
 from esound_support import (
     STOCK_SPEC,
     dist_tag,
@@ -460,3 +460,130 @@ def test_rewrite_without_changelog_section_adds_one():
     spec = STOCK_SPEC.split("%changelog")[0]
     text = specedit.rewrite(spec, "oss", "0.2.36", "2").text
     assert text.rstrip().split("\n%changelog\n")[1].startswith("* ")
+
+
+# --- who runs the source RPM's build scripts -------------------------------------------
+
+# %build logs the uid it runs as; %install packages it.
+UID_SPEC = STOCK_SPEC.replace(
+    "make %{?_smp_mflags}\n", "make %{?_smp_mflags}\necho \"sunray-build-uid=$(id -u)\"\n"
+).replace(
+    "make install DESTDIR=$RPM_BUILD_ROOT\n",
+    "make install DESTDIR=$RPM_BUILD_ROOT\nmkdir -p $RPM_BUILD_ROOT%{_datadir}\n"
+    "id -u > $RPM_BUILD_ROOT%{_datadir}/esound-build-uid\n",
+).replace("%{_includedir}/esd.h\n", "%{_includedir}/esd.h\n%{_datadir}/esound-build-uid\n")
+
+
+@pytest.fixture(scope="module")
+def uid_srpm(work):
+    return make_srpm(work / "uid", UID_SPEC)
+
+
+def open_tmpdir():
+    """A TMPDIR the build user can pass through (pytest's own is root-only)."""
+    import tempfile
+
+    path = Path(tempfile.mkdtemp(prefix="sunray-esound-test-", dir="/tmp"))
+    os.chmod(path, 0o755)
+    return path
+
+
+def test_build_as_root_runs_rpmbuild_as_nobody(work, uid_srpm):
+    need_root()
+    import pwd
+
+    nobody = pwd.getpwnam("nobody").pw_uid
+    tmpdir = open_tmpdir()
+    try:
+        out = work / "uid" / "dist"
+        proc = run_sunray("build-esound", "--srpm", uid_srpm, "--output", out, "--format", "json",
+                          env={"TMPDIR": str(tmpdir)})
+        assert proc.returncode == 0, proc.stdout + proc.stderr
+        assert listing(tmpdir) == []  # the private tree was there, and is gone
+    finally:
+        shutil.rmtree(tmpdir)
+    result = json.loads(proc.stdout)
+    assert result["build_user"] == "nobody"
+    assert any(n.startswith("rpmbuild runs as nobody (uid") for n in result["notes"])
+    facts = rpm_facts(_binary(out))
+    uid = int(facts["files"]["/usr/share/esound-build-uid"])
+    assert uid == nobody and uid != 0
+    # the normal OSS result all the same
+    assert not [r for r in facts["requires"] if "libasound" in r]
+    assert not elfdeps.parse(facts["files"]["/usr/bin/esd"]).needs("libasound")
+    for p in out.iterdir():
+        assert os.stat(p).st_uid == 0  # copied out by root, not left to nobody
+
+
+def test_build_via_runuser_when_there_is_no_setpriv(work, uid_srpm, tmp_path):
+    """RHEL 6 has runuser but no util-linux setpriv: a PATH without setpriv."""
+    need_root()
+    need("runuser")
+    opendir = open_tmpdir()  # the build user runs tools from it: not in pytest's tmp
+    try:
+        fakebin = opendir / "bin"
+        fakebin.mkdir()
+        for d in ("/usr/local/bin", "/usr/bin", "/bin", "/usr/sbin", "/sbin"):
+            if not os.path.isdir(d):
+                continue
+            for name in os.listdir(d):
+                if name != "setpriv" and not (fakebin / name).exists():
+                    (fakebin / name).symlink_to(os.path.join(d, name))
+        out = tmp_path / "dist"
+        proc = run_sunray("build-esound", "--srpm", uid_srpm, "--output", out,
+                          env={"PATH": str(fakebin)})
+    finally:
+        shutil.rmtree(opendir)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert "via runuser" in proc.stdout
+    uid = int(rpm_facts(_binary(out))["files"]["/usr/share/esound-build-uid"])
+    assert uid != 0
+
+
+def test_build_user_selection(monkeypatch):
+    need_root()
+    from sunray import esound
+
+    tools = {"setpriv": "/usr/bin/setpriv", "runuser": "/sbin/runuser"}
+    monkeypatch.setattr(esound.shutil, "which", lambda name: tools.get(name))
+    user = esound.build_user({})
+    assert user.name == "nobody" and user.uid != 0
+    assert user.prefix == ["/usr/bin/setpriv", f"--reuid={user.uid}", f"--regid={user.gid}",
+                           "--clear-groups", "--"]
+    del tools["setpriv"]
+    assert esound.build_user({}).prefix == ["/sbin/runuser", "-u", "nobody", "--"]
+    del tools["runuser"]
+    with pytest.raises(UsageError, match="neither setpriv.*--allow-root-build"):
+        esound.build_user({})
+    assert esound.build_user({}, allow_root_build=True).prefix == []
+    tools["setpriv"] = "/usr/bin/setpriv"
+    with pytest.raises(UsageError, match="build_user 'root' is root"):
+        esound.build_user({"build_user": "root"})
+    for bad in ("no-such-user-here", "x;id", "", 7):
+        with pytest.raises(UsageError, match="build_user"):
+            esound.build_user({"build_user": bad or "$"})
+
+
+def test_bad_build_user_is_refused_before_building(work, srpm, tmp_path):
+    need_root()
+    proc = run_sunray("build-esound", "--srpm", srpm, "--output", tmp_path / "dist",
+                      env={"INVOKE_SUNRAY_ESOUND_BUILD_USER": "no-such-user-here"})
+    assert_clean_error(proc, 2, "sunray.esound.build_user", "no such user")
+    assert listing(tmp_path / "dist") is None
+
+
+@pytest.mark.parametrize("link", ["ln -s /etc/shadow", "ln %{_sourcedir}/esound-0.2.36.tar.bz2"])
+def test_links_planted_in_the_build_tree_are_not_followed(work, tmp_path, link):
+    """The build user owns RPMS/: a link to a secret there (or a hard link,
+    which old kernels allow to any file) must not be copied out by root."""
+    need_root()
+    spec = STOCK_SPEC.replace(
+        "make install DESTDIR=$RPM_BUILD_ROOT\n",
+        "make install DESTDIR=$RPM_BUILD_ROOT\nmkdir -p %{_rpmdir}/noarch\n"
+        f"{link} %{{_rpmdir}}/noarch/shadow.rpm\n",
+    )
+    srpm = make_srpm(tmp_path / "planted", spec)
+    out = tmp_path / "dist"
+    proc = run_sunray("build-esound", "--srpm", srpm, "--output", out)
+    assert_clean_error(proc, 1, "RPMS/noarch/shadow.rpm is not a plain file")
+    assert not out.exists() or not list(out.glob("*.rpm"))
