@@ -60,13 +60,22 @@ _UNIT_NAME = re.compile(r"^[A-Za-z0-9:_.@-]+\.(service|target|socket|mount|path|
 # --- settings -------------------------------------------------------------
 
 
-def program_path(config):
+# Where an installed toolkit puts its program (the RPM: /usr/bin/sunray).
+INSTALLED_PROGRAMS = ("/usr/bin/sunray", "/usr/local/bin/sunray")
+
+
+def program_path(config, root=None):
     """Absolute path of the sunray program hooks should run.
 
-    ``sunray.program`` when set; else the running program when it is called
+    ``sunray.program`` when set; else, for a root other than / (an image, a
+    chroot), the program installed in that tree (/usr/bin/sunray,
+    /usr/local/bin/sunray); else the running program when it is called
     ``sunray`` (argv[0]), else ``sunray`` on PATH, else /usr/bin/sunray.
     """
     program = config.get("program") or ""
+    if not program and root is not None and not root.is_host:
+        program = next((p for p in INSTALLED_PROGRAMS
+                        if os.access(root.path(p), os.X_OK) and root.path(p).is_file()), "")
     if not program:
         argv0 = sys.argv[0] if sys.argv else ""
         if os.path.basename(argv0) == "sunray" and os.access(argv0, os.X_OK):
@@ -289,7 +298,7 @@ def install(root, config, init="auto", dry_run=False, revert=False):
     else:
         kind = init
         report.notes.append(f"init system: {kind} (--init)")
-    program = program_path(config)
+    program = program_path(config, root)
     if not os.path.isfile(root.path(program)):
         report.warnings.append(
             f"{program} does not exist under the root: the hook will fail until sunray is "

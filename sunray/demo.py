@@ -69,7 +69,6 @@ def run(path, config):
     from . import apply
 
     root, kernels = build(path)
-    config = dict(config, program=config.get("program") or LAUNCHER)
     report = apply.run(root, config)
     report.notes = [
         f"demo server: {root.top} (CentOS 6 shaped; kernels: {', '.join(kernels) or 'none'})",

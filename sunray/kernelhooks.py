@@ -47,9 +47,9 @@ HOOKS = (
 
 
 
-def render_hooks(config):
+def render_hooks(config, root=None):
     """{server path: script text} of every hook."""
-    program = program_path(config)
+    program = program_path(config, root)
     strict = as_bool((config.get("modules") or {}).get("hook_strict", False),
                      "sunray.modules.hook_strict")
     return {path: render(template, path=path, program=program, strict=strict, **extra)
@@ -65,7 +65,7 @@ def install(root, config, dry_run=False, revert=False):
         for path, _, _ in HOOKS:
             report.add(editor.revert(path))
         return report
-    hooks = render_hooks(config)
+    hooks = render_hooks(config, root)
     if not dry_run:
         # All four or none: refuse before the first write, not after the third.
         check_writable(root, list(hooks), "install the kernel hooks")

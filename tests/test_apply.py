@@ -123,3 +123,11 @@ def test_demo_hooks_call_a_program_inside_the_sandbox(demo_run):
     assert "PROGRAM=/usr/bin/sunray" in (path / "etc/rc.d/init.d/sunray-boot").read_text()
     proc = run_sunray("--help", env={"PATH": f"{launcher.parent}:{os.environ['PATH']}"})
     assert proc.returncode == 0
+
+
+def test_hooks_in_a_tree_call_the_program_installed_there(demo_run):
+    """For a root other than /, the hooks run the tree's own /usr/bin/sunray,
+    whichever sunray installed them."""
+    path, _ = demo_run
+    for hook in ("etc/kernel/postinst.d/sunray-modules", "etc/kernel/install.d/85-sunray.install"):
+        assert "SUNRAY='/usr/bin/sunray'" in (path / hook).read_text()
