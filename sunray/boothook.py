@@ -20,6 +20,7 @@ install had to create).
 """
 
 import json
+import math
 import os
 import re
 import shlex
@@ -107,8 +108,8 @@ def before_units(config):
 def boot_timeout(config):
     value = (config.get("boot") or {}).get("timeout", 600)
     try:
-        seconds = int(value)
-    except (TypeError, ValueError):
+        seconds = math.ceil(float(value))
+    except (TypeError, ValueError, OverflowError):
         seconds = 0
     if seconds <= 0:
         raise UsageError(f"sunray.boot.timeout {value!r}: expected a positive number of seconds")

@@ -172,6 +172,12 @@ _KINDS = {
     "sunray.modules.modules": ("str", "list of str"),  # "auto" or names
     "sunray.modules.patches": ("list of mappings",),
     "sunray.modules.lock_timeout": ("number",),  # seconds, fractions fine
+    "sunray.boot.timeout": ("number",),
+    "sunray.boot.before": ("str or list of str",),
+    "sunray.esound.nodeps": ("word",),
+    "sunray.modules.dkms_version": ("version",),
+    "sunray.fleet.connect_timeout": ("number",),
+    "sunray.fleet.command_timeout": ("number",),
 }
 
 _TRUE = ("true", "yes", "on", "1")
@@ -199,6 +205,9 @@ def validate(data, shape=DEFAULTS, where="sunray"):
             if not isinstance(value, dict):
                 raise UsageError(_wrong(path, value, "a mapping of settings"))
             checked[key] = validate(value, default, path)
+            continue
+        if value is None and default is not None:
+            checked[key] = copy.deepcopy(default)  # null: "use the default"
             continue
         kinds = _KINDS.get(path) or (_kind_of(default),)
         for kind in kinds:
@@ -253,6 +262,8 @@ def _number(value, integer):
             value = int(value.strip()) if integer else float(value.strip())
         except ValueError:
             raise _Mismatch from None
+    if integer and isinstance(value, float) and value.is_integer():
+        value = int(value)  # YAML's 600.0
     if isinstance(value, bool) or not isinstance(value, int if integer else (int, float)):
         raise _Mismatch
     if not math.isfinite(value) or value < 0:
@@ -264,6 +275,27 @@ def _str(value):
     if not isinstance(value, str):
         raise _Mismatch
     return value
+
+
+def _word(value):
+    """yes/no/auto style words: YAML reads a bare ``yes`` as a bool."""
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    return _str(value)
+
+
+def _version(value):
+    """A version string: YAML reads a bare ``2.0`` as a number."""
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        return str(value)
+    return _str(value)
+
+
+def _str_list(value):
+    """A list of strings; one string alone is a list of one."""
+    if isinstance(value, str):
+        return [value]
+    return _list_of(str)(value)
 
 
 def _list_of(item_type):
@@ -291,6 +323,9 @@ _CHECKS = {
     "str": _str,
     "str or null": lambda value: value if value is None else _str(value),
     "list of str": _list_of(str),
+    "str or list of str": _str_list,
+    "word": _word,
+    "version": _version,
     "list of mappings": _list_of(dict),
     "mapping": _of_type(dict),
 }
@@ -302,6 +337,9 @@ _NAMES = {
     "str": "a string",
     "str or null": "a string or null",
     "list of str": "a list of strings",
+    "str or list of str": "a string or a list of strings",
+    "word": "a word (yes, no or auto)",
+    "version": "a version string",
     "list of mappings": "a list of mappings",
     "mapping": "a mapping",
 }

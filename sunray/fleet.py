@@ -318,7 +318,7 @@ def _connection(target, config):
         user=target.user or config.get("user") or None,
         port=target.port or 22,
         config=fabric_config,
-        connect_timeout=int(config.get("connect_timeout") or 10),
+        connect_timeout=float(config.get("connect_timeout") or 10),
         connect_kwargs=connect_kwargs,
     )
     known_hosts = os.path.expanduser(str(config.get("known_hosts") or "~/.ssh/known_hosts"))
@@ -363,7 +363,7 @@ def run_on_host(target, argv, task, config):
     try:
         conn = _connection(target, config)
         res = conn.run(shlex.join(argv), hide=True, warn=True, in_stream=False, pty=False,
-                       timeout=int(config.get("command_timeout") or 1800))
+                       timeout=float(config.get("command_timeout") or 1800))
         status, summary, data = judge(task, res.exited, res.stdout, res.stderr)
         return HostResult(target.name, status, res.exited, time.monotonic() - start, summary, data,
                           stderr=res.stderr[-2000:])

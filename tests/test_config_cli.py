@@ -113,7 +113,7 @@ BAD_FILES = [
     ("sunray: {modules: {modules: [utio, 5]}}", "sunray.modules.modules"),
     ("sunray: {doctor: {watched_files: [5]}}", "sunray.doctor.watched_files: [5]"),
     ("sunray: {tmp: {protect: /tmp/x}}", "sunray.tmp.protect: '/tmp/x' is not a list"),
-    ("sunray: {boot: {timeout: true}}", "sunray.boot.timeout: True is not a whole number"),
+    ("sunray: {boot: {timeout: true}}", "sunray.boot.timeout: True is not a finite number"),
     ("sunray: {boot: {timeout: -5}}", "sunray.boot.timeout: -5"),
     ("sunray: {modules: {lock_timeout: .nan}}", "sunray.modules.lock_timeout: nan"),
     ("sunray: {modules: {lock_timeout: .inf}}", "sunray.modules.lock_timeout: inf"),
@@ -309,12 +309,37 @@ def test_validator_normalises_words_and_digits():
     assert validate(defaults()) == defaults()
 
 
-@pytest.mark.parametrize("value", [True, math.nan, math.inf, -1, "1e3x", None, [1]])
+@pytest.mark.parametrize("value", [True, math.nan, math.inf, -1, "1e3x", 2.5, [1]])
 def test_validator_refuses_bad_numbers(value):
     data = defaults()
-    data["boot"]["timeout"] = value
-    with pytest.raises(UsageError, match=r"sunray\.boot\.timeout: .* is not a whole number"):
+    data["modules"]["jobs"] = value
+    with pytest.raises(UsageError, match=r"sunray\.modules\.jobs: .* is not a whole number"):
         validate(data)
+
+
+@pytest.mark.parametrize("value", [True, math.nan, -1, "soon"])
+def test_validator_refuses_bad_seconds(value):
+    data = defaults()
+    data["boot"]["timeout"] = value
+    with pytest.raises(UsageError, match=r"sunray\.boot\.timeout: .* is not a finite number"):
+        validate(data)
+
+
+def test_validator_takes_yaml_forms_the_code_understands():
+    """YAML reads `yes` as a bool and `2.0` as a number; null means the default;
+    a single unit name is a list of one; seconds may have fractions."""
+    data = defaults()
+    data["esound"].update(nodeps=True, output=None)
+    data["modules"].update(dkms_version=2.0, running_kernel=None, jobs=4.0)
+    data["boot"].update(before="utsvc.service", timeout=600.0)
+    data["fleet"].update(connect_timeout=2.5, known_hosts=None)
+    checked = validate(data)
+    assert checked["esound"]["nodeps"] == "yes" and checked["esound"]["output"] == "./dist"
+    assert checked["modules"]["dkms_version"] == "2.0" and checked["modules"]["jobs"] == 4
+    assert checked["modules"]["running_kernel"] == ""
+    assert checked["boot"]["before"] == ["utsvc.service"] and checked["boot"]["timeout"] == 600
+    assert checked["fleet"]["connect_timeout"] == 2.5
+    assert checked["fleet"]["known_hosts"] == "~/.ssh/known_hosts"
 
 
 def test_as_bool():
