@@ -269,6 +269,25 @@ def _state_of(host):
     return {"kind": "other"}
 
 
+def _original_of(meta, data_path):
+    """The saved original as a state (see _state_of), and where it is kept."""
+    kind = meta["kind"]
+    if kind == "file":
+        return ({"kind": "file", "sha256": _sha256(data_path.read_bytes())},
+                f"the original is kept at {data_path}")
+    if kind == "symlink":
+        return ({"kind": "symlink", "target": meta.get("target")},
+                f"the original was a symlink to {meta.get('target')}")
+    return {"kind": "absent"}, "there was no original (sunray created it)"
+
+
+def _changed_by_others(now, meta, original):
+    """Whether the file is neither absent, nor what sunray last wrote, nor the
+    saved original: someone (an admin, a package update) replaced it."""
+    wrote = meta.get("wrote")
+    return wrote is not None and now["kind"] != "absent" and now not in (wrote, original)
+
+
 class FileEditor:
     """Writes, links and removes files under a root, with backups and revert.
 
@@ -337,6 +356,13 @@ class FileEditor:
         data_path, meta_path = self._backup_paths(server_path, create=True)
         if meta_path.exists():
             meta = self._load_meta(meta_path)
+            if _changed_by_others(_state_of(host), meta, _original_of(meta, data_path)[0]):
+                # Replaced since sunray wrote it (say, by a package update):
+                # what is there now is the new original, so that a revert
+                # after this change gives back the update, not the old file.
+                created = tuple(meta.get("dirs", [])) + tuple(created)
+                meta_path.unlink()
+                return self._save_backup(server_path, host, created)
             new_dirs = [d for d in created if d not in meta.get("dirs", [])]
             if new_dirs:
                 meta["dirs"] = meta.get("dirs", []) + new_dirs
@@ -495,20 +521,10 @@ class FileEditor:
         wrote = meta.get("wrote")
         if wrote is None:
             return  # a record from an older sunray: nothing to compare with
-        kind = meta["kind"]
-        if kind == "file":
-            original = {"kind": "file", "sha256": _sha256(data_path.read_bytes())}
-            where = f"the original is kept at {data_path}"
-        elif kind == "symlink":
-            original = {"kind": "symlink", "target": meta.get("target")}
-            where = f"the original was a symlink to {meta.get('target')}"
-        else:
-            original = {"kind": "absent"}
-            where = "there was no original (sunray created it)"
-        now = _state_of(host)
+        original, where = _original_of(meta, data_path)
         # Absent, what sunray wrote, or the original (put back by hand):
         # reverting loses nothing.
-        if now["kind"] == "absent" or now in (wrote, original):
+        if not _changed_by_others(_state_of(host), meta, original):
             return
         raise JobFailed(f"{server_path} changed since sunray wrote it; nothing was reverted; "
                         f"{where}: restore it by hand, or run the task again")

@@ -90,9 +90,13 @@ def test_running_the_task_again_makes_the_file_revertible(sandbox):
     assert_clean_error(proc, 1, "/etc/kernel/postinst.d/sunray-modules changed since sunray",
                        "there was no original (sunray created it)")
     assert "admin's own hook" in hook.read_text()
+    # Installing again takes the admin's file as the new original ...
     assert run_sunray("install-kernel-hooks", "--root", sandbox).returncode == 0
+    assert "admin's own hook" not in hook.read_text()
+    # ... so a revert now gives it back instead of deleting it.
     assert run_sunray("install-kernel-hooks", "--root", sandbox, "--revert").returncode == 0
-    assert not (sandbox / "etc/kernel").exists()
+    assert hook.read_text() == "#!/bin/sh\necho the admin's own hook\n"
+    assert not (sandbox / "etc/kernel/install.d").exists()
 
 
 def test_revert_of_an_unchanged_file_still_works_and_a_deleted_one_is_restored(sandbox):
@@ -330,3 +334,19 @@ def test_a_created_directory_the_admin_uses_stays(sandbox):
     assert sorted(os.listdir(sandbox / "etc/kernel")) == ["postinst.d"]
     assert os.listdir(sandbox / "etc/kernel/postinst.d") == ["zz-admin"]
     assert not (sandbox / "var/lib/sunray/backup").exists()
+
+
+def test_a_file_replaced_after_sunray_wrote_it_becomes_the_new_original(sandbox):
+    """A package update replaces the patched file; the task patches the update;
+    --revert then gives back the update, not the file from before it."""
+    from sunray.fileedit import FileEditor
+    from sunray.rootfs import Root
+
+    target = sandbox / "etc/conf"
+    target.write_text("stock 1\n")
+    editor = FileEditor(Root(sandbox))
+    editor.write("/etc/conf", "stock 1\npatched\n")
+    target.write_text("stock 2\n")  # the update
+    editor.write("/etc/conf", "stock 2\npatched\n")
+    assert editor.revert("/etc/conf").action == "restored"
+    assert target.read_text() == "stock 2\n"
