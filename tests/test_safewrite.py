@@ -160,10 +160,13 @@ def test_kernel_hooks_through_a_symlink_out_of_the_root(sandbox, outside):
         assert tree_snapshot(sandbox) == before
 
 
-def test_a_relative_link_climbing_out_is_refused_one_staying_inside_is_followed(sandbox, outside):
+def test_a_relative_link_climbing_past_the_top_stays_in_the_root(sandbox, outside):
+    # On the server "/.." is "/": ../../outside from /etc is /outside, inside
+    # the tree, never the host directory next to the sandbox.
     (sandbox / "etc/kernel").symlink_to("../../outside")
     proc = run_sunray("install-kernel-hooks", "--root", sandbox)
-    assert_clean_error(proc, 2, "leads above the root")
+    assert proc.returncode == 0, proc.stderr
+    assert (sandbox / "outside/postinst.d/sunray-modules").is_file()
     assert _listing(outside) == []
 
     (sandbox / "etc/kernel").unlink()
