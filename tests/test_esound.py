@@ -641,19 +641,15 @@ def test_build_user_selection():
             esound.build_user({"build_user": bad or "$"})
 
 
-def test_root_build_user_is_refused_without_allow_root_build(work, srpm, tmp_path):
+@pytest.mark.parametrize("user, needles", [
+    ("root", ("is root", "--allow-root-build")),
+    ("no-such-user-here", ("sunray.esound.build_user", "no such user")),
+])
+def test_bad_build_user_is_refused_before_building(work, srpm, tmp_path, user, needles):
     need_root()
     proc = run_sunray("build-esound", "--srpm", srpm, "--output", tmp_path / "dist",
-                      env={"INVOKE_SUNRAY_ESOUND_BUILD_USER": "root"})
-    assert_clean_error(proc, 2, "is root", "--allow-root-build")
-    assert listing(tmp_path / "dist") is None
-
-
-def test_bad_build_user_is_refused_before_building(work, srpm, tmp_path):
-    need_root()
-    proc = run_sunray("build-esound", "--srpm", srpm, "--output", tmp_path / "dist",
-                      env={"INVOKE_SUNRAY_ESOUND_BUILD_USER": "no-such-user-here"})
-    assert_clean_error(proc, 2, "sunray.esound.build_user", "no such user")
+                      env={"INVOKE_SUNRAY_ESOUND_BUILD_USER": user})
+    assert_clean_error(proc, 2, *needles)
     assert listing(tmp_path / "dist") is None
 
 
