@@ -236,9 +236,8 @@ def demo(c, path="demo", format="text"):
         "(default ./dist, or sunray.esound.output).",
         "suffix": "Appended to the Release so the package upgrades the stock one "
         "and is recognisably ours (default oss: 2.el5 -> 2.el5.oss).",
-        "allow_root_build": "As root, when the build cannot drop to "
-        "sunray.esound.build_user (no setpriv or runuser): run the SRPM's build "
-        "scripts as root anyway.",
+        "allow_root_build": "Allow sunray.esound.build_user to be root: run the "
+        "SRPM's build scripts as root (refused otherwise).",
         "dry_run": "Print the spec changes as a diff; build nothing.",
         "format": FORMAT_HELP,
     }

@@ -361,34 +361,30 @@ _USER = re.compile(r"[A-Za-z_][A-Za-z0-9_.-]{0,31}")
 
 @dataclass
 class BuildUser:
-    """Whom rpmbuild runs as: ``prefix`` goes before the rpmbuild argv
-    (empty: as the caller); uid/gid own the private build tree."""
+    """Whom rpmbuild runs as; ``dropped``: root switches to uid/gid (and no
+    supplementary groups) for it, and uid/gid own the private build tree."""
 
     name: str
     uid: int
     gid: int
-    prefix: list
-
-    @property
-    def dropped(self):
-        return bool(self.prefix)
+    dropped: bool
 
 
 def build_user(conf, allow_root_build=False):
-    """How build-esound drops root before running the SRPM's scriptlets.
+    """Whom build-esound runs the SRPM's build scripts as.
 
-    As a normal user: rpmbuild runs as that user, nothing to drop. As root:
-    as ``sunray.esound.build_user`` (default nobody), through util-linux
-    setpriv (Debian, RHEL 7+), else runuser (RHEL 6); with neither, or with
-    build_user root, only when ``allow_root_build`` says so (UsageError
-    otherwise).
+    As a normal user: that user, nothing to drop. As root:
+    ``sunray.esound.build_user`` (default nobody); the switch happens in
+    Python at exec time (``_run_build``), so no setpriv or runuser is needed.
+    build_user root only when ``allow_root_build`` says so; a bad or unknown
+    name is a UsageError.
     """
     import pwd
 
     euid = os.geteuid()
     if euid != 0:
         entry = pwd.getpwuid(euid)
-        return BuildUser(entry.pw_name, euid, os.getegid(), [])
+        return BuildUser(entry.pw_name, euid, os.getegid(), dropped=False)
     name = conf.get("build_user") or "nobody"
     if not isinstance(name, str) or not _USER.fullmatch(name):
         raise UsageError(f"sunray.esound.build_user {name!r}: expected a user name, e.g. nobody")
@@ -396,22 +392,13 @@ def build_user(conf, allow_root_build=False):
         entry = pwd.getpwnam(name)
     except KeyError:
         raise UsageError(f"sunray.esound.build_user {name!r}: no such user on this host") from None
-    why = None
-    if entry.pw_uid == 0:
-        why = f"sunray.esound.build_user {name!r} is root"
-    elif shutil.which("setpriv"):
-        return BuildUser(name, entry.pw_uid, entry.pw_gid,
-                         [shutil.which("setpriv"), f"--reuid={entry.pw_uid}",
-                          f"--regid={entry.pw_gid}", "--clear-groups", "--"])
-    elif shutil.which("runuser"):
-        return BuildUser(name, entry.pw_uid, entry.pw_gid,
-                         [shutil.which("runuser"), "-u", name, "--"])
-    else:
-        why = "neither setpriv (util-linux) nor runuser is installed to drop root"
+    if entry.pw_uid != 0:
+        return BuildUser(name, entry.pw_uid, entry.pw_gid, dropped=True)
     if not allow_root_build:
-        raise UsageError(f"build-esound: {why}; refusing to run the source RPM's build "
-                         "scripts as root (give --allow-root-build to do it anyway)")
-    return BuildUser("root", 0, 0, [])
+        raise UsageError(f"build-esound: sunray.esound.build_user {name!r} is root; refusing "
+                         "to run the source RPM's build scripts as root (give "
+                         "--allow-root-build to do it anyway)")
+    return BuildUser(name, 0, entry.pw_gid, dropped=False)
 
 
 def _reachable_by_others(directory):
@@ -452,12 +439,50 @@ def _give_tree(topdir, user):
             os.chown(name, user.uid, user.gid, follow_symlinks=False)
 
 
+# The build's whole environment: nothing of the caller's (root's) leaks in.
+BUILD_PATH = "/usr/sbin:/usr/bin:/sbin:/bin"
+
+
 def _build_env(topdir, user):
-    env = dict(os.environ)
-    if user.dropped:
-        # not root's HOME (its ~/.rpmmacros) nor TMPDIR
-        env.update(HOME=topdir, USER=user.name, LOGNAME=user.name, TMPDIR=f"{topdir}/tmp")
-    return env
+    """A minimal environment, HOME and TMPDIR inside the build tree (not
+    root's ~/.rpmmacros, not a shared /tmp)."""
+    return {
+        "PATH": BUILD_PATH,
+        "HOME": topdir,
+        "TMPDIR": f"{topdir}/tmp",
+        "LANG": "C",
+        "USER": user.name,
+        "LOGNAME": user.name,
+    }
+
+
+def _run_build(cmd, topdir, user, log):
+    """Run ``cmd`` (the rpmbuild argv) for the untrusted build scripts.
+
+    In a new session: no controlling terminal, so nothing in the SRPM can
+    open /dev/tty and push keystrokes (TIOCSTI) into the admin's shell;
+    stdin is /dev/null. As root, Python switches to the build user between
+    fork and exec (groups cleared). When rpmbuild ends, whatever it left
+    running in its session's process group is killed. Returns the exit code.
+    """
+    import signal
+
+    drop = {"user": user.uid, "group": user.gid, "extra_groups": []} if user.dropped else {}
+    proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT,
+                            stdin=subprocess.DEVNULL, cwd=topdir, env=_build_env(topdir, user),
+                            start_new_session=True, **drop)
+    try:
+        # Wait for rpmbuild to end but leave it a zombie: its pid, which is
+        # the session's process group id, cannot be reused until reaped, so
+        # killpg below reaches only what the build left behind.
+        os.waitid(os.P_PID, proc.pid, os.WEXITED | os.WNOWAIT)
+    finally:
+        try:
+            os.killpg(proc.pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+        proc.wait()
+    return proc.returncode
 
 
 _OPEN_DIR = os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | getattr(os, "O_CLOEXEC", 0)
@@ -587,7 +612,8 @@ def build(settings, srpm=None, tarball=None, output=None, suffix=None, dry_run=F
             f.write(new_spec)
         _give_tree(topdir, user)
         log_path = os.path.join(work, "build.log")
-        cmd = ["rpmbuild", "-ba", "--define", f"_topdir {topdir}"]
+        # found on the caller's PATH: the build's own PATH is minimal
+        cmd = [shutil.which("rpmbuild"), "-ba", "--define", f"_topdir {topdir}"]
         # Every directory explicitly, so a ~/.rpmmacros cannot send parts of
         # the build elsewhere.
         for macro, sub in RPMBUILD_DIRS:
@@ -599,21 +625,18 @@ def build(settings, srpm=None, tarball=None, output=None, suffix=None, dry_run=F
                 "build requirements (Debian, or an empty rpmdb)"
             )
         cmd.append(spec_path)
-        report.notes.append(f"rpmbuild runs as {user.name}"
-                            + (f" (uid {user.uid}, via {os.path.basename(user.prefix[0])})"
-                               if user.dropped else ""))
+        report.notes.append(f"rpmbuild runs as {user.name} (uid {user.uid}) in a new "
+                            "session: no terminal, minimal environment")
         with open(log_path, "wb") as log:
-            proc = subprocess.run(user.prefix + cmd, stdout=log, stderr=subprocess.STDOUT,
-                                  stdin=subprocess.DEVNULL, cwd=topdir,
-                                  env=_build_env(topdir, user))
+            returncode = _run_build(cmd, topdir, user, log)
         staging = os.path.join(work, "results")
         os.mkdir(staging, 0o700)
         built, sources = _take_results(topdir, staging)
-        if proc.returncode != 0 or not built:
+        if returncode != 0 or not built:
             kept = _keep_log(log_path, out_dir, facts, suffix)
             report.data["log_tail"] = _tail(log_path)
             report.data["log"] = str(kept)
-            report.failure = f"rpmbuild failed (exit {proc.returncode}); full log: {kept}"
+            report.failure = f"rpmbuild failed (exit {returncode}); full log: {kept}"
             return report
 
         check = check_rpms(built)
