@@ -16,7 +16,7 @@ Every step is idempotent, so a second ``apply`` changes nothing.
 
 from dataclasses import dataclass, field
 
-from .errors import SunrayError
+from .errors import one_line
 
 
 def _patch_tmpwatch(root, config, dry_run):
@@ -147,13 +147,8 @@ def run(root, config, dry_run=False, steps=STEPS):
         step = StepResult(name)
         try:
             step.result = func(root, config, dry_run)
-        except SunrayError as e:
-            step.error = str(e)
-        except OSError as e:  # e.g. a file where a directory belongs
-            where = f": {e.filename}" if e.filename else ""
-            step.error = f"{e.strerror or e}{where}"
-        except Exception as e:  # a bug in one step must not hide the others' work
-            step.error = f"internal error: {type(e).__name__}: {e}"
+        except Exception as e:  # even a bug in one step must not hide the others' work
+            step.error = one_line(e)
         report.steps.append(step)
         for warning in getattr(step.result, "warnings", None) or []:
             report.warnings.append(f"{name}: {warning}")

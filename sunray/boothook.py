@@ -30,7 +30,7 @@ import sys
 from pathlib import PurePosixPath
 
 from . import tmpmount
-from .errors import JobFailed, SunrayError, UsageError
+from .errors import JobFailed, UsageError, one_line
 from .fileedit import FileEditor, atomic_write, check_writable
 from .report import Report
 
@@ -462,13 +462,9 @@ def boot(root, config):
     for name, step in BOOT_STEPS:
         try:
             result = step(root, config)
-        except SunrayError as e:
-            failures.append(f"{name}: {e}")
-            steps.append({"step": name, "ok": False, "error": str(e)})
-            continue
-        except Exception as e:  # a bug in one step must not skip the others
-            failures.append(f"{name}: {type(e).__name__}: {e}")
-            steps.append({"step": name, "ok": False, "error": f"{type(e).__name__}: {e}"})
+        except Exception as e:  # even a bug in one step must not skip the others
+            failures.append(f"{name}: {one_line(e)}")
+            steps.append({"step": name, "ok": False, "error": one_line(e)})
             continue
         report.changes.extend(result.changes)
         report.notes.extend(result.notes)

@@ -21,3 +21,14 @@ class JobFailed(SunrayError):
     """The input was fine but the job did not succeed (exit 1)."""
 
     exit_code = 1
+
+
+def one_line(error):
+    """An exception as the one-line cause an admin reads: the toolkit's own
+    message, an OS error's reason and file, else the exception's type and text."""
+    if isinstance(error, SunrayError):
+        return str(error)
+    if isinstance(error, OSError):
+        where = f": {error.filename}" if error.filename else ""
+        return f"{error.strerror or error}{where}"
+    return f"{type(error).__name__}: {error}"

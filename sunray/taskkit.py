@@ -8,7 +8,7 @@ import json
 import os
 import sys
 
-from .errors import JobFailed, SunrayError, UsageError
+from .errors import JobFailed, SunrayError, UsageError, one_line
 
 FORMATS = ("text", "json")
 
@@ -36,8 +36,7 @@ def guarded(func):
         except OSError as e:
             if os.environ.get("SUNRAY_DEBUG"):
                 raise
-            where = f": {e.filename}" if e.filename else ""
-            raise Exit(f"sunray: {e.strerror or e}{where}", code=1) from None
+            raise Exit(f"sunray: {one_line(e)}", code=1) from None
         except Exception as e:  # a bug: still no traceback for the admin
             if os.environ.get("SUNRAY_DEBUG"):
                 raise
