@@ -29,7 +29,7 @@ import subprocess
 import sys
 from pathlib import PurePosixPath
 
-from . import tmpmount
+from . import tmpfiles_dropin, tmpmount
 from .errors import JobFailed, UsageError, one_line
 from .fileedit import FileEditor, atomic_write, check_writable
 from .report import Report
@@ -257,7 +257,8 @@ def _load_record(root, config):
 
 def _save_record(root, config, record):
     path = _record_path(root, config)
-    path.parent.mkdir(parents=True, exist_ok=True, mode=0o755)
+    # Through makedirs like every state write: no symlink leads it out of the root.
+    path = root.makedirs(root.server_path(path.parent)).host / path.name
     atomic_write(path, (json.dumps(record, indent=2, sort_keys=True) + "\n").encode(), mode=0o644)
 
 
@@ -316,8 +317,6 @@ def install(root, config, init="auto", dry_run=False, revert=False):
         else:
             links = rc_links(rc_pattern)
     else:
-        from . import tmpfiles_dropin
-
         files[UNIT] = (_render_unit(config, program), 0o644)
         files[tmpfiles_dropin.DROPIN] = (tmpfiles_dropin.content(config), 0o644)
         links[WANTS_LINK] = UNIT
@@ -354,7 +353,7 @@ def install(root, config, init="auto", dry_run=False, revert=False):
             record["inits"].append(kind)
         # The tmpfiles drop-in is shared with patch-tmpwatch: only revert it
         # when this task is the one that wrote it.
-        owned = [p for p in targets if p != "/etc/tmpfiles.d/sunray.conf" or p in changed
+        owned = [p for p in targets if p != tmpfiles_dropin.DROPIN or p in changed
                  or p in record.get("paths", [])]
         record["paths"] = sorted(set(record.get("paths", [])) | set(owned))
         record["dirs"] = sorted(set(record.get("dirs", [])) | new_dirs)

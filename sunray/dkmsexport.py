@@ -27,10 +27,6 @@ _NO_CONTROL = re.compile(r"[^\x00-\x1f\x7f]*")
 _QUOTABLE = re.compile(r"[A-Za-z0-9_.+/-]+")
 
 
-def export_dir(config):
-    return f"/usr/src/{PACKAGE}-{_version(module_settings(config))}"
-
-
 def _version(cfg):
     version = str(cfg.get("dkms_version") or "")
     if not _VERSION_RE.match(version):

@@ -34,6 +34,7 @@ import time
 
 from .errors import JobFailed, UsageError
 from .report import Report
+from .rootfs import DIR_FLAGS
 
 WANT_MODE = 0o1777
 WANT_UID = 0
@@ -43,7 +44,6 @@ WANT_GID = 0
 # of the world-writable temporary directories may get that (never /etc).
 _PARENTS = ("/tmp", "/var/tmp")
 _PLAIN_NAME = re.compile(r"[A-Za-z0-9._+@-]+")
-_DIR_FLAGS = os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | getattr(os, "O_CLOEXEC", 0)
 
 
 def esd_path(config):
@@ -75,7 +75,7 @@ def _open_parent(root, path):
         for part in parts:
             walked += "/" + part
             try:
-                nfd = os.open(part, _DIR_FLAGS, dir_fd=fd)
+                nfd = os.open(part, DIR_FLAGS, dir_fd=fd)
             except FileNotFoundError:
                 raise _UnsafeParent(f"{walked} does not exist") from None
             except OSError:
@@ -267,7 +267,7 @@ def _open_subdir(parent_fd, name, path):
     """The directory ``name`` in ``parent_fd``, opened without following a
     link; failing that, something changed it under us."""
     try:
-        return os.open(name, _DIR_FLAGS, dir_fd=parent_fd)
+        return os.open(name, DIR_FLAGS, dir_fd=parent_fd)
     except OSError:
         raise _raced(path) from None
 

@@ -27,7 +27,8 @@ from pathlib import Path, PurePosixPath
 from .errors import UsageError
 
 
-_DIR_FLAGS = os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | getattr(os, "O_CLOEXEC", 0)
+# Open a directory, never through a symlink.
+DIR_FLAGS = os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | getattr(os, "O_CLOEXEC", 0)
 _MAX_LINKS = 40
 
 # What Root.makedirs() found: ``host`` is the directory's real location (no
@@ -110,7 +111,7 @@ class Root:
                     created.append(here)
                     continue
                 try:
-                    fd = os.open(part, _DIR_FLAGS, dir_fd=fds[-1])
+                    fd = os.open(part, DIR_FLAGS, dir_fd=fds[-1])
                 except FileNotFoundError:
                     if not create:
                         missing = True
@@ -122,7 +123,7 @@ class Root:
                     except FileExistsError:
                         parts.insert(0, part)  # someone was quicker: look again
                         continue
-                    fd = os.open(part, _DIR_FLAGS, dir_fd=fds[-1])
+                    fd = os.open(part, DIR_FLAGS, dir_fd=fds[-1])
                     os.fchmod(fd, mode)
                     created.append(here)
                 except OSError as e:
