@@ -40,6 +40,7 @@ from pathlib import Path
 
 from .errors import JobFailed, UsageError
 from .fileedit import atomic_write, fsync_dir
+from .report import Report
 
 # Kernel versions end up in paths and command lines: letters, digits and
 # . _ + ~ - only, starting with a letter or digit, no "..".
@@ -92,11 +93,16 @@ def _check_name(name, what):
     return name
 
 
+def _valid_dest(dest):
+    """A plain relative path below /lib/modules/K (config or a record's)."""
+    return isinstance(dest, str) and bool(_DEST_RE.match(dest)) and ".." not in dest.split("/")
+
+
 def module_settings(config):
     """The ``modules`` subsection, checked (UsageError names the bad key)."""
     cfg = dict(config.get("modules", {}))
     dest = cfg.get("dest", "extra/sunray")
-    if not isinstance(dest, str) or not _DEST_RE.match(dest) or ".." in dest.split("/"):
+    if not _valid_dest(dest):
         raise UsageError(f"modules.dest {dest!r}: expected a relative path below /lib/modules/K")
     cfg["dest"] = dest.strip("/")
     src = cfg.get("src", "/usr/src/SUNWut")
@@ -323,16 +329,12 @@ class Pair:
 
 
 @dataclass
-class ModulesReport:
-    """Result of rebuild-modules: one row per (kernel, module)."""
+class ModulesReport(Report):
+    """Result of rebuild-modules: one row per (kernel, module) instead of
+    file changes."""
 
     task: str = "rebuild-modules"
-    root: str = "/"
-    dry_run: bool = False
     pairs: list = field(default_factory=list)
-    notes: list = field(default_factory=list)
-    warnings: list = field(default_factory=list)
-    failure: str = ""
     seconds: float = 0.0
 
     @property
@@ -386,11 +388,17 @@ def _read_record(path):
     return data
 
 
+def _log_dir(root, config, kernel):
+    return root.path(config.get("log_dir", "/var/log/sunray")) / "modules" / kernel
+
+
 def _log_path(root, config, kernel, module):
-    return root.path(config.get("log_dir", "/var/log/sunray")) / "modules" / kernel / f"{module}.log"
+    return _log_dir(root, config, kernel) / f"{module}.log"
 
 
-def _matching_patches(root, cfg, patches, kernel, module):
+def _matching_patches(root, cfg, patches, kernel, module, digests):
+    """(host path, digest) of the patches for this pair; ``digests`` caches
+    each file's digest across the pairs of one plan."""
     out = []
     src = root.path(cfg["src"])
     for file, rx, only in patches:
@@ -403,7 +411,9 @@ def _matching_patches(root, cfg, patches, kernel, module):
             raise UsageError(f"patch {file}: '..' is not allowed")
         if not host.is_file():
             raise UsageError(f"patch {file}: no such file")
-        out.append((host, _file_digest(host)))
+        if host not in digests:
+            digests[host] = _file_digest(host)
+        out.append((host, digests[host]))
     return out
 
 
@@ -440,6 +450,7 @@ def _plan(root, config, cfg, kernels, explicit, report):
         module_objects(d)  # refuses a Makefile naming hostile modules, before any build
     src_digests = {name: _digest_tree(d) for name, d in modules}
     pairs = []
+    patch_digests = {}
     for kernel in kernels:
         headers = headers_dir(root, kernel)
         if headers is None:
@@ -455,7 +466,7 @@ def _plan(root, config, cfg, kernels, explicit, report):
         record = _read_record(_record_path(root, config, kernel))
         dest = root.path(f"/lib/modules/{kernel}/{cfg['dest']}")
         for name, srcdir in modules:
-            applied = _matching_patches(root, cfg, patches, kernel, name)
+            applied = _matching_patches(root, cfg, patches, kernel, name, patch_digests)
             h = hashlib.sha256()
             for part in (RECIPE, kernel, src_digests[name], hid, sign_id,
                          *(d for _, d in applied)):
@@ -771,8 +782,7 @@ def _install_kernel(root, config, cfg, kernel, pairs):
 
 def _depmod(root, config, kernel):
     """depmod -b DIR K; its output goes to the kernel's depmod.log. None or a problem."""
-    log_dir = root.path(config.get("log_dir", "/var/log/sunray")) / "modules" / kernel
-    log_path = _safe_dir(root, log_dir) / "depmod.log"
+    log_path = _safe_dir(root, _log_dir(root, config, kernel)) / "depmod.log"
     root.inside(log_path)
     with open(log_path, "w", opener=_open_nofollow) as log:
         rc = _run_logged([_tool("depmod"), "-b", str(root.top), kernel], log)
@@ -978,7 +988,7 @@ def remove(root, config, kernel, dry_run=False):
     record_path = _record_path(root, config, kernel)
     record = _read_record(record_path)
     dest_rel = record.get("dest") or cfg["dest"]
-    if not _DEST_RE.match(dest_rel) or ".." in dest_rel.split("/"):
+    if not _valid_dest(dest_rel):
         dest_rel = cfg["dest"]
     dest = root.path(f"/lib/modules/{kernel}/{dest_rel}")
     targets = [dest / name for m in record["modules"].values() for name in (m.get("files") or {})
@@ -986,7 +996,7 @@ def remove(root, config, kernel, dry_run=False):
     targets = [t for t in targets if t.is_file()]
     if record_path.exists():
         targets.append(record_path)
-    logs = root.path(config.get("log_dir", "/var/log/sunray")) / "modules" / kernel
+    logs = _log_dir(root, config, kernel)
     # Checked before anything is removed: rmtree must never start outside the root.
     logs = _safe_dir(root, logs, create=False)
     prefix = "would be " if dry_run else ""
