@@ -181,7 +181,7 @@ def check_installed(root):
                 # Follow a library link only inside the root (an image's
                 # absolute link must not lead us to the build host's files).
                 real = os.path.realpath(host)
-                if real != str(root.top) and not real.startswith(str(root.top) + os.sep):
+                if not root.contains(real):
                     report.warnings.append(f"{server}: link leads outside the root, skipped")
                     continue
                 target = real

@@ -30,11 +30,11 @@ TASKS = ("doctor", "apply", "rebuild-modules", "patch-tmpwatch")
 DRY_RUN_TASKS = ("apply", "rebuild-modules", "patch-tmpwatch")
 MAX_PARALLEL = 256
 
-_USER = re.compile(r"^[A-Za-z_][A-Za-z0-9._-]{0,31}$")
-_HOSTNAME = re.compile(r"^[A-Za-z0-9](?:[A-Za-z0-9.-]{0,251}[A-Za-z0-9])?$")
-_IPV6 = re.compile(r"^[0-9A-Fa-f:.]+$")
-_SAFE_PATH = re.compile(r"^/[A-Za-z0-9._+@%/-]*$")
-_PROGRAM = re.compile(r"^[A-Za-z0-9._+@%/-]+$")
+_USER = re.compile(r"[A-Za-z_][A-Za-z0-9._-]{0,31}")
+_HOSTNAME = re.compile(r"[A-Za-z0-9](?:[A-Za-z0-9.-]{0,251}[A-Za-z0-9])?")
+_IPV6 = re.compile(r"[0-9A-Fa-f:.]+")
+_SAFE_PATH = re.compile(r"/[A-Za-z0-9._+@%/-]*")
+_PROGRAM = re.compile(r"[A-Za-z0-9._+@%/-]+")
 _INVENTORY_KEYS = {"host", "root", "program"}
 
 
@@ -62,18 +62,18 @@ def parse_host(spec):
     user = None
     if "@" in text:
         user, text = text.split("@", 1)
-        if not _USER.match(user):
+        if not _USER.fullmatch(user):
             raise UsageError(f"host {spec!r}: bad user name {user!r}")
     port = None
     if text.startswith("["):
         host, bracket, rest = text[1:].partition("]")
-        if not bracket or not _IPV6.match(host) or (rest and not rest.startswith(":")):
+        if not bracket or not _IPV6.fullmatch(host) or (rest and not rest.startswith(":")):
             raise UsageError(f"host {spec!r}: bad IPv6 address (use [addr]:port)")
         port = rest[1:] if rest else None
     else:
         host, colon, port = text.partition(":")
         port = port if colon else None
-        if not _HOSTNAME.match(host):
+        if not _HOSTNAME.fullmatch(host):
             raise UsageError(f"host {spec!r}: bad host name {host!r}")
     if port is not None:
         if not port.isdigit() or not 0 < int(port) < 65536:
@@ -83,13 +83,13 @@ def parse_host(spec):
 
 
 def check_remote_root(path, where):
-    if not isinstance(path, str) or not _SAFE_PATH.match(path) or "/../" in path + "/":
+    if not isinstance(path, str) or not _SAFE_PATH.fullmatch(path) or "/../" in path + "/":
         raise UsageError(f"{where}: root {path!r}: expected an absolute path without blanks or '..'")
     return path
 
 
 def check_program(program, where):
-    if not isinstance(program, str) or not _PROGRAM.match(program) or program.startswith("-"):
+    if not isinstance(program, str) or not _PROGRAM.fullmatch(program) or program.startswith("-"):
         raise UsageError(f"{where}: program {program!r}: expected a path or a program name")
     return program
 

@@ -76,7 +76,7 @@ class Root:
         parent = Path(os.path.realpath(host_path.parent))
         if parent != self.top and self.top not in parent.parents:
             raise UsageError(
-                f"{self.server_path(host_path) if self._under(host_path) else host_path}: "
+                f"{self.server_path(host_path) if self.contains(host_path) else host_path}: "
                 f"resolves to {parent}, outside the root {self.top}"
             )
         return host_path
@@ -191,7 +191,8 @@ class Root:
             done.append(part)
         return "/" + "/".join(done)
 
-    def _under(self, host_path):
+    def contains(self, host_path):
+        """Whether ``host_path`` (as written, not resolved) lies in the tree."""
         try:
             Path(host_path).relative_to(self.top)
             return True

@@ -39,7 +39,7 @@ def test_parse_host(spec, expected):
 
 @pytest.mark.parametrize("spec", [
     "", "-oProxyCommand=x", "a b", "host:0", "host:70000", "host:22x", "ro ot@h",
-    "h;rm -rf /", "[::1", "[zz]:22", "@host", "host:",
+    "h;rm -rf /", "[::1", "[zz]:22", "@host", "host:", "root\n@srv",
 ])
 def test_parse_host_refuses(spec):
     with pytest.raises(UsageError):
@@ -58,7 +58,7 @@ def test_remote_argv_validated_and_quoted():
     assert shlex.split(shlex.join(argv)) == argv
     for bad in [dict(task="rm"), dict(task="doctor", dry_run=True),
                 dict(task="doctor", root="/srv/x; reboot"), dict(task="doctor", root="rel"),
-                dict(task="doctor", root="/a/../etc")]:
+                dict(task="doctor", root="/a/../etc"), dict(task="doctor", root="/srv/img\n")]:
         with pytest.raises(UsageError):
             fleet.remote_argv(t, config=config, **bad)
     with pytest.raises(UsageError):

@@ -146,3 +146,10 @@ def test_config_from_environment_reaches_tasks(sandbox):
     proc = run_sunray("esd-dir", "--dry-run", "--format", "json",
                       env={"INVOKE_SUNRAY_ROOT": str(sandbox / "missing")})
     assert_clean_error(proc, 2, str(sandbox / "missing"))
+
+
+def test_root_contains_works_for_slash_too(sandbox, tmp_path):
+    # A prefix test would turn "/" into "//" and find nothing inside it.
+    assert Root("/").contains("/usr/lib/libesd.so.0")
+    assert Root(sandbox).contains(sandbox / "usr/lib/x")
+    assert not Root(sandbox).contains(tmp_path / "elsewhere")
