@@ -21,6 +21,7 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from .config import as_bool
 from .errors import JobFailed, UsageError
 from .fileedit import stat_input
 from .report import Report
@@ -227,10 +228,8 @@ def _needs_nodeps(setting):
     package itself) the database cannot know the build requirements, so
     rpmbuild would refuse every BuildRequires: use --nodeps there only.
     """
-    if setting in (True, "yes", "true"):
-        return True
-    if setting in (False, "no", "false"):
-        return False
+    if setting != "auto":
+        return as_bool(setting, "sunray.esound.nodeps")
     if shutil.which("rpm") is None:
         return True
     probe = subprocess.run(["rpm", "-q", "--quiet", "rpm"], capture_output=True)

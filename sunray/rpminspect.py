@@ -114,10 +114,6 @@ class RpmPackage:
         """Names of what the package requires (rpmfile's ``requirename``)."""
         return _texts(self.headers.get("requirename"))
 
-    @property
-    def compression(self):
-        return _text(self.headers.get("archive_compression")) or "gzip"
-
     # -- payload -------------------------------------------------------------
 
     def _check_compression(self):
@@ -176,8 +172,6 @@ class RpmPackage:
         self._check_compression()
         try:
             raw = self._rpm.getmembers()
-        except UsageError:
-            raise
         except Exception as e:
             raise UsageError(f"{self._label}: corrupt or truncated RPM payload ({_why(e)})") from None
         members = []

@@ -102,12 +102,6 @@ PRESETS = {
         days=365, price=0.25, currency="EUR", g_per_kwh=450, years=5,
     ),
 }
-PRESET_NOTES = {
-    "home": "the posts' home: 150 W desktop 3 h/day, then 0.5 h/day; the 24x7 home "
-    "server draws about 10 W more while the Sun Ray is used",
-    "office": "the posts' office: 100 W desktops on all year; one 400 W server per "
-    "15 seats in a PUE 1.5 room (40 W per seat)",
-}
 
 LINES = ("before", "desktop_after", "thin_client", "server", "after",
          "gross_saving", "net_saving")

@@ -13,7 +13,7 @@ from decimal import ROUND_HALF_UP, Decimal
 
 from . import savings
 from .carbon import ATTRIBUTION, SOURCE
-from .errors import UsageError
+from .taskkit import check_format
 
 FORMATS = ("text", "json", "yaml", "csv", "markdown", "html")
 POSTS = ("Blog post 'Get Thin and make the World a better place' (26 January 2009): "
@@ -30,9 +30,7 @@ def renderer(fmt):
     """The render function for ``--format``, or a UsageError."""
     table = {"text": to_text, "json": to_json, "yaml": to_yaml, "csv": to_csv,
              "markdown": to_markdown, "html": to_html}
-    if fmt not in table:
-        raise UsageError(f"--format {fmt!r}: expected one of {', '.join(FORMATS)}")
-    return table[fmt]
+    return table[check_format(fmt, FORMATS)]
 
 
 # --- numbers ----------------------------------------------------------------
