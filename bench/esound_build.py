@@ -44,8 +44,8 @@ def main():
     if not shutil.which("rpmbuild"):
         sys.exit("bench: rpmbuild is not installed (Debian package rpm)")
 
-    from sunray import esound
     from sunray.config import defaults
+    from sunray.esound import core as esound
 
     work = Path(tempfile.mkdtemp(prefix="sunray-bench-esound-"))
     try:

@@ -18,7 +18,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 import yaml  # noqa: E402
 
-from sunray import savings_proposal, savings_report  # noqa: E402
+from sunray.savings import proposal as savings_proposal
+from sunray.savings import report as savings_report
 
 TARGET_S = 1.0
 

@@ -1,3 +1,3 @@
-from .program import main
+from .cli.program import main
 
 main()

@@ -16,11 +16,12 @@ Every step is idempotent, so a second ``apply`` changes nothing.
 
 from dataclasses import dataclass, field
 
+from . import tasklist
 from .errors import one_line
 
 
 def _patch_tmpwatch(root, config, dry_run):
-    from . import tmpcleaners
+    from .tmpclean import core as tmpcleaners
 
     return tmpcleaners.patch(root, config, dry_run=dry_run)
 
@@ -32,30 +33,32 @@ def _esd_dir(root, config, dry_run):
 
 
 def _boot_hook(root, config, dry_run):
-    from . import boothook
+    from .boot import hook as boothook
 
     return boothook.install(root, config, dry_run=dry_run)
 
 
 def _kernel_hooks(root, config, dry_run):
-    from . import kernelhooks
+    from .modules import kernel_hooks as kernelhooks
 
     return kernelhooks.install(root, config, dry_run=dry_run)
 
 
 def _rebuild_modules(root, config, dry_run):
-    from . import kmodules
+    from .modules import core as kmodules
 
     return kmodules.rebuild(root, config, dry_run=dry_run)
 
 
-STEPS = (
-    ("patch-tmpwatch", _patch_tmpwatch),
-    ("esd-dir", _esd_dir),
-    ("install-boot-hook", _boot_hook),
-    ("install-kernel-hooks", _kernel_hooks),
-    ("rebuild-modules", _rebuild_modules),
-)
+# The function behind each step named in tasklist.APPLY_STEPS.
+_STEP_FUNCS = {
+    "patch-tmpwatch": _patch_tmpwatch,
+    "esd-dir": _esd_dir,
+    "install-boot-hook": _boot_hook,
+    "install-kernel-hooks": _kernel_hooks,
+    "rebuild-modules": _rebuild_modules,
+}
+STEPS = tuple((name, _STEP_FUNCS[name]) for name in tasklist.APPLY_STEPS)
 
 
 @dataclass

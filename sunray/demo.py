@@ -25,7 +25,7 @@ FIXTURES = _CHECKOUT / "tests" / "fixtures"
 
 def build(path):
     """Create the sandbox server at ``path`` (replacing an earlier demo there)."""
-    from . import kmodules
+    from .modules import core as kmodules
     from .rootfs import Root
 
     demo_tree = FIXTURES / "demo"

@@ -1,6 +1,6 @@
 """The two ways a task can fail, each with its exit code.
 
-Tasks raise these; the task guard (sunray.taskkit.guarded) turns them into a
+Tasks raise these; the task guard (sunray.cli.output.guarded) turns them into a
 one-line message on stderr and the exit code, never a traceback.
 """
 

@@ -33,7 +33,7 @@ import stat
 import time
 
 from .errors import JobFailed, UsageError
-from .report import Report
+from .report import Check, Report
 from .rootfs import DIR_FLAGS
 
 WANT_MODE = 0o1777
@@ -303,3 +303,24 @@ def _create(parent_fd, name, path):
         os.fsync(parent_fd)
     except OSError:
         pass
+
+
+def check_esd_dir(root, settings):
+    """/tmp/.esd is a root-owned directory with mode 1777 (not a symlink)."""
+    from .boot import hook
+
+    state = inspect(root, settings)
+    title = "esd socket directory"
+    path = state["path"]
+    if state["state"] == "ok":
+        return [Check("esd-dir", title, "ok", f"{path} is root:root 1777")]
+    if state["state"] == "missing" and hook.status(root, settings)["installed"] != "none":
+        return [Check("esd-dir", title, "warn",
+                      f"{path} is missing; the boot hook creates it at the next boot",
+                      "sunray esd-dir")]
+    detail = state.get("details") or state["state"]
+    return [Check("esd-dir", title, "fail", f"{path}: {detail} (esd sound fails)",
+                  "sunray esd-dir")]
+
+
+CHECKS = (check_esd_dir,)

@@ -23,11 +23,13 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Optional
 
+from . import tasklist
 from .errors import UsageError
 
-TASKS = ("doctor", "apply", "rebuild-modules", "patch-tmpwatch")
-DRY_RUN_TASKS = ("apply", "rebuild-modules", "patch-tmpwatch")
+TASKS = tasklist.FLEET_TASKS
+DRY_RUN_TASKS = tasklist.FLEET_DRY_RUN_TASKS
 MAX_PARALLEL = 256
 
 _USER = re.compile(r"[A-Za-z_][A-Za-z0-9._-]{0,31}")
@@ -42,11 +44,11 @@ _INVENTORY_KEYS = {"host", "root", "program"}
 class Target:
     """One host to run on, with its own root and program when the inventory says so."""
 
-    user: str = None
+    user: Optional[str] = None
     host: str = ""
-    port: int = None
-    root: str = None
-    program: str = None
+    port: Optional[int] = None
+    root: Optional[str] = None
+    program: Optional[str] = None
 
     @property
     def name(self):
@@ -206,10 +208,10 @@ def remote_argv(target, task, config, dry_run=False, root=None):
 class HostResult:
     host: str
     status: str  # ok | failed | unreachable | auth-failed | host-key | timeout | bad-output | usage-error | error
-    exit_code: int = None
+    exit_code: Optional[int] = None
     seconds: float = 0.0
     summary: str = ""
-    result: dict = None  # the remote task's JSON report
+    result: Optional[dict] = None  # the remote task's JSON report
     stderr: str = ""  # the end of the remote stderr (warnings, the error line)
 
     @property

@@ -6,6 +6,8 @@ Concern modules return a ``Report`` (or a subclass with its own
 
 from dataclasses import dataclass, field
 
+STATUSES = ("ok", "warn", "fail", "skip")
+
 
 @dataclass
 class Report:
@@ -54,3 +56,22 @@ class Report:
         if not self.changed and not self.failure:
             lines.append("nothing to change" if not self.dry_run else "nothing would change")
         return "\n".join(lines)
+
+
+@dataclass
+class Check:
+    """One line of the report."""
+
+    id: str
+    title: str
+    status: str  # ok | warn | fail | skip (not applicable here)
+    detail: str = ""
+    fix: str = ""  # the command (or the step) that fixes it; empty when ok
+
+    def __post_init__(self):
+        if self.status not in STATUSES:
+            raise ValueError(f"check {self.id}: unknown status {self.status!r}")
+
+    def to_dict(self):
+        return {"id": self.id, "title": self.title, "status": self.status,
+                "detail": self.detail, "fix": self.fix}

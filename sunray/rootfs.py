@@ -26,7 +26,6 @@ from pathlib import Path, PurePosixPath
 
 from .errors import UsageError
 
-
 # Open a directory, never through a symlink.
 DIR_FLAGS = os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | getattr(os, "O_CLOEXEC", 0)
 _MAX_LINKS = 40
@@ -206,3 +205,8 @@ class Root:
 
     def __repr__(self):
         return f"Root({str(self.top)!r})"
+
+
+def executable(host_path) -> bool:
+    """A regular file the owner may run (what run-parts and init look for)."""
+    return os.path.isfile(host_path) and os.access(host_path, os.X_OK)

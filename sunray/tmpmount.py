@@ -25,6 +25,7 @@ from pathlib import Path, PurePosixPath
 
 from .errors import UsageError
 from .fileedit import read_text
+from .report import Check
 
 MOUNTS = "/proc/self/mounts"
 UNIT_DIRS = ("/etc/systemd/system", "/run/systemd/system",
@@ -259,3 +260,23 @@ def live_findings(root, mounts=None):
 def nodev_findings(root, mounts=None):
     """Every reason /tmp is, will be, or could be mounted nodev (see ``Finding.kind``)."""
     return fstab_findings(root) + unit_findings(root) + live_findings(root, mounts)
+
+
+def check_tmp_nodev(root, settings, mounts=None):
+    """SRSS keeps device nodes under /tmp/SUNWut: /tmp must not be nodev.
+
+    ``mounts`` stands in for /proc/self/mounts (see ``live_findings``).
+    """
+    title = "/tmp allows device nodes"
+    findings = nodev_findings(root, mounts)
+    nodev = [f for f in findings if f.kind == NODEV]
+    if nodev:
+        return [Check("tmp-nodev", title, "fail",
+                      "; ".join(f.reason for f in nodev) + f" ({WHY})", nodev[0].fix)]
+    if findings:  # nodev waiting in a unit not enabled, or a file that could not be read
+        return [Check("tmp-nodev", title, "warn",
+                      "; ".join(f.reason for f in findings), findings[0].fix)]
+    return [Check("tmp-nodev", title, "ok", "/tmp is not mounted nodev")]
+
+
+CHECKS = (check_tmp_nodev,)

@@ -10,10 +10,10 @@ import os
 import stat
 
 import pytest
-
 from conftest import assert_clean_error, need, run_sunray, tree_snapshot
+
 from sunray import demo
-from sunray.kmodules import host_header_kernels
+from sunray.modules.core import host_header_kernels
 
 pytestmark = pytest.mark.usefixtures("_headers")
 

@@ -14,9 +14,9 @@ import sys
 from pathlib import Path
 
 import pytest
-
 from conftest import assert_clean_error, need, need_root, run_sunray, tree_snapshot
-from sunray import boothook
+
+from sunray.boot import hook as boothook
 from sunray.config import defaults
 from sunray.errors import UsageError
 from sunray.report import Report
@@ -294,7 +294,7 @@ def test_nodev_warning_from_fstab(sandbox):
     proc = hook("--root", sandbox)
     assert proc.returncode == 0, proc.stderr
     assert "warning: /tmp is mounted nodev by /etc/fstab" in proc.stderr
-    [line] = [l for l in proc.stderr.splitlines() if "/etc/fstab" in l]
+    [line] = [x for x in proc.stderr.splitlines() if "/etc/fstab" in x]
     assert "SRSS makes device nodes under /tmp/SUNWut" in line and "remount,dev" in line
 
     (sandbox / "etc/fstab").write_text("tmpfs /tmp tmpfs rw,nosuid 0 0\n# tmpfs /tmp tmpfs nodev\n")

@@ -13,8 +13,8 @@ import subprocess
 import sys
 
 import pytest
-
 from conftest import REPO, assert_clean_error, run_sunray, tree_snapshot
+
 from sunray.config import as_bool, defaults, validate
 from sunray.errors import UsageError
 

@@ -4,14 +4,23 @@ import json
 import os
 
 import pytest
-
 from conftest import assert_clean_error, run_sunray, tree_snapshot
 from fleet_support import broken_server, healthy_server
+from tmpmount_support import enable, tmp_mount, write
+
 from sunray import doctor
+from sunray.boot.checks import check_boot_hook, check_hook_program
 from sunray.config import defaults
 from sunray.doctor import Check
+from sunray.modules.checks import (
+    check_kernel_hooks,
+    check_module_sources,
+    check_modules_loaded,
+    parse_proc_modules,
+)
 from sunray.rootfs import Root
-from tmpmount_support import enable, tmp_mount, write
+from sunray.tmpclean.checks import check_pending_merges
+from sunray.tmpmount import check_tmp_nodev
 
 
 def only(func, sandbox, **kwargs):
@@ -77,13 +86,13 @@ def test_register_adds_once():
 
 
 def test_tmp_nodev_ok_fstab_fail(sandbox):
-    assert only(doctor.check_tmp_nodev, sandbox).status == "ok"
+    assert only(check_tmp_nodev, sandbox).status == "ok"
     write(sandbox / "etc/fstab", "# /tmp nodev in a comment is fine\n"
           "tmpfs /tmp tmpfs mode=1777,nosuid 0 0\n")
-    assert only(doctor.check_tmp_nodev, sandbox).status == "ok"
+    assert only(check_tmp_nodev, sandbox).status == "ok"
     write(sandbox / "etc/fstab", "UUID=1 / ext4 defaults 0 1\n"
           "tmpfs   /tmp  tmpfs  defaults,nodev,nosuid  0 0\n")
-    check = only(doctor.check_tmp_nodev, sandbox)
+    check = only(check_tmp_nodev, sandbox)
     assert check.status == "fail"
     assert "/etc/fstab" in check.detail and "/tmp/SUNWut" in check.detail
     assert "remount,dev" in check.fix
@@ -91,29 +100,29 @@ def test_tmp_nodev_ok_fstab_fail(sandbox):
 
 def test_tmp_mount_unit_enabled_disabled_masked_overridden(sandbox):
     tmp_mount(sandbox, "/usr/lib/systemd/system", "mode=1777,strictatime,nosuid,nodev")
-    check = only(doctor.check_tmp_nodev, sandbox)
+    check = only(check_tmp_nodev, sandbox)
     assert check.status == "warn" and "not enabled" in check.detail  # RHEL7: shipped, off
     assert "systemctl edit tmp.mount" in check.fix
 
     enable(sandbox)  # Fedora: enabled statically
-    check = only(doctor.check_tmp_nodev, sandbox)
+    check = only(check_tmp_nodev, sandbox)
     assert check.status == "fail"
     assert "/usr/lib/systemd/system/tmp.mount (enabled" in check.detail
     assert "systemctl edit tmp.mount" in check.fix
 
     dropin = sandbox / "etc/systemd/system/tmp.mount.d/sunray.conf"
     write(dropin, "[Mount]\nOptions=mode=1777,strictatime,nosuid\n")
-    assert only(doctor.check_tmp_nodev, sandbox).status == "ok"
+    assert only(check_tmp_nodev, sandbox).status == "ok"
     dropin.unlink()
 
     masked = sandbox / "etc/systemd/system/tmp.mount"
     masked.symlink_to("/dev/null")
-    assert only(doctor.check_tmp_nodev, sandbox).status == "ok"
+    assert only(check_tmp_nodev, sandbox).status == "ok"
 
 
 def test_tmp_nodev_unreadable_fstab_is_a_warning(sandbox):
     (sandbox / "etc/fstab").mkdir(parents=True)
-    check = only(doctor.check_tmp_nodev, sandbox)
+    check = only(check_tmp_nodev, sandbox)
     assert check.status == "warn" and "cannot check /etc/fstab" in check.detail
 
 
@@ -121,9 +130,9 @@ def test_tmp_nodev_live_mounts_only_on_root_slash(tmp_path, sandbox):
     mounts = tmp_path / "mounts"
     mounts.write_text("proc /proc proc rw 0 0\ntmpfs /tmp tmpfs rw,nosuid,nodev 0 0\n")
     # another root: the running system's mounts are not looked at
-    assert only(doctor.check_tmp_nodev, sandbox, mounts=str(mounts)).status == "ok"
+    assert only(check_tmp_nodev, sandbox, mounts=str(mounts)).status == "ok"
     # root /: a real run on this machine reads its own /proc/self/mounts
-    checks = doctor.check_tmp_nodev(Root("/"), defaults(), mounts=str(mounts))
+    checks = check_tmp_nodev(Root("/"), defaults(), mounts=str(mounts))
     assert checks[0].status == "fail" and "mounted nodev now" in checks[0].detail
     assert checks[0].fix == "`mount -o remount,dev /tmp`"
 
@@ -134,11 +143,11 @@ def test_tmp_nodev_live_mounts_only_on_root_slash(tmp_path, sandbox):
 def test_pending_merges(sandbox):
     write(sandbox / "etc/cron.daily/tmpwatch", "x\n")
     write(sandbox / "etc/unrelated.conf.rpmnew", "x\n")  # not ours: not reported
-    assert only(doctor.check_pending_merges, sandbox).status == "ok"
+    assert only(check_pending_merges, sandbox).status == "ok"
     write(sandbox / "etc/cron.daily/tmpwatch.rpmnew", "x\n")
     write(sandbox / "etc/tmpfiles.d/tmp.conf.rpmsave", "x\n")
     write(sandbox / "etc/tmpreaper.conf.dpkg-dist", "x\n")
-    check = only(doctor.check_pending_merges, sandbox)
+    check = only(check_pending_merges, sandbox)
     assert check.status == "warn"
     assert "3 file(s)" in check.detail
     for name in ("/etc/cron.daily/tmpwatch.rpmnew", "/etc/tmpfiles.d/tmp.conf.rpmsave",
@@ -152,68 +161,68 @@ def test_pending_merges(sandbox):
 
 
 def test_module_sources(sandbox):
-    check = only(doctor.check_module_sources, sandbox)
+    check = only(check_module_sources, sandbox)
     assert check.status == "fail" and "missing" in check.detail
     write(sandbox / "usr/src/SUNWut/README", "x\n")
     write(sandbox / "usr/src/SUNWut/utadem/Makefile", "x\n")  # no .c: not a module
-    check = only(doctor.check_module_sources, sandbox)
+    check = only(check_module_sources, sandbox)
     assert check.status == "fail" and "no module directory" in check.detail
     write(sandbox / "usr/src/SUNWut/utadem/utadem.c", "x\n")
     write(sandbox / "usr/src/SUNWut/utdisk/Makefile", "x\n")
     write(sandbox / "usr/src/SUNWut/utdisk/utdiskctl.c", "x\n")
-    check = only(doctor.check_module_sources, sandbox)
+    check = only(check_module_sources, sandbox)
     assert check.status == "ok" and check.detail == "/usr/src/SUNWut: utadem, utdisk"
     config = defaults()
     config["modules"] = {"src": "/opt/SUNWut/src"}
-    assert doctor.check_module_sources(Root(sandbox), config)[0].status == "fail"
+    assert check_module_sources(Root(sandbox), config)[0].status == "fail"
 
 
 # --- boot hook, kernel hooks ------------------------------------------------------------
 
 
 def test_boot_hook_systemd_and_sysv(sandbox):
-    check = only(doctor.check_boot_hook, sandbox)
+    check = only(check_boot_hook, sandbox)
     assert check.status == "fail" and check.fix == "sunray install-boot-hook"
 
     write(sandbox / "etc/systemd/system/sunray-boot.service", "[Unit]\n")
-    check = only(doctor.check_boot_hook, sandbox)
+    check = only(check_boot_hook, sandbox)
     assert check.status == "fail" and "not enabled" in check.detail
     wants = sandbox / "etc/systemd/system/multi-user.target.wants"
     wants.mkdir(parents=True)
     (wants / "sunray-boot.service").symlink_to("/etc/systemd/system/sunray-boot.service")
-    assert only(doctor.check_boot_hook, sandbox).status == "ok"
+    assert only(check_boot_hook, sandbox).status == "ok"
 
 
 def test_boot_hook_sysv(sandbox):
     script = sandbox / "etc/rc.d/init.d/sunray-boot"
     write(script, "#!/bin/sh\n", 0o644)
-    assert "not executable" in only(doctor.check_boot_hook, sandbox).detail
+    assert "not executable" in only(check_boot_hook, sandbox).detail
     os.chmod(script, 0o755)
-    check = only(doctor.check_boot_hook, sandbox)
+    check = only(check_boot_hook, sandbox)
     assert check.status == "fail" and check.fix == "chkconfig --add sunray-boot"
     for level in "2345":
         d = sandbox / f"etc/rc.d/rc{level}.d"
         d.mkdir(parents=True)
         (d / "S04sunray-boot").symlink_to("../init.d/sunray-boot")
-    check = only(doctor.check_boot_hook, sandbox)
+    check = only(check_boot_hook, sandbox)
     assert check.status == "ok" and "4 runlevel(s)" in check.detail
 
 
 def test_kernel_hooks(sandbox):
-    check = only(doctor.check_kernel_hooks, sandbox)
+    check = only(check_kernel_hooks, sandbox)
     assert check.status == "fail" and check.fix == "sunray install-kernel-hooks"
     write(sandbox / "etc/kernel/postinst.d/sunray-modules", "#!/bin/sh\n", 0o755)
-    assert only(doctor.check_kernel_hooks, sandbox).status == "warn"  # no postrm
+    assert only(check_kernel_hooks, sandbox).status == "warn"  # no postrm
     write(sandbox / "etc/kernel/postrm.d/sunray-modules", "#!/bin/sh\n", 0o755)
-    assert only(doctor.check_kernel_hooks, sandbox).status == "ok"
+    assert only(check_kernel_hooks, sandbox).status == "ok"
     write(sandbox / "etc/kernel/install.d/85-sunray.install", "#!/bin/sh\n", 0o644)
-    check = only(doctor.check_kernel_hooks, sandbox)
+    check = only(check_kernel_hooks, sandbox)
     assert check.status == "fail" and "85-sunray.install" in check.fix
 
 
 def test_kernel_install_plugin_alone_is_enough(sandbox):
     write(sandbox / "etc/kernel/install.d/85-sunray.install", "#!/bin/sh\n", 0o755)
-    assert only(doctor.check_kernel_hooks, sandbox).status == "ok"
+    assert only(check_kernel_hooks, sandbox).status == "ok"
 
 
 # --- loaded modules ----------------------------------------------------------------------
@@ -228,27 +237,27 @@ snd_pcm 159744 1 snd_hda_intel, Live 0x0000000000000000
 def test_modules_loaded_parsing_and_status(sandbox, tmp_path):
     healthy_server(sandbox)
     # not the running system: skipped with a note
-    check = only(doctor.check_modules_loaded, sandbox)
+    check = only(check_modules_loaded, sandbox)
     assert check.status == "skip" and "not the running system" in check.detail
 
     proc = tmp_path / "modules"
     proc.write_text(PROC_MODULES)
-    assert doctor.parse_proc_modules(PROC_MODULES) == {
+    assert parse_proc_modules(PROC_MODULES) == {
         "utadem": "Live", "utdisk": "Live", "snd_pcm": "Live"}
-    check = only(doctor.check_modules_loaded, sandbox, proc_modules=proc)
+    check = only(check_modules_loaded, sandbox, proc_modules=proc)
     assert check.status == "fail" and check.detail.startswith("not loaded: utio")
     proc.write_text(PROC_MODULES + "utio 16384 0 - Unloading 0x0\n")
-    assert only(doctor.check_modules_loaded, sandbox, proc_modules=proc).status == "warn"
+    assert only(check_modules_loaded, sandbox, proc_modules=proc).status == "warn"
     proc.write_text(PROC_MODULES + "utio 16384 0 - Live 0x0\n")
-    check = only(doctor.check_modules_loaded, sandbox, proc_modules=proc)
+    check = only(check_modules_loaded, sandbox, proc_modules=proc)
     assert check.status == "ok" and check.detail == "loaded: utadem, utdisk, utio"
 
 
 def test_modules_loaded_on_root_slash_and_without_proc_modules(sandbox, tmp_path):
     # This machine: no SRSS sources in /usr/src/SUNWut, so nothing is expected.
-    assert doctor.check_modules_loaded(Root("/"), defaults())[0].status == "skip"
+    assert check_modules_loaded(Root("/"), defaults())[0].status == "skip"
     healthy_server(sandbox)
-    check = only(doctor.check_modules_loaded, sandbox, proc_modules=tmp_path / "absent")
+    check = only(check_modules_loaded, sandbox, proc_modules=tmp_path / "absent")
     assert check.status == "skip" and "missing" in check.detail
 
 
@@ -296,19 +305,19 @@ def test_fix_lines_name_the_root_they_were_judged_on(sandbox):
     assert fixes["kernel-hooks"] == f"sunray install-kernel-hooks --root {sandbox}"
     assert fixes["esd-dir"] == f"sunray esd-dir --root {sandbox}"
     # on / the fix is printed as is
-    assert doctor.check_kernel_hooks(Root(sandbox), defaults())[0].fix == "sunray install-kernel-hooks"
+    assert check_kernel_hooks(Root(sandbox), defaults())[0].fix == "sunray install-kernel-hooks"
 
 
 def test_hook_program_missing_under_the_root(sandbox):
     hook = sandbox / "etc/kernel/postinst.d/sunray-modules"
     hook.parent.mkdir(parents=True)
     hook.write_text("#!/bin/sh\nSUNRAY='/opt/sunray/bin/sunray'\n")
-    check = only(doctor.check_hook_program, sandbox)
+    check = only(check_hook_program, sandbox)
     assert check.status == "warn" and "/opt/sunray/bin/sunray" in check.detail
     program = sandbox / "opt/sunray/bin/sunray"
     program.parent.mkdir(parents=True)
     program.write_text("#!/bin/sh\n")
     program.chmod(0o755)
-    assert only(doctor.check_hook_program, sandbox).status == "ok"
+    assert only(check_hook_program, sandbox).status == "ok"
     hook.unlink()
-    assert only(doctor.check_hook_program, sandbox).status == "skip"
+    assert only(check_hook_program, sandbox).status == "skip"

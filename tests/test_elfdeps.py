@@ -8,11 +8,11 @@ import subprocess
 from pathlib import Path
 
 import pytest
+from conftest import need
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from conftest import need
-from sunray import elfdeps
+from sunray.esound import elf as elfdeps
 
 CANDIDATES = [
     "/bin/ls",

@@ -13,8 +13,8 @@ import tempfile
 from pathlib import Path
 
 import pytest
-
 from conftest import assert_clean_error, need, need_root, run_sunray, tree_snapshot
+
 from sunray import esddir
 from sunray.errors import UsageError
 from sunray.rootfs import Root

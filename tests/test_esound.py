@@ -12,9 +12,6 @@ import sys
 from pathlib import Path
 
 import pytest
-from hypothesis import HealthCheck, given, settings
-from hypothesis import strategies as st
-
 from conftest import assert_clean_error, need, need_root, run_sunray, tree_snapshot
 from esound_support import (
     STOCK_SPEC,
@@ -25,9 +22,12 @@ from esound_support import (
     rpm_facts,
     stock_rebuild,
 )
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
-from sunray import elfdeps, specedit
 from sunray.errors import UsageError
+from sunray.esound import elf as elfdeps
+from sunray.esound import spec as specedit
 
 
 @pytest.fixture(scope="module")
@@ -233,7 +233,8 @@ def test_bad_binary_rpm(work, stock_rpm):
 
 def test_bad_srpm_of_other_package(work):
     other = make_srpm(
-        work / "other", STOCK_SPEC.replace("Name: esound", "Name: pulseaudio").replace("Source0: esound-", "Source0: pulseaudio-"),
+        work / "other",
+        STOCK_SPEC.replace("Name: esound", "Name: pulseaudio").replace("Source0: esound-", "Source0: pulseaudio-"),
         name="pulseaudio",
     )
     _bad(work, "other", other, "'pulseaudio'", "not of esound")
@@ -272,7 +273,7 @@ def test_bad_legacy_lzma_payload(work):
 @given(flips=st.lists(st.tuples(st.integers(0, 2999), st.integers(0, 255)), min_size=1, max_size=6))
 def test_mutated_srpm_is_usage_error_or_valid(srpm, flips):
     """Untrusted RPM bytes: whatever the damage, a UsageError or a valid read."""
-    from sunray.esound import _read_srpm
+    from sunray.esound.core import _read_srpm
 
     data = bytearray(srpm.read_bytes())
     for pos, value in flips:
@@ -306,7 +307,8 @@ def test_output_symlink_refused(work, srpm):
 
 
 def test_failed_rpmbuild_shows_log_tail_and_keeps_log(work):
-    spec = STOCK_SPEC.replace("make %{?_smp_mflags}\n", "make %{?_smp_mflags}\necho sunray-test-breaks-here >&2\nexit 3\n")
+    spec = STOCK_SPEC.replace("make %{?_smp_mflags}\n",
+                              "make %{?_smp_mflags}\necho sunray-test-breaks-here >&2\nexit 3\n")
     srpm = make_srpm(work / "fails", spec)
     out = work / "fails" / "dist"
     proc = build("--srpm", srpm, "--output", out, tmpdir=work / "fails" / "tmp")
@@ -411,7 +413,7 @@ def test_check_installed_not_installed(sandbox):
 
 
 def test_check_installed_api_for_the_doctor(sandbox, stock_rpm):
-    from sunray.esound import check_installed
+    from sunray.esound.core import check_installed
     from sunray.rootfs import Root
 
     _install(sandbox, stock_rpm)
@@ -438,7 +440,7 @@ def test_rewrite_is_exact_for_the_stock_spec():
     assert "* Thu Jan 01 1970 sunray build-esound - 0.2.36-2.oss\n" in edit.text
     # Leaving the changelog aside, exactly three lines changed.
     old = STOCK_SPEC.splitlines()
-    new = [l for l in edit.text.splitlines() if l not in old]
+    new = [x for x in edit.text.splitlines() if x not in old]
     assert len(new) == 3 + 3  # configure, Release, BuildRequires + the entry's three text lines
 
 
@@ -595,7 +597,7 @@ def test_build_has_no_controlling_terminal(probe_build):
 
 
 def test_build_gets_a_minimal_environment(probe_build):
-    from sunray.esound import BUILD_PATH
+    from sunray.esound.core import BUILD_PATH
 
     text = _probe(probe_build["out"], "env")
     assert MARKER not in text and "leaked" not in text
@@ -628,7 +630,7 @@ def test_build_leftovers_are_killed(probe_build):
 
 def test_build_user_selection():
     need_root()
-    from sunray import esound
+    from sunray.esound import core as esound
 
     user = esound.build_user({})
     assert (user.name, user.dropped) == ("nobody", True) and user.uid != 0

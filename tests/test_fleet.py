@@ -13,10 +13,17 @@ import threading
 import time
 
 import pytest
-
 from conftest import assert_clean_error, need, need_root, run_sunray
-from fleet_support import (SUNRAY, broken_server, fleet_config, free_port, healthy_server,
-                           keygen, ssh_fleet)
+from fleet_support import (
+    SUNRAY,
+    broken_server,
+    fleet_config,
+    free_port,
+    healthy_server,
+    keygen,
+    ssh_fleet,
+)
+
 from sunray import fleet
 from sunray.config import defaults
 from sunray.errors import UsageError

@@ -6,8 +6,8 @@ import subprocess
 import sys
 
 import pytest
-
 from conftest import REPO, assert_clean_error, run_sunray
+
 from sunray.errors import UsageError
 from sunray.fileedit import FileEditor, atomic_write
 from sunray.rootfs import Root

@@ -7,10 +7,16 @@ import stat
 import subprocess
 
 import pytest
-
 from conftest import assert_clean_error, need, run_sunray, tree_snapshot
-from kmodules_support import (ALL_KO, host_kernels, installed, make_server, modinfo, record,
-                              sunray_program)
+from kmodules_support import (
+    ALL_KO,
+    host_kernels,
+    installed,
+    make_server,
+    modinfo,
+    record,
+    sunray_program,
+)
 
 POSTINST = "etc/kernel/postinst.d/sunray-modules"
 HEADER_POSTINST = "etc/kernel/header_postinst.d/sunray-modules"

@@ -6,7 +6,6 @@ import sys
 import tarfile
 
 import pytest
-
 from conftest import REPO, need
 
 sys.path.insert(0, str(REPO / "packaging"))
@@ -54,8 +53,8 @@ def test_rpm_header_files_and_triggers(rpm):
         names = {m.name.lstrip("./") for m in r.getmembers()}
         launcher = r.extractfile("./usr/bin/sunray").read().decode()
     lib = "usr/share/sunray-toolkit/sunray/"
-    for name in ("usr/bin/sunray", lib + "program.py", lib + "doctor.py", lib + "fleet.py",
-                 lib + "tasks.py", lib + "templates/tmpfiles-sunray.conf.j2"):
+    for name in ("usr/bin/sunray", lib + "cli/program.py", lib + "doctor.py", lib + "fleet.py",
+                 lib + "cli/tasks.py", lib + "templates/tmpfiles-sunray.conf.j2"):
         assert name in names, name
     assert not any("__pycache__" in n or n.endswith(".pyc") for n in names)
     assert launcher.startswith("#!/usr/bin/python3\n")

@@ -15,9 +15,9 @@ import stat
 import struct
 
 import pytest
-
 from conftest import FIXTURES, assert_clean_error, run_sunray, tree_snapshot
 from kmodules_support import host_kernels, make_server
+
 from sunray import fileedit
 from sunray.errors import JobFailed, UsageError
 from sunray.fileedit import FileEditor
@@ -247,7 +247,7 @@ def test_module_state_linked_out_of_the_root(tmp_path, kernel, outside):
 
 
 def test_scratch_space_never_goes_through_a_link_out_of_the_root(sandbox, outside):
-    from sunray.kmodules import _scratch_base
+    from sunray.modules.core import _scratch_base
 
     (sandbox / "var/tmp").symlink_to(outside)
     assert _scratch_base(Root(sandbox)) is None  # the system's temp dir instead

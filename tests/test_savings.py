@@ -12,13 +12,15 @@ from dataclasses import replace
 
 import pytest
 import yaml
-from hypothesis import given, settings as hsettings, strategies as st
-
 from conftest import FIXTURES, assert_clean_error, run_sunray
-from sunray import savings
+from hypothesis import given
+from hypothesis import settings as hsettings
+from hypothesis import strategies as st
+
 from sunray.errors import UsageError
-from sunray.savings_proposal import evaluate, plan
-from sunray.savings_report import show
+from sunray.savings import model as savings
+from sunray.savings.proposal import evaluate, plan
+from sunray.savings.report import show
 
 PROPOSAL = FIXTURES / "savings" / "proposal.yaml"
 ATTRIBUTION = "Carbon intensity: Ember and Our World in Data (CC BY 4.0), via CodeCarbon (MIT)"

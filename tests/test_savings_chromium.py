@@ -9,7 +9,6 @@ import zlib
 from pathlib import Path
 
 import pytest
-
 from conftest import FIXTURES, need, run_sunray
 
 PROPOSAL = FIXTURES / "savings" / "proposal.yaml"

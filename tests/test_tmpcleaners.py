@@ -15,10 +15,10 @@ import stat
 import subprocess
 
 import pytest
-
 from conftest import FIXTURES, assert_clean_error, need, need_root, run_sunray, tree_snapshot
-from sunray import tmpcleaners
+
 from sunray.config import defaults
+from sunray.tmpclean import core as tmpcleaners
 
 FIX = FIXTURES / "tmpwatch"
 CRON = "etc/cron.daily/tmpwatch"

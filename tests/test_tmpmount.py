@@ -6,11 +6,11 @@ format stands in for it (``mounts=``).
 """
 
 import pytest
+from tmpmount_support import ETC, LIB, enable, tmp_mount, write
 
 from sunray import tmpmount
 from sunray.rootfs import Root
 from sunray.tmpmount import DORMANT, NODEV, UNCHECKED
-from tmpmount_support import ETC, LIB, enable, tmp_mount, write
 
 
 def kinds(sandbox, **kwargs):

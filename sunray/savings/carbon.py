@@ -1,6 +1,6 @@
 """Grid carbon intensity per country, from the bundled table.
 
-``sunray/data/carbon-intensity.csv`` (iso3, country, year, g_co2e_per_kwh):
+``sunray/savings/data/carbon-intensity.csv`` (iso3, country, year, g_co2e_per_kwh):
 Ember and Our World in Data (CC BY 4.0), via CodeCarbon (MIT). The table is
 read only when a country is asked for, and once per process.
 """
@@ -11,7 +11,7 @@ import functools
 from dataclasses import dataclass
 from pathlib import Path
 
-from .errors import JobFailed, UsageError
+from ..errors import JobFailed, UsageError
 
 ATTRIBUTION = "Carbon intensity: Ember and Our World in Data (CC BY 4.0), via CodeCarbon (MIT)"
 SOURCE = "Ember and Our World in Data, 'Carbon intensity of electricity', via CodeCarbon 3.3.2"
@@ -73,4 +73,4 @@ def _hint(code, rows):
     if unique:
         listed = ", ".join(f"{c} ({rows[c].country})" for c in unique)
         return f"did you mean {listed}?"
-    return "e.g. NLD, DEU, FRA, GBR, USA (see sunray/data/carbon-intensity.csv)"
+    return "e.g. NLD, DEU, FRA, GBR, USA (see sunray/savings/data/carbon-intensity.csv)"

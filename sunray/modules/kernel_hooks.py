@@ -19,12 +19,13 @@ unconfigured: one broken third-party module must not cost a bootable kernel.
 makes the hooks exit with sunray's status instead.
 """
 
+from typing import Dict, Tuple
 
-from .config import as_bool
-from .fileedit import FileEditor, check_writable
-from .report import Report
-from .templating import render
-from .boothook import program_path
+from ..boot.hook import program_path
+from ..config import as_bool
+from ..fileedit import FileEditor, check_writable
+from ..report import Report
+from ..templating import render
 
 POSTINST = "/etc/kernel/postinst.d/sunray-modules"
 HEADER_POSTINST = "/etc/kernel/header_postinst.d/sunray-modules"
@@ -32,7 +33,7 @@ POSTRM = "/etc/kernel/postrm.d/sunray-modules"
 INSTALL_PLUGIN = "/etc/kernel/install.d/85-sunray.install"
 
 # (server path, template, extra template variables)
-HOOKS = (
+HOOKS: Tuple[Tuple[str, str, Dict[str, str]], ...] = (
     (POSTINST, "kernel-postinst-sunray.sh.j2",
      {"task": "rebuild-modules", "when": "after a kernel is installed",
       "what": "builds the Sun Ray (SRSS) kernel modules for VERSION"}),

@@ -8,7 +8,7 @@ import json
 import os
 import sys
 
-from .errors import JobFailed, SunrayError, UsageError, one_line
+from ..errors import JobFailed, SunrayError, UsageError, one_line
 
 FORMATS = ("text", "json")
 
@@ -50,14 +50,14 @@ def guarded(func):
 
 
 def settings(ctx, name=None):
-    from .config import section
+    from ..config import section
 
     return section(ctx, name)
 
 
 def root_of(ctx, root):
     """The Root for a task: --root, else the config's ``sunray.root``, else /."""
-    from .rootfs import Root
+    from ..rootfs import Root
 
     return Root(root or settings(ctx).get("root") or "/")
 

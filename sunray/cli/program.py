@@ -25,7 +25,7 @@ from invoke.env import Environment
 from invoke.exceptions import Exit, UncastableEnvVar
 from invoke.parser import ParseError
 
-from . import __version__
+from .. import __version__
 
 # Core flags the toolkit honours; Invoke's others concern run() or loading a
 # tasks module from disk (search root, collection), which `sunray` never does.
@@ -66,7 +66,7 @@ def _yaml_message(error):
 def _shape_conflict(config):
     """Which file puts a single value where a section belongs, or the other way
     round (Invoke's AmbiguousMergeError names neither file nor key)."""
-    from .config import merge_into
+    from ..config import merge_into
 
     known = {}
     for level in ("_defaults", "_collection"):
@@ -227,5 +227,5 @@ def main(argv=None):
         sys.exit(0)
 
 
-if __name__ == "__main__":  # python -m sunray.program
+if __name__ == "__main__":  # python -m sunray.cli.program
     main()

@@ -37,10 +37,11 @@ import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Optional
 
-from .errors import JobFailed, UsageError
-from .fileedit import atomic_write, fsync_dir
-from .report import Report
+from ..errors import JobFailed, UsageError
+from ..fileedit import atomic_write, fsync_dir
+from ..report import Report
 
 # Kernel versions end up in paths and command lines: letters, digits and
 # . _ + ~ - only, starting with a letter or digit, no "..".
@@ -312,8 +313,8 @@ class Pair:
     detail: str = ""
     log_tail: list = field(default_factory=list)
     # internal: inputs of the build
-    srcdir: Path = None
-    headers: Path = None
+    srcdir: Optional[Path] = None
+    headers: Optional[Path] = None
     input_digest: str = ""
     patches: list = field(default_factory=list)  # [(host path, digest)]
     built: list = field(default_factory=list)  # [(ko name, scratch path, digest)]
@@ -635,7 +636,7 @@ def _build_kernel(root, cfg, pairs, scratch_root, make_jobs):
     if len(pairs) == 1:
         _build_pair(root, cfg, pairs[0], scratch_root, make_jobs)
         return
-    from .templating import render
+    from ..templating import render
 
     start = time.monotonic()
     first = pairs[0]
@@ -979,8 +980,8 @@ def _settle_kernel(root, config, cfg, kernel, pairs, report):
 
 def remove(root, config, kernel, dry_run=False):
     """Delete our modules, record and logs for one kernel (kernel removal hooks)."""
-    from .report import Report
-    from .fileedit import FileChange
+    from ..fileedit import FileChange
+    from ..report import Report
 
     kernel = check_kernel(kernel)
     cfg = module_settings(config)
@@ -1098,7 +1099,7 @@ def sandbox_kernels(root, kernels=None):
     kernels: versions to link (default: every /usr/src/linux-headers-*
     directory with a Makefile on the host). Returns the kernels linked.
     """
-    from .rootfs import Root
+    from ..rootfs import Root
 
     root = root if isinstance(root, Root) else Root(root)
     if kernels is None:

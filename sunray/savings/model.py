@@ -21,7 +21,7 @@ import operator
 from dataclasses import dataclass
 from typing import Optional
 
-from .errors import UsageError
+from ..errors import UsageError
 
 
 @dataclass(frozen=True)

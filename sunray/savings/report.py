@@ -11,9 +11,9 @@ import json
 import math
 from decimal import ROUND_HALF_UP, Decimal
 
-from . import savings
+from ..cli.output import check_format
+from . import model as savings
 from .carbon import ATTRIBUTION, SOURCE
-from .taskkit import check_format
 
 FORMATS = ("text", "json", "yaml", "csv", "markdown", "html")
 POSTS = ("Blog post 'Get Thin and make the World a better place' (26 January 2009): "
@@ -484,6 +484,6 @@ def html_context(p):
 
 
 def to_html(p):
-    from .templating import render
+    from ..templating import render
 
     return render("savings-report.html.j2", autoescape=True, **html_context(p))

@@ -12,11 +12,11 @@ export warns when there are any.
 import os
 import re
 
-from .errors import UsageError
-from .fileedit import FileEditor
-from .kmodules import _PRODUCTS, discover_modules, module_objects, module_settings
-from .report import Report
-from .templating import render
+from ..errors import UsageError
+from ..fileedit import FileEditor
+from ..report import Report
+from ..templating import render
+from .core import _PRODUCTS, discover_modules, module_objects, module_settings
 
 PACKAGE = "sunray-ut"
 _VERSION_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9.+~_-]{0,63}$")

@@ -29,10 +29,11 @@ import subprocess
 import sys
 from pathlib import PurePosixPath
 
-from . import tmpfiles_dropin, tmpmount
-from .errors import JobFailed, UsageError, one_line
-from .fileedit import FileEditor, atomic_write, check_writable
-from .report import Report
+from .. import tmpmount
+from ..errors import JobFailed, UsageError, one_line
+from ..fileedit import FileEditor, atomic_write, check_writable
+from ..report import Report
+from ..tmpclean import dropin as tmpfiles_dropin
 
 NAME = "sunray-boot"
 INITS = ("auto", "sysv", "systemd")
@@ -197,8 +198,8 @@ def tmp_nodev_warnings(root):
 
 
 def _render_sysv(config, program):
-    from .esddir import esd_path
-    from .templating import render
+    from ..esddir import esd_path
+    from ..templating import render
 
     esd_dir = esd_path(config)
     start_before = [u[: -len(".service")] for u in before_units(config) if u.endswith(".service")]
@@ -216,8 +217,8 @@ def _render_sysv(config, program):
 
 
 def _render_unit(config, program):
-    from .esddir import esd_path
-    from .templating import render
+    from ..esddir import esd_path
+    from ..templating import render
 
     return render(
         "sunray-boot.service.j2",
@@ -418,7 +419,7 @@ def _revert(root, config, editor, report):
 
 
 def _step_esd_dir(root, config):
-    from . import esddir
+    from .. import esddir
 
     return esddir.ensure(root, config)
 
@@ -435,7 +436,7 @@ def _step_tmp_nodev(root, config):
 def _step_modules(root, config):
     """The SRSS modules for the running kernel: rebuilt when missing or stale
     (the only automatic path on RHEL 5, whose kernel package runs no hooks)."""
-    from . import kmodules
+    from ..modules import core as kmodules
 
     result = kmodules.boot_check(root, config)
     report = Report("boot-modules", root=str(root.top))

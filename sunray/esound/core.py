@@ -21,10 +21,10 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .config import as_bool
-from .errors import JobFailed, UsageError
-from .fileedit import stat_input
-from .report import Report
+from ..config import as_bool
+from ..errors import JobFailed, UsageError
+from ..fileedit import stat_input
+from ..report import Report
 
 PACKAGE = "esound"
 ESD = "/usr/bin/esd"
@@ -104,7 +104,7 @@ class BuildReport(Report):
 
 
 def _elf_check(path, data_or_path, source=""):
-    from . import elfdeps
+    from . import elf as elfdeps
 
     try:
         if isinstance(data_or_path, (bytes, bytearray)):
@@ -123,8 +123,8 @@ def _is_esound_elf(name):
 def check_rpms(paths):
     """Check binary esound RPMs: no libasound requirement, no libasound in
     the DT_NEEDED of their ELF files, and /usr/bin/esd among them."""
-    from . import elfdeps
-    from .rpminspect import RpmPackage
+    from . import elf as elfdeps
+    from .rpm import RpmPackage
 
     if not paths:
         raise UsageError("check-esound: give RPM files or --installed")
@@ -238,7 +238,7 @@ def _needs_nodeps(setting):
 
 def _read_srpm(path):
     """Validate the esound SRPM; return (rpm facts, {member: bytes}, spec name)."""
-    from .rpminspect import RpmPackage
+    from .rpm import RpmPackage
 
     with RpmPackage(path) as rpm:
         label = os.path.basename(str(path))
@@ -266,8 +266,8 @@ def _decode_spec(data, label):
 
 def _read_tarball(path, suffix, when):
     """Validate an upstream tarball; return (facts, {name: bytes}, spec name, spec text)."""
-    from .specedit import changelog_date
-    from .templating import packaging_dir, render
+    from ..templating import packaging_dir, render
+    from .spec import changelog_date
 
     label = os.path.basename(str(path))
     m = _TARBALL.match(label)
@@ -344,7 +344,7 @@ def _tail(log_path, lines=LOG_TAIL_LINES):
 
 def _copy_atomic(src, dest_dir):
     """Copy ``src`` into ``dest_dir`` atomically; never through a symlink."""
-    from .fileedit import atomic_write
+    from ..fileedit import atomic_write
 
     target = dest_dir / os.path.basename(src)
     with open(src, "rb") as f:
@@ -554,8 +554,8 @@ def build(settings, srpm=None, tarball=None, output=None, suffix=None, dry_run=F
     ``build_user()``. Returns a BuildReport; raises UsageError for bad input
     (nothing written) and JobFailed when rpmbuild fails.
     """
-    from . import specedit
-    from .fileedit import unified_diff
+    from ..fileedit import unified_diff
+    from . import spec as specedit
 
     conf = settings.get("esound", {})
     suffix = _validate_suffix(suffix or conf.get("suffix") or "oss")
@@ -603,7 +603,7 @@ def build(settings, srpm=None, tarball=None, output=None, suffix=None, dry_run=F
         os.mkdir(topdir, 0o700)
         for _macro, sub in RPMBUILD_DIRS:
             os.mkdir(os.path.join(topdir, sub), 0o700)
-        from .rpminspect import extract_flat
+        from .rpm import extract_flat
 
         extract_flat(files, os.path.join(topdir, "SOURCES"))
         spec_path = os.path.join(topdir, "SPECS", spec_name)
@@ -651,7 +651,7 @@ def build(settings, srpm=None, tarball=None, output=None, suffix=None, dry_run=F
             if target.is_symlink():
                 raise UsageError(f"{target}: is a symlink; refusing to write through it")
         out_dir.mkdir(parents=True, exist_ok=True)
-        from .fileedit import FileChange
+        from ..fileedit import FileChange
 
         for src in built + sources:
             existed = (out_dir / os.path.basename(src)).exists()
@@ -665,7 +665,7 @@ def build(settings, srpm=None, tarball=None, output=None, suffix=None, dry_run=F
 
 def _keep_log(log_path, out_dir, facts, suffix):
     """Copy the build log next to the results, where the admin can read it."""
-    from .fileedit import atomic_write
+    from ..fileedit import atomic_write
 
     out_dir.mkdir(parents=True, exist_ok=True)
     target = out_dir / f"esound-{facts['version']}.{suffix}.build.log"

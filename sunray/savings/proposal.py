@@ -20,9 +20,9 @@ import stat
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from . import savings
-from .errors import UsageError
-from .fileedit import stat_input
+from ..errors import UsageError
+from ..fileedit import stat_input
+from . import model as savings
 
 TOP_KEYS = ("title", "customer", "prepared_by", "date", "preset", "defaults", "sites")
 MAX_PROPOSAL_BYTES = 64 * 1024 * 1024
@@ -249,7 +249,7 @@ def evaluate(sites, meta):
 
 def write_output(path, text):
     """Write the report to ``path`` atomically; never through a symlink."""
-    from .fileedit import atomic_write
+    from ..fileedit import atomic_write
 
     p = Path(path)
     try:
@@ -291,7 +291,7 @@ class SavingsOutput:
 
 def run(settings, flags, config=None, fmt="text", output=None):
     """The savings task: plan, evaluate, render, print or write."""
-    from . import savings_report
+    from . import report as savings_report
 
     renderer = savings_report.renderer(fmt)
     data = read_proposal(config) if config is not None else None

@@ -15,8 +15,8 @@ import os
 import posixpath
 from dataclasses import dataclass
 
-from .errors import UsageError
-from .fileedit import stat_input
+from ..errors import UsageError
+from ..fileedit import stat_input
 
 RPM_LEAD_MAGIC = b"\xed\xab\xee\xdb"
 # rpm's PGPHASHALGO numbers for the payload digest tag.

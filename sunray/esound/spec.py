@@ -20,7 +20,7 @@ import re
 import time
 from dataclasses import dataclass, field
 
-from .errors import UsageError
+from ..errors import UsageError
 
 # Section headers of a spec file; the configure rewrite applies to the
 # shell-script sections only, never to %description, %files or %changelog.

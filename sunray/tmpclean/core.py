@@ -23,12 +23,12 @@ import subprocess
 import tempfile
 from dataclasses import dataclass, field
 
-from . import shwords
-from .errors import UsageError
-from .fileedit import FileEditor, check_writable, read_text_with_encoding
-from .report import Report
-from .rootfs import Root
-from .tmpfiles_dropin import DROPIN, check_path
+from ..errors import UsageError
+from ..fileedit import FileEditor, check_writable, read_text_with_encoding
+from ..report import Report
+from ..rootfs import Root
+from . import shell as shwords
+from .dropin import DROPIN, check_path
 
 TMPWATCH = "/etc/cron.daily/tmpwatch"
 TMPREAPER = "/etc/tmpreaper.conf"
@@ -341,7 +341,7 @@ def _tmpwatch_call(cmd, cmds, loops, where):
                     _refuse(where, w.line, f"/tmp is given through a variable ({w.raw})")
                 cleans_tmp = True
             elif _GLOB & set(v):
-                prefix = re.split(r"[*?\[\]{}]", v, 1)[0]
+                prefix = re.split(r"[*?\[\]{}]", v, maxsplit=1)[0]
                 if "/tmp/".startswith(prefix) or prefix.startswith("/tmp"):
                     _refuse(where, w.line, f"directory pattern {v} may mean /tmp")
     before = words.index(age_word)
@@ -419,7 +419,7 @@ def _rpmnew(root, paths, plan):
 
 
 def _plan_tmpfiles(root, config, paths):
-    from . import tmpfiles_dropin
+    from . import dropin as tmpfiles_dropin
 
     _refuse_symlink(root, DROPIN)
     plan = Plan("tmpfiles", DROPIN)
@@ -489,7 +489,7 @@ def _reaper_value(text, where=TMPREAPER):
 
 
 def _plan_tmpreaper(root, config, paths):
-    from .templating import render
+    from ..templating import render
 
     text, encoding = _read(root, TMPREAPER)
     plan = Plan("tmpreaper", TMPREAPER)

@@ -1,0 +1,1 @@
+"""The boot hook: install it (SysV or systemd) and what it runs at every boot."""

@@ -1,0 +1,86 @@
+"""Doctor checks for the boot hook and the program the hooks run.
+
+Read-only; each returns a list of Check rows."""
+
+import glob
+import os
+import re
+import shlex
+
+from ..modules import kernel_hooks
+from ..report import Check
+from ..rootfs import executable
+from . import hook
+
+BOOT_SCRIPTS = (f"/etc/rc.d/init.d/{hook.NAME}", f"/etc/init.d/{hook.NAME}")
+
+
+def check_boot_hook(root, settings):
+    title = "boot hook installed"
+    fix = "sunray install-boot-hook"
+    if os.path.lexists(root.path(hook.UNIT)):
+        if os.path.lexists(root.path(hook.WANTS_LINK)):
+            return [Check("boot-hook", title, "ok", f"{hook.UNIT} enabled")]
+        return [Check("boot-hook", title, "fail",
+                      f"{hook.UNIT} is not enabled: it will not run at boot",
+                      "systemctl enable sunray-boot.service")]
+    for script in BOOT_SCRIPTS:
+        host = root.path(script)
+        if not os.path.lexists(host):
+            continue
+        if not executable(host):
+            return [Check("boot-hook", title, "fail", f"{script} is not executable",
+                          f"chmod 755 {script}")]
+        links = sorted(
+            root.server_path(p)
+            for pattern in ("/etc/rc.d/rc?.d/S*sunray-boot", "/etc/rc?.d/S*sunray-boot")
+            for p in glob.glob(str(root.path(pattern)))
+        )
+        if links:
+            return [Check("boot-hook", title, "ok",
+                          f"{script}, started from {len(links)} runlevel(s)")]
+        return [Check("boot-hook", title, "fail",
+                      f"{script} has no rc?.d start links: it will not run at boot",
+                      "chkconfig --add sunray-boot")]
+    return [Check("boot-hook", title, "fail",
+                  "no sunray-boot init script or systemd unit: nothing checks /tmp/.esd "
+                  "and the modules at boot", fix)]
+
+
+_HOOK_PROGRAM = (
+    (re.compile(r"^PROGRAM=(.+)$", re.M), BOOT_SCRIPTS),
+    (re.compile(r"^ExecStart=(\S+) boot$", re.M), (hook.UNIT,)),
+    (re.compile(r"^SUNRAY='([^']+)'$", re.M), tuple(p for p, _, _ in kernel_hooks.HOOKS)),
+)
+
+
+def check_hook_program(root, settings):
+    """The sunray program the installed hooks call exists and is executable."""
+    title = "hooks can run sunray"
+    calls = {}  # program -> hooks calling it
+    for pattern, paths in _HOOK_PROGRAM:
+        for path in paths:
+            host = root.path(path)
+            if not host.is_file() or host.is_symlink():
+                continue
+            found = pattern.search(host.read_text(errors="replace"))
+            if found:
+                words = shlex.split(found.group(1)) or [""]
+                calls.setdefault(words[0], []).append(path)
+    if not calls:
+        return [Check("hook-program", title, "skip", "no sunray hook installed")]
+    missing = [p for p in calls
+               if not (p.startswith("/") and executable(root.path(os.path.normpath(p))))]
+    if not missing:
+        return [Check("hook-program", title, "ok", ", ".join(sorted(calls)))]
+    detail = "; ".join(f"{p} (called by {', '.join(calls[p])}) is missing or not executable"
+                       for p in missing)
+    # In an image the program may be installed later; on the live system the
+    # hooks fail now.
+    status = "fail" if root.is_host else "warn"
+    return [Check("hook-program", title, status, detail,
+                  "install sunray there, or set sunray.program and run "
+                  "`sunray install-boot-hook` and `sunray install-kernel-hooks` again")]
+
+
+CHECKS = (check_boot_hook, check_hook_program)

@@ -1,0 +1,1 @@
+"""The command line: the `sunray` program, its tasks, and how results are printed."""

@@ -1,0 +1,455 @@
+"""Sun Ray server maintenance tasks.
+
+Run them as ``invoke TASK`` in a checkout or ``sunray TASK`` anywhere.
+Every task that touches the system takes ``--root DIR`` (work on DIR as if it
+were /); every task that changes files takes ``--dry-run``.
+Exit status: 0 done (or nothing to do), 1 the job failed, 2 bad input or usage.
+
+This file stays thin and fast to import: each task parses its flags, calls
+one function in the sunray package, and prints the result.
+"""
+
+import sys
+
+import invoke
+from invoke import Collection
+
+from sunray.cli.output import check_format, finish, guarded, root_of, settings
+from sunray.config import defaults
+from sunray.errors import UsageError
+
+ROOT_HELP = "Work on the tree under DIR as if it were / (default: /, or sunray.root)."
+DRY_RUN_HELP = "Show the diff or plan; change nothing."
+FORMAT_HELP = "Output format: text or json (one JSON document on stdout)."
+REVERT_HELP = "Undo what this task installed: restore the saved originals."
+
+
+def task(*args, **kwargs):
+    """Invoke's ``@task`` with long flags only.
+
+    Invoke's automatic one-letter flags depend on each task's parameter names,
+    so they clash across tasks (-f was --format here and --force there) and
+    take -h from --help (fleet's --hosts). Only long flags exist; -h is help.
+    """
+    kwargs.setdefault("auto_shortflags", False)
+    return invoke.task(*args, **kwargs)
+
+
+# --- /tmp cleaners, /tmp/.esd, boot hook ---------------------------------
+
+
+@task(
+    help={
+        "root": ROOT_HELP,
+        "cleaner": "Which cleaner to protect against: auto (every one found), "
+        "tmpwatch, tmpfiles or tmpreaper.",
+        "dry_run": DRY_RUN_HELP,
+        "revert": REVERT_HELP,
+        "format": FORMAT_HELP,
+    }
+)
+@guarded
+def patch_tmpwatch(c, root=None, cleaner="auto", dry_run=False, revert=False, format="text"):
+    """Stop the daily /tmp cleaner from deleting /tmp/SUNWut and /tmp/.esd.
+
+    Finds tmpwatch (/etc/cron.daily/tmpwatch, RHEL 5/6), systemd-tmpfiles
+    (/etc/tmpfiles.d, RHEL 7+, Debian) and tmpreaper (/etc/tmpreaper.conf,
+    Debian) under the root and adds an exclusion for every protected path
+    (sunray.tmp.protect). Safe to run again: a second run changes nothing.
+    """
+    from sunray.tmpclean import core as tmpcleaners
+
+    result = tmpcleaners.patch(
+        root_of(c, root),
+        settings(c),
+        cleaner=cleaner,
+        dry_run=dry_run,
+        revert=revert,
+    )
+    finish(result, format)
+
+
+@task(help={"root": ROOT_HELP, "dry_run": DRY_RUN_HELP, "format": FORMAT_HELP})
+@guarded
+def esd_dir(c, root=None, dry_run=False, format="text"):
+    """Make /tmp/.esd a root-owned directory with mode 1777, safely, now.
+
+    Whatever is there already (symlink, file, another user's directory) is
+    never followed: it is repaired or moved aside, and the report says what
+    was found. SRSS sound (esd) fails without this directory.
+    """
+    from sunray import esddir
+
+    check_format(format)  # before any change, not after
+    finish(esddir.ensure(root_of(c, root), settings(c), dry_run=dry_run), format)
+
+
+@task(
+    help={
+        "root": ROOT_HELP,
+        "init": "auto, sysv or systemd. auto: systemd when the root has "
+        "/run/systemd/system, or /sbin/init resolves to systemd; sysv when "
+        "/sbin/init is something else; with no /sbin/init, systemd when "
+        "(/usr)/lib/systemd/systemd and /etc/systemd/system exist, else sysv "
+        "when /etc/rc.d/init.d or /etc/init.d exists; else exit 2 asking for --init.",
+        "dry_run": DRY_RUN_HELP,
+        "revert": REVERT_HELP,
+        "format": FORMAT_HELP,
+    }
+)
+@guarded
+def install_boot_hook(c, root=None, init="auto", dry_run=False, revert=False, format="text"):
+    """Run `sunray boot` at every boot, before SRSS starts.
+
+    SysV: an init script with chkconfig and LSB headers plus rc?.d links.
+    systemd: a oneshot unit ordered before utsvc/utstorage, enabled, plus the
+    tmpfiles.d drop-in. Warns when /tmp is mounted nodev.
+    """
+    from sunray.boot import hook as boothook
+
+    check_format(format)  # before any change, not after
+    result = boothook.install(
+        root_of(c, root), settings(c), init=init, dry_run=dry_run, revert=revert
+    )
+    finish(result, format)
+
+
+@task(help={"root": ROOT_HELP, "format": FORMAT_HELP})
+@guarded
+def boot(c, root=None, format="text"):
+    """Boot-time check, run by the boot hook before SRSS starts.
+
+    Creates /tmp/.esd safely and makes sure the SRSS kernel modules exist for
+    the running kernel (rebuilding them when missing or stale).
+    """
+    from sunray.boot import hook as boothook
+
+    check_format(format)
+    finish(boothook.boot(root_of(c, root), settings(c)), format)
+
+
+# --- doctor and fleet --------------------------------------------------
+
+
+@task(help={"root": ROOT_HELP, "format": FORMAT_HELP})
+@guarded
+def doctor(c, root=None, format="text"):
+    """Say whether this Sun Ray server is right: one line per check, with the fix.
+
+    Each check is ok, warn or fail (skip: does not apply here); a warn or fail
+    line shows the command that fixes it. Changes nothing. Exit 1 when any
+    check fails, so cron or monitoring can call it.
+    """
+    from sunray import doctor as doctor_checks
+
+    check_format(format)
+    finish(doctor_checks.run(root_of(c, root), settings(c)), format)
+
+
+@task(
+    help={
+        "hosts": "Comma-separated hosts, each [user@]host[:port].",
+        "hosts_file": "File with one host per line ('#' starts a comment).",
+        "inventory": "YAML inventory: 'groups: {NAME: [host, ...]}', a host may be "
+        "a mapping with host:, root:, program:.",
+        "group": "Only this inventory group (repeatable: --group a --group b).",
+        "task": "The task run on every host: doctor, apply, rebuild-modules or patch-tmpwatch.",
+        "dry_run": "Pass --dry-run to the remote task (not for doctor).",
+        "root": "Pass --root DIR to the remote task (an inventory root: wins).",
+        "parallel": "At most N hosts at once (default sunray.fleet.parallel, 8).",
+        "format": FORMAT_HELP,
+    },
+    iterable=["group"],
+)
+@guarded
+def fleet(c, hosts=None, hosts_file=None, inventory=None, group=None, task="doctor",
+          dry_run=False, root=None, parallel=None, format="text"):
+    """Run one sunray task on many servers over SSH, N at a time.
+
+    Each host runs `sunray TASK --format json`; the table has one line per
+    host (unreachable, refused, failed or its summary) and --format json gives
+    one document for all. A host that fails never stops the others. Exit 1
+    when any host failed (a doctor with a failing check counts as failed).
+    """
+    from sunray import fleet as fleet_run
+
+    check_format(format)
+    result = fleet_run.run(
+        settings(c),
+        hosts=hosts,
+        hosts_file=hosts_file,
+        inventory=inventory,
+        groups=group or [],
+        task=task,
+        dry_run=dry_run,
+        root=root,
+        parallel=parallel,
+    )
+    finish(result, format)
+
+
+# --- apply and demo --------------------------------------------------------
+
+
+@task(help={"root": ROOT_HELP, "dry_run": "Show every step's diff or plan; change nothing.",
+            "format": FORMAT_HELP})
+@guarded
+def apply(c, root=None, dry_run=False, format="text"):
+    """Make this Sun Ray server right: every fix in order, then the doctor.
+
+    Runs patch-tmpwatch, esd-dir, install-boot-hook, install-kernel-hooks and
+    rebuild-modules, then doctor. A failing step is reported and the others
+    still run; exit 1 if any step or check failed. A second run changes nothing.
+    """
+    from sunray import apply as apply_steps
+
+    check_format(format)
+    finish(apply_steps.run(root_of(c, root), settings(c), dry_run=dry_run), format)
+
+
+@task(help={"path": "Where to build the sandbox server (default ./demo; an earlier "
+            "demo there is replaced, any other directory is refused).",
+            "format": FORMAT_HELP})
+@guarded
+def demo(c, path="demo", format="text"):
+    """Build a sandbox Sun Ray server from the test fixtures and fix it with apply.
+
+    The sandbox is a CentOS 6 shaped tree in ./demo (stock tmpwatch job, SRSS
+    stand-ins, a stale /tmp/.esd, kernel header links to the host's headers).
+    Nothing outside it is changed. Needs a source checkout.
+    """
+    from sunray import demo as demo_server
+
+    check_format(format)
+    finish(demo_server.run(path, settings(c)), format)
+
+
+# --- esound ---------------------------------------------------------------
+
+
+@task(
+    help={
+        "srpm": "The distribution's esound source RPM (esound-*.src.rpm) to rebuild.",
+        "tarball": "Build from an upstream tarball (esound-VERSION.tar.gz) with "
+        "sunray's own spec instead of an SRPM.",
+        "output": "Directory for the built RPMs, the new SRPM and the build log "
+        "(default ./dist, or sunray.esound.output).",
+        "suffix": "Appended to the Release so the package upgrades the stock one "
+        "and is recognisably ours (default oss: 2.el5 -> 2.el5.oss).",
+        "allow_root_build": "Allow sunray.esound.build_user to be root: run the "
+        "SRPM's build scripts as root (refused otherwise).",
+        "dry_run": "Print the spec changes as a diff; build nothing.",
+        "format": FORMAT_HELP,
+    }
+)
+@guarded
+def build_esound(c, srpm=None, tarball=None, output=None, suffix=None, allow_root_build=False,
+                 dry_run=False, format="text"):
+    """Rebuild esound without ALSA (OSS only) and verify the result.
+
+    Rewrites the spec (configure --disable-alsa, ALSA BuildRequires dropped,
+    Release + .oss, a %changelog entry), runs rpmbuild -ba in a private
+    temporary tree, checks the RPMs like check-esound and copies them to
+    --output. Run as root, rpmbuild runs as sunray.esound.build_user (default
+    nobody), never as root unless --allow-root-build. Install the result with
+    rpm -Uvh. A failed build prints the end of the build log and keeps the
+    whole log in --output.
+    """
+    from sunray.esound import core as esound
+
+    check_format(format)
+    result = esound.build(
+        settings(c), srpm=srpm, tarball=tarball, output=output, suffix=suffix, dry_run=dry_run,
+        allow_root_build=allow_root_build,
+    )
+    finish(result, format)
+
+
+@task(
+    iterable=["rpm"],
+    help={
+        "rpm": "A binary esound RPM to check; repeat --rpm for several (esound, esound-devel).",
+        "installed": "Check the installed /usr/bin/esd and libesd under --root instead.",
+        "root": ROOT_HELP,
+        "format": FORMAT_HELP,
+    },
+)
+@guarded
+def check_esound(c, rpm=None, installed=False, root=None, format="text"):
+    """Prove that esound has no ALSA in it: exit 1 naming the file if it has.
+
+    check-esound --rpm FILE [--rpm FILE ...]   or   check-esound --installed
+    For RPMs: no requirement on libasound, no ELF file needing libasound,
+    /usr/bin/esd present. With --installed: esd and libesd under the root
+    need no libasound (esound not installed at all: says so, exit 0).
+    """
+    from sunray.esound import core as esound
+
+    check_format(format)
+    paths = list(rpm or [])
+    if installed and paths:
+        raise UsageError("check-esound: give RPM files or --installed, not both")
+    if installed:
+        result = esound.check_installed(root_of(c, root))
+    else:
+        result = esound.check_rpms(paths)
+    finish(result, format)
+
+
+# --- savings ----------------------------------------------------------------
+
+
+@task(
+    help={
+        "preset": "Starting figures: home (the posts' 150 W desktop, 3 -> 0.5 h/day) or "
+        "office (100 W desktops all year, 400 W server per 15 seats, PUE 1.5). "
+        "Default: sunray.savings.preset (office).",
+        "config": "YAML proposal FILE: title, customer, defaults: and sites: (each with its "
+        "own name, seats and inputs). One table per site and a total.",
+        "format": "text (default), json, yaml, csv, markdown or html (a report for the "
+        "customer, self-contained).",
+        "output": "Write to FILE (atomically) instead of stdout. Never through a symlink.",
+        "title": "Title of the proposal (default: the file's, or 'Sun Ray savings estimate').",
+        "site": "Name of the site (without --config).",
+        "seats": "Desktops replaced by Sun Rays (1..1000000).",
+        "desktop_watts": "Desktop power in W while on (0..5000).",
+        "hours_before": "Desktop hours per day before (0..24).",
+        "hours_after": "Residual desktop hours per day after (0..hours before).",
+        "thin_client_watts": "Thin client power in W (Sun Ray 2: about 4).",
+        "thin_client_hours": "Thin client hours per day (0..24).",
+        "server_watts": "Server power in W, or the extra load on an existing server.",
+        "server_hours": "Server hours per day (0..24; servers usually run 24).",
+        "server_days": "Server days per year (1..366; usually 365).",
+        "seats_per_server": "Seats sharing one server (1..10000).",
+        "pue": "Power usage effectiveness of the server room, cooling included (1..3).",
+        "days": "Days per year the desktops and thin clients are used (1..366).",
+        "price": "Electricity price per kWh (0 or more).",
+        "currency": "Currency of --price and the costs, e.g. EUR.",
+        "g_per_kwh": "Grid carbon intensity in g CO2 per kWh (0..2000).",
+        "country": "Take the grid carbon intensity of this ISO 3166 alpha-3 country "
+        "(NLD, DEU, FRA, GBR, USA...) from the bundled table instead.",
+        "thin_client_price": "Price of one thin client (enables payback figures).",
+        "server_price": "Price of one server (shared by --seats-per-server seats).",
+        "desktop_price": "Avoided desktop replacement cost per seat.",
+        "years": "Horizon in years for the totals of the costs (1..30, default 5).",
+    }
+)
+@guarded
+def savings(c, preset=None, config=None, format="text", output=None, title=None, site=None,
+            seats=None, desktop_watts=None, hours_before=None, hours_after=None,
+            thin_client_watts=None, thin_client_hours=None, server_watts=None,
+            server_hours=None, server_days=None, seats_per_server=None, pue=None,
+            days=None, price=None, currency=None, g_per_kwh=None, country=None,
+            thin_client_price=None, server_price=None, desktop_price=None, years=None):
+    """Energy, money and CO2 saved by replacing desktop PCs with Sun Rays.
+
+    Per seat and year: desktops before against residual desktop use + thin
+    clients + the server share (server W x hours x days x PUE / seats per
+    server), as the gross saving on the desktops (the usual figure) and the
+    net saving (the honest one) side by side. With prices: payback and a
+    horizon. Flags override the preset, the config file and every site.
+
+    sunray savings --preset home              (the posts: 164 -> 27 kWh, 137 kWh, 34 EUR, 62 kg)
+    sunray savings --seats 40 --country DEU --price 0.32
+    sunray savings --config proposal.yaml --format html --output report.html
+
+    Carbon intensity: Ember and Our World in Data (CC BY 4.0), via CodeCarbon (MIT).
+    """
+    # Every parameter but the context is an input; the module names them.
+    given = {name: value for name, value in locals().items() if name != "c"}
+    from sunray.savings import proposal as savings_proposal
+
+    for name in ("config", "format", "output"):
+        given.pop(name)
+    finish(savings_proposal.run(settings(c, "savings"), given, config=config, fmt=format,
+                                output=output))
+
+
+# --- kernel modules: rebuild, kernel hooks, DKMS export -------------------
+
+
+@task(
+    iterable=["kernel"],
+    help={
+        "root": ROOT_HELP,
+        "kernel": "Build for kernel version K (repeatable). Default: every kernel "
+        "under /lib/modules that has headers. A kernel asked for without headers "
+        "is a failure.",
+        "jobs": "At most N builds at once (default: sunray.modules.jobs, else the CPU count).",
+        "force": "Rebuild even when the modules are up to date.",
+        "dry_run": "Show what would be built; build and change nothing.",
+        "format": FORMAT_HELP,
+    }
+)
+@guarded
+def rebuild_modules(c, root=None, kernel=None, jobs=None, force=False, dry_run=False,
+                    format="text"):
+    """Build and install the SRSS kernel modules (utadem, utdisk, utio) per kernel.
+
+    Builds /usr/src/SUNWut/* for each kernel with its own headers (never the
+    running kernel by accident), in parallel, installs into
+    /lib/modules/K/extra/sunray atomically, runs depmod and checks vermagic.
+    Up-to-date modules are not rebuilt. A failed build keeps the modules
+    already installed; the table shows the log path and the log's tail.
+    Exit 1 when any build failed.
+    """
+    from sunray.modules import core as kmodules
+
+    check_format(format)
+    result = kmodules.rebuild(root_of(c, root), settings(c), kernels=kernel or None,
+                              jobs=jobs, force=force, dry_run=dry_run)
+    finish(result, format)
+
+
+@task(help={"root": ROOT_HELP, "kernel": "The kernel version whose modules to delete.",
+            "dry_run": DRY_RUN_HELP, "format": FORMAT_HELP})
+@guarded
+def remove_modules(c, root=None, kernel=None, dry_run=False, format="text"):
+    """Delete the SRSS modules, record and logs this toolkit installed for one kernel.
+
+    Run by the kernel removal hooks. Touches only files listed in the
+    toolkit's record for that kernel.
+    """
+    from sunray.errors import UsageError
+    from sunray.modules import core as kmodules
+
+    check_format(format)
+    if not kernel:
+        raise UsageError("--kernel K is required")
+    finish(kmodules.remove(root_of(c, root), settings(c), kernel, dry_run=dry_run), format)
+
+
+@task(help={"root": ROOT_HELP, "dry_run": DRY_RUN_HELP, "revert": REVERT_HELP,
+            "format": FORMAT_HELP})
+@guarded
+def install_kernel_hooks(c, root=None, dry_run=False, revert=False, format="text"):
+    """Rebuild the SRSS modules whenever a kernel is installed; clean up on removal.
+
+    Installs /etc/kernel/postinst.d/sunray-modules (Debian, Ubuntu, RHEL 6/7),
+    /etc/kernel/postrm.d/sunray-modules and
+    /etc/kernel/install.d/85-sunray.install (systemd kernel-install: Fedora,
+    RHEL 8+). Each calls the sunray program for the kernel being installed or
+    removed. RHEL 5 runs no such hooks: there `sunray boot` does the rebuild.
+    """
+    from sunray.modules import kernel_hooks as kernelhooks
+
+    check_format(format)
+    result = kernelhooks.install(root_of(c, root), settings(c), dry_run=dry_run, revert=revert)
+    finish(result, format)
+
+
+@task(help={"root": ROOT_HELP, "dry_run": DRY_RUN_HELP, "format": FORMAT_HELP})
+@guarded
+def export_dkms(c, root=None, dry_run=False, format="text"):
+    """Write the SRSS module sources as a DKMS tree: /usr/src/sunray-ut-VERSION.
+
+    For sites that standardise on DKMS: sources plus a dkms.conf (AUTOINSTALL
+    on, one entry per module). Then: dkms add/build/install -m sunray-ut -v VERSION.
+    """
+    from sunray.modules import dkms_export as dkmsexport
+
+    check_format(format)
+    finish(dkmsexport.export(root_of(c, root), settings(c), dry_run=dry_run), format)
+
+
+ns = Collection.from_module(sys.modules[__name__], config={"sunray": defaults()})

@@ -1,0 +1,23 @@
+"""Doctor checks for the installed esound.
+
+Read-only; each returns a list of Check rows."""
+
+from ..report import Check
+
+
+def check_esound(root, settings):
+    """The installed esd and libesd do not use ALSA (SRSS emulates OSS)."""
+    from . import core as esound
+
+    title = "esd without ALSA"
+    result = esound.check_installed(root)
+    if result.failure:
+        return [Check("esound", title, "fail", result.failure,
+                      "sunray build-esound --srpm esound-*.src.rpm, then "
+                      "rpm -Uvh dist/esound-*.oss.*.rpm")]
+    if not result.data.get("installed"):
+        return [Check("esound", title, "skip", "esound is not installed")]
+    return [Check("esound", title, "ok", "esd and libesd need no libasound")]
+
+
+CHECKS = (check_esound,)

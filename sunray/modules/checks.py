@@ -1,0 +1,140 @@
+"""Doctor checks for the SRSS kernel modules and their kernel hooks.
+
+Read-only; each returns a list of Check rows."""
+
+import os
+import re
+from pathlib import Path
+
+from ..report import Check
+from ..rootfs import executable
+from . import kernel_hooks
+
+KERNEL_HOOKS = {
+    "postinst": kernel_hooks.POSTINST,
+    "postrm": kernel_hooks.POSTRM,
+    "install": kernel_hooks.INSTALL_PLUGIN,
+}
+
+
+def module_sources(root, settings):
+    """``{module: server_dir}`` of the SRSS module sources rebuild-modules would build."""
+    from .core import discover_modules, module_settings
+
+    cfg = module_settings(settings)
+    return {name: root.server_path(path) for name, path in discover_modules(root, cfg)}
+
+
+def check_module_sources(root, settings):
+    from .core import module_settings
+
+    base = module_settings(settings)["src"]
+    found = module_sources(root, settings)
+    if found:
+        return [Check("module-sources", "SRSS module sources found", "ok",
+                      f"{base}: {', '.join(found)}")]
+    why = "missing" if not root.path(base).is_dir() else "has no module directory (Makefile + .c)"
+    return [Check("module-sources", "SRSS module sources found", "fail",
+                  f"{base} {why}: the kernel modules cannot be rebuilt",
+                  "install SRSS (its RPMs put the sources there) or set sunray.modules.src")]
+
+
+def check_kernel_hooks(root, settings):
+    title = "kernel hooks installed"
+    fix = "sunray install-kernel-hooks"
+    present = {k: p for k, p in KERNEL_HOOKS.items() if os.path.lexists(root.path(p))}
+    broken = [p for p in present.values() if not executable(root.path(p))]
+    if broken:
+        return [Check("kernel-hooks", title, "fail",
+                      f"not executable (skipped by run-parts/kernel-install): {', '.join(broken)}",
+                      f"chmod 755 {' '.join(broken)}")]
+    if "postinst" not in present and "install" not in present:
+        return [Check("kernel-hooks", title, "fail",
+                      "no kernel install hook: a kernel update will leave the modules behind "
+                      "(the boot hook still rebuilds them at the next boot)", fix)]
+    if "postinst" in present and "postrm" not in present:
+        return [Check("kernel-hooks", title, "warn",
+                      f"{KERNEL_HOOKS['postrm']} missing: modules of removed kernels stay", fix)]
+    return [Check("kernel-hooks", title, "ok", ", ".join(present.values()))]
+
+
+def parse_proc_modules(text):
+    """``{name: state}`` from a /proc/modules text (name size refs deps state addr)."""
+    loaded = {}
+    for line in text.splitlines():
+        fields = line.split()
+        if len(fields) >= 5 and re.match(r"^[A-Za-z0-9_-]+$", fields[0]):
+            loaded[fields[0].replace("-", "_")] = fields[4]
+    return loaded
+
+
+def check_modules_loaded(root, settings, proc_modules=None):
+    """On the running system (root /), the SRSS modules are loaded.
+
+    ``proc_modules`` is a file in /proc/modules format; it defaults to
+    /proc/modules on root / (elsewhere the check does not apply).
+    """
+    title = "SRSS modules loaded"
+    if proc_modules is None:
+        if not root.is_host:
+            return [Check("modules-loaded", title, "skip",
+                          f"not the running system (--root {root.top}): loaded modules not checked")]
+        proc_modules = "/proc/modules"
+    expected = list(module_sources(root, settings))
+    if not expected:
+        return [Check("modules-loaded", title, "skip", "no SRSS module sources: nothing to load")]
+    try:
+        loaded = parse_proc_modules(Path(proc_modules).read_text(errors="replace"))
+    except FileNotFoundError:
+        return [Check("modules-loaded", title, "skip",
+                      f"{proc_modules} missing (a container?): loaded modules not checked")]
+    missing = [m for m in expected if m.replace("-", "_") not in loaded]
+    not_live = [m for m in expected if loaded.get(m.replace("-", "_"), "Live") != "Live"]
+    if missing:
+        return [Check("modules-loaded", title, "fail",
+                      f"not loaded: {', '.join(missing)} (no sound or USB storage for Sun Rays)",
+                      "sunray rebuild-modules; then restart SRSS: /etc/init.d/utsvc restart")]
+    if not_live:
+        return [Check("modules-loaded", title, "warn",
+                      f"loading or unloading: {', '.join(not_live)}", "check again in a minute")]
+    return [Check("modules-loaded", title, "ok", f"loaded: {', '.join(expected)}")]
+
+
+def check_modules_built(root, settings):
+    """For every kernel with headers, the SRSS modules are installed, current
+    and built for that kernel (vermagic)."""
+    from . import core as kmodules
+
+    title = "SRSS modules built"
+    if not module_sources(root, settings):
+        return [Check("modules-built", title, "skip", "no SRSS module sources: nothing to build")]
+    checks = []
+    for row in kmodules.status(root, settings):
+        kernel = row["kernel"]
+        ident = f"modules-{kernel}"
+        rebuild = f"sunray rebuild-modules --kernel {kernel}"
+        if not row["headers"]:
+            checks.append(Check(ident, title, "warn",
+                                f"no headers for {kernel}: modules cannot be built for it",
+                                f"install {row['headers_package']}, then `{rebuild}`"))
+        elif not row["installed"]:
+            checks.append(Check(ident, title, "fail", f"no SRSS modules installed for {kernel}",
+                                rebuild))
+        elif not row["vermagic_ok"]:
+            checks.append(Check(ident, title, "fail",
+                                f"installed modules for {kernel} were built for another kernel",
+                                rebuild + " --force"))
+        elif not row["current"]:
+            checks.append(Check(ident, title, "fail",
+                                f"modules for {kernel} are stale (sources, patches or headers "
+                                "changed since the build)", rebuild))
+        else:
+            checks.append(Check(ident, title, "ok",
+                                f"{kernel}: {', '.join(row['installed'])}"))
+    if not checks:
+        checks.append(Check("modules-built", title, "warn",
+                            "no kernel under /lib/modules", "install a kernel and its headers"))
+    return checks
+
+
+CHECKS = (check_module_sources, check_kernel_hooks, check_modules_loaded, check_modules_built)

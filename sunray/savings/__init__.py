@@ -1,0 +1,1 @@
+"""The power, money and CO2 savings calculator for customer proposals."""

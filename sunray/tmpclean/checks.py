@@ -1,0 +1,70 @@
+"""Doctor checks for the /tmp cleaners.
+
+Read-only; each returns a list of Check rows."""
+
+import glob
+
+from ..report import Check
+
+PENDING_SUFFIXES = (".rpmnew", ".rpmsave", ".dpkg-dist", ".dpkg-new")
+WATCHED_FILES = (
+    "/etc/cron.daily/tmpwatch",
+    "/etc/cron.daily/tmpreaper",
+    "/etc/tmpreaper.conf",
+    "/etc/tmpfiles.d/*",
+    "/etc/fstab",
+    "/etc/sysconfig/*",
+    "/etc/default/tmpreaper",
+    "/etc/systemd/system/tmp.mount",
+)
+
+
+def check_tmp_cleaners(root, settings):
+    """Every /tmp cleaner found spares the protected paths."""
+    from . import core as tmpcleaners
+
+    title = "/tmp cleaners spare SRSS state"
+    rows = tmpcleaners.status(root, settings)
+    if not rows:
+        return [Check("tmp-cleaners", title, "ok", "no /tmp cleaner found under the root")]
+    checks = []
+    for row in rows:
+        ident = f"tmp-cleaner-{row['cleaner']}"
+        if row["error"]:
+            checks.append(Check(ident, title, "fail", f"{row['file']}: {row['error']}",
+                                "fix the file by hand, then `sunray patch-tmpwatch`"))
+        elif row["missing"]:
+            checks.append(Check(ident, title, "fail",
+                                f"{row['file']} would delete {', '.join(row['missing'])}",
+                                f"sunray patch-tmpwatch --cleaner {row['cleaner']}"))
+        else:
+            checks.append(Check(ident, title, "ok", f"{row['file']} spares the protected paths"))
+        if row.get("rpmnew"):
+            checks.append(Check(ident + "-rpmnew", "tmpwatch update waiting", "warn",
+                                f"{row['rpmnew']} waits to be merged (it lacks the exclusions)",
+                                f"merge {row['rpmnew']} into {row['file']}, remove it, "
+                                "then `sunray patch-tmpwatch`"))
+    return checks
+
+
+def check_pending_merges(root, settings):
+    """A package update left .rpmnew/.rpmsave/.dpkg-dist files beside ours."""
+    patterns = (settings.get("doctor") or {}).get("watched_files") or WATCHED_FILES
+    found = []
+    for pattern in patterns:
+        for suffix in PENDING_SUFFIXES:
+            for host in glob.glob(str(root.path(pattern)) + suffix):
+                found.append(root.server_path(host))
+    found = sorted(set(found))
+    if not found:
+        return [Check("pending-merges", "no settings updates waiting", "ok",
+                      "no .rpmnew/.rpmsave/.dpkg-dist files beside the files sunray cares about")]
+    first = found[0]
+    original = first.rsplit(".", 1)[0]
+    return [Check("pending-merges", "settings updates waiting to be merged", "warn",
+                  f"{len(found)} file(s) waiting: {', '.join(found)}",
+                  f"diff -u {original} {first}; merge by hand, remove {first}, "
+                  "then `sunray patch-tmpwatch` (and `sunray doctor` again)")]
+
+
+CHECKS = (check_pending_merges, check_tmp_cleaners)
