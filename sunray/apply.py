@@ -20,34 +20,34 @@ from . import tasklist
 from .errors import one_line
 
 
-def _patch_tmpwatch(root, config, dry_run):
+def _patch_tmpwatch(root, settings, dry_run):
     from .tmpclean import core as tmpcleaners
 
-    return tmpcleaners.patch(root, config, dry_run=dry_run)
+    return tmpcleaners.patch(root, settings, dry_run=dry_run)
 
 
-def _esd_dir(root, config, dry_run):
+def _esd_dir(root, settings, dry_run):
     from . import esddir
 
-    return esddir.ensure(root, config, dry_run=dry_run)
+    return esddir.ensure(root, settings, dry_run=dry_run)
 
 
-def _boot_hook(root, config, dry_run):
+def _boot_hook(root, settings, dry_run):
     from .boot import hook as boothook
 
-    return boothook.install(root, config, dry_run=dry_run)
+    return boothook.install(root, settings, dry_run=dry_run)
 
 
-def _kernel_hooks(root, config, dry_run):
+def _kernel_hooks(root, settings, dry_run):
     from .modules import kernel_hooks as kernelhooks
 
-    return kernelhooks.install(root, config, dry_run=dry_run)
+    return kernelhooks.install(root, settings, dry_run=dry_run)
 
 
-def _rebuild_modules(root, config, dry_run):
+def _rebuild_modules(root, settings, dry_run):
     from .modules import core as kmodules
 
-    return kmodules.rebuild(root, config, dry_run=dry_run)
+    return kmodules.rebuild(root, settings, dry_run=dry_run)
 
 
 # The function behind each step named in tasklist.APPLY_STEPS.
@@ -143,13 +143,13 @@ class ApplyReport:
         return "\n".join(lines)
 
 
-def run(root, config, dry_run=False, steps=STEPS):
+def run(root, settings, dry_run=False, steps=STEPS):
     """Run every step on ``root``; the doctor last (skipped in a dry run)."""
     report = ApplyReport(root=str(root.top), dry_run=dry_run)
     for name, func in steps:
         step = StepResult(name)
         try:
-            step.result = func(root, config, dry_run)
+            step.result = func(root, settings, dry_run)
         except Exception as e:  # even a bug in one step must not hide the others' work
             step.error = one_line(e)
         report.steps.append(step)
@@ -158,5 +158,5 @@ def run(root, config, dry_run=False, steps=STEPS):
     if not dry_run:
         from . import doctor
 
-        report.doctor = doctor.run(root, config)
+        report.doctor = doctor.run(root, settings)
     return report

@@ -64,12 +64,12 @@ def _install_launcher(path):
     os.chmod(launcher, 0o755)
 
 
-def run(path, config):
+def run(path, settings):
     """Build the sandbox server and run ``apply`` on it."""
     from . import apply
 
     root, kernels = build(path)
-    report = apply.run(root, config)
+    report = apply.run(root, settings)
     report.notes = [
         f"demo server: {root.top} (CentOS 6 shaped; kernels: {', '.join(kernels) or 'none'})",
         f"look around, then: sunray doctor --root {root.top}",

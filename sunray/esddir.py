@@ -46,10 +46,10 @@ _PARENTS = ("/tmp", "/var/tmp")
 _PLAIN_NAME = re.compile(r"[A-Za-z0-9._+@-]+")
 
 
-def esd_path(config):
+def esd_path(settings):
     """The configured esd directory (``sunray.esd.dir``), validated: a plain
     name directly in /tmp or /var/tmp."""
-    path = (config.get("esd") or {}).get("dir") or "/tmp/.esd"
+    path = (settings.get("esd") or {}).get("dir") or "/tmp/.esd"
     parent, _, name = path.rpartition("/") if isinstance(path, str) else ("", "", "")
     if parent not in _PARENTS or not _PLAIN_NAME.fullmatch(name) or name in (".", ".."):
         raise UsageError(f"sunray.esd.dir {path!r}: expected a plain name directly in "
@@ -123,14 +123,14 @@ def _classify(parent_fd, name, path):
     return info, st
 
 
-def inspect(root, config):
+def inspect(root, settings):
     """Read-only look at the esd directory, for doctor.
 
     Returns ``{"path", "state", "details", ...}`` where state is one of ok,
     missing, symlink, not-a-directory, wrong-owner, wrong-mode, or
     unsafe-parent (a symlink or non-directory on the way to it).
     """
-    path = esd_path(config)
+    path = esd_path(settings)
     try:
         parent_fd = _open_parent(root, path)
     except _UnsafeParent as e:
@@ -141,11 +141,11 @@ def inspect(root, config):
         os.close(parent_fd)
 
 
-def ensure(root, config, dry_run=False):
+def ensure(root, settings, dry_run=False):
     """Make the esd directory exist now: root:root, mode 1777, never
     following anything. Returns a Report (``data["esd_dir"]`` holds what was
     found and what was done)."""
-    path = esd_path(config)
+    path = esd_path(settings)
     name = path.rsplit("/", 1)[1]
     report = Report("esd-dir", root=str(root.top), dry_run=dry_run)
     try:

@@ -314,7 +314,7 @@ class FileEditor:
             raise UsageError(f"{server_path}: expected a file name")
         made = self.root.makedirs(parent, mode=mode, create=create)
         host = made.host / name
-        self.root.inside(host)
+        self.root.ensure_inside(host)
         return host, (made.created if create else [])
 
     def _backup_paths(self, server_path, create=False):
@@ -440,7 +440,7 @@ class FileEditor:
         try:
             host, created = self._host(server_path, create=True)
             self._save_backup(server_path, host, created)
-            self.root.inside(host)
+            self.root.ensure_inside(host)
             atomic_write(host, data, mode=mode, uid=uid, gid=gid)
             self._note_wrote(server_path, wrote)
         except OSError as e:
@@ -469,7 +469,7 @@ class FileEditor:
         try:
             host, created = self._host(server_path, create=True)
             self._save_backup(server_path, host, created)
-            self.root.inside(host)
+            self.root.ensure_inside(host)
             _replace_with_link(host, target)
             self._note_wrote(server_path, wrote)
         except OSError as e:
@@ -492,7 +492,7 @@ class FileEditor:
             return FileChange(server_path, "would be removed", diff)
         try:
             self._save_backup(server_path, host)
-            self.root.inside(host)
+            self.root.ensure_inside(host)
             os.unlink(host)
             fsync_dir(host.parent)
             self._note_wrote(server_path, {"kind": "absent"})

@@ -183,15 +183,15 @@ def targets_of(hosts=None, hosts_file=None, inventory=None, groups=()):
 # --- the command each host runs ---------------------------------------------------------
 
 
-def remote_argv(target, task, config, dry_run=False, root=None):
+def remote_argv(target, task, fleet_settings, dry_run=False, root=None):
     """The remote command as a list of words (validated; joined with shlex.join)."""
     if task not in TASKS:
         raise UsageError(f"--task {task!r}: expected one of {', '.join(TASKS)}")
     if dry_run and task not in DRY_RUN_TASKS:
         raise UsageError(f"--dry-run: {task} changes nothing anyway")
-    program = target.program or check_program(config.get("program") or "sunray",
+    program = target.program or check_program(fleet_settings.get("program") or "sunray",
                                               "sunray.fleet.program")
-    argv = ["sudo", "-n", "--"] if config.get("sudo") else []
+    argv = ["sudo", "-n", "--"] if fleet_settings.get("sudo") else []
     argv += [program, task, "--format", "json"]
     if dry_run:
         argv.append("--dry-run")
@@ -303,30 +303,30 @@ def judge(task, exit_code, stdout, stderr):
 # --- SSH --------------------------------------------------------------------------------
 
 
-def _connection(target, config):
+def _connection(target, fleet_settings):
     """A Fabric Connection that uses only what the sunray.fleet settings name:
     no ~/.ssh/config, no /etc/fabric.yaml, host keys from known_hosts."""
     import fabric
     import paramiko
 
-    identity = config.get("identity")
-    connect_kwargs = {"allow_agent": bool(config.get("use_agent", True)),
+    identity = fleet_settings.get("identity")
+    connect_kwargs = {"allow_agent": bool(fleet_settings.get("use_agent", True)),
                       "look_for_keys": not identity}
     if identity:
         connect_kwargs["key_filename"] = [os.path.expanduser(str(identity))]
     fabric_config = fabric.Config(ssh_config=paramiko.SSHConfig(), lazy=True)
     conn = fabric.Connection(
         target.host,
-        user=target.user or config.get("user") or None,
+        user=target.user or fleet_settings.get("user") or None,
         port=target.port or 22,
         config=fabric_config,
-        connect_timeout=float(config.get("connect_timeout") or 10),
+        connect_timeout=float(fleet_settings.get("connect_timeout") or 10),
         connect_kwargs=connect_kwargs,
     )
-    known_hosts = os.path.expanduser(str(config.get("known_hosts") or "~/.ssh/known_hosts"))
+    known_hosts = os.path.expanduser(str(fleet_settings.get("known_hosts") or "~/.ssh/known_hosts"))
     if os.path.isfile(known_hosts):
         conn.client.load_host_keys(known_hosts)
-    strict = config.get("strict_host_keys", True)
+    strict = fleet_settings.get("strict_host_keys", True)
     conn.client.set_missing_host_key_policy(
         paramiko.RejectPolicy() if strict else paramiko.WarningPolicy())
     return conn
@@ -358,14 +358,14 @@ def _ssh_failure(exc):
     return "error", f"{type(exc).__name__}: {exc}"
 
 
-def run_on_host(target, argv, task, config):
+def run_on_host(target, argv, task, fleet_settings):
     """Run ``argv`` on one host; never raises for a host's problem."""
     start = time.monotonic()
     conn = None
     try:
-        conn = _connection(target, config)
+        conn = _connection(target, fleet_settings)
         res = conn.run(shlex.join(argv), hide=True, warn=True, in_stream=False, pty=False,
-                       timeout=float(config.get("command_timeout") or 1800))
+                       timeout=float(fleet_settings.get("command_timeout") or 1800))
         status, summary, data = judge(task, res.exited, res.stdout, res.stderr)
         return HostResult(target.name, status, res.exited, time.monotonic() - start, summary, data,
                           stderr=res.stderr[-2000:])
@@ -377,21 +377,21 @@ def run_on_host(target, argv, task, config):
             conn.close()
 
 
-def check_settings(settings):
+def check_settings(fleet_settings):
     """Refuse bad sunray.fleet values before any host is contacted."""
     for key in ("connect_timeout", "command_timeout"):
-        value = settings.get(key)
+        value = fleet_settings.get(key)
         if value is not None and (isinstance(value, bool) or not isinstance(value, (int, float))
                                   or value <= 0):
             raise UsageError(f"sunray.fleet.{key}: expected a number of seconds, not {value!r}")
     for key in ("identity", "known_hosts"):
-        value = settings.get(key)
+        value = fleet_settings.get(key)
         if value is not None and not isinstance(value, str):
             raise UsageError(f"sunray.fleet.{key}: expected a file name, not {value!r}")
-    identity = settings.get("identity")
+    identity = fleet_settings.get("identity")
     if identity and not os.path.isfile(os.path.expanduser(identity)):
         raise UsageError(f"sunray.fleet.identity: {identity}: no such key file")
-    known_hosts = os.path.expanduser(settings.get("known_hosts") or "~/.ssh/known_hosts")
+    known_hosts = os.path.expanduser(fleet_settings.get("known_hosts") or "~/.ssh/known_hosts")
     if os.path.exists(known_hosts):
         from paramiko.hostkeys import HostKeys
 
@@ -399,18 +399,18 @@ def check_settings(settings):
             HostKeys(known_hosts)
         except Exception as e:  # paramiko raises several kinds for a broken file
             raise UsageError(f"sunray.fleet.known_hosts: {known_hosts}: unreadable: {e}") from None
-    return settings
+    return fleet_settings
 
 
-def run(config, hosts=None, hosts_file=None, inventory=None, groups=(), task="doctor",
+def run(settings, hosts=None, hosts_file=None, inventory=None, groups=(), task="doctor",
         dry_run=False, root=None, parallel=None):
     """Run ``task`` on every host, ``parallel`` at a time; a FleetReport in host order."""
     import logging
 
-    fleet_config = check_settings(config.get("fleet") or {})
+    fleet_settings = check_settings(settings.get("fleet") or {})
     targets = targets_of(hosts, hosts_file, inventory, groups)
-    commands = [remote_argv(t, task, fleet_config, dry_run=dry_run, root=root) for t in targets]
-    parallel = parallel if parallel is not None else fleet_config.get("parallel", 8)
+    commands = [remote_argv(t, task, fleet_settings, dry_run=dry_run, root=root) for t in targets]
+    parallel = parallel if parallel is not None else fleet_settings.get("parallel", 8)
     try:
         parallel = int(parallel)
     except (TypeError, ValueError):
@@ -423,11 +423,11 @@ def run(config, hosts=None, hosts_file=None, inventory=None, groups=(), task="do
 
     start = time.monotonic()
     with ThreadPoolExecutor(max_workers=min(parallel, len(targets))) as pool:
-        futures = [pool.submit(run_on_host, t, argv, task, fleet_config)
+        futures = [pool.submit(run_on_host, t, argv, task, fleet_settings)
                    for t, argv in zip(targets, commands)]
         results = [f.result() for f in futures]
     report = FleetReport(task=task, parallel=parallel, hosts=results,
                          seconds=time.monotonic() - start)
-    if not fleet_config.get("strict_host_keys", True):
+    if not fleet_settings.get("strict_host_keys", True):
         report.warnings.append("sunray.fleet.strict_host_keys is off: unknown host keys were accepted")
     return report

@@ -5,8 +5,20 @@ Concern modules return a ``Report`` (or a subclass with its own
 """
 
 from dataclasses import dataclass, field
+from typing import Sequence
+
+from .errors import UsageError
+
+FORMATS = ("text", "json")
 
 STATUSES = ("ok", "warn", "fail", "skip")
+
+
+def check_format(fmt: str, allowed: Sequence[str] = FORMATS) -> str:
+    """``fmt`` when it is one of ``allowed``; else a usage error naming them."""
+    if fmt not in allowed:
+        raise UsageError(f"--format {fmt!r}: expected one of {', '.join(allowed)}")
+    return fmt
 
 
 @dataclass

@@ -2,7 +2,7 @@
 
 Every path a task talks about is a *server path* ("/etc/cron.daily/tmpwatch");
 ``Root.path()`` maps it into the tree. Nothing outside the root is written:
-``Root.inside()`` refuses a path whose real location escapes the tree (an
+``Root.ensure_inside()`` refuses a path whose real location escapes the tree (an
 absolute symlink inside an image pointing at the build host, say).
 
 Every directory the toolkit writes into is reached through ``Root.makedirs()``,
@@ -68,7 +68,7 @@ class Root:
         rel = Path(host_path).relative_to(self.top)
         return "/" + str(rel) if str(rel) != "." else "/"
 
-    def inside(self, host_path):
+    def ensure_inside(self, host_path):
         """Raise UsageError unless the real location of ``host_path``'s parent
         directory is inside the root (the last component itself may not exist)."""
         host_path = Path(host_path)
@@ -198,9 +198,9 @@ class Root:
         except ValueError:
             return False
 
-    def state(self, *parts, config=None):
+    def state(self, *parts, settings=None):
         """Host path of the toolkit's state directory (or a path below it)."""
-        base = (config or {}).get("state_dir", "/var/lib/sunray")
+        base = (settings or {}).get("state_dir", "/var/lib/sunray")
         return self.path(base).joinpath(*parts)
 
     def __repr__(self):

@@ -67,7 +67,7 @@ def test_remote_argv_validated_and_quoted():
                 dict(task="doctor", root="/srv/x; reboot"), dict(task="doctor", root="rel"),
                 dict(task="doctor", root="/a/../etc"), dict(task="doctor", root="/srv/img\n")]:
         with pytest.raises(UsageError):
-            fleet.remote_argv(t, config=config, **bad)
+            fleet.remote_argv(t, fleet_settings=config, **bad)
     with pytest.raises(UsageError):
         fleet.remote_argv(t, "doctor", dict(config, program="sunray --evil"))
 

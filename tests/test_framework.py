@@ -24,7 +24,7 @@ def test_root_maps_server_paths_and_refuses_escapes(sandbox, tmp_path):
     outside.mkdir()
     (sandbox / "etc/escape").symlink_to(outside)
     with pytest.raises(UsageError, match="outside the root"):
-        root.inside(root.path("/etc/escape/file"))
+        root.ensure_inside(root.path("/etc/escape/file"))
 
 
 def test_root_must_exist(tmp_path):

@@ -66,7 +66,7 @@ _UNIT_NAME = re.compile(r"^[A-Za-z0-9:_.@-]+\.(service|target|socket|mount|path|
 INSTALLED_PROGRAMS = ("/usr/bin/sunray", "/usr/local/bin/sunray")
 
 
-def program_path(config, root=None):
+def program_path(settings, root=None):
     """Absolute path of the sunray program hooks should run.
 
     ``sunray.program`` when set; else, for a root other than / (an image, a
@@ -74,7 +74,7 @@ def program_path(config, root=None):
     /usr/local/bin/sunray); else the running program when it is called
     ``sunray`` (argv[0]), else ``sunray`` on PATH, else /usr/bin/sunray.
     """
-    program = config.get("program") or ""
+    program = settings.get("program") or ""
     if not program and root is not None and not root.is_host:
         program = next((p for p in INSTALLED_PROGRAMS
                         if os.access(root.path(p), os.X_OK) and root.path(p).is_file()), "")
@@ -93,9 +93,9 @@ def program_path(config, root=None):
     return program
 
 
-def before_units(config):
+def before_units(settings):
     """``sunray.boot.before``: the SRSS units to start before, validated."""
-    units = (config.get("boot") or {}).get("before", [])
+    units = (settings.get("boot") or {}).get("before", [])
     if isinstance(units, str):
         units = units.split()
     for unit in units:
@@ -106,8 +106,8 @@ def before_units(config):
     return list(units)
 
 
-def boot_timeout(config):
-    value = (config.get("boot") or {}).get("timeout", 600)
+def boot_timeout(settings):
+    value = (settings.get("boot") or {}).get("timeout", 600)
     try:
         seconds = math.ceil(float(value))
     except (TypeError, ValueError, OverflowError):
@@ -197,12 +197,12 @@ def tmp_nodev_warnings(root):
 # --- install and revert ---------------------------------------------------
 
 
-def _render_sysv(config, program):
+def _render_sysv(settings, program):
     from ..esddir import esd_path
     from ..templating import render
 
-    esd_dir = esd_path(config)
-    start_before = [u[: -len(".service")] for u in before_units(config) if u.endswith(".service")]
+    esd_dir = esd_path(settings)
+    start_before = [u[: -len(".service")] for u in before_units(settings) if u.endswith(".service")]
     return render(
         "sunray-boot.init.j2",
         service=NAME,
@@ -212,21 +212,21 @@ def _render_sysv(config, program):
         esd_dir=esd_dir,
         esd_dir_sh=shlex.quote(esd_dir),
         program_sh=shlex.quote(program),
-        timeout=boot_timeout(config),
+        timeout=boot_timeout(settings),
     )
 
 
-def _render_unit(config, program):
+def _render_unit(settings, program):
     from ..esddir import esd_path
     from ..templating import render
 
     return render(
         "sunray-boot.service.j2",
         path=UNIT,
-        esd_dir=esd_path(config),
-        before=before_units(config),
+        esd_dir=esd_path(settings),
+        before=before_units(settings),
         program=program,
-        timeout=boot_timeout(config),
+        timeout=boot_timeout(settings),
     )
 
 
@@ -241,12 +241,12 @@ def _missing_dirs(root, server_paths):
     return missing
 
 
-def _record_path(root, config):
-    return root.state(RECORD, config=config)
+def _record_path(root, settings):
+    return root.state(RECORD, settings=settings)
 
 
-def _load_record(root, config):
-    path = _record_path(root, config)
+def _load_record(root, settings):
+    path = _record_path(root, settings)
     try:
         record = json.loads(path.read_text())
     except FileNotFoundError:
@@ -256,8 +256,8 @@ def _load_record(root, config):
     return record if isinstance(record, dict) else {}
 
 
-def _save_record(root, config, record):
-    path = _record_path(root, config)
+def _save_record(root, settings, record):
+    path = _record_path(root, settings)
     # Through makedirs like every state write: no symlink leads it out of the root.
     path = root.makedirs(root.server_path(path.parent)).host / path.name
     atomic_write(path, (json.dumps(record, indent=2, sort_keys=True) + "\n").encode(), mode=0o644)
@@ -285,14 +285,14 @@ def _run_noted(argv, report, dry_run):
         report.notes.append("ran: " + command)
 
 
-def install(root, config, init="auto", dry_run=False, revert=False):
+def install(root, settings, init="auto", dry_run=False, revert=False):
     """Install (or with ``revert`` remove) the boot hook. Returns a Report."""
     if init not in INITS:
         raise UsageError(f"--init {init!r}: expected one of {', '.join(INITS)}")
-    editor = FileEditor(root, dry_run=dry_run, state_dir=config.get("state_dir", "/var/lib/sunray"))
+    editor = FileEditor(root, dry_run=dry_run, state_dir=settings.get("state_dir", "/var/lib/sunray"))
     report = Report("install-boot-hook", root=str(root.top), dry_run=dry_run)
     if revert:
-        _revert(root, config, editor, report)
+        _revert(root, settings, editor, report)
         return report
 
     if init == "auto":
@@ -301,7 +301,7 @@ def install(root, config, init="auto", dry_run=False, revert=False):
     else:
         kind = init
         report.notes.append(f"init system: {kind} (--init)")
-    program = program_path(config, root)
+    program = program_path(settings, root)
     if not os.path.isfile(root.path(program)):
         report.warnings.append(
             f"{program} does not exist under the root: the hook will fail until sunray is "
@@ -312,18 +312,18 @@ def install(root, config, init="auto", dry_run=False, revert=False):
     files, links, commands = {}, {}, []
     if kind == "sysv":
         script, rc_pattern = sysv_layout(root)
-        files[script] = (_render_sysv(config, program), 0o755)
+        files[script] = (_render_sysv(settings, program), 0o755)
         if _use_chkconfig(root):
             commands.append(["chkconfig", "--add", NAME])
         else:
             links = rc_links(rc_pattern)
     else:
-        files[UNIT] = (_render_unit(config, program), 0o644)
-        files[tmpfiles_dropin.DROPIN] = (tmpfiles_dropin.content(config), 0o644)
+        files[UNIT] = (_render_unit(settings, program), 0o644)
+        files[tmpfiles_dropin.DROPIN] = (tmpfiles_dropin.content(settings), 0o644)
         links[WANTS_LINK] = UNIT
 
     targets = list(files) + list(links)
-    record = _load_record(root, config)
+    record = _load_record(root, settings)
     other = "systemd" if kind == "sysv" else "sysv"
     if other in record.get("inits", []):
         report.warnings.append(
@@ -360,7 +360,7 @@ def install(root, config, init="auto", dry_run=False, revert=False):
         record["dirs"] = sorted(set(record.get("dirs", [])) | new_dirs)
         record["chkconfig"] = record.get("chkconfig", False) or bool(commands)
         record["program"] = program
-        _save_record(root, config, record)
+        _save_record(root, settings, record)
     report.warnings.extend(tmp_nodev_warnings(root))
     report.data["init"] = kind
     report.data["program"] = program
@@ -384,8 +384,8 @@ def _all_own_paths(root):
     return paths
 
 
-def _revert(root, config, editor, report):
-    record = _load_record(root, config)
+def _revert(root, settings, editor, report):
+    record = _load_record(root, settings)
     paths = list(record.get("paths", []))
     paths += [p for p in _all_own_paths(root) if p not in paths and editor.has_backup(p)]
     if not paths:
@@ -410,7 +410,7 @@ def _revert(root, config, editor, report):
     if _systemd_running(root) and "systemd" in record.get("inits", []):
         _run(["systemctl", "daemon-reload"], "systemctl daemon-reload")
     try:
-        os.unlink(_record_path(root, config))
+        os.unlink(_record_path(root, settings))
     except FileNotFoundError:
         pass
 
@@ -418,13 +418,13 @@ def _revert(root, config, editor, report):
 # --- what runs at boot ----------------------------------------------------
 
 
-def _step_esd_dir(root, config):
+def _step_esd_dir(root, settings):
     from .. import esddir
 
-    return esddir.ensure(root, config)
+    return esddir.ensure(root, settings)
 
 
-def _step_tmp_nodev(root, config):
+def _step_tmp_nodev(root, settings):
     report = Report("tmp-nodev", root=str(root.top))
     # At boot only the live mount counts: the files were checked at install.
     report.warnings.extend(f.warning() for f in tmpmount.live_findings(root))
@@ -433,12 +433,12 @@ def _step_tmp_nodev(root, config):
 
 # The steps `sunray boot` runs, in order. Each one runs even when an earlier
 # one failed: boot reports the failure (exit 1) but never stops SRSS's way.
-def _step_modules(root, config):
+def _step_modules(root, settings):
     """The SRSS modules for the running kernel: rebuilt when missing or stale
     (the only automatic path on RHEL 5, whose kernel package runs no hooks)."""
     from ..modules import core as kmodules
 
-    result = kmodules.boot_check(root, config)
+    result = kmodules.boot_check(root, settings)
     report = Report("boot-modules", root=str(root.top))
     report.notes.extend(result.to_text().splitlines())
     report.warnings.extend(result.warnings)
@@ -454,14 +454,14 @@ BOOT_STEPS = [
 ]
 
 
-def boot(root, config):
+def boot(root, settings):
     """Run every boot step; a failing step is reported and the rest still run."""
     report = Report("boot", root=str(root.top))
     steps = []
     failures = []
     for name, step in BOOT_STEPS:
         try:
-            result = step(root, config)
+            result = step(root, settings)
         except Exception as e:  # even a bug in one step must not skip the others
             failures.append(f"{name}: {one_line(e)}")
             steps.append({"step": name, "ok": False, "error": one_line(e)})
@@ -482,7 +482,7 @@ def boot(root, config):
 # --- read-only status -----------------------------------------------------
 
 
-def status(root, config):
+def status(root, settings):
     """What boot hook is installed under the root, for doctor.
 
     ``installed`` is sysv, systemd, both or none; ``files`` and ``links`` map

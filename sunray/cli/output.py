@@ -8,9 +8,8 @@ import json
 import os
 import sys
 
-from ..errors import JobFailed, SunrayError, UsageError, one_line
-
-FORMATS = ("text", "json")
+from ..errors import JobFailed, SunrayError, one_line
+from ..report import FORMATS, check_format  # noqa: F401 (tasks import check_format from here)
 
 
 def guarded(func):
@@ -60,12 +59,6 @@ def root_of(ctx, root):
     from ..rootfs import Root
 
     return Root(root or settings(ctx).get("root") or "/")
-
-
-def check_format(fmt, allowed=FORMATS):
-    if fmt not in allowed:
-        raise UsageError(f"--format {fmt!r}: expected one of {', '.join(allowed)}")
-    return fmt
 
 
 def emit(result, fmt="text", stream=None):

@@ -372,7 +372,7 @@ class ModulesReport(Report):
 
 
 def _record_path(root, config, kernel):
-    return root.state("modules", f"{kernel}.json", config=config)
+    return root.state("modules", f"{kernel}.json", settings=config)
 
 
 def _read_record(path):
@@ -727,7 +727,7 @@ def _make_dest(root, kernel, dest_rel):
             path = _safe_dir(root, path)
     except UsageError as e:
         raise JobFailed(str(e)) from None
-    root.inside(path / "x")
+    root.ensure_inside(path / "x")
     return path
 
 
@@ -776,7 +776,7 @@ def _install_kernel(root, config, cfg, kernel, pairs):
         }
     record.update(kernel=kernel, dest=cfg["dest"], headers=str(pairs[0].headers))
     record_path = _safe_dir(root, record_path.parent) / record_path.name
-    root.inside(record_path)
+    root.ensure_inside(record_path)
     atomic_write(record_path, (json.dumps(record, indent=2, sort_keys=True) + "\n").encode())
     return _depmod(root, config, kernel)
 
@@ -784,7 +784,7 @@ def _install_kernel(root, config, cfg, kernel, pairs):
 def _depmod(root, config, kernel):
     """depmod -b DIR K; its output goes to the kernel's depmod.log. None or a problem."""
     log_path = _safe_dir(root, _log_dir(root, config, kernel)) / "depmod.log"
-    root.inside(log_path)
+    root.ensure_inside(log_path)
     with open(log_path, "w", opener=_open_nofollow) as log:
         rc = _run_logged([_tool("depmod"), "-b", str(root.top), kernel], log)
     if rc != 0:
@@ -804,7 +804,7 @@ class BuildLock:
 
     def __init__(self, root, config, timeout):
         self.root = root
-        self.path = root.state("modules.lock", config=config)
+        self.path = root.state("modules.lock", settings=config)
         self.server_path = root.server_path(self.path)
         self.timeout = timeout
         self.fd = None
@@ -813,7 +813,7 @@ class BuildLock:
         import fcntl
 
         self.path = _safe_dir(self.root, self.path.parent) / self.path.name
-        self.root.inside(self.path)
+        self.root.ensure_inside(self.path)
         fd = os.open(self.path, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW | os.O_CLOEXEC, 0o644)
         deadline = time.monotonic() + self.timeout
         told = False
@@ -1008,7 +1008,7 @@ def remove(root, config, kernel, dry_run=False):
         return report
     with lock:
         for t in targets:
-            root.inside(t)
+            root.ensure_inside(t)
             t.unlink()
             report.add(FileChange(root.server_path(t), "removed"))
         for d in (dest, *dest.parents):

@@ -11,7 +11,7 @@ import json
 import math
 from decimal import ROUND_HALF_UP, Decimal
 
-from ..cli.output import check_format
+from ..report import check_format
 from . import model as savings
 from .carbon import ATTRIBUTION, SOURCE
 
