@@ -18,7 +18,7 @@ import pytest
 from conftest import FIXTURES, assert_clean_error, run_sunray, tree_snapshot
 from kmodules_support import host_kernels, make_server
 
-from sunray import fileedit
+from sunray import safeio
 from sunray.errors import JobFailed, UsageError
 from sunray.fileedit import FileEditor
 from sunray.rootfs import Root
@@ -300,7 +300,7 @@ def test_new_files_on_the_live_system_are_relabelled(sandbox, tmp_path, monkeypa
     stub.chmod(0o755)
     monkeypatch.setenv("PATH", f"{bindir}:{os.environ['PATH']}")
     enforce = tmp_path / "enforce"
-    monkeypatch.setattr(fileedit, "SELINUX_ENFORCE_FILES", (str(enforce),))
+    monkeypatch.setattr(safeio, "SELINUX_ENFORCE_FILES", (str(enforce),))
     monkeypatch.setattr(Root, "is_host", property(lambda self: True))
     editor = FileEditor(Root(sandbox))
 

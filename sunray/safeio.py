@@ -1,0 +1,216 @@
+"""Low-level safe file I/O shared by every task: read inputs strictly, write atomically.
+
+* ``read_text``: a file under the root as text, refusing what is not a
+  regular readable text file (config files are untrusted input);
+* ``check_writable``: every target of a plan checked before the first write;
+* ``atomic_write``: temp file in the same directory, fsync, rename, keeping
+  mode, owner and extended attributes; ``fsync_dir`` makes the rename durable;
+* ``restorecon``: new files on the live system get their SELinux label.
+
+``sunray.fileedit.FileEditor`` builds backed-up, revertible edits on these.
+"""
+
+import difflib
+import errno
+import os
+import stat
+import tempfile
+from pathlib import Path
+
+from .errors import JobFailed, UsageError
+
+
+def read_text(root, server_path, what="file"):
+    """Text of a file under the root, or a UsageError naming the problem.
+
+    Refuses files that are not regular, not readable, or not text: config
+    files and scripts are untrusted input.
+    """
+    return read_text_with_encoding(root, server_path, what)[0]
+
+
+def read_text_with_encoding(root, server_path, what="file"):
+    """``(text, encoding)`` of a file under the root, read once, with the
+    same checks as ``read_text``. The encoding is "utf-8", or "latin-1" for
+    older files that are not valid UTF-8; ``text.encode(encoding)`` gives the
+    file's bytes back, so an edit leaves every other byte as it was.
+    """
+    host = root.path(server_path)
+    try:
+        st = os.stat(host)
+    except FileNotFoundError:
+        raise UsageError(f"{server_path}: no such {what}") from None
+    except OSError as e:
+        raise UsageError(f"{server_path}: cannot read {what}: {e.strerror}") from None
+    if not stat.S_ISREG(st.st_mode):
+        raise UsageError(f"{server_path}: not a regular file")
+    try:
+        data = host.read_bytes()
+    except OSError as e:
+        raise UsageError(f"{server_path}: cannot read {what}: {e.strerror}") from None
+    if b"\0" in data:
+        raise UsageError(f"{server_path}: binary data, not a text {what}")
+    try:
+        return data.decode("utf-8"), "utf-8"
+    except UnicodeDecodeError:
+        return data.decode("latin-1"), "latin-1"  # latin-1 decodes any bytes
+
+
+def check_writable(root, server_paths, what):
+    """Refuse (JobFailed, one line) before the first write when a file cannot
+    be replaced, so a read-only or immutable file system never leaves a job
+    half done.
+
+    For each server path: the file itself when it is there as a regular file,
+    and the nearest directory that exists on its way up (where the new file,
+    and any missing directories, would be created). ``what`` completes
+    "cannot ...", e.g. "install the boot hook".
+    """
+    for server_path in server_paths:
+        host = root.path(server_path)
+        directory = host.parent
+        while not directory.exists() and directory != root.top:
+            directory = directory.parent
+        if not directory.is_dir():
+            raise JobFailed(f"cannot {what}: {root.server_path(directory)} is not a directory; "
+                            "nothing was changed")
+        probes = [(directory, os.W_OK | os.X_OK)]
+        if os.path.isfile(host) and not os.path.islink(host):
+            probes.insert(0, (host, os.W_OK))
+        for probe, mode in probes:
+            if not os.access(probe, mode):
+                raise JobFailed(f"cannot {what}: {root.server_path(probe)} is not writable "
+                                "(read-only or immutable?); nothing was changed")
+
+
+def stat_input(path, label=None):
+    """``os.stat`` of an input file named by the admin (an SRPM, a tarball, a
+    proposal): a UsageError unless it exists and is a regular file."""
+    label = label or str(path)
+    try:
+        st = os.stat(path)
+    except OSError as e:
+        raise UsageError(f"{label}: {e.strerror}") from None
+    if not stat.S_ISREG(st.st_mode):
+        raise UsageError(f"{label}: not a regular file")
+    return st
+
+
+def unified_diff(server_path, old, new):
+    """A unified diff of two texts (or bytes) for ``--dry-run`` and reports."""
+    if isinstance(old, bytes) or isinstance(new, bytes):
+        try:
+            old = old.decode() if isinstance(old, bytes) else old
+            new = new.decode() if isinstance(new, bytes) else new
+        except UnicodeDecodeError:
+            return f"Binary file {server_path} differs\n"
+    name = server_path.lstrip("/")
+    return "".join(
+        difflib.unified_diff(
+            old.splitlines(keepends=True),
+            new.splitlines(keepends=True),
+            fromfile=f"a/{name}" if old else "/dev/null",
+            tofile=f"b/{name}" if new else "/dev/null",
+        )
+    )
+
+
+def atomic_write(host_path, data, mode=0o644, uid=None, gid=None):
+    """Replace ``host_path`` by ``data`` atomically (temp file, fsync, rename).
+
+    When a regular file is replaced, its extended attributes (SELinux label,
+    POSIX ACL, ``user.*``) go to the new inode too: a rename would drop them.
+    """
+    host_path = Path(host_path)
+    directory = host_path.parent
+    fd, tmp = tempfile.mkstemp(dir=directory, prefix=f".{host_path.name}.", suffix=".sunray-tmp")
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
+            f.flush()
+            os.fchmod(f.fileno(), stat.S_IMODE(mode))
+            if uid is not None and (os.geteuid() == 0 or uid == os.geteuid()):
+                os.fchown(f.fileno(), uid, gid if gid is not None else -1)
+                # chown clears set-id bits: put the mode back afterwards.
+                os.fchmod(f.fileno(), stat.S_IMODE(mode))
+            # After the mode: an ACL's mask must win over fchmod's group bits.
+            copy_xattrs(host_path, f.fileno())
+            os.fsync(f.fileno())
+        os.rename(tmp, host_path)
+    except BaseException:
+        try:
+            os.unlink(tmp)
+        except FileNotFoundError:
+            pass
+        raise
+    fsync_dir(directory)
+
+
+# Attributes that describe the old *content* (file capabilities, IMA/EVM
+# signatures) must not be carried over to new content; the kernel drops
+# security.capability on a write for the same reason.
+_XATTRS_OF_CONTENT = ("security.capability", "security.ima", "security.evm")
+# Per attribute, these mean "cannot be copied here": skip it quietly.
+_XATTR_SKIP_ERRNOS = {errno.ENOTSUP, errno.EOPNOTSUPP, errno.EPERM, errno.EACCES,
+                      errno.ENODATA, errno.EINVAL}
+
+
+def copy_xattrs(src_path, dst_fd):
+    """Copy the extended attributes of regular file ``src_path`` (if it is
+    one; symlinks are not followed) onto the open file ``dst_fd``."""
+    try:
+        if not stat.S_ISREG(os.lstat(src_path).st_mode):
+            return
+        names = os.listxattr(src_path, follow_symlinks=False)
+    except OSError:
+        return  # no file, or a file system without xattrs: nothing to keep
+    for name in names:
+        if name in _XATTRS_OF_CONTENT:
+            continue
+        try:
+            os.setxattr(dst_fd, name, os.getxattr(src_path, name, follow_symlinks=False))
+        except OSError as e:
+            if e.errno not in _XATTR_SKIP_ERRNOS:
+                raise
+
+
+# SELinux is enabled when its file system is mounted (RHEL 7+: /sys/fs/selinux,
+# RHEL 5/6: /selinux).
+SELINUX_ENFORCE_FILES = ("/sys/fs/selinux/enforce", "/selinux/enforce")
+
+
+def restorecon(host_paths):
+    """Give new files on the live system their SELinux label (``restorecon
+    -F``), when SELinux is enabled and restorecon is installed. Returns a
+    problem text or ""."""
+    if not host_paths or not any(os.path.exists(p) for p in SELINUX_ENFORCE_FILES):
+        return ""
+    import shutil
+    import subprocess
+
+    search = os.pathsep.join([os.environ.get("PATH", ""), "/usr/sbin", "/sbin"])
+    tool = shutil.which("restorecon", path=search)
+    if tool is None:
+        return ""
+    try:
+        proc = subprocess.run([tool, "-F", *map(str, host_paths)], capture_output=True,
+                              text=True, stdin=subprocess.DEVNULL, timeout=120)
+    except (OSError, subprocess.TimeoutExpired) as e:
+        return f"restorecon failed: {e}"
+    if proc.returncode != 0:
+        detail = (proc.stderr or proc.stdout).strip().splitlines()
+        return f"restorecon exited {proc.returncode}" + (f": {detail[-1]}" if detail else "")
+    return ""
+
+
+def fsync_dir(directory):
+    try:
+        dfd = os.open(directory, os.O_RDONLY | os.O_DIRECTORY)
+    except OSError:
+        return
+    try:
+        os.fsync(dfd)
+    except OSError:
+        pass
+    finally:
+        os.close(dfd)
