@@ -2,8 +2,8 @@
 
 ``install()`` writes either a SysV init script (RHEL 5/6, and Debian without
 systemd) or a systemd oneshot unit (RHEL 7+, Debian), registers it, and warns
-when /tmp is mounted nodev. ``boot()`` is what that hook runs. ``status()`` is
-a read-only look for doctor.
+when /tmp is mounted nodev. ``status()`` is a read-only look for doctor.
+What the hook runs at boot is ``sunray.boot.run.boot()``.
 
 Names (other code relies on them):
 
@@ -30,7 +30,7 @@ import sys
 from pathlib import PurePosixPath
 
 from .. import tmpmount
-from ..errors import JobFailed, UsageError, one_line
+from ..errors import JobFailed, UsageError
 from ..fileedit import FileEditor, atomic_write, check_writable
 from ..report import Report
 from ..tmpclean import dropin as tmpfiles_dropin
@@ -413,70 +413,6 @@ def _revert(root, settings, editor, report):
         os.unlink(_record_path(root, settings))
     except FileNotFoundError:
         pass
-
-
-# --- what runs at boot ----------------------------------------------------
-
-
-def _step_esd_dir(root, settings):
-    from .. import esddir
-
-    return esddir.ensure(root, settings)
-
-
-def _step_tmp_nodev(root, settings):
-    report = Report("tmp-nodev", root=str(root.top))
-    # At boot only the live mount counts: the files were checked at install.
-    report.warnings.extend(f.warning() for f in tmpmount.live_findings(root))
-    return report
-
-
-# The steps `sunray boot` runs, in order. Each one runs even when an earlier
-# one failed: boot reports the failure (exit 1) but never stops SRSS's way.
-def _step_modules(root, settings):
-    """The SRSS modules for the running kernel: rebuilt when missing or stale
-    (the only automatic path on RHEL 5, whose kernel package runs no hooks)."""
-    from ..modules import core as kmodules
-
-    result = kmodules.boot_check(root, settings)
-    report = Report("boot-modules", root=str(root.top))
-    report.notes.extend(result.to_text().splitlines())
-    report.warnings.extend(result.warnings)
-    report.failure = result.failure
-    report.touched = result.changed
-    return report
-
-
-BOOT_STEPS = [
-    ("esd-dir", _step_esd_dir),
-    ("modules", _step_modules),
-    ("tmp-nodev", _step_tmp_nodev),
-]
-
-
-def boot(root, settings):
-    """Run every boot step; a failing step is reported and the rest still run."""
-    report = Report("boot", root=str(root.top))
-    steps = []
-    failures = []
-    for name, step in BOOT_STEPS:
-        try:
-            result = step(root, settings)
-        except Exception as e:  # even a bug in one step must not skip the others
-            failures.append(f"{name}: {one_line(e)}")
-            steps.append({"step": name, "ok": False, "error": one_line(e)})
-            continue
-        report.changes.extend(result.changes)
-        report.notes.extend(result.notes)
-        report.warnings.extend(result.warnings)
-        if result.failure:
-            failures.append(f"{name}: {result.failure}")
-        report.touched = report.touched or result.touched
-        steps.append({"step": name, "ok": not result.failure, "changed": result.changed})
-    report.data["steps"] = steps
-    if failures:
-        report.failure = "boot: " + "; ".join(failures)
-    return report
 
 
 # --- read-only status -----------------------------------------------------

@@ -122,10 +122,10 @@ def boot(c, root=None, format="text"):
     Creates /tmp/.esd safely and makes sure the SRSS kernel modules exist for
     the running kernel (rebuilding them when missing or stale).
     """
-    from sunray.boot import hook as boothook
+    from sunray.boot import run as boot_run
 
     check_format(format)
-    finish(boothook.boot(root_of(c, root), settings(c)), format)
+    finish(boot_run.boot(root_of(c, root), settings(c)), format)
 
 
 # --- doctor and fleet --------------------------------------------------

@@ -1,4 +1,4 @@
-"""install-boot-hook and boot: the SysV script and the systemd unit, for real.
+"""install-boot-hook: the SysV script and the systemd unit, for real.
 
 The hook's files are checked by the real tools (sh -n, shellcheck,
 systemd-analyze verify), the installed init script is run, and install,
@@ -19,7 +19,6 @@ from conftest import assert_clean_error, need, need_root, run_sunray, tree_snaps
 from sunray.boot import hook as boothook
 from sunray.config import defaults
 from sunray.errors import UsageError
-from sunray.report import Report
 from sunray.rootfs import Root
 
 PROGRAM = Path(sys.executable).parent / "sunray"  # the venv's console script
@@ -322,55 +321,6 @@ def test_nodev_warning_from_tmp_mount(sandbox):
     (etc / "tmp.mount").symlink_to("/dev/null")  # masked
     assert boothook.tmp_nodev_warnings(root) == []
     assert boothook.status(root, {})["tmp_nodev"] == []
-
-
-def test_boot_looks_at_the_live_mounts_only(sandbox, tmp_path, monkeypatch):
-    # /proc/self/mounts cannot be staged by a test: a file in its format stands in.
-    from sunray import tmpmount
-
-    mounts = tmp_path / "mounts"
-    mounts.write_text("tmpfs /tmp tmpfs rw,nosuid,nodev 0 0\n")
-    monkeypatch.setattr(tmpmount, "MOUNTS", str(mounts))
-    (sandbox / "etc/fstab").write_text("tmpfs /tmp tmpfs nodev 0 0\n")
-    # Another root is not mounted here; its fstab was warned about at install.
-    assert boothook._step_tmp_nodev(Root(sandbox), {}).warnings == []
-    [warning] = boothook._step_tmp_nodev(Root("/"), {}).warnings
-    assert warning.startswith(f"/tmp is mounted nodev now ({mounts})")
-    assert "/tmp/SUNWut" in warning and "mount -o remount,dev /tmp" in warning
-
-
-# --- boot -------------------------------------------------------------------------
-
-
-def test_boot_task_makes_esd_dir(sandbox):
-    need_root()
-    proc = run_sunray("boot", "--root", sandbox, "--format", "json")
-    assert proc.returncode == 0, proc.stderr
-    report = json.loads(proc.stdout)
-    assert [s["step"] for s in report["steps"]][0] == "esd-dir"
-    assert all(s["ok"] for s in report["steps"])
-    assert stat.S_IMODE(os.lstat(sandbox / "tmp/.esd").st_mode) == 0o1777
-
-
-def test_a_failing_boot_step_does_not_stop_the_others(sandbox, monkeypatch):
-    need_root()
-    ran = []
-
-    def broken(root, config):
-        ran.append("broken")
-        raise RuntimeError("disk on fire")
-
-    def last(root, config):
-        ran.append("last")
-        return Report("last")
-
-    monkeypatch.setattr(boothook, "BOOT_STEPS",
-                        [("broken", broken)] + boothook.BOOT_STEPS + [("last", last)])
-    report = boothook.boot(Root(sandbox), {"esd": {"dir": "/tmp/.esd"}})
-    assert ran == ["broken", "last"]
-    assert (sandbox / "tmp/.esd").is_dir()  # esd-dir ran after the failure
-    assert "broken: RuntimeError: disk on fire" in report.failure
-    assert [s["ok"] for s in report.data["steps"]][0] is False
 
 
 # --- bad input ----------------------------------------------------------------------
