@@ -15,7 +15,8 @@ from conftest import assert_clean_error, need, run_sunray, tree_snapshot
 from sunray import demo
 from sunray.modules.core import host_header_kernels
 
-pytestmark = pytest.mark.usefixtures("_headers")
+# Every test here drives real system tools (kbuild, depmod, modinfo).
+pytestmark = [pytest.mark.system, pytest.mark.usefixtures("_headers")]
 
 
 @pytest.fixture(scope="module")

@@ -107,6 +107,7 @@ def test_sysv_install_links_reinstall_and_revert(sandbox, layout):
     assert boothook.status(Root(sandbox), {})["installed"] == "none"
 
 
+@pytest.mark.system
 def test_init_script_passes_sh_n_and_shellcheck(sandbox):
     need("shellcheck")
     make_sysv(sandbox)
@@ -121,6 +122,7 @@ def test_init_script_passes_sh_n_and_shellcheck(sandbox):
     assert check.returncode == 0, check.stdout
 
 
+@pytest.mark.system
 def test_installed_init_script_really_starts_boot(sandbox):
     need_root()
     make_sysv(sandbox)
@@ -146,6 +148,7 @@ def test_installed_init_script_really_starts_boot(sandbox):
     assert bad.returncode == 2 and "Usage:" in bad.stderr
 
 
+@pytest.mark.system
 def test_init_script_start_reports_a_failed_boot(sandbox, tmp_path):
     make_sysv(sandbox)
     assert hook("--root", sandbox).returncode == 0
@@ -161,6 +164,7 @@ def test_init_script_start_reports_a_failed_boot(sandbox, tmp_path):
 # --- systemd ----------------------------------------------------------------
 
 
+@pytest.mark.system
 def test_systemd_install_verify_reinstall_and_revert(sandbox, tmp_path):
     make_systemd(sandbox)
     before = snapshot(sandbox)
@@ -198,6 +202,7 @@ def test_systemd_install_verify_reinstall_and_revert(sandbox, tmp_path):
     assert again.returncode == 0 and "nothing to revert" in again.stdout
 
 
+@pytest.mark.system
 def test_unit_passes_systemd_analyze_verify(sandbox, tmp_path):
     # `systemd-analyze verify --root=` needs a whole systemd tree (it fails on
     # a missing sysinit.target), so the real tool checks the file itself from
@@ -338,6 +343,7 @@ def test_bad_input(sandbox, tmp_path):
     assert tree_snapshot(sandbox) == before
 
 
+@pytest.mark.system
 def test_read_only_target_is_refused_untouched(sandbox):
     need_root()
     need("unshare", "mount")

@@ -226,6 +226,7 @@ def test_inspect_names_every_state(sandbox, victims):
     }
 
 
+@pytest.mark.system
 def test_non_root_caller_gets_a_clear_error_and_nothing_changes():
     need_root()
     need("setpriv")

@@ -221,6 +221,7 @@ def kernel():
     return host_kernels()[-1]
 
 
+@pytest.mark.system
 def test_module_logs_linked_out_of_the_root(tmp_path, kernel, outside):
     top = make_server(tmp_path / "server", [kernel])
     (top / "var/log/sunray").symlink_to(outside)
@@ -237,6 +238,7 @@ def test_module_logs_linked_out_of_the_root(tmp_path, kernel, outside):
     assert (outside / "modules" / kernel / "utio.log").read_text() == "not ours to delete\n"
 
 
+@pytest.mark.system
 def test_module_state_linked_out_of_the_root(tmp_path, kernel, outside):
     top = make_server(tmp_path / "server", [kernel])
     (top / "var/lib/sunray").symlink_to(outside)

@@ -172,6 +172,7 @@ def inventory(lab, *extra):
     return path
 
 
+@pytest.mark.system
 def test_fleet_doctor_over_ssh(lab):
     inv = inventory(lab, lab["down"])
     proc = run_sunray("-f", lab["config"], "fleet", "--inventory", inv, "--group", "lab",
@@ -194,6 +195,7 @@ def test_fleet_doctor_over_ssh(lab):
     assert last.startswith("sunray: 2 of 4 host(s) failed") and "Traceback" not in proc.stderr
 
 
+@pytest.mark.system
 def test_fleet_text_table_and_all_healthy_exit_0(lab):
     h1, _, h3 = lab["hosts"]
     hosts_file = lab["dir"] / "hosts"
@@ -208,6 +210,7 @@ def test_fleet_text_table_and_all_healthy_exit_0(lab):
     assert lines[-1].startswith("fleet doctor: 2 host(s), 2 ok, 0 failed")
 
 
+@pytest.mark.system
 def test_fleet_parallel_1_runs_one_host_after_another(lab):
     inv = inventory(lab)
     proc = run_sunray("-f", lab["config"], "fleet", "--inventory", inv, "--parallel", "1",
@@ -217,6 +220,7 @@ def test_fleet_parallel_1_runs_one_host_after_another(lab):
     assert data["seconds"] >= 0.95 * sum(h["seconds"] for h in data["hosts"])
 
 
+@pytest.mark.system
 def test_fleet_host_key_and_auth_failures(lab):
     h1, h2, _ = lab["hosts"]
     # a known_hosts without h2's key: refused, never trusted silently
@@ -242,6 +246,7 @@ def test_fleet_host_key_and_auth_failures(lab):
     assert json.loads(proc.stdout)["hosts"][0]["status"] == "auth-failed"
 
 
+@pytest.mark.system
 def test_fleet_remote_errors(lab):
     h1 = lab["hosts"][0]
     # the remote sunray refuses a root that does not exist: exit 2 on the host
@@ -261,6 +266,7 @@ def test_fleet_remote_errors(lab):
     assert data["hosts"][0]["status"] == "error" and data["hosts"][0]["exit_code"] == 127
 
 
+@pytest.mark.system
 def test_fleet_unknown_host_accepted_only_when_not_strict(lab):
     h1 = lab["hosts"][0]
     empty = lab["dir"] / "known_empty"

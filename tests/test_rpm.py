@@ -13,6 +13,9 @@ import build_rpm  # noqa: E402
 
 import sunray  # noqa: E402
 
+# Every test here drives real system tools.
+pytestmark = pytest.mark.system
+
 
 @pytest.fixture(scope="module")
 def rpm(tmp_path_factory):
