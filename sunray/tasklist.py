@@ -10,9 +10,9 @@ import re
 import shlex
 from collections import namedtuple
 
-# name: the command; root: takes --root DIR; dry_run: takes --dry-run;
-# fleet: may be run on many servers by `sunray fleet`; apply: a step of
-# `sunray apply`, in this order.
+# name: the command; root: takes --root DIR (fleet passes it on to each
+# host); dry_run: takes --dry-run; fleet: may be run on many servers by
+# `sunray fleet`; apply: a step of `sunray apply`, in this order.
 TaskInfo = namedtuple("TaskInfo", "name root dry_run fleet apply")
 
 TASKS = (
@@ -26,7 +26,7 @@ TASKS = (
     TaskInfo("boot", root=True, dry_run=False, fleet=False, apply=False),
     TaskInfo("doctor", root=True, dry_run=False, fleet=True, apply=False),
     TaskInfo("apply", root=True, dry_run=True, fleet=True, apply=False),
-    TaskInfo("fleet", root=False, dry_run=True, fleet=False, apply=False),
+    TaskInfo("fleet", root=True, dry_run=True, fleet=False, apply=False),
     TaskInfo("demo", root=False, dry_run=False, fleet=False, apply=False),
     TaskInfo("build-esound", root=False, dry_run=True, fleet=False, apply=False),
     TaskInfo("check-esound", root=True, dry_run=False, fleet=False, apply=False),
