@@ -8,7 +8,8 @@ caller refuses instead of guessing.
 """
 
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass
+from typing import Dict, List, Optional, Tuple, Union
 
 OPERATORS = ("&&", "||", ";;", ">>", "<<", "<&", ">&", "<>", ">|",
              ";", "&", "|", "(", ")", "<", ">", "\n")
@@ -23,7 +24,7 @@ _ASSIGNMENT = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*=")
 class ShellShapeError(ValueError):
     """The text uses shell syntax this reader does not follow."""
 
-    def __init__(self, message, line=None):
+    def __init__(self, message: str, line: Optional[int] = None) -> None:
         super().__init__(message)
         self.line = line
 
@@ -35,12 +36,11 @@ class Word:
     raw: str             # the text as written (quotes included)
     value: str           # after quote removal (expansions left as written)
     expands: bool        # contains $..., `...` outside single quotes
-    variables: list = field(default_factory=list)  # names of $NAME/${NAME} used
     only_variable: str = ""  # the word is exactly one "$NAME" / ${NAME} / $NAME
     line: int = 1
 
     @property
-    def literal(self):
+    def literal(self) -> bool:
         return not self.expands
 
 
@@ -56,14 +56,19 @@ class Op:
 class Command:
     """One simple command: leading assignments, words, redirections dropped."""
 
-    assignments: list  # Word
-    words: list        # Word (words[0] is the command name)
+    assignments: List[Word]
+    words: List[Word]  # words[0] is the command name
     line: int
 
 
-def tokens(text):
+Token = Union[Word, Op]
+# A loop variable's name -> the Words it iterates over (None: values unseen).
+Loops = Dict[str, List[Optional[Word]]]
+
+
+def tokens(text: str) -> List[Token]:
     """Words and operators of ``text`` (comments and line continuations skipped)."""
-    out = []
+    out: List[Token] = []
     i, n = 0, len(text)
     line = 1
     while i < n:
@@ -108,7 +113,6 @@ def _word(text, i, line):
     n = len(text)
     value = []
     expands = False
-    variables = []
     while i < n:
         ch = text[i]
         if ch in " \t\r\n;&|()<>":
@@ -143,8 +147,7 @@ def _word(text, i, line):
                     continue
                 if c in "$`":
                     expands = True
-                    j, names = _expansion(text, i, line)
-                    variables += names
+                    j = _expansion_end(text, i, line)
                     value.append(text[i:j])
                     line += text.count("\n", i, j)
                     i = j
@@ -155,10 +158,9 @@ def _word(text, i, line):
                 i += 1
             continue
         if ch in "$`":
-            j, names = _expansion(text, i, line)
-            if j > i + 1 or ch == "`":
+            j = _expansion_end(text, i, line)
+            if j > i + 1 or ch == "`":  # a lone "$" is literal
                 expands = True
-                variables += names
             value.append(text[i:j])
             line += text.count("\n", i, j)
             i = j
@@ -168,16 +170,15 @@ def _word(text, i, line):
         value.append(ch)
         i += 1
     raw = text[start:i]
-    word = Word(start, i, raw, "".join(value), expands, variables, line=start_line)
+    word = Word(start, i, raw, "".join(value), expands, line=start_line)
     m = re.fullmatch(r'"?\$(?:\{([A-Za-z_][A-Za-z0-9_]*)\}|([A-Za-z_][A-Za-z0-9_]*))"?', raw)
     if m and raw.count('"') in (0, 2):
         word.only_variable = m.group(1) or m.group(2)
     return word, i, line
 
 
-def _expansion(text, i, line):
-    """End offset of the expansion starting at text[i] ($, ${}, $(), ``) and
-    the variable names it uses (a command substitution uses "?")."""
+def _expansion_end(text, i, line):
+    """End offset of the expansion starting at text[i] ($NAME, ${}, $(), ``)."""
     n = len(text)
     if text[i] == "`":
         j = i + 1
@@ -185,22 +186,20 @@ def _expansion(text, i, line):
             j += 2 if text[j] == "\\" else 1
         if j >= n:
             raise ShellShapeError("unterminated backquote", line)
-        return j + 1, ["?"]
+        return j + 1
     if i + 1 >= n:
-        return i + 1, []
+        return i + 1
     nxt = text[i + 1]
     if nxt == "{":
-        j = _closing(text, i + 2, "{", "}", line)
-        m = _NAME.match(text, i + 2)
-        return j, [m.group(0)] if m else ["?"]
+        return _closing(text, i + 2, "{", "}", line)
     if nxt == "(":
-        return _closing(text, i + 2, "(", ")", line), ["?"]
+        return _closing(text, i + 2, "(", ")", line)
     m = _NAME.match(text, i + 1)
     if m:
-        return m.end(), [m.group(0)]
+        return m.end()
     if nxt in "@*#?$!-0123456789":
-        return i + 2, [nxt]
-    return i + 1, []  # a lone "$" is literal
+        return i + 2
+    return i + 1  # a lone "$" is literal
 
 
 def _closing(text, i, opening, closing, line):
@@ -224,15 +223,16 @@ def _closing(text, i, opening, closing, line):
     raise ShellShapeError(f"unterminated {opening}", line)
 
 
-def commands(text):
+def commands(text: str) -> Tuple[List[Command], Loops]:
     """Simple commands of ``text`` plus every ``for NAME in WORDS`` list.
 
     Returns (commands, loops) where loops maps a loop variable name to the
     list of Words it iterates over (one list per loop, concatenated).
     """
     toks = tokens(text)
-    result, loops = [], {}
-    current = []
+    result: List[Command] = []
+    loops: Loops = {}
+    current: List[Word] = []
 
     def flush():
         if current:
@@ -260,11 +260,14 @@ def commands(text):
             if not isinstance(name, Word) or not _NAME.fullmatch(name.raw):
                 raise ShellShapeError("for loop without a variable name", t.line)
             j = i + 2
-            items = []
+            items: List[Optional[Word]] = []
             if j < len(toks) and isinstance(toks[j], Word) and toks[j].raw == "in":
                 j += 1
-                while j < len(toks) and isinstance(toks[j], Word):
-                    items.append(toks[j])
+                while j < len(toks):
+                    item = toks[j]
+                    if not isinstance(item, Word):
+                        break
+                    items.append(item)
                     j += 1
             else:
                 items.append(None)  # iterates over "$@": unknown values
@@ -291,10 +294,10 @@ def _simple(words):
     return Command(assignments, words[k:], words[0].line)
 
 
-def definitions(cmds, loops, name):
+def definitions(cmds: List[Command], loops: Loops, name: str) -> List[Optional[Word]]:
     """Every value the script gives variable ``name``, as Words (None for a
     value that cannot be seen, e.g. a loop over "$@")."""
-    found = []
+    found: List[Optional[Word]] = []
     for cmd in cmds:
         for a in cmd.assignments:
             if a.raw.split("=", 1)[0] == name:
