@@ -19,6 +19,7 @@ from conftest import FIXTURES, assert_clean_error, need, need_root, run_sunray, 
 
 from sunray.config import defaults
 from sunray.tmpclean import core as tmpcleaners
+from sunray.tmpclean.base import NotUnderstood
 
 FIX = FIXTURES / "tmpwatch"
 CRON = "etc/cron.daily/tmpwatch"
@@ -166,7 +167,7 @@ def test_scripts_sunray_does_not_understand_are_refused_untouched(fixture, needl
 def test_odd_shapes_are_refused(text, needle, sandbox):
     (sandbox / "etc/cron.daily").mkdir()
     (sandbox / CRON).write_text(text)
-    with pytest.raises(tmpcleaners.NotUnderstood, match=re.escape(needle)):
+    with pytest.raises(NotUnderstood, match=re.escape(needle)):
         tmpcleaners.patch(sandbox, defaults(), cleaner="tmpwatch")
     assert (sandbox / CRON).read_text() == text
 

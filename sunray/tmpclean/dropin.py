@@ -18,19 +18,17 @@ DROPIN = "/etc/tmpfiles.d/sunray.conf"
 _SAFE_PATH = re.compile(r"^/[A-Za-z0-9._+@%/*?\[\]-]+$")
 
 
-def check_path(path, what="protected path"):
+def check_path(path: str, what: str = "protected path") -> str:
+    """``path`` when it is safe in a tmpfiles.d line; else a UsageError."""
     if not isinstance(path, str) or not _SAFE_PATH.match(path) or "/../" in path + "/":
         raise UsageError(f"{what} {path!r}: expected an absolute path without blanks or '..'")
     return path
 
 
-def content(config):
-    protect = [check_path(p) for p in config["tmp"]["protect"]]
-    esd_dir = check_path(config["esd"]["dir"], "esd directory")
+def content(settings: dict) -> str:
+    """The drop-in's text for these settings (protected paths, esd directory)."""
+    protect = [check_path(p) for p in settings["tmp"]["protect"]]
+    esd_dir = check_path(settings["esd"]["dir"], "esd directory")
     return render("tmpfiles-sunray.conf.j2", path=DROPIN,
                   protect=protect, esd_dir=esd_dir)
 
-
-def write(editor, config):
-    """Write (or keep) the drop-in through a FileEditor; returns the FileChange."""
-    return editor.write(DROPIN, content(config), mode=0o644)
