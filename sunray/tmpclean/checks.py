@@ -3,14 +3,15 @@
 Read-only; each returns a list of Check rows."""
 
 import glob
+from typing import List
 
 from ..report import Check
+from ..rootfs import Root
 
 PENDING_SUFFIXES = (".rpmnew", ".rpmsave", ".dpkg-dist", ".dpkg-new")
+# Besides the file of every registered cleaner (watched_files() adds those).
 WATCHED_FILES = (
-    "/etc/cron.daily/tmpwatch",
     "/etc/cron.daily/tmpreaper",
-    "/etc/tmpreaper.conf",
     "/etc/tmpfiles.d/*",
     "/etc/fstab",
     "/etc/sysconfig/*",
@@ -19,12 +20,12 @@ WATCHED_FILES = (
 )
 
 
-def check_tmp_cleaners(root, settings):
+def check_tmp_cleaners(root: Root, settings: dict) -> List[Check]:
     """Every /tmp cleaner found spares the protected paths."""
-    from . import core as tmpcleaners
+    from . import core
 
     title = "/tmp cleaners spare SRSS state"
-    rows = tmpcleaners.status(root, settings)
+    rows = core.status(root, settings)
     if not rows:
         return [Check("tmp-cleaners", title, "ok", "no /tmp cleaner found under the root")]
     checks = []
@@ -40,16 +41,24 @@ def check_tmp_cleaners(root, settings):
         else:
             checks.append(Check(ident, title, "ok", f"{row['file']} spares the protected paths"))
         if row.get("rpmnew"):
-            checks.append(Check(ident + "-rpmnew", "tmpwatch update waiting", "warn",
+            checks.append(Check(ident + "-rpmnew", f"{row['cleaner']} update waiting", "warn",
                                 f"{row['rpmnew']} waits to be merged (it lacks the exclusions)",
                                 f"merge {row['rpmnew']} into {row['file']}, remove it, "
                                 "then `sunray patch-tmpwatch`"))
     return checks
 
 
-def check_pending_merges(root, settings):
+def watched_files() -> List[str]:
+    """The built-in list of files whose package updates the doctor reports:
+    every registered cleaner's file, then WATCHED_FILES."""
+    from .registry import cleaners
+
+    return list(dict.fromkeys([c.file for c in cleaners()] + list(WATCHED_FILES)))
+
+
+def check_pending_merges(root: Root, settings: dict) -> List[Check]:
     """A package update left .rpmnew/.rpmsave/.dpkg-dist files beside ours."""
-    patterns = (settings.get("doctor") or {}).get("watched_files") or WATCHED_FILES
+    patterns = (settings.get("doctor") or {}).get("watched_files") or watched_files()
     found = []
     for pattern in patterns:
         for suffix in PENDING_SUFFIXES:
