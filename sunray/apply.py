@@ -21,9 +21,9 @@ from .errors import one_line
 
 
 def _patch_tmpwatch(root, settings, dry_run):
-    from .tmpclean import core as tmpcleaners
+    from .tmpclean.core import patch
 
-    return tmpcleaners.patch(root, settings, dry_run=dry_run)
+    return patch(root, settings, dry_run=dry_run)
 
 
 def _esd_dir(root, settings, dry_run):

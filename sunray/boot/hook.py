@@ -33,7 +33,7 @@ from .. import tmpmount
 from ..errors import JobFailed, UsageError
 from ..fileedit import FileEditor, atomic_write, check_writable
 from ..report import Report
-from ..tmpclean import dropin as tmpfiles_dropin
+from ..tmpclean import dropin
 
 NAME = "sunray-boot"
 INITS = ("auto", "sysv", "systemd")
@@ -319,7 +319,7 @@ def install(root, settings, init="auto", dry_run=False, revert=False):
             links = rc_links(rc_pattern)
     else:
         files[UNIT] = (_render_unit(settings, program), 0o644)
-        files[tmpfiles_dropin.DROPIN] = (tmpfiles_dropin.content(settings), 0o644)
+        files[dropin.DROPIN] = (dropin.content(settings), 0o644)
         links[WANTS_LINK] = UNIT
 
     targets = list(files) + list(links)
@@ -354,7 +354,7 @@ def install(root, settings, init="auto", dry_run=False, revert=False):
             record["inits"].append(kind)
         # The tmpfiles drop-in is shared with patch-tmpwatch: only revert it
         # when this task is the one that wrote it.
-        owned = [p for p in targets if p != tmpfiles_dropin.DROPIN or p in changed
+        owned = [p for p in targets if p != dropin.DROPIN or p in changed
                  or p in record.get("paths", [])]
         record["paths"] = sorted(set(record.get("paths", [])) | set(owned))
         record["dirs"] = sorted(set(record.get("dirs", [])) | new_dirs)

@@ -17,6 +17,7 @@ from invoke import Collection
 from sunray.cli.output import check_format, finish, guarded, root_of, settings
 from sunray.config import defaults
 from sunray.errors import UsageError
+from sunray.tmpclean import registry as tmpclean_registry  # names only: light to import
 
 ROOT_HELP = "Work on the tree under DIR as if it were / (default: /, or sunray.root)."
 DRY_RUN_HELP = "Show the diff or plan; change nothing."
@@ -42,7 +43,7 @@ def task(*args, **kwargs):
     help={
         "root": ROOT_HELP,
         "cleaner": "Which cleaner to protect against: auto (every one found), "
-        "tmpwatch, tmpfiles or tmpreaper.",
+        f"{tmpclean_registry.spoken()}.",
         "dry_run": DRY_RUN_HELP,
         "revert": REVERT_HELP,
         "format": FORMAT_HELP,
@@ -52,14 +53,13 @@ def task(*args, **kwargs):
 def patch_tmpwatch(c, root=None, cleaner="auto", dry_run=False, revert=False, format="text"):
     """Stop the daily /tmp cleaner from deleting /tmp/SUNWut and /tmp/.esd.
 
-    Finds tmpwatch (/etc/cron.daily/tmpwatch, RHEL 5/6), systemd-tmpfiles
-    (/etc/tmpfiles.d, RHEL 7+, Debian) and tmpreaper (/etc/tmpreaper.conf,
-    Debian) under the root and adds an exclusion for every protected path
-    (sunray.tmp.protect). Safe to run again: a second run changes nothing.
+    Finds every /tmp cleaner sunray knows (the --cleaner names) under the root
+    and adds an exclusion for every protected path (sunray.tmp.protect) to the
+    file that configures it. Safe to run again: a second run changes nothing.
     """
-    from sunray.tmpclean import core as tmpcleaners
+    from sunray.tmpclean.core import patch
 
-    result = tmpcleaners.patch(
+    result = patch(
         root_of(c, root),
         settings(c),
         cleaner=cleaner,
