@@ -1,9 +1,8 @@
 """Keep the daily /tmp cleaners away from Sun Ray state (task patch-tmpwatch).
 
-Every cleaner in the registry (``registry.NAMES``: tmpwatch's cron script,
-the systemd-tmpfiles drop-in, tmpreaper's config, each in its own module) is
+Every cleaner in the registry (``registry.NAMES``, one module each) is
 looked for under the root and told to leave the protected paths
-(``sunray.tmp.protect``) alone.
+(``sunray.tmp.protect``) alone, in the file that configures it.
 
 All edits are planned and checked before the first file is written, so bad
 input in one cleaner's file leaves every file as it was.
@@ -22,8 +21,8 @@ from .base import Cleaner
 from .dropin import check_path
 
 
-def patch(root: Union[Root, str, os.PathLike], settings: dict, cleaner: str = "auto", dry_run: bool = False,
-          revert: bool = False) -> Report:
+def patch(root: Union[Root, str, os.PathLike], settings: dict, cleaner: str = "auto",
+          dry_run: bool = False, revert: bool = False) -> Report:
     """Protect ``settings["tmp"]["protect"]`` in every chosen cleaner; a Report."""
     root = root if isinstance(root, Root) else Root(root)
     chosen = _chosen(cleaner)

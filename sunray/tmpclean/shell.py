@@ -234,7 +234,7 @@ def commands(text: str) -> Tuple[List[Command], Loops]:
     loops: Loops = {}
     current: List[Word] = []
 
-    def flush():
+    def flush() -> None:
         if current:
             result.append(_simple(current))
             current.clear()
