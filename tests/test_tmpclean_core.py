@@ -16,7 +16,7 @@ from sunray.tmpclean import core
 
 def test_auto_treats_every_cleaner_and_revert_restores_all(sandbox):
     cron = install(sandbox, "rhel6-days")
-    conf = install(sandbox, "tmpreaper-admin.conf", REAPER)
+    reaper_conf = install(sandbox, "tmpreaper-admin.conf", REAPER)
     (sandbox / "usr/lib/tmpfiles.d").mkdir(parents=True)
     before = tree_snapshot(sandbox)
     rows = core.status(sandbox, defaults())
@@ -36,7 +36,7 @@ def test_auto_treats_every_cleaner_and_revert_restores_all(sandbox):
     back = run_sunray("patch-tmpwatch", "--root", sandbox, "--revert")
     assert back.returncode == 0, back.stderr
     assert cron.read_bytes() == (FIX / "rhel6-days").read_bytes()
-    assert conf.read_bytes() == (FIX / "tmpreaper-admin.conf").read_bytes()
+    assert reaper_conf.read_bytes() == (FIX / "tmpreaper-admin.conf").read_bytes()
     assert not (sandbox / DROPIN).exists()
     again = run_sunray("patch-tmpwatch", "--root", sandbox, "--revert")
     assert "nothing to revert" in again.stdout
@@ -110,12 +110,12 @@ def test_bad_protected_paths_are_refused(sandbox, tmp_path):
     install(sandbox, "rhel6-days")
     before = tree_snapshot(sandbox)
     for bad in ("/tmp/a b", "tmp/rel", "/tmp/../etc", "/tmp/$(reboot)", "/tmp/x;y"):
-        cfg = tmp_path / "bad.yaml"
-        cfg.write_text(json.dumps({"sunray": {"tmp": {"protect": [bad]}}}))
-        proc = run_sunray("-f", cfg, "patch-tmpwatch", "--root", sandbox)
+        settings_file = tmp_path / "bad.yaml"
+        settings_file.write_text(json.dumps({"sunray": {"tmp": {"protect": [bad]}}}))
+        proc = run_sunray("-f", settings_file, "patch-tmpwatch", "--root", sandbox)
         assert_clean_error(proc, 2, "protected path")
-    cfg.write_text(json.dumps({"sunray": {"tmp": {"protect": ["/tmp/SUNWut*"]}}}))
-    assert_clean_error(run_sunray("-f", cfg, "patch-tmpwatch", "--root", sandbox), 2,
+    settings_file.write_text(json.dumps({"sunray": {"tmp": {"protect": ["/tmp/SUNWut*"]}}}))
+    assert_clean_error(run_sunray("-f", settings_file, "patch-tmpwatch", "--root", sandbox), 2,
                        "tmpwatch -x takes a plain path")
     assert tree_snapshot(sandbox) == before
 

@@ -74,9 +74,9 @@ def _register_doc_example(monkeypatch):
 
 def test_the_documented_example_works_with_one_registry_line(sandbox, monkeypatch):
     _register_doc_example(monkeypatch)
-    conf = sandbox / "etc/tmpcleaner-foo.conf"
+    foo_conf = sandbox / "etc/tmpcleaner-foo.conf"
     original = "age 10d\nkeep /tmp/.X11-unix\n"
-    conf.write_text(original)
+    foo_conf.write_text(original)
     root = Root(sandbox)
     assert core.detect(root) == ["tmpcleaner-foo"]
     [row] = core.status(root, defaults())
@@ -86,10 +86,10 @@ def test_the_documented_example_works_with_one_registry_line(sandbox, monkeypatc
 
     report = core.patch(sandbox, defaults(), cleaner="foo")
     assert report.changed
-    assert conf.read_text() == original + "keep /tmp/SUNWut\nkeep /tmp/.esd\n"
+    assert foo_conf.read_text() == original + "keep /tmp/SUNWut\nkeep /tmp/.esd\n"
     assert not core.patch(sandbox, defaults()).changed
     [check] = check_tmp_cleaners(root, defaults())
     assert (check.id, check.status) == ("tmp-cleaner-tmpcleaner-foo", "ok")
 
     core.patch(sandbox, defaults(), cleaner="tmpcleaner-foo", revert=True)
-    assert conf.read_text() == original
+    assert foo_conf.read_text() == original

@@ -14,11 +14,11 @@ from sunray.config import defaults
 from sunray.tmpclean import core
 
 
-def _conf_protect_extra(conf):
+def _conf_protect_extra(reaper_conf):
     """TMPREAPER_PROTECT_EXTRA as the cron script sees it: sourced by sh, with
     globbing off (the Debian cron script runs `set -f` first)."""
     out = subprocess.run(["sh", "-c", 'set -f; . "$1"; printf "%s" "$TMPREAPER_PROTECT_EXTRA"',
-                          "sh", str(conf)], check=True, capture_output=True, text=True)
+                          "sh", str(reaper_conf)], check=True, capture_output=True, text=True)
     return out.stdout.split()
 
 
@@ -35,17 +35,17 @@ def _tmpreaper(root, patterns):
 @pytest.mark.system
 def test_tmpreaper_conf_keeps_our_paths_with_the_real_tmpreaper(sandbox, tmp_path):
     need("tmpreaper", "faketime")
-    conf = install(sandbox, "tmpreaper-debian.conf", REAPER)
-    original = conf.read_bytes()
+    reaper_conf = install(sandbox, "tmpreaper-debian.conf", REAPER)
+    original = reaper_conf.read_bytes()
     proc = run_sunray("patch-tmpwatch", "--root", sandbox)
     assert proc.returncode == 0, proc.stderr
     assert "SHOWWARNING=true" in proc.stdout  # said plainly: the daily run is still off
-    text = conf.read_text()
+    text = reaper_conf.read_text()
     assert text.startswith(original.decode())  # appended, nothing else touched
     assert "SHOWWARNING=true\n" in text and "#TMPREAPER_PROTECT_EXTRA=''\n" in text
     assert text.endswith("TMPREAPER_PROTECT_EXTRA='/tmp/SUNWut /tmp/SUNWut/* "
                          "/tmp/.esd /tmp/.esd/*'\n")
-    patterns = _conf_protect_extra(conf)
+    patterns = _conf_protect_extra(reaper_conf)
     assert patterns == ["/tmp/SUNWut", "/tmp/SUNWut/*", "/tmp/.esd", "/tmp/.esd/*"]
 
     keep, junk = age_tree(sandbox / "tmp")
@@ -63,20 +63,20 @@ def test_tmpreaper_conf_keeps_our_paths_with_the_real_tmpreaper(sandbox, tmp_pat
 
     assert run_sunray("patch-tmpwatch", "--root", sandbox).stdout.count("already protects") == 1
     run_sunray("patch-tmpwatch", "--root", sandbox, "--revert")
-    assert conf.read_bytes() == original
+    assert reaper_conf.read_bytes() == original
 
 
 @pytest.mark.system
 def test_tmpreaper_keeps_admin_entries_quoting_and_comment(sandbox):
-    conf = install(sandbox, "tmpreaper-admin.conf", REAPER)
-    before = conf.read_text()
+    reaper_conf = install(sandbox, "tmpreaper-admin.conf", REAPER)
+    before = reaper_conf.read_text()
     proc = run_sunray("patch-tmpwatch", "--root", sandbox, "--cleaner", "tmpreaper")
     assert proc.returncode == 0, proc.stderr
     want = ('TMPREAPER_PROTECT_EXTRA="/tmp/keep-me /tmp/keep-me/* /tmp/SUNWut /tmp/SUNWut/* '
             '/tmp/.esd /tmp/.esd/*"   # local additions')
     old_line = [line for line in before.splitlines() if "PROTECT_EXTRA" in line][0]
-    assert conf.read_text() == before.replace(old_line, want)
-    assert _conf_protect_extra(conf)[:2] == ["/tmp/keep-me", "/tmp/keep-me/*"]
+    assert reaper_conf.read_text() == before.replace(old_line, want)
+    assert _conf_protect_extra(reaper_conf)[:2] == ["/tmp/keep-me", "/tmp/keep-me/*"]
 
 
 @pytest.mark.parametrize("line, want", [
@@ -88,7 +88,7 @@ def test_tmpreaper_keeps_admin_entries_quoting_and_comment(sandbox):
      "TMPREAPER_PROTECT_EXTRA='/tmp/SUNWut /tmp/SUNWut/* /tmp/.esd /tmp/.esd/*'"),
 ])
 def test_tmpreaper_value_forms(line, want, sandbox):
-    conf = sandbox / REAPER
-    conf.write_text(f"SHOWWARNING=false\n{line}\nTMPREAPER_DIRS='/tmp/.'\n")
+    reaper_conf = sandbox / REAPER
+    reaper_conf.write_text(f"SHOWWARNING=false\n{line}\nTMPREAPER_DIRS='/tmp/.'\n")
     core.patch(sandbox, defaults(), cleaner="tmpreaper")
-    assert conf.read_text() == f"SHOWWARNING=false\n{want}\nTMPREAPER_DIRS='/tmp/.'\n"
+    assert reaper_conf.read_text() == f"SHOWWARNING=false\n{want}\nTMPREAPER_DIRS='/tmp/.'\n"
