@@ -26,6 +26,8 @@ _ARG_LONG = ("exclude", "exclude-user", "exclude-pattern")
 
 @dataclass
 class TmpwatchCall:
+    """One tmpwatch command of the script, as far as sunray needs it."""
+
     line: int
     cleans_tmp: bool
     excluded: Set[str]  # normalised literal -x paths
@@ -165,10 +167,10 @@ def _missing_by_call(calls: List[TmpwatchCall], protect: List[str]) -> List[Tupl
 
 def _missing_in(text: str, protect: List[str], where: str) -> List[str]:
     """The protected paths some /tmp call of the script does not exclude."""
-    missing: List[str] = []
+    not_excluded: List[str] = []
     for _, call_missing in _missing_by_call(tmpwatch_calls(text, where), protect):
-        missing += [p for p in call_missing if p not in missing]
-    return missing
+        not_excluded += [p for p in call_missing if p not in not_excluded]
+    return not_excluded
 
 
 def missing(root: Root, protect: List[str]) -> List[str]:
