@@ -285,7 +285,8 @@ def test_h_is_help_and_task_short_flags_are_gone(home, sandbox):
 
 
 def test_readme_examples_use_long_task_flags(home):
-    readme = (REPO / "README.md").read_text()
+    pages = [REPO / "README.md"] + sorted((REPO / "docs").glob("*.md"))
+    readme = "".join(page.read_text() for page in pages)
     uses = re.findall(r"(?:sunray|invoke) [^\n`|]*", readme)
     assert uses
     for use in uses:

@@ -454,8 +454,8 @@ def test_mixed_currencies_are_not_added_up(tmp_path):
 def test_readme_example_proposal_runs(tmp_path):
     from conftest import REPO
 
-    readme = (REPO / "README.md").read_text()
-    section = readme[readme.index("### savings"):]
+    page = (REPO / "docs" / "savings.md").read_text()
+    section = page[page.index("**A proposal file**"):]
     example = section[section.index("```yaml\n") + 8:]
     example = example[:example.index("```")]
     path = write_yaml(tmp_path, example)
