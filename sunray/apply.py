@@ -15,9 +15,14 @@ Every step is idempotent, so a second ``apply`` changes nothing.
 """
 
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, Callable, Dict, Optional, Sequence, Tuple
 
 from . import tasklist
 from .errors import one_line
+from .rootfs import Root
+
+if TYPE_CHECKING:
+    from .doctor import DoctorReport
 
 
 def _patch_tmpwatch(root, settings, dry_run):
@@ -60,22 +65,25 @@ _STEP_FUNCS = {
 }
 STEPS = tuple((name, _STEP_FUNCS[name]) for name in tasklist.APPLY_STEPS)
 
+# A step: f(root, settings, dry_run) -> the step's own report.
+StepFunc = Callable[[Root, Dict[str, Any], bool], Any]
+
 
 @dataclass
 class StepResult:
     name: str
-    result: object = None  # the step's own report
+    result: Any = None  # the step's own report (each step has its own type)
     error: str = ""        # the step raised: its one-line cause
 
     @property
-    def failure(self):
+    def failure(self) -> str:
         return self.error or (getattr(self.result, "failure", "") or "")
 
     @property
-    def changed(self):
+    def changed(self) -> bool:
         return bool(getattr(self.result, "changed", False))
 
-    def to_dict(self):
+    def to_dict(self) -> Dict[str, Any]:
         return {
             "step": self.name,
             "ok": not self.failure,
@@ -90,22 +98,22 @@ class ApplyReport:
     root: str
     dry_run: bool = False
     steps: list = field(default_factory=list)
-    doctor: object = None
+    doctor: Optional["DoctorReport"] = None
     warnings: list = field(default_factory=list)
     notes: list = field(default_factory=list)  # lines printed before the steps
 
     @property
-    def changed(self):
+    def changed(self) -> bool:
         return any(s.changed for s in self.steps)
 
     @property
-    def failure(self):
+    def failure(self) -> str:
         failed = [s.name for s in self.steps if s.failure]
         if self.doctor is not None and self.doctor.failure:
             failed.append("doctor")
         return f"apply: failed: {', '.join(failed)}" if failed else ""
 
-    def to_dict(self):
+    def to_dict(self) -> Dict[str, Any]:
         return {
             "task": "apply",
             "root": self.root,
@@ -117,7 +125,7 @@ class ApplyReport:
             "failure": self.failure or None,
         }
 
-    def to_text(self):
+    def to_text(self) -> str:
         lines = list(self.notes)
         for step in self.steps:
             lines.append(f"== {step.name}")
@@ -143,7 +151,8 @@ class ApplyReport:
         return "\n".join(lines)
 
 
-def run(root, settings, dry_run=False, steps=STEPS):
+def run(root: Root, settings: Dict[str, Any], dry_run: bool = False,
+        steps: Sequence[Tuple[str, StepFunc]] = STEPS) -> ApplyReport:
     """Run every step on ``root``; the doctor last (skipped in a dry run)."""
     report = ApplyReport(root=str(root.top), dry_run=dry_run)
     for name, func in steps:

@@ -13,8 +13,12 @@ each concern still checks what its values mean (paths, names, ranges).
 
 import copy
 import math
+from typing import TYPE_CHECKING, Any, Dict, Optional
 
 from .errors import UsageError
+
+if TYPE_CHECKING:
+    import invoke
 
 DEFAULTS = {
     # Tree to work on, as if it were "/"; every task's --root overrides it.
@@ -120,12 +124,12 @@ DEFAULTS = {
 }
 
 
-def defaults():
+def defaults() -> Dict[str, Any]:
     """A fresh deep copy of the defaults (callers may mutate it)."""
     return copy.deepcopy(DEFAULTS)
 
 
-def section(ctx, name=None):
+def section(ctx: Optional["invoke.Context"], name: Optional[str] = None) -> Dict[str, Any]:
     """The ``sunray`` config section (or one subsection) as plain Python data.
 
     ``ctx`` is an Invoke Context; ``None`` gives the defaults, which is what
@@ -151,7 +155,7 @@ def _plain(value):
     return value
 
 
-def merge_into(base, override):
+def merge_into(base: Dict[str, Any], override: Dict[str, Any]) -> Dict[str, Any]:
     """``override`` merged into ``base`` (changed in place and returned):
     mappings key by key, anything else replaced."""
     for key, value in override.items():
@@ -188,7 +192,8 @@ class _Mismatch(Exception):
     """A value is not of one kind (validate() tries the next, or reports)."""
 
 
-def validate(data, shape=DEFAULTS, where="sunray"):
+def validate(data: Dict[str, Any], shape: Dict[str, Any] = DEFAULTS,
+             where: str = "sunray") -> Dict[str, Any]:
     """``data`` (the merged section) checked against ``shape``'s types.
 
     Returns the data with words for booleans and digits for numbers (what an
@@ -221,7 +226,7 @@ def validate(data, shape=DEFAULTS, where="sunray"):
     return checked
 
 
-def as_bool(value, path="value"):
+def as_bool(value: Any, path: str = "value") -> bool:
     """A real bool from a bool or a word (true/false, yes/no, on/off, 1/0)."""
     try:
         return _bool(value)

@@ -10,7 +10,7 @@ others: the report is most needed on a server in a strange state.
 
 import importlib
 from dataclasses import dataclass, field
-from typing import Callable, List, Optional, Sequence
+from typing import Any, Callable, Dict, List, Optional, Sequence
 
 from . import tasklist
 from .errors import SunrayError
@@ -27,7 +27,7 @@ CONCERNS = (
     "sunray.esound.checks",
 )
 
-CheckFunc = Callable[[Root, dict], List[Check]]
+CheckFunc = Callable[[Root, Dict[str, Any]], List[Check]]
 
 _REGISTRY: List[CheckFunc] = []
 
@@ -38,24 +38,24 @@ class DoctorReport:
     checks: list = field(default_factory=list)
     warnings: list = field(default_factory=list)  # finish() prints these; the table says it all
 
-    def count(self, status):
+    def count(self, status: str) -> int:
         return sum(1 for c in self.checks if c.status == status)
 
     @property
-    def failed(self):
+    def failed(self) -> List[Check]:
         return [c for c in self.checks if c.status == "fail"]
 
     @property
-    def failure(self):
+    def failure(self) -> str:
         failed = self.failed
         if not failed:
             return ""
         return f"{len(failed)} check(s) failed: {', '.join(c.id for c in failed)}"
 
-    def summary(self):
+    def summary(self) -> str:
         return ", ".join(f"{self.count(s)} {s}" for s in STATUSES if self.count(s) or s != "skip")
 
-    def to_dict(self):
+    def to_dict(self) -> Dict[str, Any]:
         return {
             "task": "doctor",
             "root": self.root,
@@ -64,7 +64,7 @@ class DoctorReport:
             "failure": self.failure or None,
         }
 
-    def to_text(self):
+    def to_text(self) -> str:
         rows = [(c.status.upper(), c.id, c.detail or c.title) for c in self.checks]
         width_status = max([6] + [len(r[0]) for r in rows])
         width_id = max([5] + [len(r[1]) for r in rows])
@@ -95,7 +95,7 @@ def registered() -> List[CheckFunc]:
     return list(_REGISTRY)
 
 
-def run(root: Root, settings: dict,
+def run(root: Root, settings: Dict[str, Any],
         checks: Optional[Sequence[CheckFunc]] = None) -> "DoctorReport":
     """Run every registered check (or ``checks``) against ``root``."""
     report = DoctorReport(root=str(root.top))

@@ -23,7 +23,7 @@ class JobFailed(SunrayError):
     exit_code = 1
 
 
-def one_line(error):
+def one_line(error: BaseException) -> str:
     """An exception as the one-line cause an admin reads: the toolkit's own
     message, an OS error's reason and file, else the exception's type and text."""
     if isinstance(error, SunrayError):

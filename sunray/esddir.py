@@ -31,10 +31,11 @@ import os
 import re
 import stat
 import time
+from typing import Any, Dict, List
 
 from .errors import JobFailed, UsageError
 from .report import Check, Report
-from .rootfs import DIR_FLAGS
+from .rootfs import DIR_FLAGS, Root
 
 WANT_MODE = 0o1777
 WANT_UID = 0
@@ -46,7 +47,7 @@ _PARENTS = ("/tmp", "/var/tmp")
 _PLAIN_NAME = re.compile(r"[A-Za-z0-9._+@-]+")
 
 
-def esd_path(settings):
+def esd_path(settings: Dict[str, Any]) -> str:
     """The configured esd directory (``sunray.esd.dir``), validated: a plain
     name directly in /tmp or /var/tmp."""
     path = (settings.get("esd") or {}).get("dir") or "/tmp/.esd"
@@ -123,7 +124,7 @@ def _classify(parent_fd, name, path):
     return info, st
 
 
-def inspect(root, settings):
+def inspect(root: Root, settings: Dict[str, Any]) -> Dict[str, Any]:
     """Read-only look at the esd directory, for doctor.
 
     Returns ``{"path", "state", "details", ...}`` where state is one of ok,
@@ -141,7 +142,7 @@ def inspect(root, settings):
         os.close(parent_fd)
 
 
-def ensure(root, settings, dry_run=False):
+def ensure(root: Root, settings: Dict[str, Any], dry_run: bool = False) -> Report:
     """Make the esd directory exist now: root:root, mode 1777, never
     following anything. Returns a Report (``data["esd_dir"]`` holds what was
     found and what was done)."""
@@ -305,7 +306,7 @@ def _create(parent_fd, name, path):
         pass
 
 
-def check_esd_dir(root, settings):
+def check_esd_dir(root: Root, settings: Dict[str, Any]) -> List[Check]:
     """/tmp/.esd is a root-owned directory with mode 1777 (not a symlink)."""
     from .boot import hook
 

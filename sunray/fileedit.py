@@ -30,8 +30,10 @@ import posixpath
 import stat
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Dict, Iterable, Union
 
 from .errors import JobFailed, UsageError
+from .rootfs import Root
 from .safeio import (  # noqa: F401 (re-exported: one import for a task's file work)
     atomic_write,
     check_writable,
@@ -55,10 +57,10 @@ class FileChange:
     note: str = ""
 
     @property
-    def changed(self):
+    def changed(self) -> bool:
         return self.action not in ("unchanged",)
 
-    def to_dict(self):
+    def to_dict(self) -> Dict[str, str]:
         return {"path": self.path, "action": self.action, "diff": self.diff, "note": self.note}
 
 
@@ -112,7 +114,7 @@ class FileEditor:
     Metas from before ``wrote`` existed are reverted as before, unchecked.
     """
 
-    def __init__(self, root, dry_run=False, state_dir="/var/lib/sunray"):
+    def __init__(self, root: Root, dry_run: bool = False, state_dir: str = "/var/lib/sunray"):
         self.root = root
         self.dry_run = dry_run
         self.state_dir = state_dir
@@ -145,7 +147,7 @@ class FileEditor:
     def _backup_base(self):
         return self.root.makedirs(posixpath.join(self.state_dir, "backup"), create=False).host
 
-    def has_backup(self, server_path):
+    def has_backup(self, server_path: str) -> bool:
         return os.path.isfile(self._backup_paths(server_path)[1])
 
     # -- backups -----------------------------------------------------------
@@ -218,7 +220,8 @@ class FileEditor:
             _prune_empty(p.parent, stop=base.parent)
 
     # -- changes -----------------------------------------------------------
-    def write(self, server_path, content, mode=0o644, uid=0, gid=0):
+    def write(self, server_path: str, content: Union[str, bytes], mode: int = 0o644,
+              uid: int = 0, gid: int = 0) -> FileChange:
         """Make ``server_path`` hold ``content`` (str or bytes).
 
         A new file gets ``mode`` and ``uid``/``gid``; an existing one keeps its
@@ -261,7 +264,7 @@ class FileEditor:
         note = "" if exists else self._relabel(host, created)
         return FileChange(server_path, action, diff, note=note)
 
-    def symlink(self, server_path, target):
+    def symlink(self, server_path: str, target: str) -> FileChange:
         """Make ``server_path`` a symlink to ``target`` (as the server sees it)."""
         host, _ = self._host(server_path)
         try:
@@ -290,7 +293,7 @@ class FileEditor:
         problem = self._relabel(host, created) if current is None else ""
         return FileChange(server_path, action, note=note + (f"; {problem}" if problem else ""))
 
-    def remove(self, server_path):
+    def remove(self, server_path: str) -> FileChange:
         """Remove a file or symlink (after backing it up)."""
         host, _ = self._host(server_path)
         if not os.path.lexists(host):
@@ -320,7 +323,7 @@ class FileEditor:
         return restorecon([*(self.root.path(d) for d in created), host])
 
     # -- revert --------------------------------------------------------------
-    def check_revert(self, server_paths):
+    def check_revert(self, server_paths: Iterable[str]) -> None:
         """Refuse (JobFailed) when any of ``server_paths`` changed since sunray
         wrote it: a task that reverts several files calls this first, so a
         refusal leaves every file as it is."""
@@ -342,7 +345,7 @@ class FileEditor:
         raise JobFailed(f"{server_path} changed since sunray wrote it; nothing was reverted; "
                         f"{where}: restore it by hand, or run the task again")
 
-    def revert(self, server_path):
+    def revert(self, server_path: str) -> FileChange:
         """Put back the state saved before the toolkit first changed the file;
         JobFailed, changing nothing, when the file changed since sunray wrote it."""
         data_path, meta_path = self._backup_paths(server_path)

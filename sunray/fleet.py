@@ -23,7 +23,7 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Optional
+from typing import Any, Dict, List, Optional, Sequence, Tuple, Union
 
 from . import tasklist
 from .errors import UsageError
@@ -51,12 +51,12 @@ class Target:
     program: Optional[str] = None
 
     @property
-    def name(self):
+    def name(self) -> str:
         host = f"[{self.host}]" if ":" in self.host else self.host
         return (f"{self.user}@" if self.user else "") + host + (f":{self.port}" if self.port else "")
 
 
-def parse_host(spec):
+def parse_host(spec: object) -> Target:
     """``[user@]host[:port]`` (``[v6addr]:port`` for IPv6) -> Target; UsageError if bad."""
     if not isinstance(spec, str) or not spec.strip():
         raise UsageError(f"host {spec!r}: expected [user@]host[:port]")
@@ -66,31 +66,32 @@ def parse_host(spec):
         user, text = text.split("@", 1)
         if not _USER.fullmatch(user):
             raise UsageError(f"host {spec!r}: bad user name {user!r}")
-    port = None
+    port_text = None
     if text.startswith("["):
         host, bracket, rest = text[1:].partition("]")
         if not bracket or not _IPV6.fullmatch(host) or (rest and not rest.startswith(":")):
             raise UsageError(f"host {spec!r}: bad IPv6 address (use [addr]:port)")
-        port = rest[1:] if rest else None
+        port_text = rest[1:] if rest else None
     else:
-        host, colon, port = text.partition(":")
-        port = port if colon else None
+        host, colon, port_text = text.partition(":")
+        port_text = port_text if colon else None
         if not _HOSTNAME.fullmatch(host):
             raise UsageError(f"host {spec!r}: bad host name {host!r}")
-    if port is not None:
-        if not port.isdigit() or not 0 < int(port) < 65536:
-            raise UsageError(f"host {spec!r}: bad port {port!r} (1-65535)")
-        port = int(port)
+    port = None
+    if port_text is not None:
+        if not port_text.isdigit() or not 0 < int(port_text) < 65536:
+            raise UsageError(f"host {spec!r}: bad port {port_text!r} (1-65535)")
+        port = int(port_text)
     return Target(user=user, host=host, port=port)
 
 
-def check_remote_root(path, where):
+def check_remote_root(path: object, where: str) -> str:
     if not isinstance(path, str) or not _SAFE_PATH.fullmatch(path) or "/../" in path + "/":
         raise UsageError(f"{where}: root {path!r}: expected an absolute path without blanks or '..'")
     return path
 
 
-def check_program(program, where):
+def check_program(program: object, where: str) -> str:
     if not isinstance(program, str) or not _PROGRAM.fullmatch(program) or program.startswith("-"):
         raise UsageError(f"{where}: program {program!r}: expected a path or a program name")
     return program
@@ -108,7 +109,7 @@ def _read_local(path, what):
         raise UsageError(f"{path}: cannot read {what}: {getattr(e, 'strerror', None) or e}") from None
 
 
-def hosts_from_file(path):
+def hosts_from_file(path: Union[str, Path]) -> List[Target]:
     """Hosts of a file: one per line, blank lines and '#' comments ignored."""
     targets = []
     for number, line in enumerate(_read_local(path, "hosts file").splitlines(), 1):
@@ -121,7 +122,7 @@ def hosts_from_file(path):
     return targets
 
 
-def hosts_from_inventory(path, groups=()):
+def hosts_from_inventory(path: Union[str, Path], groups: Sequence[str] = ()) -> List[Target]:
     """Hosts of a YAML inventory ``groups: {NAME: [host | {host:, root:, program:}]}``."""
     import yaml
 
@@ -163,7 +164,8 @@ def _inventory_entry(entry, where):
     return Target(target.user, target.host, target.port, root, program)
 
 
-def targets_of(hosts=None, hosts_file=None, inventory=None, groups=()):
+def targets_of(hosts: Optional[str] = None, hosts_file: Optional[str] = None,
+               inventory: Optional[str] = None, groups: Sequence[str] = ()) -> List[Target]:
     """Every host named by --hosts, --hosts-file and --inventory/--group, in order, once."""
     if groups and not inventory:
         raise UsageError("--group needs --inventory FILE")
@@ -183,7 +185,8 @@ def targets_of(hosts=None, hosts_file=None, inventory=None, groups=()):
 # --- the command each host runs ---------------------------------------------------------
 
 
-def remote_argv(target, task, fleet_settings, dry_run=False, root=None):
+def remote_argv(target: Target, task: str, fleet_settings: Dict[str, Any], dry_run: bool = False,
+                root: Optional[str] = None) -> List[str]:
     """The remote command as a list of words (validated; joined with shlex.join)."""
     if task not in TASKS:
         raise UsageError(f"--task {task!r}: expected one of {', '.join(TASKS)}")
@@ -215,10 +218,10 @@ class HostResult:
     stderr: str = ""  # the end of the remote stderr (warnings, the error line)
 
     @property
-    def ok(self):
+    def ok(self) -> bool:
         return self.status == "ok"
 
-    def to_dict(self):
+    def to_dict(self) -> Dict[str, Any]:
         return {"host": self.host, "status": self.status, "ok": self.ok,
                 "exit_code": self.exit_code, "seconds": round(self.seconds, 3),
                 "summary": self.summary, "result": self.result, "stderr": self.stderr}
@@ -233,25 +236,25 @@ class FleetReport:
     warnings: list = field(default_factory=list)
 
     @property
-    def failed(self):
+    def failed(self) -> List[HostResult]:
         return [h for h in self.hosts if not h.ok]
 
     @property
-    def failure(self):
+    def failure(self) -> str:
         failed = self.failed
         if not failed:
             return ""
         return (f"{len(failed)} of {len(self.hosts)} host(s) failed: "
                 + ", ".join(f"{h.host} ({h.status})" for h in failed))
 
-    def to_dict(self):
+    def to_dict(self) -> Dict[str, Any]:
         return {"task": "fleet", "remote_task": self.task, "parallel": self.parallel,
                 "seconds": round(self.seconds, 3),
                 "hosts": [h.to_dict() for h in self.hosts],
                 "failed": [h.host for h in self.failed],
                 "failure": self.failure or None}
 
-    def to_text(self):
+    def to_text(self) -> str:
         header = ("HOST", "STATUS", "EXIT", "TIME", "SUMMARY")
         rows = [(h.host, h.status.upper(), "-" if h.exit_code is None else str(h.exit_code),
                  f"{h.seconds:.1f}s", h.summary) for h in self.hosts]
@@ -265,7 +268,7 @@ class FleetReport:
         return "\n".join(lines)
 
 
-def summarize(task, data):
+def summarize(task: str, data: Dict[str, Any]) -> str:
     """One line from a remote task's JSON report."""
     if task == "doctor" and isinstance(data.get("summary"), dict):
         counts = data["summary"]
@@ -280,7 +283,8 @@ def summarize(task, data):
     return "done"
 
 
-def judge(task, exit_code, stdout, stderr):
+def judge(task: str, exit_code: Optional[int], stdout: str,
+          stderr: str) -> Tuple[str, str, Optional[Dict[str, Any]]]:
     """(status, summary, parsed JSON) of a finished remote command."""
     last = (stderr.strip().splitlines() or [""])[-1][:300]
     if exit_code == 127:
@@ -358,7 +362,7 @@ def _ssh_failure(exc):
     return "error", f"{type(exc).__name__}: {exc}"
 
 
-def run_on_host(target, argv, task, fleet_settings):
+def run_on_host(target: Target, argv: List[str], task: str, fleet_settings: Dict[str, Any]) -> HostResult:
     """Run ``argv`` on one host; never raises for a host's problem."""
     start = time.monotonic()
     conn = None
@@ -377,7 +381,7 @@ def run_on_host(target, argv, task, fleet_settings):
             conn.close()
 
 
-def check_settings(fleet_settings):
+def check_settings(fleet_settings: Dict[str, Any]) -> Dict[str, Any]:
     """Refuse bad sunray.fleet values before any host is contacted."""
     for key in ("connect_timeout", "command_timeout"):
         value = fleet_settings.get(key)
@@ -402,8 +406,10 @@ def check_settings(fleet_settings):
     return fleet_settings
 
 
-def run(settings, hosts=None, hosts_file=None, inventory=None, groups=(), task="doctor",
-        dry_run=False, root=None, parallel=None):
+def run(settings: Dict[str, Any], hosts: Optional[str] = None, hosts_file: Optional[str] = None,
+        inventory: Optional[str] = None, groups: Sequence[str] = (), task: str = "doctor",
+        dry_run: bool = False, root: Optional[str] = None,
+        parallel: Union[int, str, None] = None) -> FleetReport:
     """Run ``task`` on every host, ``parallel`` at a time; a FleetReport in host order."""
     import logging
 

@@ -5,9 +5,12 @@ Concern modules return a ``Report`` (or a subclass with its own
 """
 
 from dataclasses import dataclass, field
-from typing import Sequence
+from typing import TYPE_CHECKING, Any, Dict, Sequence
 
 from .errors import UsageError
+
+if TYPE_CHECKING:
+    from .fileedit import FileChange
 
 FORMATS = ("text", "json")
 
@@ -36,14 +39,14 @@ class Report:
     touched: bool = False                         # changed something besides files (modules built)
 
     @property
-    def changed(self):
+    def changed(self) -> bool:
         return self.touched or any(c.changed for c in self.changes)
 
-    def add(self, change):
+    def add(self, change: "FileChange") -> "FileChange":
         self.changes.append(change)
         return change
 
-    def to_dict(self):
+    def to_dict(self) -> Dict[str, Any]:
         return {
             "task": self.task,
             "root": self.root,
@@ -56,7 +59,7 @@ class Report:
             **self.data,
         }
 
-    def to_text(self):
+    def to_text(self) -> str:
         lines = list(self.notes)
         for c in self.changes:
             line = f"{c.action:>18}  {c.path}"
@@ -84,6 +87,6 @@ class Check:
         if self.status not in STATUSES:
             raise ValueError(f"check {self.id}: unknown status {self.status!r}")
 
-    def to_dict(self):
+    def to_dict(self) -> Dict[str, str]:
         return {"id": self.id, "title": self.title, "status": self.status,
                 "detail": self.detail, "fix": self.fix}

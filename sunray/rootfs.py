@@ -23,6 +23,7 @@ import errno
 import os
 from collections import namedtuple
 from pathlib import Path, PurePosixPath
+from typing import Any, Dict, List, Optional, Union
 
 from .errors import UsageError
 
@@ -39,7 +40,7 @@ MadeDir = namedtuple("MadeDir", "host created")
 class Root:
     """A directory treated as "/"."""
 
-    def __init__(self, top="/"):
+    def __init__(self, top: Union[str, Path, None] = "/"):
         if top is None or str(top) == "":
             top = "/"
         top = Path(top)
@@ -50,11 +51,11 @@ class Root:
         self.top = top.resolve()
 
     @property
-    def is_host(self):
+    def is_host(self) -> bool:
         """True when the root is the running system's own "/"."""
         return self.top == Path("/")
 
-    def path(self, server_path):
+    def path(self, server_path: str) -> Path:
         """Host path of ``server_path`` (absolute, as seen on the server)."""
         p = PurePosixPath(server_path)
         if not p.is_absolute():
@@ -63,12 +64,12 @@ class Root:
             raise UsageError(f"{server_path}: '..' is not allowed in a server path")
         return self.top.joinpath(*p.parts[1:])
 
-    def server_path(self, host_path):
+    def server_path(self, host_path: Union[str, Path]) -> str:
         """Inverse of ``path()``: how the server would name ``host_path``."""
         rel = Path(host_path).relative_to(self.top)
         return "/" + str(rel) if str(rel) != "." else "/"
 
-    def ensure_inside(self, host_path):
+    def ensure_inside(self, host_path: Union[str, Path]) -> Path:
         """Raise UsageError unless the real location of ``host_path``'s parent
         directory is inside the root (the last component itself may not exist)."""
         host_path = Path(host_path)
@@ -80,7 +81,7 @@ class Root:
             )
         return host_path
 
-    def makedirs(self, server_dir, mode=0o755, create=True):
+    def makedirs(self, server_dir: str, mode: int = 0o755, create: bool = True) -> MadeDir:
         """Make sure directory ``server_dir`` exists under the root, creating
         missing components one by one (each new one gets ``mode`` exactly,
         whatever the umask), and return a ``MadeDir``. No symlink is followed
@@ -89,7 +90,8 @@ class Root:
         result says where the directory is or would be."""
         self.path(server_dir)  # absolute, no '..'
         parts = list(PurePosixPath(server_dir).parts[1:])
-        done, created = [], []
+        done: List[str] = []
+        created: List[str] = []
         fds = [os.open(str(self.top), os.O_RDONLY | os.O_DIRECTORY | getattr(os, "O_CLOEXEC", 0))]
         hops = _MAX_LINKS
         missing = False  # create=False and a component is missing: the rest is too
@@ -160,13 +162,13 @@ class Root:
         except OSError:
             raise UsageError(f"{here}: not a directory") from None
 
-    def resolve(self, server_path, hops=40):
+    def resolve(self, server_path: str, hops: int = 40) -> Optional[str]:
         """Where ``server_path`` leads inside the root, following symlinks the
         way the server would (absolute targets start at the root's top, '..'
         stops there); None when it does not exist or loops. Never leaves the
         root: an image's absolute links never reach the build host's files."""
         parts = list(PurePosixPath(server_path).parts[1:])
-        done = []
+        done: List[str] = []
         while parts:
             part = parts.pop(0)
             if part in ("", "."):
@@ -190,7 +192,7 @@ class Root:
             done.append(part)
         return "/" + "/".join(done)
 
-    def contains(self, host_path):
+    def contains(self, host_path: Union[str, Path]) -> bool:
         """Whether ``host_path`` (as written, not resolved) lies in the tree."""
         try:
             Path(host_path).relative_to(self.top)
@@ -198,7 +200,7 @@ class Root:
         except ValueError:
             return False
 
-    def state(self, *parts, settings=None):
+    def state(self, *parts: str, settings: Optional[Dict[str, Any]] = None) -> Path:
         """Host path of the toolkit's state directory (or a path below it)."""
         base = (settings or {}).get("state_dir", "/var/lib/sunray")
         return self.path(base).joinpath(*parts)
@@ -207,6 +209,6 @@ class Root:
         return f"Root({str(self.top)!r})"
 
 
-def executable(host_path) -> bool:
+def executable(host_path: Union[str, Path]) -> bool:
     """A regular file the owner may run (what run-parts and init look for)."""
     return os.path.isfile(host_path) and os.access(host_path, os.X_OK)

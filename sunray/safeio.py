@@ -16,11 +16,13 @@ import os
 import stat
 import tempfile
 from pathlib import Path
+from typing import Iterable, Optional, Sequence, Tuple, Union
 
 from .errors import JobFailed, UsageError
+from .rootfs import Root
 
 
-def read_text(root, server_path, what="file"):
+def read_text(root: Root, server_path: str, what: str = "file") -> str:
     """Text of a file under the root, or a UsageError naming the problem.
 
     Refuses files that are not regular, not readable, or not text: config
@@ -29,7 +31,7 @@ def read_text(root, server_path, what="file"):
     return read_text_with_encoding(root, server_path, what)[0]
 
 
-def read_text_with_encoding(root, server_path, what="file"):
+def read_text_with_encoding(root: Root, server_path: str, what: str = "file") -> Tuple[str, str]:
     """``(text, encoding)`` of a file under the root, read once, with the
     same checks as ``read_text``. The encoding is "utf-8", or "latin-1" for
     older files that are not valid UTF-8; ``text.encode(encoding)`` gives the
@@ -56,7 +58,7 @@ def read_text_with_encoding(root, server_path, what="file"):
         return data.decode("latin-1"), "latin-1"  # latin-1 decodes any bytes
 
 
-def check_writable(root, server_paths, what):
+def check_writable(root: Root, server_paths: Iterable[str], what: str) -> None:
     """Refuse (JobFailed, one line) before the first write when a file cannot
     be replaced, so a read-only or immutable file system never leaves a job
     half done.
@@ -83,7 +85,7 @@ def check_writable(root, server_paths, what):
                                 "(read-only or immutable?); nothing was changed")
 
 
-def stat_input(path, label=None):
+def stat_input(path: Union[str, Path], label: Optional[str] = None) -> os.stat_result:
     """``os.stat`` of an input file named by the admin (an SRPM, a tarball, a
     proposal): a UsageError unless it exists and is a regular file."""
     label = label or str(path)
@@ -96,7 +98,7 @@ def stat_input(path, label=None):
     return st
 
 
-def unified_diff(server_path, old, new):
+def unified_diff(server_path: str, old: Union[str, bytes], new: Union[str, bytes]) -> str:
     """A unified diff of two texts (or bytes) for ``--dry-run`` and reports."""
     if isinstance(old, bytes) or isinstance(new, bytes):
         try:
@@ -115,7 +117,8 @@ def unified_diff(server_path, old, new):
     )
 
 
-def atomic_write(host_path, data, mode=0o644, uid=None, gid=None):
+def atomic_write(host_path: Union[str, Path], data: bytes, mode: int = 0o644,
+                 uid: Optional[int] = None, gid: Optional[int] = None) -> None:
     """Replace ``host_path`` by ``data`` atomically (temp file, fsync, rename).
 
     When a regular file is replaced, its extended attributes (SELinux label,
@@ -155,7 +158,7 @@ _XATTR_SKIP_ERRNOS = {errno.ENOTSUP, errno.EOPNOTSUPP, errno.EPERM, errno.EACCES
                       errno.ENODATA, errno.EINVAL}
 
 
-def copy_xattrs(src_path, dst_fd):
+def copy_xattrs(src_path: Union[str, Path], dst_fd: int) -> None:
     """Copy the extended attributes of regular file ``src_path`` (if it is
     one; symlinks are not followed) onto the open file ``dst_fd``."""
     try:
@@ -179,7 +182,7 @@ def copy_xattrs(src_path, dst_fd):
 SELINUX_ENFORCE_FILES = ("/sys/fs/selinux/enforce", "/selinux/enforce")
 
 
-def restorecon(host_paths):
+def restorecon(host_paths: Sequence[Union[str, Path]]) -> str:
     """Give new files on the live system their SELinux label (``restorecon
     -F``), when SELinux is enabled and restorecon is installed. Returns a
     problem text or ""."""
@@ -203,7 +206,7 @@ def restorecon(host_paths):
     return ""
 
 
-def fsync_dir(directory):
+def fsync_dir(directory: Union[str, Path]) -> None:
     try:
         dfd = os.open(directory, os.O_RDONLY | os.O_DIRECTORY)
     except OSError:

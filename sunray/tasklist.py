@@ -9,6 +9,10 @@ Import-free on purpose: ``sunray --help`` goes through here.
 import re
 import shlex
 from collections import namedtuple
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from .rootfs import Root
 
 # name: the command; root: takes --root DIR (fleet passes it on to each
 # host); dry_run: takes --dry-run; fleet: may be run on many servers by
@@ -40,7 +44,7 @@ FLEET_DRY_RUN_TASKS = tuple(info.name for info in TASKS if info.fleet and info.d
                             and info.name != "fleet")
 
 
-def with_root(command, root):
+def with_root(command: str, root: "Root") -> str:
     """``command`` (a fix line) with ``--root DIR`` after every ``sunray TASK``
     whose task takes it, when ``root`` is not the live system: a fix pasted as
     printed must act on the tree it was checked on, not on the live /."""

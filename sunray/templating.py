@@ -8,11 +8,15 @@ init script.
 
 import functools
 from pathlib import Path
+from typing import TYPE_CHECKING, Any, Optional, Union
+
+if TYPE_CHECKING:
+    import jinja2
 
 _HERE = Path(__file__).resolve().parent
 
 
-def template_dir():
+def template_dir() -> Path:
     """The templates directory of a checkout, else of the installed package."""
     for candidate in (_HERE.parent / "templates", _HERE / "templates"):
         if candidate.is_dir():
@@ -20,7 +24,7 @@ def template_dir():
     raise FileNotFoundError("sunray templates directory not found")
 
 
-def packaging_dir():
+def packaging_dir() -> Path:
     for candidate in (_HERE.parent / "packaging", _HERE / "packaging"):
         if candidate.is_dir():
             return candidate
@@ -28,7 +32,8 @@ def packaging_dir():
 
 
 @functools.lru_cache(maxsize=None)
-def environment(directory=None, autoescape=False):
+def environment(directory: Optional[Union[str, Path]] = None,
+                autoescape: bool = False) -> "jinja2.Environment":
     import jinja2  # lazy: keeps `sunray --help` fast
 
     return jinja2.Environment(
@@ -41,6 +46,7 @@ def environment(directory=None, autoescape=False):
     )
 
 
-def render(name, directory=None, autoescape=False, **context):
+def render(name: str, directory: Optional[Union[str, Path]] = None, autoescape: bool = False,
+           **context: Any) -> str:
     """Render template ``name`` with ``context``."""
     return environment(directory, autoescape).get_template(name).render(**context)

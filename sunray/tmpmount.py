@@ -22,10 +22,12 @@ check row, the boot hook into warning lines.
 import os
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
+from typing import Any, Dict, List, Optional, Union
 
 from .errors import UsageError
 from .fileedit import read_text
 from .report import Check
+from .rootfs import Root
 
 MOUNTS = "/proc/self/mounts"
 UNIT_DIRS = ("/etc/systemd/system", "/run/systemd/system",
@@ -52,13 +54,13 @@ class Finding:
     fix: str     # the step (or command) that mends it
     kind: str = NODEV
 
-    def warning(self):
+    def warning(self) -> str:
         """The finding as one plain warning line for an admin."""
         if self.kind == NODEV:
             return f"{self.reason}: {WHY}; fix: {self.fix}"
         return f"{self.reason}; fix: {self.fix}"
 
-    def to_dict(self):
+    def to_dict(self) -> Dict[str, str]:
         return {"source": self.source, "reason": self.reason, "fix": self.fix,
                 "kind": self.kind}
 
@@ -66,7 +68,7 @@ class Finding:
 # --- parsing (pure text in, options out) -----------------------------------
 
 
-def fstab_tmp_entry(text):
+def fstab_tmp_entry(text: str) -> Optional[List[str]]:
     """The fields of the last /tmp line of an fstab text, or None."""
     entry = None
     for line in text.splitlines():
@@ -76,13 +78,13 @@ def fstab_tmp_entry(text):
     return entry
 
 
-def fstab_tmp_options(text):
+def fstab_tmp_options(text: str) -> Optional[List[str]]:
     """Mount options of the last /tmp line of an fstab text, or None."""
     entry = fstab_tmp_entry(text)
     return entry[3].split(",") if entry else None
 
 
-def unit_options(text):
+def unit_options(text: str) -> Optional[List[str]]:
     """The last ``Options=`` of a mount unit's [Mount] section, or None.
 
     An empty ``Options=`` resets to no options (``[]``), as in systemd.
@@ -99,7 +101,7 @@ def unit_options(text):
     return options
 
 
-def mounted_tmp_options(mounts_text):
+def mounted_tmp_options(mounts_text: str) -> Optional[List[str]]:
     """Options of the /tmp mount in a /proc/self/mounts text, or None (not a mount)."""
     options = None
     for line in mounts_text.splitlines():
@@ -169,7 +171,7 @@ def _enabled(root):
     return False
 
 
-def tmp_mount_unit(root):
+def tmp_mount_unit(root: Root) -> Optional[Dict[str, Any]]:
     """What systemd would use for /tmp, or None when there is no tmp.mount.
 
     A dict: ``path`` (the unit file found first), ``masked`` (a link to
@@ -183,7 +185,7 @@ def tmp_mount_unit(root):
         if host is not None:
             unit = f"{directory}/tmp.mount"
             break
-    if unit is None:
+    if unit is None or host is None:  # both or neither
         return None
     if os.path.islink(host) and os.readlink(host) == "/dev/null":
         return {"path": unit, "masked": True, "enabled": False,
@@ -206,7 +208,7 @@ def _unchecked(source, error):
                    "look at the file named, then check again", UNCHECKED)
 
 
-def fstab_findings(root):
+def fstab_findings(root: Root) -> List[Finding]:
     """/etc/fstab mounts /tmp nodev (its last /tmp line counts)."""
     try:
         entry = fstab_tmp_entry(_read(root, "/etc/fstab", "fstab") or "")
@@ -218,7 +220,7 @@ def fstab_findings(root):
                     FIX_FSTAB)]
 
 
-def unit_findings(root):
+def unit_findings(root: Root) -> List[Finding]:
     """systemd's tmp.mount mounts /tmp nodev (or would, once enabled)."""
     try:
         unit = tmp_mount_unit(root)
@@ -238,7 +240,7 @@ def unit_findings(root):
                     f"Options={','.join(unit['options'])})", FIX_UNIT)]
 
 
-def live_findings(root, mounts=None):
+def live_findings(root: Root, mounts: Optional[Union[str, Path]] = None) -> List[Finding]:
     """/tmp is mounted nodev right now. Only for the host's own root.
 
     ``mounts`` is a file in /proc/self/mounts format (None: ``MOUNTS``, ""
@@ -257,12 +259,13 @@ def live_findings(root, mounts=None):
     return [Finding(str(mounts), f"/tmp is mounted nodev now ({mounts})", FIX_REMOUNT)]
 
 
-def nodev_findings(root, mounts=None):
+def nodev_findings(root: Root, mounts: Optional[Union[str, Path]] = None) -> List[Finding]:
     """Every reason /tmp is, will be, or could be mounted nodev (see ``Finding.kind``)."""
     return fstab_findings(root) + unit_findings(root) + live_findings(root, mounts)
 
 
-def check_tmp_nodev(root, settings, mounts=None):
+def check_tmp_nodev(root: Root, settings: Dict[str, Any],
+                    mounts: Optional[Union[str, Path]] = None) -> List[Check]:
     """SRSS keeps device nodes under /tmp/SUNWut: /tmp must not be nodev.
 
     ``mounts`` stands in for /proc/self/mounts (see ``live_findings``).

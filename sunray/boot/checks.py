@@ -6,16 +6,17 @@ import glob
 import os
 import re
 import shlex
+from typing import Any, Dict, List
 
 from ..modules import kernel_hooks
 from ..report import Check
-from ..rootfs import executable
+from ..rootfs import Root, executable
 from . import hook
 
 BOOT_SCRIPTS = (f"/etc/rc.d/init.d/{hook.NAME}", f"/etc/init.d/{hook.NAME}")
 
 
-def check_boot_hook(root, settings):
+def check_boot_hook(root: Root, settings: Dict[str, Any]) -> List[Check]:
     title = "boot hook installed"
     fix = "sunray install-boot-hook"
     if os.path.lexists(root.path(hook.UNIT)):
@@ -54,10 +55,10 @@ _HOOK_PROGRAM = (
 )
 
 
-def check_hook_program(root, settings):
+def check_hook_program(root: Root, settings: Dict[str, Any]) -> List[Check]:
     """The sunray program the installed hooks call exists and is executable."""
     title = "hooks can run sunray"
-    calls = {}  # program -> hooks calling it
+    calls: Dict[str, List[str]] = {}  # program -> hooks calling it
     for pattern, paths in _HOOK_PROGRAM:
         for path in paths:
             host = root.path(path)

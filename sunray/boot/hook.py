@@ -28,11 +28,13 @@ import shutil
 import subprocess
 import sys
 from pathlib import PurePosixPath
+from typing import Any, Dict, List, Optional, Tuple
 
 from .. import tmpmount
 from ..errors import JobFailed, UsageError
 from ..fileedit import FileEditor, atomic_write, check_writable
 from ..report import Report
+from ..rootfs import Root
 from ..tmpclean import dropin
 
 NAME = "sunray-boot"
@@ -66,7 +68,7 @@ _UNIT_NAME = re.compile(r"^[A-Za-z0-9:_.@-]+\.(service|target|socket|mount|path|
 INSTALLED_PROGRAMS = ("/usr/bin/sunray", "/usr/local/bin/sunray")
 
 
-def program_path(settings, root=None):
+def program_path(settings: Dict[str, Any], root: Optional[Root] = None) -> str:
     """Absolute path of the sunray program hooks should run.
 
     ``sunray.program`` when set; else, for a root other than / (an image, a
@@ -93,7 +95,7 @@ def program_path(settings, root=None):
     return program
 
 
-def before_units(settings):
+def before_units(settings: Dict[str, Any]) -> List[str]:
     """``sunray.boot.before``: the SRSS units to start before, validated."""
     units = (settings.get("boot") or {}).get("before", [])
     if isinstance(units, str):
@@ -106,7 +108,7 @@ def before_units(settings):
     return list(units)
 
 
-def boot_timeout(settings):
+def boot_timeout(settings: Dict[str, Any]) -> int:
     value = (settings.get("boot") or {}).get("timeout", 600)
     try:
         seconds = math.ceil(float(value))
@@ -125,7 +127,7 @@ def _is_dir(root, server_path):
     return resolved is not None and root.path(resolved).is_dir()
 
 
-def detect_init(root):
+def detect_init(root: Root) -> Tuple[str, str]:
     """``(kind, reason)``: the init system of the root ("sysv" or "systemd")
     and why, by this rule (first match wins):
 
@@ -160,14 +162,14 @@ def detect_init(root):
     )
 
 
-def sysv_layout(root):
+def sysv_layout(root: Root) -> Tuple[str, str]:
     """(script path, rc directory pattern) for the root's SysV layout."""
     if _is_dir(root, RHEL_INITD):
         return f"{RHEL_INITD}/{NAME}", "/etc/rc.d/rc{}.d"
     return f"{DEBIAN_INITD}/{NAME}", "/etc/rc{}.d"
 
 
-def rc_links(rc_pattern):
+def rc_links(rc_pattern: str) -> Dict[str, str]:
     """{link path: target} of the rc?.d links (relative targets, as chkconfig makes)."""
     links = {}
     for level in START_LEVELS:
@@ -188,7 +190,7 @@ def _systemd_running(root):
 # --- /tmp mounted nodev ---------------------------------------------------
 
 
-def tmp_nodev_warnings(root):
+def tmp_nodev_warnings(root: Root) -> List[str]:
     """Every reason /tmp is (or will be) mounted nodev, as warning lines
     (a tmp.mount with nodev that nothing enables is not one)."""
     return [f.warning() for f in tmpmount.nodev_findings(root) if f.kind != tmpmount.DORMANT]
@@ -285,7 +287,8 @@ def _run_noted(argv, report, dry_run):
         report.notes.append("ran: " + command)
 
 
-def install(root, settings, init="auto", dry_run=False, revert=False):
+def install(root: Root, settings: Dict[str, Any], init: str = "auto", dry_run: bool = False,
+            revert: bool = False) -> Report:
     """Install (or with ``revert`` remove) the boot hook. Returns a Report."""
     if init not in INITS:
         raise UsageError(f"--init {init!r}: expected one of {', '.join(INITS)}")
@@ -418,7 +421,7 @@ def _revert(root, settings, editor, report):
 # --- read-only status -----------------------------------------------------
 
 
-def status(root, settings):
+def status(root: Root, settings: Dict[str, Any]) -> Dict[str, Any]:
     """What boot hook is installed under the root, for doctor.
 
     ``installed`` is sysv, systemd, both or none; ``files`` and ``links`` map

@@ -4,6 +4,8 @@ Each step runs even when an earlier one failed: boot reports the failure
 (exit 1) but never stands in SRSS's way.
 """
 
+from typing import Any, Dict
+
 from .. import tmpmount
 from ..errors import one_line
 from ..report import Report
@@ -45,7 +47,7 @@ BOOT_STEPS = [
 ]
 
 
-def boot(root: Root, settings: dict) -> Report:
+def boot(root: Root, settings: Dict[str, Any]) -> Report:
     """Run every boot step; a failing step is reported and the rest still run."""
     report = Report("boot", root=str(root.top))
     steps = []

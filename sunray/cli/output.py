@@ -7,12 +7,18 @@ import functools
 import json
 import os
 import sys
+from typing import TYPE_CHECKING, Any, Callable, Dict, Optional, TextIO
 
 from ..errors import JobFailed, SunrayError, one_line
 from ..report import FORMATS, check_format  # noqa: F401 (tasks import check_format from here)
 
+if TYPE_CHECKING:
+    import invoke
 
-def guarded(func):
+    from ..rootfs import Root
+
+
+def guarded(func: Callable[..., Any]) -> Callable[..., Any]:
     """Turn toolkit errors into a one-line message and an exit code.
 
     UsageError -> exit 2, JobFailed -> exit 1; anything unexpected is reported
@@ -21,7 +27,7 @@ def guarded(func):
     from invoke.exceptions import Exit
 
     @functools.wraps(func)
-    def wrapper(*args, **kwargs):
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
         try:
             return func(*args, **kwargs)
         except Exit:
@@ -48,21 +54,24 @@ def guarded(func):
     return wrapper
 
 
-def settings(ctx, name=None):
+def settings(ctx: Optional["invoke.Context"], name: Optional[str] = None) -> Dict[str, Any]:
     from ..config import section
 
     return section(ctx, name)
 
 
-def root_of(ctx, root):
+def root_of(ctx: Optional["invoke.Context"], root: Optional[str]) -> "Root":
     """The Root for a task: --root, else the config's ``sunray.root``, else /."""
     from ..rootfs import Root
 
     return Root(root or settings(ctx).get("root") or "/")
 
 
-def emit(result, fmt="text", stream=None):
-    """Print a result: ``result.to_text()`` or one JSON document of ``to_dict()``."""
+def emit(result: Any, fmt: str = "text", stream: Optional[TextIO] = None) -> None:
+    """Print a result: ``result.to_text()`` or one JSON document of ``to_dict()``.
+
+    ``result`` is any task's report: whatever has ``to_text()`` and ``to_dict()``.
+    """
     stream = stream or sys.stdout
     check_format(fmt)
     if fmt == "json":
@@ -75,7 +84,7 @@ def emit(result, fmt="text", stream=None):
     stream.flush()
 
 
-def finish(result, fmt="text"):
+def finish(result: Any, fmt: str = "text") -> None:
     """Print the result, print its warnings on stderr, and fail when it failed."""
     emit(result, fmt)
     for warning in getattr(result, "warnings", []) or []:

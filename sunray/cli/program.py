@@ -19,8 +19,9 @@ import copy
 import os
 import re
 import sys
+from typing import Any, Dict, Iterator, List, Optional
 
-from invoke import Config, Program
+from invoke import Argument, Config, Program
 from invoke.env import Environment
 from invoke.exceptions import Exit, UncastableEnvVar
 from invoke.parser import ParseError
@@ -36,7 +37,7 @@ CORE_FLAGS = (
 
 
 @contextlib.contextmanager
-def config_errors(config=None):
+def config_errors(config: Optional[Config] = None) -> Iterator[None]:
     """Invoke's errors while loading or merging configuration -> exit 2, one line."""
     from invoke.util import yaml  # the YAML module Invoke loads files with
 
@@ -135,11 +136,11 @@ class SunrayConfig(Config):
     """Invoke's Config with strict env vars and one-line errors while the
     executor loads the task's configuration."""
 
-    def load_collection(self, data, merge=True):
+    def load_collection(self, data: Dict[str, Any], merge: bool = True) -> None:
         with config_errors(self):
             super().load_collection(data, merge=merge)
 
-    def load_shell_env(self):
+    def load_shell_env(self) -> None:
         with config_errors(self):
             self.merge()
             loader = SunrayEnvironment(config=self._config, prefix=self._env_prefix)
@@ -148,11 +149,11 @@ class SunrayConfig(Config):
 
 
 class SunrayProgram(Program):
-    def __init__(self, *args, **kwargs):
+    def __init__(self, *args: Any, **kwargs: Any):
         kwargs.setdefault("config_class", SunrayConfig)
         super().__init__(*args, **kwargs)
 
-    def core_args(self):
+    def core_args(self) -> List[Argument]:
         args = [arg for arg in super().core_args() if arg.name in CORE_FLAGS]
         for arg in args:
             if arg.name == "config":
@@ -160,10 +161,10 @@ class SunrayProgram(Program):
                             "and ~/.invoke.yaml (it must exist).")
         return args
 
-    def task_args(self):
+    def task_args(self) -> List[Argument]:
         return []  # only used when Invoke loads a tasks module from disk
 
-    def create_config(self):
+    def create_config(self) -> None:
         # Invoke's create_config, with /etc/invoke.yaml and ~/.invoke.yaml
         # read inside the error guard.
         self.config = self.config_class(lazy=True)
@@ -171,7 +172,7 @@ class SunrayProgram(Program):
             self.config.load_base_conf_files()
             self.config.merge()
 
-    def parse_core(self, argv):
+    def parse_core(self, argv: Optional[List[str]]) -> None:
         # Invoke's parse_core, less the flags removed above (--debug, --write-pyc).
         self.normalize_argv(argv)
         try:
@@ -189,7 +190,7 @@ class SunrayProgram(Program):
             )
             raise Exit
 
-    def parse_tasks(self):
+    def parse_tasks(self) -> None:
         try:
             super().parse_tasks()
         except (ParseError, ValueError) as e:  # ValueError: --jobs abc on an int flag
@@ -198,7 +199,7 @@ class SunrayProgram(Program):
                 hint = " (to change nothing, give the task --dry-run)"
             raise Exit(f"sunray: {e}{hint}", code=2) from None
 
-    def update_config(self, merge=True):
+    def update_config(self, merge: bool = True) -> None:
         # Invoke's update_config, less the run() overrides; a -f FILE (or
         # INVOKE_RUNTIME_CONFIG) that does not exist is an error, not skipped.
         path = self.args.config.value or os.environ.get("INVOKE_RUNTIME_CONFIG") or None
@@ -206,13 +207,14 @@ class SunrayProgram(Program):
             problem = "not a file" if os.path.exists(os.path.expanduser(path)) else "no such file"
             raise Exit(f"sunray: config: {path}: {problem}", code=2)
         with config_errors(self.config):
-            self.config.set_runtime_path(path)
+            # Invoke's hint says os.PathLike only; it takes a str (its own Program passes one).
+            self.config.set_runtime_path(path)  # type: ignore[arg-type]
             self.config.load_runtime(merge=False)
             if merge:
                 self.config.merge()
 
 
-def main(argv=None):
+def main(argv: Optional[List[str]] = None) -> None:
     from . import tasks
 
     program = SunrayProgram(

@@ -10,6 +10,7 @@ one function in the sunray package, and prints the result.
 """
 
 import sys
+from typing import Any, Callable, List, Optional
 
 import invoke
 from invoke import Collection
@@ -25,7 +26,7 @@ FORMAT_HELP = "Output format: text or json (one JSON document on stdout)."
 REVERT_HELP = "Undo what this task installed: restore the saved originals."
 
 
-def task(*args, **kwargs):
+def task(*args: Any, **kwargs: Any) -> Callable[..., Any]:
     """Invoke's ``@task`` with long flags only.
 
     Invoke's automatic one-letter flags depend on each task's parameter names,
@@ -50,7 +51,8 @@ def task(*args, **kwargs):
     }
 )
 @guarded
-def patch_tmpwatch(c, root=None, cleaner="auto", dry_run=False, revert=False, format="text"):
+def patch_tmpwatch(c: invoke.Context, root: Optional[str] = None, cleaner: str = "auto",
+                   dry_run: bool = False, revert: bool = False, format: str = "text") -> None:
     """Stop the daily /tmp cleaner from deleting /tmp/SUNWut and /tmp/.esd.
 
     Finds every /tmp cleaner sunray knows (the --cleaner names) under the root
@@ -71,7 +73,8 @@ def patch_tmpwatch(c, root=None, cleaner="auto", dry_run=False, revert=False, fo
 
 @task(help={"root": ROOT_HELP, "dry_run": DRY_RUN_HELP, "format": FORMAT_HELP})
 @guarded
-def esd_dir(c, root=None, dry_run=False, format="text"):
+def esd_dir(c: invoke.Context, root: Optional[str] = None, dry_run: bool = False,
+            format: str = "text") -> None:
     """Make /tmp/.esd a root-owned directory with mode 1777, safely, now.
 
     Whatever is there already (symlink, file, another user's directory) is
@@ -98,7 +101,8 @@ def esd_dir(c, root=None, dry_run=False, format="text"):
     }
 )
 @guarded
-def install_boot_hook(c, root=None, init="auto", dry_run=False, revert=False, format="text"):
+def install_boot_hook(c: invoke.Context, root: Optional[str] = None, init: str = "auto",
+                      dry_run: bool = False, revert: bool = False, format: str = "text") -> None:
     """Run `sunray boot` at every boot, before SRSS starts.
 
     SysV: an init script with chkconfig and LSB headers plus rc?.d links.
@@ -116,7 +120,7 @@ def install_boot_hook(c, root=None, init="auto", dry_run=False, revert=False, fo
 
 @task(help={"root": ROOT_HELP, "format": FORMAT_HELP})
 @guarded
-def boot(c, root=None, format="text"):
+def boot(c: invoke.Context, root: Optional[str] = None, format: str = "text") -> None:
     """Boot-time check, run by the boot hook before SRSS starts.
 
     Creates /tmp/.esd safely and makes sure the SRSS kernel modules exist for
@@ -133,7 +137,7 @@ def boot(c, root=None, format="text"):
 
 @task(help={"root": ROOT_HELP, "format": FORMAT_HELP})
 @guarded
-def doctor(c, root=None, format="text"):
+def doctor(c: invoke.Context, root: Optional[str] = None, format: str = "text") -> None:
     """Say whether this Sun Ray server is right: one line per check, with the fix.
 
     Each check is ok, warn or fail (skip: does not apply here); a warn or fail
@@ -162,8 +166,10 @@ def doctor(c, root=None, format="text"):
     iterable=["group"],
 )
 @guarded
-def fleet(c, hosts=None, hosts_file=None, inventory=None, group=None, task="doctor",
-          dry_run=False, root=None, parallel=None, format="text"):
+def fleet(c: invoke.Context, hosts: Optional[str] = None, hosts_file: Optional[str] = None,
+          inventory: Optional[str] = None, group: Optional[List[str]] = None, task: str = "doctor",
+          dry_run: bool = False, root: Optional[str] = None, parallel: Optional[str] = None,
+          format: str = "text") -> None:
     """Run one sunray task on many servers over SSH, N at a time.
 
     Each host runs `sunray TASK --format json`; the table has one line per
@@ -194,7 +200,8 @@ def fleet(c, hosts=None, hosts_file=None, inventory=None, group=None, task="doct
 @task(help={"root": ROOT_HELP, "dry_run": "Show every step's diff or plan; change nothing.",
             "format": FORMAT_HELP})
 @guarded
-def apply(c, root=None, dry_run=False, format="text"):
+def apply(c: invoke.Context, root: Optional[str] = None, dry_run: bool = False,
+          format: str = "text") -> None:
     """Make this Sun Ray server right: every fix in order, then the doctor.
 
     Runs patch-tmpwatch, esd-dir, install-boot-hook, install-kernel-hooks and
@@ -211,7 +218,7 @@ def apply(c, root=None, dry_run=False, format="text"):
             "demo there is replaced, any other directory is refused).",
             "format": FORMAT_HELP})
 @guarded
-def demo(c, path="demo", format="text"):
+def demo(c: invoke.Context, path: str = "demo", format: str = "text") -> None:
     """Build a sandbox Sun Ray server from the test fixtures and fix it with apply.
 
     The sandbox is a CentOS 6 shaped tree in ./demo (stock tmpwatch job, SRSS
@@ -243,8 +250,9 @@ def demo(c, path="demo", format="text"):
     }
 )
 @guarded
-def build_esound(c, srpm=None, tarball=None, output=None, suffix=None, allow_root_build=False,
-                 dry_run=False, format="text"):
+def build_esound(c: invoke.Context, srpm: Optional[str] = None, tarball: Optional[str] = None,
+                 output: Optional[str] = None, suffix: Optional[str] = None,
+                 allow_root_build: bool = False, dry_run: bool = False, format: str = "text") -> None:
     """Rebuild esound without ALSA (OSS only) and verify the result.
 
     Rewrites the spec (configure --disable-alsa, ALSA BuildRequires dropped,
@@ -275,7 +283,8 @@ def build_esound(c, srpm=None, tarball=None, output=None, suffix=None, allow_roo
     },
 )
 @guarded
-def check_esound(c, rpm=None, installed=False, root=None, format="text"):
+def check_esound(c: invoke.Context, rpm: Optional[List[str]] = None, installed: bool = False,
+                 root: Optional[str] = None, format: str = "text") -> None:
     """Prove that esound has no ALSA in it: exit 1 naming the file if it has.
 
     check-esound --rpm FILE [--rpm FILE ...]   or   check-esound --installed
@@ -335,12 +344,18 @@ def check_esound(c, rpm=None, installed=False, root=None, format="text"):
     }
 )
 @guarded
-def savings(c, preset=None, config=None, format="text", output=None, title=None, site=None,
-            seats=None, desktop_watts=None, hours_before=None, hours_after=None,
-            thin_client_watts=None, thin_client_hours=None, server_watts=None,
-            server_hours=None, server_days=None, seats_per_server=None, pue=None,
-            days=None, price=None, currency=None, g_per_kwh=None, country=None,
-            thin_client_price=None, server_price=None, desktop_price=None, years=None):
+def savings(c: invoke.Context, preset: Optional[str] = None, config: Optional[str] = None,
+            format: str = "text", output: Optional[str] = None, title: Optional[str] = None,
+            site: Optional[str] = None, seats: Optional[str] = None,
+            desktop_watts: Optional[str] = None, hours_before: Optional[str] = None,
+            hours_after: Optional[str] = None, thin_client_watts: Optional[str] = None,
+            thin_client_hours: Optional[str] = None, server_watts: Optional[str] = None,
+            server_hours: Optional[str] = None, server_days: Optional[str] = None,
+            seats_per_server: Optional[str] = None, pue: Optional[str] = None,
+            days: Optional[str] = None, price: Optional[str] = None, currency: Optional[str] = None,
+            g_per_kwh: Optional[str] = None, country: Optional[str] = None,
+            thin_client_price: Optional[str] = None, server_price: Optional[str] = None,
+            desktop_price: Optional[str] = None, years: Optional[str] = None) -> None:
     """Energy, money and CO2 saved by replacing desktop PCs with Sun Rays.
 
     Per seat and year: desktops before against residual desktop use + thin
@@ -382,8 +397,9 @@ def savings(c, preset=None, config=None, format="text", output=None, title=None,
     }
 )
 @guarded
-def rebuild_modules(c, root=None, kernel=None, jobs=None, force=False, dry_run=False,
-                    format="text"):
+def rebuild_modules(c: invoke.Context, root: Optional[str] = None, kernel: Optional[List[str]] = None,
+                    jobs: Optional[str] = None, force: bool = False, dry_run: bool = False,
+                    format: str = "text") -> None:
     """Build and install the SRSS kernel modules (utadem, utdisk, utio) per kernel.
 
     Builds /usr/src/SUNWut/* for each kernel with its own headers (never the
@@ -404,7 +420,8 @@ def rebuild_modules(c, root=None, kernel=None, jobs=None, force=False, dry_run=F
 @task(help={"root": ROOT_HELP, "kernel": "The kernel version whose modules to delete.",
             "dry_run": DRY_RUN_HELP, "format": FORMAT_HELP})
 @guarded
-def remove_modules(c, root=None, kernel=None, dry_run=False, format="text"):
+def remove_modules(c: invoke.Context, root: Optional[str] = None, kernel: Optional[str] = None,
+                   dry_run: bool = False, format: str = "text") -> None:
     """Delete the SRSS modules, record and logs this toolkit installed for one kernel.
 
     Run by the kernel removal hooks. Touches only files listed in the
@@ -422,7 +439,8 @@ def remove_modules(c, root=None, kernel=None, dry_run=False, format="text"):
 @task(help={"root": ROOT_HELP, "dry_run": DRY_RUN_HELP, "revert": REVERT_HELP,
             "format": FORMAT_HELP})
 @guarded
-def install_kernel_hooks(c, root=None, dry_run=False, revert=False, format="text"):
+def install_kernel_hooks(c: invoke.Context, root: Optional[str] = None, dry_run: bool = False,
+                         revert: bool = False, format: str = "text") -> None:
     """Rebuild the SRSS modules whenever a kernel is installed; clean up on removal.
 
     Installs /etc/kernel/postinst.d/sunray-modules (Debian, Ubuntu, RHEL 6/7),
@@ -440,7 +458,8 @@ def install_kernel_hooks(c, root=None, dry_run=False, revert=False, format="text
 
 @task(help={"root": ROOT_HELP, "dry_run": DRY_RUN_HELP, "format": FORMAT_HELP})
 @guarded
-def export_dkms(c, root=None, dry_run=False, format="text"):
+def export_dkms(c: invoke.Context, root: Optional[str] = None, dry_run: bool = False,
+                format: str = "text") -> None:
     """Write the SRSS module sources as a DKMS tree: /usr/src/sunray-ut-VERSION.
 
     For sites that standardise on DKMS: sources plus a dkms.conf (AUTOINSTALL

@@ -10,6 +10,7 @@ input in one cleaner's file leaves every file as it was.
 
 import os
 import posixpath
+from pathlib import Path
 from typing import Any, Dict, List, Union
 
 from ..errors import UsageError
@@ -21,7 +22,7 @@ from .base import Cleaner
 from .dropin import check_path
 
 
-def patch(root: Union[Root, str, os.PathLike], settings: dict, cleaner: str = "auto",
+def patch(root: Union[Root, str, Path], settings: dict, cleaner: str = "auto",
           dry_run: bool = False, revert: bool = False) -> Report:
     """Protect ``settings["tmp"]["protect"]`` in every chosen cleaner; a Report."""
     root = root if isinstance(root, Root) else Root(root)
@@ -68,7 +69,7 @@ def patch(root: Union[Root, str, os.PathLike], settings: dict, cleaner: str = "a
     return report
 
 
-def status(root: Union[Root, str, os.PathLike], settings: dict) -> List[Dict[str, Any]]:
+def status(root: Union[Root, str, Path], settings: dict) -> List[Dict[str, Any]]:
     """Read-only view for the doctor: one dict per cleaner found under the root.
 
     Keys: cleaner, file, protected (bool), missing (paths not protected),
