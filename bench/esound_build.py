@@ -45,7 +45,7 @@ def main():
         sys.exit("bench: rpmbuild is not installed (Debian package rpm)")
 
     from sunray.config import defaults
-    from sunray.esound import core as esound
+    from sunray.esound.build import build
 
     work = Path(tempfile.mkdtemp(prefix="sunray-bench-esound-"))
     try:
@@ -67,7 +67,7 @@ def main():
 
         def in_process():
             out = tempfile.mkdtemp(dir=work)
-            report = esound.build(defaults(), srpm=str(srpm), output=out)
+            report = build(defaults(), srpm=str(srpm), output=out)
             assert not report.failure, report.failure
 
         runs = {"rpmbuild": [], "sunray": [], "in-proc": []}

@@ -273,7 +273,7 @@ def test_bad_legacy_lzma_payload(work):
 @given(flips=st.lists(st.tuples(st.integers(0, 2999), st.integers(0, 255)), min_size=1, max_size=6))
 def test_mutated_srpm_is_usage_error_or_valid(srpm, flips):
     """Untrusted RPM bytes: whatever the damage, a UsageError or a valid read."""
-    from sunray.esound.core import _read_srpm
+    from sunray.esound.sources import read_srpm
 
     data = bytearray(srpm.read_bytes())
     for pos, value in flips:
@@ -281,7 +281,7 @@ def test_mutated_srpm_is_usage_error_or_valid(srpm, flips):
     path = srpm.parent / "mutated.src.rpm"
     path.write_bytes(bytes(data))
     try:
-        facts, files, spec = _read_srpm(path)
+        facts, files, spec = read_srpm(path)
     except UsageError:
         return
     assert facts["name"] == "esound" and spec in files
@@ -413,7 +413,7 @@ def test_check_installed_not_installed(sandbox):
 
 
 def test_check_installed_api_for_the_doctor(sandbox, stock_rpm):
-    from sunray.esound.core import check_installed
+    from sunray.esound.check import check_installed
     from sunray.rootfs import Root
 
     _install(sandbox, stock_rpm)
@@ -597,7 +597,7 @@ def test_build_has_no_controlling_terminal(probe_build):
 
 
 def test_build_gets_a_minimal_environment(probe_build):
-    from sunray.esound.core import BUILD_PATH
+    from sunray.esound.builduser import BUILD_PATH
 
     text = _probe(probe_build["out"], "env")
     assert MARKER not in text and "leaked" not in text
@@ -630,17 +630,17 @@ def test_build_leftovers_are_killed(probe_build):
 
 def test_build_user_selection():
     need_root()
-    from sunray.esound import core as esound
+    from sunray.esound.builduser import build_user
 
-    user = esound.build_user({})
+    user = build_user({})
     assert (user.name, user.dropped) == ("nobody", True) and user.uid != 0
     with pytest.raises(UsageError, match="build_user 'root' is root.*--allow-root-build"):
-        esound.build_user({"build_user": "root"})
-    root = esound.build_user({"build_user": "root"}, allow_root_build=True)
+        build_user({"build_user": "root"})
+    root = build_user({"build_user": "root"}, allow_root_build=True)
     assert (root.name, root.uid, root.dropped) == ("root", 0, False)
     for bad in ("no-such-user-here", "x;id", "", 7):
         with pytest.raises(UsageError, match="build_user"):
-            esound.build_user({"build_user": bad or "$"})
+            build_user({"build_user": bad or "$"})
 
 
 @pytest.mark.parametrize("user, needles", [
