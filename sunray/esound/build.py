@@ -95,7 +95,7 @@ def build(settings: Dict[str, Any], srpm: Optional[FilePath] = None, tarball: Op
     work = work_dir(user)
     try:
         log_path = os.path.join(work, "build.log")
-        returncode, rpms, srpms = _rpmbuild(report, work, sources, user, rpmbuild, nodeps, log_path)
+        returncode, rpms, srpms = _build_in_tree(report, work, sources, user, rpmbuild, nodeps, log_path)
         if returncode != 0 or not rpms:
             kept = _keep_log(log_path, out_dir, sources.version, suffix)
             report.data["log_tail"] = _tail(log_path)
@@ -148,8 +148,8 @@ def _output_dir(output: FilePath) -> Path:
     return out
 
 
-def _rpmbuild(report: BuildReport, work: str, sources: Sources, user: BuildUser, rpmbuild: str,
-              nodeps: bool, log_path: str) -> Tuple[int, List[str], List[str]]:
+def _build_in_tree(report: BuildReport, work: str, sources: Sources, user: BuildUser, rpmbuild: str,
+                   nodeps: bool, log_path: str) -> Tuple[int, List[str], List[str]]:
     """Run rpmbuild on ``sources`` in a fresh tree in ``work``, logging to
     ``log_path``; returns its exit code, the binary RPMs and the source RPMs
     (as copied out of the tree into ``work/results``)."""
