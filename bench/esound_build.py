@@ -24,6 +24,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import Callable, Dict, List
 
 HERE = Path(__file__).resolve().parent.parent
 sys.path[:0] = [str(HERE), str(HERE / "tests")]
@@ -31,13 +32,13 @@ sys.path[:0] = [str(HERE), str(HERE / "tests")]
 from esound_support import make_srpm  # noqa: E402  (the test suite's SRPM maker)
 
 
-def timed(func):
+def timed(func: Callable[[], None]) -> float:
     start = time.perf_counter()
     func()
     return time.perf_counter() - start
 
 
-def main():
+def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=7)
     args = parser.parse_args()
@@ -45,32 +46,32 @@ def main():
         sys.exit("bench: rpmbuild is not installed (Debian package rpm)")
 
     from sunray.config import defaults
-    from sunray.esound import core as esound
+    from sunray.esound.build import build
 
     work = Path(tempfile.mkdtemp(prefix="sunray-bench-esound-"))
     try:
         srpm = make_srpm(work / "srpm")
 
-        def rpmbuild_rebuild():
+        def rpmbuild_rebuild() -> None:
             top = tempfile.mkdtemp(dir=work)
             subprocess.run(
                 ["rpmbuild", "--rebuild", "--nodeps", "--define", f"_topdir {top}", str(srpm)],
                 check=True, capture_output=True,
             )
 
-        def sunray_program():
+        def sunray_program() -> None:
             out = tempfile.mkdtemp(dir=work)
             subprocess.run(
                 [sys.executable, "-m", "sunray", "build-esound", "--srpm", str(srpm), "--output", out],
                 check=True, capture_output=True, cwd=HERE,
             )
 
-        def in_process():
+        def in_process() -> None:
             out = tempfile.mkdtemp(dir=work)
-            report = esound.build(defaults(), srpm=str(srpm), output=out)
+            report = build(defaults(), srpm=str(srpm), output=out)
             assert not report.failure, report.failure
 
-        runs = {"rpmbuild": [], "sunray": [], "in-proc": []}
+        runs: Dict[str, List[float]] = {"rpmbuild": [], "sunray": [], "in-proc": []}
         # One warm-up each (page cache, compiler), not counted.
         for func in (rpmbuild_rebuild, sunray_program, in_process):
             func()

@@ -1,17 +1,28 @@
 """Helpers for the esound tests: stand-in source tarballs and SRPMs built
-with the real rpmbuild (private _topdir), and reading RPMs back."""
+with the real rpmbuild (private _topdir), running build-esound, and reading
+RPMs back. The fixtures built from them are in esound_fixtures.py.
+
+The stand-in (tests/fixtures/esound) behaves like the real esound: its
+configure links libasound when ALSA headers exist, unless --disable-alsa.
+"""
 
 import io
 import os
 import subprocess
 import tarfile
 from pathlib import Path
+from typing import Any, Dict, Iterable, List, Optional, Sequence, Union
+
+from conftest import run_sunray
 
 FIXTURE = Path(__file__).resolve().parent / "fixtures" / "esound"
 STOCK_SPEC = (FIXTURE / "esound.spec").read_text()
 
+PathArg = Union[str, Path]
 
-def make_tarball(dest, name="esound", version="0.2.36", compression="bz2", extra=None, skip=()):
+
+def make_tarball(dest: PathArg, name: str = "esound", version: str = "0.2.36", compression: str = "bz2",
+                 extra: Optional[Dict[str, bytes]] = None, skip: Iterable[str] = ()) -> Path:
     """Tar the stand-in source as NAME-VERSION/ (our own fixture code)."""
     top = f"{name}-{version}"
     ext = {"bz2": "tar.bz2", "gz": "tar.gz"}[compression]
@@ -28,7 +39,8 @@ def make_tarball(dest, name="esound", version="0.2.36", compression="bz2", extra
     return path
 
 
-def make_srpm(workdir, spec_text=STOCK_SPEC, name="esound", version="0.2.36", defines=()):
+def make_srpm(workdir: PathArg, spec_text: str = STOCK_SPEC, name: str = "esound", version: str = "0.2.36",
+              defines: Sequence[str] = ()) -> Path:
     """Package the stand-in into an SRPM with `rpmbuild -bs`; return its path."""
     workdir = Path(workdir)
     top = workdir / "topdir"
@@ -46,7 +58,7 @@ def make_srpm(workdir, spec_text=STOCK_SPEC, name="esound", version="0.2.36", de
     return srpm
 
 
-def stock_rebuild(workdir, srpm):
+def stock_rebuild(workdir: PathArg, srpm: PathArg) -> Path:
     """What a distribution build does: `rpmbuild --rebuild` (nodeps: Debian rpmdb)."""
     top = Path(workdir) / "rebuild-topdir"
     proc = subprocess.run(
@@ -58,7 +70,7 @@ def stock_rebuild(workdir, srpm):
     return rpm
 
 
-def rpm_facts(path):
+def rpm_facts(path: PathArg) -> Dict[str, Any]:
     """Headers and regular-file contents of an RPM, read with rpmfile."""
     import rpmfile
 
@@ -80,10 +92,22 @@ def rpm_facts(path):
         }
 
 
-def dist_tag():
+def dist_tag() -> str:
     out = subprocess.run(["rpm", "--eval", "%{?dist}"], capture_output=True, text=True)
     return out.stdout.strip()
 
 
-def listing(directory):
+def listing(directory: PathArg) -> Optional[List[str]]:
     return sorted(os.listdir(directory)) if os.path.isdir(directory) else None
+
+
+def build_esound(*args: Any, tmpdir: Path) -> "subprocess.CompletedProcess[str]":
+    """Run build-esound with a private TMPDIR, to see that nothing is left there."""
+    tmpdir.mkdir(parents=True, exist_ok=True)
+    return run_sunray("build-esound", *args, env={"TMPDIR": str(tmpdir)})
+
+
+def binary_rpm(out: PathArg) -> Path:
+    """The one binary RPM build-esound wrote to ``out``."""
+    (rpm,) = [p for p in Path(out).glob("*.rpm") if not p.name.endswith(".src.rpm")]
+    return rpm

@@ -263,10 +263,10 @@ def build_esound(c: invoke.Context, srpm: Optional[str] = None, tarball: Optiona
     rpm -Uvh. A failed build prints the end of the build log and keeps the
     whole log in --output.
     """
-    from sunray.esound import core as esound
+    from sunray.esound.build import build
 
     check_format(format)
-    result = esound.build(
+    result = build(
         settings(c), srpm=srpm, tarball=tarball, output=output, suffix=suffix, dry_run=dry_run,
         allow_root_build=allow_root_build,
     )
@@ -292,16 +292,16 @@ def check_esound(c: invoke.Context, rpm: Optional[List[str]] = None, installed: 
     /usr/bin/esd present. With --installed: esd and libesd under the root
     need no libasound (esound not installed at all: says so, exit 0).
     """
-    from sunray.esound import core as esound
+    from sunray.esound.check import check_installed, check_rpms
 
     check_format(format)
     paths = list(rpm or [])
     if installed and paths:
         raise UsageError("check-esound: give RPM files or --installed, not both")
     if installed:
-        result = esound.check_installed(root_of(c, root))
+        result = check_installed(root_of(c, root))
     else:
-        result = esound.check_rpms(paths)
+        result = check_rpms(paths)
     finish(result, format)
 
 

@@ -2,15 +2,17 @@
 
 Read-only; each returns a list of Check rows."""
 
+from typing import Any, Dict, List
+
 from ..report import Check
+from ..rootfs import Root
+from .check import check_installed
 
 
-def check_esound(root, settings):
+def check_esound(root: Root, settings: Dict[str, Any]) -> List[Check]:
     """The installed esd and libesd do not use ALSA (SRSS emulates OSS)."""
-    from . import core as esound
-
     title = "esd without ALSA"
-    result = esound.check_installed(root)
+    result = check_installed(root)
     if result.failure:
         return [Check("esound", title, "fail", result.failure,
                       "sunray build-esound --srpm esound-*.src.rpm, then "

@@ -15,6 +15,7 @@ import os
 import stat
 import struct
 from dataclasses import dataclass, field
+from typing import Any, List, Optional, Tuple, Union
 
 ELF_MAGIC = b"\x7fELF"
 PT_LOAD, PT_DYNAMIC = 1, 2
@@ -36,36 +37,36 @@ class ElfInfo:
     bits: int              # 32 or 64
     endian: str            # "little" or "big"
     dynamic: bool          # has a dynamic section (False: static or no deps)
-    needed: list = field(default_factory=list)   # DT_NEEDED names, in order
+    needed: List[str] = field(default_factory=list)   # DT_NEEDED names, in order
     soname: str = ""
 
-    def needs(self, prefix):
+    def needs(self, prefix: str) -> bool:
         """True when some DT_NEEDED entry starts with ``prefix`` (e.g. "libasound.so")."""
         return any(name.startswith(prefix) for name in self.needed)
 
 
-def is_elf(data):
+def is_elf(data: bytes) -> bool:
     return bytes(data[:4]) == ELF_MAGIC
 
 
 class _Reader:
     """Bounds-checked struct reads over a bytes-like object."""
 
-    def __init__(self, data, bits, endian):
+    def __init__(self, data: bytes, bits: int, endian: str) -> None:
         self.data = data
         self.size = len(data)
         self.prefix = "<" if endian == "little" else ">"
         self.word = "Q" if bits == 64 else "I"
         self.sword = "q" if bits == 64 else "i"
 
-    def unpack(self, fmt, offset, what):
+    def unpack(self, fmt: str, offset: int, what: str) -> Tuple[Any, ...]:
         fmt = self.prefix + fmt.replace("W", self.word).replace("S", self.sword)
         size = struct.calcsize(fmt)
         if offset < 0 or offset + size > self.size:
             raise ElfError(f"truncated ELF file: {what} at offset {offset} past the end")
         return struct.unpack_from(fmt, self.data, offset)
 
-    def cstring(self, offset, limit, what):
+    def cstring(self, offset: int, limit: int, what: str) -> str:
         """A NUL-terminated string at ``offset``, not beyond ``limit``."""
         end_limit = min(self.size, limit, offset + MAX_NAME)
         if offset < 0 or offset >= end_limit:
@@ -77,7 +78,7 @@ class _Reader:
         return raw.decode("utf-8", errors="replace")
 
 
-def parse(data):
+def parse(data: bytes) -> ElfInfo:
     """The ``ElfInfo`` of ``data`` (bytes, bytearray, memoryview or mmap)."""
     if len(data) < 16 or not is_elf(data):
         raise ElfError("not an ELF file")
@@ -114,7 +115,9 @@ def parse(data):
             elif p_type == PT_DYNAMIC and dynamic is None:
                 dynamic = (p_offset, p_filesz)
 
-    strtab_offset = None  # known directly when found through section headers
+    # The string table's (file offset, size): known directly when found
+    # through the section headers, else from the dynamic entries below.
+    strtab: Optional[Tuple[int, int]] = None
     if dynamic is None and shoff and shnum:
         if shentsize < sh_size:
             raise ElfError(f"corrupt ELF file: section header size {shentsize}")
@@ -127,7 +130,7 @@ def parse(data):
             if sh_type == SHT_DYNAMIC:
                 dynamic = (sh_offset, sh_size_bytes)
                 if 0 < sh_link < len(sections):
-                    strtab_offset = (sections[sh_link][4], sections[sh_link][5])
+                    strtab = (sections[sh_link][4], sections[sh_link][5])
                 break
 
     if dynamic is None:
@@ -151,17 +154,17 @@ def parse(data):
         elif tag == DT_STRSZ:
             strsz = value
 
-    if strtab_offset is None:
+    if strtab is None:
         if strtab_addr is None:
             if needed_offsets or soname_offset is not None:
                 raise ElfError("corrupt ELF file: dynamic section without a string table")
             return ElfInfo(bits=bits, endian=endian, dynamic=True)
-        strtab_offset = _file_offset(strtab_addr, loads, strsz)
-        strtab_offset = (strtab_offset, strsz if strsz is not None else r.size - strtab_offset)
-    str_start, str_size = strtab_offset
+        strtab_start = _file_offset(strtab_addr, loads, strsz)
+        strtab = (strtab_start, strsz if strsz is not None else r.size - strtab_start)
+    str_start, str_size = strtab
     str_end = str_start + str_size
 
-    def name(off, what):
+    def name(off: int, what: str) -> str:
         return r.cstring(str_start + off, str_end, what)
 
     needed = [name(off, "DT_NEEDED") for off in needed_offsets]
@@ -169,7 +172,7 @@ def parse(data):
     return ElfInfo(bits=bits, endian=endian, dynamic=True, needed=needed, soname=soname)
 
 
-def _file_offset(addr, loads, length):
+def _file_offset(addr: int, loads: List[Tuple[int, int, int]], length: Optional[int]) -> int:
     """File offset of virtual address ``addr`` through the PT_LOAD segments."""
     for vaddr, offset, filesz in loads:
         if vaddr <= addr < vaddr + filesz:
@@ -180,7 +183,7 @@ def _file_offset(addr, loads, length):
     raise ElfError(f"corrupt ELF file: string table address {addr:#x} not in any segment")
 
 
-def parse_file(path):
+def parse_file(path: Union[str, os.PathLike]) -> ElfInfo:
     """``parse()`` a file on disk.
 
     Opens with O_NOFOLLOW (the caller decides about symlinks) and refuses

@@ -14,9 +14,13 @@ import hashlib
 import os
 import posixpath
 from dataclasses import dataclass
+from typing import Any, Dict, List, Optional, Union
 
 from ..errors import UsageError
-from ..fileedit import stat_input
+from ..safeio import stat_input
+
+# A file named by the admin: a str from the command line, a Path in tests.
+FilePath = Union[str, os.PathLike]
 
 RPM_LEAD_MAGIC = b"\xed\xab\xee\xdb"
 # rpm's PGPHASHALGO numbers for the payload digest tag.
@@ -35,7 +39,7 @@ class Member:
     info: object     # the rpmfile.RPMInfo, for reading
 
 
-def _text(value):
+def _text(value: Any) -> str:
     if value is None:
         return ""
     if isinstance(value, bytes):
@@ -43,7 +47,7 @@ def _text(value):
     return str(value)
 
 
-def _texts(value):
+def _texts(value: Any) -> List[str]:
     if value is None:
         return []
     if isinstance(value, (bytes, str)):
@@ -54,7 +58,7 @@ def _texts(value):
 class RpmPackage:
     """An opened RPM file. Use as a context manager or call ``close()``."""
 
-    def __init__(self, path):
+    def __init__(self, path: FilePath) -> None:
         import rpmfile  # lazy: keeps task loading fast
 
         self.path = str(path)
@@ -77,32 +81,32 @@ class RpmPackage:
         except BaseException:
             self._file.close()
             raise
-        self._members = None
+        self._members: Optional[List[Member]] = None
 
     # -- header facts ------------------------------------------------------
 
     @property
-    def name(self):
+    def name(self) -> str:
         return _text(self.headers.get("name"))
 
     @property
-    def version(self):
+    def version(self) -> str:
         return _text(self.headers.get("version"))
 
     @property
-    def release(self):
+    def release(self) -> str:
         return _text(self.headers.get("release"))
 
     @property
-    def arch(self):
+    def arch(self) -> str:
         return _text(self.headers.get("arch"))
 
     @property
-    def nvr(self):
+    def nvr(self) -> str:
         return f"{self.name}-{self.version}-{self.release}"
 
     @property
-    def is_source(self):
+    def is_source(self) -> bool:
         # Source RPMs carry SOURCEPACKAGE=1 and no SOURCERPM; binary ones the reverse.
         flag = self.headers.get("sourcepackage")
         if isinstance(flag, (list, tuple)):
@@ -110,13 +114,13 @@ class RpmPackage:
         return flag == 1 or (flag is None and not self.headers.get("sourcerpm"))
 
     @property
-    def requires(self):
+    def requires(self) -> List[str]:
         """Names of what the package requires (rpmfile's ``requirename``)."""
         return _texts(self.headers.get("requirename"))
 
     # -- payload -------------------------------------------------------------
 
-    def _check_compression(self):
+    def _check_compression(self) -> None:
         comp = self.headers.get("archive_compression", b"")
         if isinstance(comp, str):
             comp = comp.encode()
@@ -144,7 +148,7 @@ class RpmPackage:
                     "(a Python built with liblzma)"
                 ) from None
 
-    def verify_payload_digest(self):
+    def verify_payload_digest(self) -> bool:
         """Compare the payload with the digest in the header, when there is one.
 
         Catches truncated and corrupted downloads before anything is built.
@@ -165,7 +169,7 @@ class RpmPackage:
             raise UsageError(f"{self._label}: payload digest mismatch (truncated or corrupt RPM)")
         return True
 
-    def members(self):
+    def members(self) -> List[Member]:
         """Every payload entry except directories, validated; reads the whole payload."""
         if self._members is not None:
             return self._members
@@ -184,7 +188,7 @@ class RpmPackage:
         self._members = members
         return members
 
-    def _member_name(self, raw):
+    def _member_name(self, raw: Any) -> str:
         if not isinstance(raw, str) or not raw or "\0" in raw:
             raise UsageError(f"{self._label}: payload member with an invalid name")
         if self.is_source:
@@ -199,7 +203,7 @@ class RpmPackage:
             raise UsageError(f"{self._label}: unsafe member name {raw!r}")
         return posixpath.normpath(path)
 
-    def read(self, member):
+    def read(self, member: Member) -> bytes:
         """The bytes of a regular-file member (a ``Member`` from ``members()``)."""
         try:
             with self._rpm.extractfile(member.info) as f:
@@ -210,26 +214,26 @@ class RpmPackage:
             raise UsageError(f"{self._label}: {member.name} is truncated in the payload")
         return data
 
-    def read_all(self):
+    def read_all(self) -> Dict[str, bytes]:
         """{name: bytes} of every regular file; proves the whole payload is readable."""
         return {m.name: self.read(m) for m in self.members() if m.kind == "file"}
 
-    def close(self):
+    def close(self) -> None:
         self._file.close()
 
-    def __enter__(self):
+    def __enter__(self) -> "RpmPackage":
         return self
 
-    def __exit__(self, *exc):
+    def __exit__(self, *exc: Any) -> None:
         self.close()
 
 
-def _why(exc):
+def _why(exc: BaseException) -> str:
     text = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
     return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
 
 
-def extract_flat(files, dest):
+def extract_flat(files: Dict[str, bytes], dest: str) -> None:
     """Write ``{name: bytes}`` of a source RPM into the fresh directory ``dest``.
 
     Names were validated as plain file names; O_EXCL|O_NOFOLLOW still guards

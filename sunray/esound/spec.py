@@ -19,6 +19,7 @@ No configure call found: ``UsageError`` (we cannot make that build OSS-only).
 import re
 import time
 from dataclasses import dataclass, field
+from typing import Iterator, List, Optional
 
 from ..errors import UsageError
 
@@ -50,18 +51,20 @@ _MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct",
 
 @dataclass
 class SpecEdit:
-    text: str                                   # the rewritten spec
-    changes: list = field(default_factory=list)  # what changed, one line each
-    release: str = ""                           # the new Release: value
+    """The outcome of ``rewrite()``."""
+
+    text: str                                        # the rewritten spec
+    changes: List[str] = field(default_factory=list)  # what changed, one line each
+    release: str = ""                                # the new Release: value
 
 
-def changelog_date(when=None):
+def changelog_date(when: Optional[float] = None) -> str:
     """rpm's changelog date ("Mon Jan 26 2009"), independent of the locale."""
     t = time.gmtime(when)
     return f"{_DAYS[t.tm_wday]} {_MONTHS[t.tm_mon - 1]} {t.tm_mday:02d} {t.tm_year}"
 
 
-def _logical_lines(lines):
+def _logical_lines(lines: List[str]) -> Iterator[List[int]]:
     """Group physical lines into shell logical lines (backslash continuation)."""
     group = []
     for i, line in enumerate(lines):
@@ -73,7 +76,7 @@ def _logical_lines(lines):
         yield group
 
 
-def _rewrite_configure(lines, changes):
+def _rewrite_configure(lines: List[str], changes: List[str]) -> List[str]:
     section = "preamble"
     found = 0
     out = list(lines)
@@ -96,9 +99,12 @@ def _rewrite_configure(lines, changes):
                 out[i] = _ENABLE_ALSA.sub("--disable-alsa", out[i])
             changes.append("configure: --enable-alsa replaced by --disable-alsa")
         else:
-            i = next(i for i in group if _CONFIGURE.search(lines[i]))
-            out[i] = _CONFIGURE.sub(lambda m: m.group(1) + " --disable-alsa", out[i], count=1)
-            changes.append(f"configure: --disable-alsa added ({_CONFIGURE.search(lines[i]).group(1)})")
+            for i in group:  # the first line of the call that names configure
+                form = _CONFIGURE.search(lines[i])
+                if form:
+                    out[i] = _CONFIGURE.sub(lambda m: m.group(1) + " --disable-alsa", out[i], count=1)
+                    changes.append(f"configure: --disable-alsa added ({form.group(1)})")
+                    break
     if not found:
         raise UsageError(
             "the spec has no configure step (%configure or ./configure in %build) "
@@ -107,7 +113,7 @@ def _rewrite_configure(lines, changes):
     return out
 
 
-def _drop_alsa_deps(line, changes):
+def _drop_alsa_deps(line: str, changes: List[str]) -> Optional[str]:
     m = _DEP_TAG.match(line.rstrip("\n"))
     if not m:
         return line
@@ -123,13 +129,14 @@ def _drop_alsa_deps(line, changes):
     return f"{tag}{qualifier}{sep}{', '.join(kept)}\n"
 
 
-def rewrite(spec_text, suffix, version, release, when=None, packager="sunray build-esound"):
+def rewrite(spec_text: str, suffix: str, version: str, release: str, when: Optional[float] = None,
+            packager: str = "sunray build-esound") -> SpecEdit:
     """Rewrite ``spec_text``; ``version``/``release`` (from the SRPM header)
     name the new build in the changelog entry."""
     lines = spec_text.splitlines(keepends=True)
     if lines and not lines[-1].endswith("\n"):
         lines[-1] += "\n"
-    changes = []
+    changes: List[str] = []
     lines = _rewrite_configure(lines, changes)
 
     out, section, new_release, changelog_at = [], "preamble", None, None
@@ -153,9 +160,10 @@ def rewrite(spec_text, suffix, version, release, when=None, packager="sunray bui
                     line = f"{rm.group(1)}{new_release}\n"
                     changes.append(f"Release: {value} -> {new_release}")
             else:
-                line = _drop_alsa_deps(line, changes)
-                if line is None:
+                kept = _drop_alsa_deps(line, changes)
+                if kept is None:
                     continue
+                line = kept
         out.append(line)
     if new_release is None:
         raise UsageError("the spec has no Release: line; refusing to build")
