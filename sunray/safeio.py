@@ -85,7 +85,7 @@ def check_writable(root: Root, server_paths: Iterable[str], what: str) -> None:
                                 "(read-only or immutable?); nothing was changed")
 
 
-def stat_input(path: Union[str, Path], label: Optional[str] = None) -> os.stat_result:
+def stat_input(path: Union[str, os.PathLike], label: Optional[str] = None) -> os.stat_result:
     """``os.stat`` of an input file named by the admin (an SRPM, a tarball, a
     proposal): a UsageError unless it exists and is a regular file."""
     label = label or str(path)
