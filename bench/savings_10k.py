@@ -1,7 +1,7 @@
 """Bench: a savings proposal of 10,000 sites, computed and rendered as JSON.
 
-Runs the task's own code path (sunray.savings_proposal.plan -> evaluate ->
-savings_report.to_json) on a generated YAML proposal and prints the wall
+Runs the task's own code path (sunray.savings.proposal: plan -> evaluate,
+then the json renderer) on a generated YAML proposal and prints the wall
 time against the target: model + JSON render under 1 s. Reading the YAML
 file is timed and shown separately (it is libyaml's speed, not ours).
 
