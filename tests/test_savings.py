@@ -20,7 +20,7 @@ from hypothesis import strategies as st
 from sunray.errors import UsageError
 from sunray.savings import model as savings
 from sunray.savings.proposal import evaluate, plan
-from sunray.savings.report import show
+from sunray.savings.display import show
 
 PROPOSAL = FIXTURES / "savings" / "proposal.yaml"
 ATTRIBUTION = "Carbon intensity: Ember and Our World in Data (CC BY 4.0), via CodeCarbon (MIT)"
