@@ -1,7 +1,7 @@
 """Bench: a savings proposal of 10,000 sites, computed and rendered as JSON.
 
-Runs the task's own code path (sunray.savings_proposal.plan -> evaluate ->
-savings_report.to_json) on a generated YAML proposal and prints the wall
+Runs the task's own code path (sunray.savings.proposal: plan -> evaluate,
+then render_data.to_json) on a generated YAML proposal and prints the wall
 time against the target: model + JSON render under 1 s. Reading the YAML
 file is timed and shown separately (it is libyaml's speed, not ours).
 
@@ -18,13 +18,12 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 import yaml  # noqa: E402
 
-from sunray.savings import proposal as savings_proposal
-from sunray.savings import report as savings_report
+from sunray.savings import proposal, render_data
 
 TARGET_S = 1.0
 
 
-def proposal(n, seed=2009):
+def generated_proposal(n, seed=2009):
     rng = random.Random(seed)
     countries = ["NLD", "DEU", "FRA", "GBR", "USA", "POL", "SWE", "BEL"]
     sites = []
@@ -47,21 +46,21 @@ def main():
     n = int(sys.argv[1]) if len(sys.argv) > 1 else 10_000
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / "proposal.yaml"
-        path.write_text(yaml.safe_dump(proposal(n), sort_keys=False))
+        path.write_text(yaml.safe_dump(generated_proposal(n), sort_keys=False))
         # Warm the imports and the country table, as a second run would be.
-        savings_proposal.plan({}, {}, None)
+        proposal.plan({}, {}, None)
 
         runs = []
         for _ in range(3):  # best of three: the machine may be busy
             t0 = time.perf_counter()
-            data = savings_proposal.read_proposal(path)
+            data = proposal.read_proposal(path)
             t1 = time.perf_counter()
             c1 = time.process_time()
-            sites, meta = savings_proposal.plan({}, {}, path, data)
+            sites, meta = proposal.plan({}, {}, path, data)
             t2 = time.perf_counter()
-            result = savings_proposal.evaluate(sites, meta)
+            result = proposal.evaluate(sites, meta)
             t3 = time.perf_counter()
-            text = savings_report.to_json(result)
+            text = render_data.to_json(result)
             t4 = time.perf_counter()
             runs.append((t4 - t1, t0, t1, t2, t3, t4, time.process_time() - c1))
         _, t0, t1, t2, t3, t4, cpu = min(runs)

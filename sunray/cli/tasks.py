@@ -372,12 +372,13 @@ def savings(c: invoke.Context, preset: Optional[str] = None, config: Optional[st
     """
     # Every parameter but the context is an input; the module names them.
     given = {name: value for name, value in locals().items() if name != "c"}
-    from sunray.savings import proposal as savings_proposal
+    from sunray.savings import proposal
 
     for name in ("config", "format", "output"):
         given.pop(name)
-    finish(savings_proposal.run(settings(c, "savings"), given, config=config, fmt=format,
-                                output=output))
+    # --config is the proposal file, not Invoke's configuration (that is settings).
+    finish(proposal.run(settings(c, "savings"), given, proposal_path=config, fmt=format,
+                        output=output))
 
 
 # --- kernel modules: rebuild, kernel hooks, DKMS export -------------------

@@ -10,6 +10,7 @@ import difflib
 import functools
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Dict
 
 from ..errors import JobFailed, UsageError
 
@@ -29,7 +30,7 @@ class GridFigure:
 
 
 @functools.lru_cache(maxsize=1)
-def table():
+def table() -> Dict[str, GridFigure]:
     """Every row of the bundled table, by ISO 3166 alpha-3 code."""
     rows = {}
     try:
@@ -50,7 +51,7 @@ def table():
     return rows
 
 
-def lookup(code, where="country"):
+def lookup(code: str, where: str = "country") -> GridFigure:
     """The figure for ISO3 ``code`` (any case), or a UsageError with a hint;
     ``where`` names the flag or key the code came from."""
     rows = table()
@@ -61,7 +62,7 @@ def lookup(code, where="country"):
                      f"{_hint(str(code), rows)}")
 
 
-def _hint(code, rows):
+def _hint(code: str, rows: Dict[str, GridFigure]) -> str:
     """Suggest codes whose code or country name is close to what was typed."""
     names = {f.country.lower(): f.iso3 for f in rows.values()}
     typed = code.strip().lower()

@@ -19,7 +19,7 @@ the renderers' business.
 import math
 import operator
 from dataclasses import dataclass
-from typing import Optional
+from typing import Any, Dict, List, Optional, Union
 
 from ..errors import UsageError
 
@@ -36,10 +36,10 @@ class Field:
     label: str
 
     @property
-    def flag(self):
+    def flag(self) -> str:
         return "--" + self.name.replace("_", "-")
 
-    def allowed(self):
+    def allowed(self) -> str:
         if self.kind == "text":
             return f"allowed: text of {self.low:g} to {self.high:g} characters"
         if self.kind == "country":
@@ -49,7 +49,7 @@ class Field:
         return f"allowed: {whole}{_plain(self.low)}..{_plain(self.high)}{unit}"
 
 
-def _plain(x):
+def _plain(x: float) -> str:
     """1000000 -> '1,000,000', 0.5 -> '0.5' (never '1e+06' in a message)."""
     return f"{int(x):,}" if float(x).is_integer() else f"{x:g}"
 
@@ -116,7 +116,7 @@ LINE_LABELS = {
 }
 
 
-def check(name, value, where, shown=None):
+def check(name: str, value: Any, where: str, shown: Optional[str] = None) -> Union[float, str]:
     """``value`` for field ``name`` if allowed, else a UsageError that names
     where it came from, the value (``shown``: as typed) and the allowed range."""
     f = FIELD[name]
@@ -145,7 +145,7 @@ def check(name, value, where, shown=None):
     return value
 
 
-def parse_flag(name, text):
+def parse_flag(name: str, text: str) -> Union[float, str]:
     """A command-line value (always a string) converted and checked."""
     f = FIELD[name]
     where = f.flag
@@ -158,7 +158,7 @@ def parse_flag(name, text):
     return check(name, str(text), where, shown=text)
 
 
-def check_name(value, where):
+def check_name(value: Any, where: str) -> str:
     """A site's name: printable text, 1..200 characters."""
     if isinstance(value, bool) or not isinstance(value, (str, int, float)):
         raise UsageError(f"{where} = {value!r}: expected text (the site's name)")
@@ -200,10 +200,10 @@ class Site:
     desktop_price: Optional[float] = None
 
     @property
-    def has_costs(self):
+    def has_costs(self) -> bool:
         return any(getattr(self, n) is not None for n in COST_FIELDS)
 
-    def inputs(self):
+    def inputs(self) -> Dict[str, Any]:
         """The model inputs as a plain dict (for reports and machine output)."""
         return dict(zip(FIELD, _INPUTS(self)))
 
@@ -225,7 +225,7 @@ class Costs:
     horizon_kwh: float
     horizon_co2_kg: float
 
-    def to_dict(self):
+    def to_dict(self) -> Dict[str, Any]:
         return dict(self.__dict__)
 
 
@@ -234,20 +234,20 @@ class SiteResult:
     """Energy per seat, and energy, money and CO2 for all of a site's seats."""
 
     site: Site
-    kwh_per_seat: dict
-    kwh: dict
-    money: dict
-    co2_kg: dict
+    kwh_per_seat: Dict[str, float]
+    kwh: Dict[str, float]
+    money: Dict[str, float]
+    co2_kg: Dict[str, float]
     costs: Optional[Costs]
 
     @property
-    def server_fraction(self):
+    def server_fraction(self) -> Optional[float]:
         """Server share as a fraction of the gross desktop saving."""
         gross = self.kwh_per_seat["gross_saving"]
         return self.kwh_per_seat["server"] / gross if gross > 0 else None
 
 
-def energy_per_seat(s):
+def energy_per_seat(s: Site) -> Dict[str, float]:
     """kWh per seat per year for every line of the comparison."""
     before = s.desktop_watts * s.hours_before * s.days / 1000
     desktop_after = s.desktop_watts * s.hours_after * s.days / 1000
@@ -265,7 +265,7 @@ def energy_per_seat(s):
     }
 
 
-def compute(site):
+def compute(site: Site) -> SiteResult:
     """The SiteResult of one validated Site."""
     per_seat = energy_per_seat(site)
     seats = site.seats
@@ -284,7 +284,8 @@ def compute(site):
     return SiteResult(site, per_seat, kwh, money, co2, costs)
 
 
-def _costs(investment, avoided, yearly, years, yearly_kwh, yearly_co2):
+def _costs(investment: float, avoided: float, yearly: float, years: Optional[int],
+           yearly_kwh: float, yearly_co2: float) -> Costs:
     net = investment - avoided
     payback = _payback(net, yearly)
     horizon = years or 0
@@ -292,7 +293,7 @@ def _costs(investment, avoided, yearly, years, yearly_kwh, yearly_co2):
                  horizon * yearly - net, horizon * yearly_kwh, horizon * yearly_co2)
 
 
-def _payback(net_investment, yearly_saving):
+def _payback(net_investment: float, yearly_saving: float) -> Optional[float]:
     """Years until the savings repay the net investment: 0 at once, None never
     (running costs exceed the savings, so the money only goes one way)."""
     if yearly_saving > 0:
@@ -308,14 +309,14 @@ class Total:
 
     sites: int
     seats: int
-    kwh: dict
-    co2_kg: dict
+    kwh: Dict[str, float]
+    co2_kg: Dict[str, float]
     currency: Optional[str]
-    money: Optional[dict]
+    money: Optional[Dict[str, float]]
     costs: Optional[Costs]
 
 
-def total(results):
+def total(results: List[SiteResult]) -> Total:
     """Sum a list of SiteResults."""
     kwh = dict.fromkeys(LINES, 0.0)
     co2 = dict.fromkeys(LINES, 0.0)
@@ -331,19 +332,19 @@ def total(results):
             money[k] += r.money[k]
     currency = currencies.pop() if len(currencies) == 1 else None
     costs = None
-    with_costs = [r for r in results if r.costs]
-    if currency and with_costs:
-        years = {r.costs.years for r in with_costs}
+    site_costs = [r.costs for r in results if r.costs is not None]
+    if currency and site_costs:
+        years = {c.years for c in site_costs}
         costs = Costs(
-            investment=sum(r.costs.investment for r in with_costs),
-            avoided=sum(r.costs.avoided for r in with_costs),
-            net_investment=sum(r.costs.net_investment for r in with_costs),
-            yearly_saving=sum(r.costs.yearly_saving for r in with_costs),
+            investment=sum(c.investment for c in site_costs),
+            avoided=sum(c.avoided for c in site_costs),
+            net_investment=sum(c.net_investment for c in site_costs),
+            yearly_saving=sum(c.yearly_saving for c in site_costs),
             payback_years=None,
             years=years.pop() if len(years) == 1 else None,
-            horizon_benefit=sum(r.costs.horizon_benefit for r in with_costs),
-            horizon_kwh=sum(r.costs.horizon_kwh for r in with_costs),
-            horizon_co2_kg=sum(r.costs.horizon_co2_kg for r in with_costs),
+            horizon_benefit=sum(c.horizon_benefit for c in site_costs),
+            horizon_kwh=sum(c.horizon_kwh for c in site_costs),
+            horizon_co2_kg=sum(c.horizon_co2_kg for c in site_costs),
         )
         payback = _payback(costs.net_investment, costs.yearly_saving)
         costs = Costs(**{**costs.__dict__, "payback_years": payback})
@@ -351,7 +352,7 @@ def total(results):
                  money if currency else None, costs)
 
 
-def observations(result):
+def observations(result: SiteResult) -> List[str]:
     """Plain-language remarks a customer should read next to the figures."""
     notes = []
     name = result.site.name

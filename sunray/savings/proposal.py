@@ -19,14 +19,19 @@ import os
 import stat
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any, Dict, List, Mapping, Optional, Tuple, Union
 
 from ..errors import UsageError
 from ..fileedit import stat_input
-from . import model as savings
+from . import model
 
 TOP_KEYS = ("title", "customer", "prepared_by", "date", "preset", "defaults", "sites")
 MAX_PROPOSAL_BYTES = 64 * 1024 * 1024
 DEFAULT_TITLE = "Sun Ray savings estimate"
+
+PathLike = Union[str, Path]
+# One layer of inputs: {field: value} and {field: where it came from}.
+_Layer = Tuple[Dict[str, Any], Dict[str, str]]
 
 
 @dataclass
@@ -37,12 +42,12 @@ class Proposal:
     customer: str
     prepared_by: str
     date: str
-    results: list
-    total: savings.Total
-    notes: list = field(default_factory=list)
+    results: List[model.SiteResult]
+    total: model.Total
+    notes: List[str] = field(default_factory=list)
 
     @property
-    def countries(self):
+    def countries(self) -> List[Tuple[str, str, Optional[int], float]]:
         """Distinct country figures used, as (iso3, name, year, g/kWh)."""
         seen = {}
         for r in self.results:
@@ -52,14 +57,14 @@ class Proposal:
         return list(seen.values())
 
 
-def _check_preset(value, where):
-    if value not in savings.PRESETS:
+def _check_preset(value: Any, where: str) -> str:
+    if value not in model.PRESETS:
         raise UsageError(f"{where} = {value!r}: unknown preset; allowed: "
-                         f"{', '.join(savings.PRESETS)}")
+                         f"{', '.join(model.PRESETS)}")
     return value
 
 
-def _layer(mapping, where, allowed):
+def _layer(mapping: Any, where: str, allowed: Tuple[str, ...]) -> _Layer:
     """Check one mapping of input values; returns {field: value} and origins."""
     if not isinstance(mapping, dict):
         raise UsageError(f"{where}: expected a mapping of keys to values, got "
@@ -71,11 +76,11 @@ def _layer(mapping, where, allowed):
             raise UsageError(f"{where}: unknown key {key!r}; allowed: {', '.join(allowed)}")
         here = f"{where}.{key}"
         if name == "name":
-            value = savings.check_name(value, here)
+            value = model.check_name(value, here)
         elif name == "preset":
             value = _check_preset(value, here)
         else:
-            value = savings.check(name, value, here)
+            value = model.check(name, value, here)
         values[name] = value
         origin[name] = here
     if "country" in values and "g_per_kwh" in values:
@@ -83,7 +88,7 @@ def _layer(mapping, where, allowed):
     return values, origin
 
 
-def _merge(values, origin, layer):
+def _merge(values: Dict[str, Any], origin: Dict[str, str], layer: _Layer) -> None:
     new_values, new_origin = layer
     if "country" in new_values:
         values.pop("g_per_kwh", None)
@@ -93,7 +98,7 @@ def _merge(values, origin, layer):
     origin.update(new_origin)
 
 
-def _build(values, origin):
+def _build(values: Dict[str, Any], origin: Dict[str, str]) -> model.Site:
     """A Site from merged values: country resolved, cross-field rules checked."""
     from . import carbon
 
@@ -107,10 +112,10 @@ def _build(values, origin):
         figure = carbon.lookup(code, origin["country"])
         values.update(g_per_kwh=figure.g_per_kwh, country=figure.iso3,
                       country_name=figure.country, country_year=figure.year)
-    return savings.Site(**values)
+    return model.Site(**values)
 
 
-def read_proposal(path):
+def read_proposal(path: PathLike) -> Dict[str, Any]:
     """The parsed YAML proposal file (a mapping), or a UsageError."""
     import yaml
 
@@ -140,7 +145,7 @@ def read_proposal(path):
     return data
 
 
-def _meta(data, where, key, limit=200):
+def _meta(data: Dict[str, Any], where: str, key: str, limit: int = 200) -> str:
     value = data.get(key)
     if value is None:
         return ""
@@ -152,40 +157,47 @@ def _meta(data, where, key, limit=200):
     return value.strip()
 
 
-def plan(settings, flags, config=None, data=None):
-    """Validated Sites (and the proposal's title data) from every layer;
-    ``data`` is the proposal file ``config`` already read (read_proposal)."""
+def plan(savings_settings: Mapping[str, Any], flags: Mapping[str, Optional[str]],
+         proposal_path: Optional[PathLike] = None,
+         data: Optional[Dict[str, Any]] = None) -> Tuple[List[model.Site], Dict[str, str]]:
+    """Validated Sites (and the proposal's title data) from every layer.
+
+    ``savings_settings`` is the ``sunray.savings`` section; ``flags`` the
+    task's inputs as typed; ``data`` the file at ``proposal_path`` (the
+    ``--config`` flag) when already read by read_proposal.
+    """
     flags = dict(flags)
     preset_flag = flags.pop("preset", None)
     title = flags.pop("title", None)
     site_name = flags.pop("site", None)
-    site_keys = tuple(savings.FIELD) + ("name", "preset")
-    value_keys = tuple(savings.FIELD)
+    site_keys = tuple(model.FIELD) + ("name", "preset")
+    value_keys = tuple(model.FIELD)
 
     flag_values, flag_origin = {}, {}
     for name, text in flags.items():
-        if name not in savings.FIELD:
+        if name not in model.FIELD:
             raise UsageError(f"unknown input {name!r}")
         if text is not None:
-            flag_values[name] = savings.parse_flag(name, text)
-            flag_origin[name] = savings.FIELD[name].flag
+            flag_values[name] = model.parse_flag(name, text)
+            flag_origin[name] = model.FIELD[name].flag
     if "country" in flag_values and "g_per_kwh" in flag_values:
         raise UsageError("give --country or --g-per-kwh, not both")
     flag_layer = (flag_values, flag_origin)
     if preset_flag is not None:
         _check_preset(preset_flag, "--preset")
 
-    base_preset = _check_preset(settings.get("preset") or "office", "sunray.savings.preset")
-    settings_layer = _layer(settings.get("defaults") or {}, "sunray.savings.defaults",
+    base_preset = _check_preset(savings_settings.get("preset") or "office",
+                                "sunray.savings.preset")
+    settings_layer = _layer(savings_settings.get("defaults") or {}, "sunray.savings.defaults",
                             value_keys)
 
     meta = {"title": "", "customer": "", "prepared_by": "", "date": ""}
-    file_layer = ({}, {})
-    entries = [{}]
-    if config is not None:
+    file_layer: _Layer = ({}, {})
+    entries: List[Any] = [{}]
+    if proposal_path is not None:
         if data is None:
-            data = read_proposal(config)
-        where = str(config)
+            data = read_proposal(proposal_path)
+        where = str(proposal_path)
         unknown = [k for k in data if k not in TOP_KEYS]
         if unknown:
             raise UsageError(f"{where}: unknown key {unknown[0]!r}; allowed: "
@@ -205,12 +217,13 @@ def plan(settings, flags, config=None, data=None):
     else:
         site_where = "site"
 
-    sites, seen = [], {}
+    sites: List[model.Site] = []
+    seen: Dict[str, str] = {}
     for index, entry in enumerate(entries):
         here = f"{site_where}[{index}]"
         site_values, site_origin = _layer(entry, here, site_keys)
         preset = preset_flag or site_values.pop("preset", None) or base_preset
-        values = dict(savings.PRESETS[preset])
+        values: Dict[str, Any] = dict(model.PRESETS[preset])
         origin = dict.fromkeys(values, f"preset {preset}")
         _merge(values, origin, settings_layer)
         _merge(values, origin, file_layer)
@@ -218,7 +231,7 @@ def plan(settings, flags, config=None, data=None):
         _merge(values, origin, flag_layer)
         name = values.pop("name", None)
         if name is None and site_name is not None:
-            name = savings.check_name(site_name, "--site")
+            name = model.check_name(site_name, "--site")
         if name is None:
             name = preset if len(entries) == 1 else f"Site {index + 1}"
         if name in seen:
@@ -228,26 +241,26 @@ def plan(settings, flags, config=None, data=None):
         values.update(name=name, preset=preset)
         sites.append(_build(values, origin))
     if title is not None:
-        meta["title"] = savings.check_name(title, "--title")
+        meta["title"] = model.check_name(title, "--title")
     meta["title"] = meta["title"] or DEFAULT_TITLE
     meta["date"] = meta["date"] or datetime.date.today().isoformat()
     return sites, meta
 
 
-def evaluate(sites, meta):
+def evaluate(sites: List[model.Site], meta: Dict[str, str]) -> Proposal:
     """Compute every site and the total: the Proposal."""
-    results = [savings.compute(s) for s in sites]
+    results = [model.compute(s) for s in sites]
     notes = []
     for r in results:
-        notes.extend(savings.observations(r))
-    total = savings.total(results)
+        notes.extend(model.observations(r))
+    total = model.total(results)
     if total.money is None:
         notes.append("The sites use different currencies: money is not totalled.")
     return Proposal(meta["title"], meta["customer"], meta["prepared_by"], meta["date"],
                     results, total, notes)
 
 
-def write_output(path, text):
+def write_output(path: PathLike, text: str) -> None:
     """Write the report to ``path`` atomically; never through a symlink."""
     from ..fileedit import atomic_write
 
@@ -277,25 +290,27 @@ class SavingsOutput:
 
     text: str
     written_to: str = ""
-    warnings: list = field(default_factory=list)
+    warnings: List[str] = field(default_factory=list)
     failure: str = ""
 
-    def to_text(self):
+    def to_text(self) -> str:
         if self.written_to:
             return f"wrote {self.written_to}"
         return self.text
 
-    def to_dict(self):
+    def to_dict(self) -> Dict[str, Optional[str]]:
         return {"written_to": self.written_to or None}
 
 
-def run(settings, flags, config=None, fmt="text", output=None):
+def run(savings_settings: Mapping[str, Any], flags: Mapping[str, Optional[str]],
+        proposal_path: Optional[PathLike] = None, fmt: str = "text",
+        output: Optional[PathLike] = None) -> SavingsOutput:
     """The savings task: plan, evaluate, render, print or write."""
-    from . import report as savings_report
+    from . import report
 
-    renderer = savings_report.renderer(fmt)
-    data = read_proposal(config) if config is not None else None
-    sites, meta = plan(settings, flags, config, data)
+    renderer = report.renderer(fmt)
+    data = read_proposal(proposal_path) if proposal_path is not None else None
+    sites, meta = plan(savings_settings, flags, proposal_path, data)
     text = renderer(evaluate(sites, meta))
     if output:
         write_output(output, text)

@@ -1,7 +1,9 @@
-"""The HTML savings report as a customer sees it: rendered by real headless
-Chromium (Debian package chromium), checked in the rendered DOM and as a
-screenshot."""
+"""The HTML savings report: well-formed and self-contained, and as a
+customer sees it: rendered by real headless Chromium (Debian package
+chromium; those tests are marked system), checked in the rendered DOM and as
+a screenshot."""
 
+import html.parser
 import re
 import struct
 import subprocess
@@ -9,11 +11,49 @@ import zlib
 from pathlib import Path
 
 import pytest
-from conftest import FIXTURES, need, run_sunray
+from conftest import need, run_sunray
+from savings_support import ATTRIBUTION, PROPOSAL
 
-PROPOSAL = FIXTURES / "savings" / "proposal.yaml"
-ATTRIBUTION = "Carbon intensity: Ember and Our World in Data (CC BY 4.0), via CodeCarbon (MIT)"
 
+@pytest.fixture(scope="module")
+def html_page():
+    return run_sunray("savings", "--config", PROPOSAL, "--format", "html").stdout
+
+
+class _Balance(html.parser.HTMLParser):
+    VOID = {"meta", "br", "img", "input", "link", "hr", "rect"}
+
+    def __init__(self):
+        super().__init__()
+        self.stack, self.errors, self.tags = [], [], []
+
+    def handle_starttag(self, tag, attrs):
+        self.tags.append(tag)
+        if tag not in self.VOID:
+            self.stack.append(tag)
+
+    def handle_startendtag(self, tag, attrs):
+        self.tags.append(tag)
+
+    def handle_endtag(self, tag):
+        if not self.stack or self.stack[-1] != tag:
+            self.errors.append(f"</{tag}> closes {self.stack[-1:] or 'nothing'}")
+        else:
+            self.stack.pop()
+
+
+def test_html_is_well_formed_and_self_contained(html_page):
+    page = html_page
+    parser = _Balance()
+    parser.feed(page)
+    assert parser.errors == [] and parser.stack == []
+    assert parser.tags.count("svg") == 2 and "style" in parser.tags
+    assert "@media print" in page
+    assert not re.search(r"""(src|href)=["']?(https?:|//)""", page)  # nothing to fetch
+    assert "<script" not in page
+
+
+# --- in headless Chromium ------------------------------------------------------
 
 def chromium(profile, *args):
     cmd = ["/usr/bin/chromium", "--headless", "--no-sandbox", "--disable-gpu",
@@ -73,6 +113,7 @@ def report(tmp_path_factory):
     return work, page
 
 
+@pytest.mark.system
 def test_rendered_dom_has_the_sites_totals_chart_and_attribution(report):
     work, page = report
     proc = chromium(work / "profile", "--dump-dom", page.as_uri())
@@ -93,6 +134,7 @@ def test_rendered_dom_has_the_sites_totals_chart_and_attribution(report):
     assert len(re.findall(r'<rect class="bar bar-server"', dom)) == 4
 
 
+@pytest.mark.system
 def test_screenshot_is_a_real_picture_of_the_report(report):
     work, page = report
     png = work / "report.png"

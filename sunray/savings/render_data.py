@@ -1,0 +1,149 @@
+"""The machine formats of a savings Proposal: json, yaml and csv.
+
+They carry the figures rounded half up to 3 decimals (Wh, tenths of a cent,
+grams), and the same numbers in every format.
+"""
+
+import csv
+import io
+import json
+import math
+from typing import Any, Callable, Dict, List, Optional, Union
+
+from . import model
+from .carbon import ATTRIBUTION
+from .display import grid_source, sources
+from .proposal import Proposal
+
+CSV_FIXED = ("row", "site", "preset", "seats", "currency", "g_per_kwh", "country")
+CSV_COST = ("investment", "avoided", "net_investment", "payback_years", "years",
+            "horizon_benefit")
+
+
+def _round3(v: float, _floor: Callable[[float], int] = math.floor) -> float:
+    """Round half up to 3 decimals; 4x faster than round(v, 3), which
+    matters for 10,000 sites (the quotient is the float nearest the
+    decimal, so it prints short: 394.2, not 394.20000000000005)."""
+    return _floor(v * 1000 + 0.5) / 1000
+
+
+def _r3(d: Dict[str, float]) -> Dict[str, float]:
+    return {k: _round3(v) for k, v in d.items()}
+
+
+def _costs_dict(costs: Optional[model.Costs]) -> Optional[Dict[str, Any]]:
+    if costs is None:
+        return None
+    d = costs.to_dict()
+    return {k: (_round3(v) if isinstance(v, float) else v) for k, v in d.items()}
+
+
+# --- json and yaml ------------------------------------------------------------
+
+def site_dict(result: model.SiteResult) -> Dict[str, Any]:
+    """One site: its inputs, where its grid figure came from, and its figures."""
+    s = result.site
+    return {
+        "name": s.name,
+        "preset": s.preset,
+        "seats": s.seats,
+        "currency": s.currency,
+        "inputs": s.inputs(),
+        "grid": {"g_per_kwh": s.g_per_kwh, "country": s.country,
+                 "country_name": s.country_name or None, "year": s.country_year,
+                 "source": grid_source(s)},
+        "kwh_per_seat": _r3(result.kwh_per_seat),
+        "kwh": _r3(result.kwh),
+        "money": _r3(result.money),
+        "co2_kg": _r3(result.co2_kg),
+        "costs": _costs_dict(result.costs),
+    }
+
+
+def to_dict(proposal: Proposal) -> Dict[str, Any]:
+    """The whole proposal as plain data (what json and yaml print)."""
+    t = proposal.total
+    return {
+        "title": proposal.title,
+        "customer": proposal.customer or None,
+        "prepared_by": proposal.prepared_by or None,
+        "date": proposal.date,
+        "sites": [site_dict(r) for r in proposal.results],
+        "total": {
+            "sites": t.sites,
+            "seats": t.seats,
+            "currency": t.currency,
+            "kwh": _r3(t.kwh),
+            "money": _r3(t.money) if t.money is not None else None,
+            "co2_kg": _r3(t.co2_kg),
+            "costs": _costs_dict(t.costs),
+        },
+        "notes": list(proposal.notes),
+        "sources": sources(proposal),
+        "attribution": ATTRIBUTION,
+    }
+
+
+def to_json(proposal: Proposal) -> str:
+    """Indented JSON with one line per site: json's C encoder only runs
+    without indent, and 10,000 sites must render in well under a second."""
+    d = to_dict(proposal)
+    sites = d.pop("sites")
+    head = json.dumps(d, indent=2)
+    rows = ",\n    ".join(map(json.dumps, sites))
+    return head[:-2] + ',\n  "sites": [\n    ' + rows + "\n  ]\n}\n"
+
+
+def to_yaml(proposal: Proposal) -> str:
+    """The same data as YAML (libyaml's dumper when there is one)."""
+    import yaml
+
+    dumper = getattr(yaml, "CSafeDumper", yaml.SafeDumper)
+    return yaml.dump(to_dict(proposal), Dumper=dumper, sort_keys=False, allow_unicode=True,
+                     default_flow_style=False)
+
+
+# --- csv ----------------------------------------------------------------------
+
+def csv_header() -> List[str]:
+    """The column names: the site, four figures per line, then the costs."""
+    cols = list(CSV_FIXED)
+    for k in model.LINES:
+        cols += [f"kwh_per_seat_{k}", f"kwh_{k}", f"money_{k}", f"co2_kg_{k}"]
+    return cols + list(CSV_COST)
+
+
+def _cell(text: str) -> str:
+    """Keep spreadsheet programs from running a site name as a formula."""
+    if text and text[0] in "=+-@\t\r":
+        return "'" + text
+    return text
+
+
+def _cost_cells(costs: Optional[model.Costs]) -> List[Union[str, float, int]]:
+    d = _costs_dict(costs)
+    if d is None:
+        return [""] * len(CSV_COST)
+    return ["" if d[k] is None else d[k] for k in CSV_COST]
+
+
+def to_csv(proposal: Proposal) -> str:
+    """One row per site and a total row."""
+    out = io.StringIO()
+    w = csv.writer(out, lineterminator="\n")
+    w.writerow(csv_header())
+    for r in proposal.results:
+        s = r.site
+        row = ["site", _cell(s.name), s.preset, s.seats, _cell(s.currency), s.g_per_kwh,
+               s.country or ""]
+        for k in model.LINES:
+            row += [_round3(r.kwh_per_seat[k]), _round3(r.kwh[k]), _round3(r.money[k]),
+                    _round3(r.co2_kg[k])]
+        w.writerow(row + _cost_cells(r.costs))
+    t = proposal.total
+    row = ["total", "", "", t.seats, _cell(t.currency or ""), "", ""]
+    for k in model.LINES:
+        money = _round3(t.money[k]) if t.money is not None else ""
+        row += ["", _round3(t.kwh[k]), money, _round3(t.co2_kg[k])]
+    w.writerow(row + _cost_cells(t.costs))
+    return out.getvalue()

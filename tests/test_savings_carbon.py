@@ -1,0 +1,25 @@
+"""Grid carbon intensity by country: the figure, its year and source, and
+the attribution in the reports and the help."""
+
+import json
+
+import pytest
+from conftest import run_sunray
+from savings_support import ATTRIBUTION
+
+
+def test_country_figure_year_source_and_attribution():
+    proc = run_sunray("savings", "--country", "deu")
+    assert proc.returncode == 0, proc.stderr
+    assert "380.9 g CO2/kWh (Germany (DEU) 2023" in proc.stdout
+    assert ATTRIBUTION in proc.stdout
+    data = json.loads(run_sunray("savings", "--country", "DEU", "--format", "json").stdout)
+    grid = data["sites"][0]["grid"]
+    assert (grid["g_per_kwh"], grid["country"], grid["year"]) == (380.9, "DEU", 2023)
+    assert data["sites"][0]["co2_kg"]["before"] == pytest.approx(876 * 0.3809, abs=5e-4)
+
+
+def test_help_names_the_data_attribution():
+    proc = run_sunray("--help", "savings")
+    assert proc.returncode == 0
+    assert ATTRIBUTION in " ".join(proc.stdout.split())

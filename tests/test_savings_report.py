@@ -1,0 +1,71 @@
+"""Every format of the savings report: each parses back with the same
+numbers, and hostile names stay text in each."""
+
+import csv
+import io
+import json
+import re
+
+import pytest
+import yaml
+from conftest import run_sunray
+from savings_support import ATTRIBUTION, PROPOSAL, write_yaml
+
+from sunray.savings import model
+from sunray.savings.display import show
+
+
+@pytest.fixture(scope="module")
+def outputs():
+    return {fmt: run_sunray("savings", "--config", PROPOSAL, "--format", fmt).stdout
+            for fmt in ("json", "yaml", "csv", "markdown", "html")}
+
+
+def test_every_format_parses_and_agrees(outputs):
+    data = json.loads(outputs["json"])
+    assert yaml.safe_load(outputs["yaml"]) == data
+    rows = list(csv.DictReader(io.StringIO(outputs["csv"])))
+    assert [r["row"] for r in rows] == ["site", "site", "site", "total"]
+    for row, site_ in zip(rows, data["sites"]):
+        assert row["site"] == site_["name"]
+        for line in model.LINES:
+            assert float(row[f"kwh_{line}"]) == site_["kwh"][line]
+            assert float(row[f"co2_kg_{line}"]) == site_["co2_kg"][line]
+    total = rows[-1]
+    for line in model.LINES:
+        assert float(total[f"kwh_{line}"]) == data["total"]["kwh"][line]
+        assert float(total[f"money_{line}"]) == data["total"]["money"][line]
+    assert float(total["net_investment"]) == data["total"]["costs"]["net_investment"]
+
+    md = outputs["markdown"]
+    tables = [ln for ln in md.splitlines() if ln.startswith("|")]
+    assert len(tables) == 4 * 9  # 4 tables: header, rule and 7 lines each
+    block = md[md.index("## Total"):]
+    net_row = next(ln for ln in block.splitlines() if ln.startswith("| Net saving"))
+    cells = [c.strip() for c in net_row.strip("|").split("|")]
+    t = data["total"]
+    assert cells[1:] == [show(t["kwh"]["net_saving"]), show(t["money"]["net_saving"]),
+                         show(t["co2_kg"]["net_saving"])]
+    for table in re.split(r"\n\n", md):
+        lines = [ln for ln in table.splitlines() if ln.startswith("|")]
+        assert len({ln.count("|") for ln in lines}) <= 1, table
+
+    page = outputs["html"]
+    assert show(t["kwh"]["net_saving"]) + " kWh" in page
+    assert ATTRIBUTION in page
+
+
+def test_hostile_names_stay_text_in_every_format(tmp_path):
+    evil = "<script>alert(1)</script> | *x* =cmd"
+    path = write_yaml(tmp_path, {"title": "<b>t</b>", "customer": "A & B",
+                                 "sites": [{"name": evil, "seats": 2}]})
+    page = run_sunray("savings", "--config", path, "--format", "html").stdout
+    assert "<script>" not in page and "<b>t</b>" not in page
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in page and "A &amp; B" in page
+    md = run_sunray("savings", "--config", path, "--format", "markdown").stdout
+    heading = next(ln for ln in md.splitlines() if "alert" in ln)
+    assert "\\<script\\>" in heading and "\\|" in heading and "\\*x\\*" in heading
+    hostile_csv = write_yaml(tmp_path, {"sites": [{"name": "=HYPERLINK(1)"}]}, "c.yaml")
+    rows = list(csv.reader(io.StringIO(
+        run_sunray("savings", "--config", hostile_csv, "--format", "csv").stdout)))
+    assert rows[1][1] == "'=HYPERLINK(1)"
