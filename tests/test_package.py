@@ -18,6 +18,18 @@ def modules():
     return sorted(p for p in PACKAGE.rglob("*.py") if "__pycache__" not in p.parts)
 
 
+def test_every_package_is_installed():
+    """pyproject lists packages by hand (templates/ maps to sunray.templates):
+    a package directory missing from the list would be missing from the wheel
+    and the RPM payload, while the checkout still works."""
+    text = (REPO / "pyproject.toml").read_text()
+    listed = text[text.index("packages = ["):]
+    listed = listed[:listed.index("]")]
+    on_disk = {".".join(p.parent.relative_to(REPO).parts) for p in PACKAGE.rglob("__init__.py")
+               if "__pycache__" not in p.parts}
+    assert {name for name in on_disk if f'"{name}"' not in listed} == set()
+
+
 def test_no_module_over_500_lines():
     sizes = {str(p.relative_to(REPO)): len(p.read_text().splitlines()) for p in modules()}
     assert {name: n for name, n in sizes.items() if n > MAX_LINES} == {}
