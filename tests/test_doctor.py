@@ -1,15 +1,14 @@
 """The doctor's framework and the checks that need no other concern."""
 
 import json
-import os
 
 import pytest
 from conftest import assert_clean_error, run_sunray, tree_snapshot
 from fleet_support import broken_server, healthy_server
-from tmpmount_support import enable, tmp_mount, write
+from support import only
+from tmpmount_support import write
 
 from sunray import doctor
-from sunray.boot.checks import check_boot_hook, check_hook_program
 from sunray.config import defaults
 from sunray.doctor import Check
 from sunray.modules.checks import (
@@ -19,15 +18,6 @@ from sunray.modules.checks import (
     parse_proc_modules,
 )
 from sunray.rootfs import Root
-from sunray.tmpclean.checks import check_pending_merges
-from sunray.tmpmount import check_tmp_nodev
-
-
-def only(func, sandbox, **kwargs):
-    checks = func(Root(sandbox), defaults(), **kwargs)
-    assert len(checks) == 1
-    return checks[0]
-
 
 # --- framework -----------------------------------------------------------------
 
@@ -85,78 +75,6 @@ def test_register_adds_once():
 # Where nodev comes from is tested in test_tmpmount.py; here: the check row.
 
 
-def test_tmp_nodev_ok_fstab_fail(sandbox):
-    assert only(check_tmp_nodev, sandbox).status == "ok"
-    write(sandbox / "etc/fstab", "# /tmp nodev in a comment is fine\n"
-          "tmpfs /tmp tmpfs mode=1777,nosuid 0 0\n")
-    assert only(check_tmp_nodev, sandbox).status == "ok"
-    write(sandbox / "etc/fstab", "UUID=1 / ext4 defaults 0 1\n"
-          "tmpfs   /tmp  tmpfs  defaults,nodev,nosuid  0 0\n")
-    check = only(check_tmp_nodev, sandbox)
-    assert check.status == "fail"
-    assert "/etc/fstab" in check.detail and "/tmp/SUNWut" in check.detail
-    assert "remount,dev" in check.fix
-
-
-def test_tmp_mount_unit_enabled_disabled_masked_overridden(sandbox):
-    tmp_mount(sandbox, "/usr/lib/systemd/system", "mode=1777,strictatime,nosuid,nodev")
-    check = only(check_tmp_nodev, sandbox)
-    assert check.status == "warn" and "not enabled" in check.detail  # RHEL7: shipped, off
-    assert "systemctl edit tmp.mount" in check.fix
-
-    enable(sandbox)  # Fedora: enabled statically
-    check = only(check_tmp_nodev, sandbox)
-    assert check.status == "fail"
-    assert "/usr/lib/systemd/system/tmp.mount (enabled" in check.detail
-    assert "systemctl edit tmp.mount" in check.fix
-
-    dropin = sandbox / "etc/systemd/system/tmp.mount.d/sunray.conf"
-    write(dropin, "[Mount]\nOptions=mode=1777,strictatime,nosuid\n")
-    assert only(check_tmp_nodev, sandbox).status == "ok"
-    dropin.unlink()
-
-    masked = sandbox / "etc/systemd/system/tmp.mount"
-    masked.symlink_to("/dev/null")
-    assert only(check_tmp_nodev, sandbox).status == "ok"
-
-
-def test_tmp_nodev_unreadable_fstab_is_a_warning(sandbox):
-    (sandbox / "etc/fstab").mkdir(parents=True)
-    check = only(check_tmp_nodev, sandbox)
-    assert check.status == "warn" and "cannot check /etc/fstab" in check.detail
-
-
-def test_tmp_nodev_live_mounts_only_on_root_slash(tmp_path, sandbox):
-    mounts = tmp_path / "mounts"
-    mounts.write_text("proc /proc proc rw 0 0\ntmpfs /tmp tmpfs rw,nosuid,nodev 0 0\n")
-    # another root: the running system's mounts are not looked at
-    assert only(check_tmp_nodev, sandbox, mounts=str(mounts)).status == "ok"
-    # root /: a real run on this machine reads its own /proc/self/mounts
-    checks = check_tmp_nodev(Root("/"), defaults(), mounts=str(mounts))
-    assert checks[0].status == "fail" and "mounted nodev now" in checks[0].detail
-    assert checks[0].fix == "`mount -o remount,dev /tmp`"
-
-
-# --- .rpmnew and friends ---------------------------------------------------------
-
-
-def test_pending_merges(sandbox):
-    write(sandbox / "etc/cron.daily/tmpwatch", "x\n")
-    write(sandbox / "etc/unrelated.conf.rpmnew", "x\n")  # not ours: not reported
-    assert only(check_pending_merges, sandbox).status == "ok"
-    write(sandbox / "etc/cron.daily/tmpwatch.rpmnew", "x\n")
-    write(sandbox / "etc/tmpfiles.d/tmp.conf.rpmsave", "x\n")
-    write(sandbox / "etc/tmpreaper.conf.dpkg-dist", "x\n")
-    check = only(check_pending_merges, sandbox)
-    assert check.status == "warn"
-    assert "3 file(s)" in check.detail
-    for name in ("/etc/cron.daily/tmpwatch.rpmnew", "/etc/tmpfiles.d/tmp.conf.rpmsave",
-                 "/etc/tmpreaper.conf.dpkg-dist"):
-        assert name in check.detail
-    assert "unrelated" not in check.detail
-    assert "diff -u /etc/cron.daily/tmpwatch /etc/cron.daily/tmpwatch.rpmnew" in check.fix
-
-
 # --- module sources ------------------------------------------------------------------
 
 
@@ -177,35 +95,7 @@ def test_module_sources(sandbox):
     assert check_module_sources(Root(sandbox), config)[0].status == "fail"
 
 
-# --- boot hook, kernel hooks ------------------------------------------------------------
-
-
-def test_boot_hook_systemd_and_sysv(sandbox):
-    check = only(check_boot_hook, sandbox)
-    assert check.status == "fail" and check.fix == "sunray install-boot-hook"
-
-    write(sandbox / "etc/systemd/system/sunray-boot.service", "[Unit]\n")
-    check = only(check_boot_hook, sandbox)
-    assert check.status == "fail" and "not enabled" in check.detail
-    wants = sandbox / "etc/systemd/system/multi-user.target.wants"
-    wants.mkdir(parents=True)
-    (wants / "sunray-boot.service").symlink_to("/etc/systemd/system/sunray-boot.service")
-    assert only(check_boot_hook, sandbox).status == "ok"
-
-
-def test_boot_hook_sysv(sandbox):
-    script = sandbox / "etc/rc.d/init.d/sunray-boot"
-    write(script, "#!/bin/sh\n", 0o644)
-    assert "not executable" in only(check_boot_hook, sandbox).detail
-    os.chmod(script, 0o755)
-    check = only(check_boot_hook, sandbox)
-    assert check.status == "fail" and check.fix == "chkconfig --add sunray-boot"
-    for level in "2345":
-        d = sandbox / f"etc/rc.d/rc{level}.d"
-        d.mkdir(parents=True)
-        (d / "S04sunray-boot").symlink_to("../init.d/sunray-boot")
-    check = only(check_boot_hook, sandbox)
-    assert check.status == "ok" and "4 runlevel(s)" in check.detail
+# --- kernel hooks ------------------------------------------------------------
 
 
 def test_kernel_hooks(sandbox):
@@ -308,16 +198,3 @@ def test_fix_lines_name_the_root_they_were_judged_on(sandbox):
     assert check_kernel_hooks(Root(sandbox), defaults())[0].fix == "sunray install-kernel-hooks"
 
 
-def test_hook_program_missing_under_the_root(sandbox):
-    hook = sandbox / "etc/kernel/postinst.d/sunray-modules"
-    hook.parent.mkdir(parents=True)
-    hook.write_text("#!/bin/sh\nSUNRAY='/opt/sunray/bin/sunray'\n")
-    check = only(check_hook_program, sandbox)
-    assert check.status == "warn" and "/opt/sunray/bin/sunray" in check.detail
-    program = sandbox / "opt/sunray/bin/sunray"
-    program.parent.mkdir(parents=True)
-    program.write_text("#!/bin/sh\n")
-    program.chmod(0o755)
-    assert only(check_hook_program, sandbox).status == "ok"
-    hook.unlink()
-    assert only(check_hook_program, sandbox).status == "skip"

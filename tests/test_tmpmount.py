@@ -5,12 +5,15 @@ system's own /proc/self/mounts cannot be set up by a test, so a file in its
 format stands in for it (``mounts=``).
 """
 
+
 import pytest
+from support import only
 from tmpmount_support import ETC, LIB, enable, tmp_mount, write
 
 from sunray import tmpmount
+from sunray.config import defaults
 from sunray.rootfs import Root
-from sunray.tmpmount import DORMANT, NODEV, UNCHECKED
+from sunray.tmpmount import DORMANT, NODEV, UNCHECKED, check_tmp_nodev
 
 
 def kinds(sandbox, **kwargs):
@@ -217,3 +220,58 @@ def test_findings_to_dict(sandbox):
     [finding] = tmpmount.nodev_findings(Root(sandbox))
     assert finding.to_dict() == {"source": "/etc/fstab", "reason": finding.reason,
                                  "fix": tmpmount.FIX_FSTAB, "kind": "nodev"}
+
+
+# --- the doctor's check --------------------------------------------------------
+
+
+def test_tmp_nodev_ok_fstab_fail(sandbox):
+    assert only(check_tmp_nodev, sandbox).status == "ok"
+    write(sandbox / "etc/fstab", "# /tmp nodev in a comment is fine\n"
+          "tmpfs /tmp tmpfs mode=1777,nosuid 0 0\n")
+    assert only(check_tmp_nodev, sandbox).status == "ok"
+    write(sandbox / "etc/fstab", "UUID=1 / ext4 defaults 0 1\n"
+          "tmpfs   /tmp  tmpfs  defaults,nodev,nosuid  0 0\n")
+    check = only(check_tmp_nodev, sandbox)
+    assert check.status == "fail"
+    assert "/etc/fstab" in check.detail and "/tmp/SUNWut" in check.detail
+    assert "remount,dev" in check.fix
+
+
+def test_tmp_mount_unit_enabled_disabled_masked_overridden(sandbox):
+    tmp_mount(sandbox, "/usr/lib/systemd/system", "mode=1777,strictatime,nosuid,nodev")
+    check = only(check_tmp_nodev, sandbox)
+    assert check.status == "warn" and "not enabled" in check.detail  # RHEL7: shipped, off
+    assert "systemctl edit tmp.mount" in check.fix
+
+    enable(sandbox)  # Fedora: enabled statically
+    check = only(check_tmp_nodev, sandbox)
+    assert check.status == "fail"
+    assert "/usr/lib/systemd/system/tmp.mount (enabled" in check.detail
+    assert "systemctl edit tmp.mount" in check.fix
+
+    dropin = sandbox / "etc/systemd/system/tmp.mount.d/sunray.conf"
+    write(dropin, "[Mount]\nOptions=mode=1777,strictatime,nosuid\n")
+    assert only(check_tmp_nodev, sandbox).status == "ok"
+    dropin.unlink()
+
+    masked = sandbox / "etc/systemd/system/tmp.mount"
+    masked.symlink_to("/dev/null")
+    assert only(check_tmp_nodev, sandbox).status == "ok"
+
+
+def test_tmp_nodev_unreadable_fstab_is_a_warning(sandbox):
+    (sandbox / "etc/fstab").mkdir(parents=True)
+    check = only(check_tmp_nodev, sandbox)
+    assert check.status == "warn" and "cannot check /etc/fstab" in check.detail
+
+
+def test_tmp_nodev_live_mounts_only_on_root_slash(tmp_path, sandbox):
+    mounts = tmp_path / "mounts"
+    mounts.write_text("proc /proc proc rw 0 0\ntmpfs /tmp tmpfs rw,nosuid,nodev 0 0\n")
+    # another root: the running system's mounts are not looked at
+    assert only(check_tmp_nodev, sandbox, mounts=str(mounts)).status == "ok"
+    # root /: a real run on this machine reads its own /proc/self/mounts
+    checks = check_tmp_nodev(Root("/"), defaults(), mounts=str(mounts))
+    assert checks[0].status == "fail" and "mounted nodev now" in checks[0].detail
+    assert checks[0].fix == "`mount -o remount,dev /tmp`"
