@@ -71,10 +71,6 @@ def test_register_adds_once():
         doctor._REGISTRY.remove(check_extra)
 
 
-# --- /tmp nodev ------------------------------------------------------------------
-# Where nodev comes from is tested in test_tmpmount.py; here: the check row.
-
-
 # --- module sources ------------------------------------------------------------------
 
 
