@@ -42,6 +42,14 @@ def sandbox(tmp_path):
     return root
 
 
+@pytest.fixture
+def home(tmp_path):
+    """An empty HOME for runs of the program (see cli_support.sunray)."""
+    path = tmp_path / "home"
+    path.mkdir()
+    return path
+
+
 def run_sunray(*args, env=None, cwd=None, input=None, timeout=600):
     """Run the real `sunray` program; return the CompletedProcess (text)."""
     full_env = dict(os.environ)

@@ -20,7 +20,7 @@ from kmodules_support import host_kernels, make_server
 
 from sunray import safeio
 from sunray.errors import JobFailed, UsageError
-from sunray.fileedit import FileEditor
+from sunray.fileedit import FileEditor, atomic_write
 from sunray.rootfs import Root
 
 CRON = "etc/cron.daily/tmpwatch"
@@ -355,3 +355,84 @@ def test_a_file_replaced_after_sunray_wrote_it_becomes_the_new_original(sandbox)
     editor.write("/etc/conf", "stock 2\npatched\n")
     assert editor.revert("/etc/conf").action == "restored"
     assert target.read_text() == "stock 2\n"
+
+
+def test_write_keeps_mode_owner_backs_up_and_reverts_exactly(sandbox):
+    target = sandbox / "etc/conf"
+    target.write_bytes(b"one\ntwo\n")
+    os.chmod(target, 0o640)
+    if os.geteuid() == 0:
+        os.chown(target, 1000, 1001)
+    before = target.lstat()
+    editor = FileEditor(Root(sandbox))
+
+    change = editor.write("/etc/conf", "one\ntwo\nthree\n")
+    assert change.action == "modified"
+    assert "+three" in change.diff
+    after = target.lstat()
+    assert target.read_text() == "one\ntwo\nthree\n"
+    assert stat.S_IMODE(after.st_mode) == 0o640
+    assert (after.st_uid, after.st_gid) == (before.st_uid, before.st_gid)
+    assert after.st_ino != before.st_ino  # replaced by rename, not rewritten in place
+
+    # idempotent: the same content again is "unchanged", the backup stays the first one
+    assert editor.write("/etc/conf", "one\ntwo\nthree\n").action == "unchanged"
+    editor.write("/etc/conf", "changed again\n")
+
+    restored = editor.revert("/etc/conf")
+    assert restored.action == "restored"
+    assert target.read_bytes() == b"one\ntwo\n"
+    assert stat.S_IMODE(target.lstat().st_mode) == 0o640
+    assert (target.lstat().st_uid, target.lstat().st_gid) == (before.st_uid, before.st_gid)
+    assert editor.revert("/etc/conf").action == "unchanged"  # backup consumed
+
+
+def test_created_file_is_removed_by_revert(sandbox):
+    editor = FileEditor(Root(sandbox))
+    assert editor.write("/etc/new.d/x.conf", "x\n", mode=0o600).action == "created"
+    assert stat.S_IMODE((sandbox / "etc/new.d/x.conf").stat().st_mode) == 0o600
+    assert editor.revert("/etc/new.d/x.conf").action == "removed"
+    assert not (sandbox / "etc/new.d/x.conf").exists()
+
+
+def test_dry_run_changes_nothing_and_shows_diff(sandbox):
+    (sandbox / "etc/conf").write_text("a\n")
+    editor = FileEditor(Root(sandbox), dry_run=True)
+    change = editor.write("/etc/conf", "b\n")
+    assert change.action == "would be modified"
+    assert "-a\n+b\n" in change.diff
+    assert (sandbox / "etc/conf").read_text() == "a\n"
+    assert not (sandbox / "var/lib/sunray").exists()
+
+
+def test_refuses_to_write_through_a_symlink(sandbox, tmp_path):
+    victim = tmp_path / "victim"
+    victim.write_text("precious\n")
+    (sandbox / "etc/conf").symlink_to(victim)
+    with pytest.raises(UsageError, match="symlink"):
+        FileEditor(Root(sandbox)).write("/etc/conf", "evil\n")
+    assert victim.read_text() == "precious\n"
+    assert (sandbox / "etc/conf").is_symlink()
+
+
+def test_symlink_and_revert(sandbox):
+    editor = FileEditor(Root(sandbox))
+    assert editor.symlink("/etc/rc.d/rc3.d/S01x", "../init.d/x").action == "created"
+    assert os.readlink(sandbox / "etc/rc.d/rc3.d/S01x") == "../init.d/x"
+    assert editor.symlink("/etc/rc.d/rc3.d/S01x", "../init.d/x").action == "unchanged"
+    assert editor.revert("/etc/rc.d/rc3.d/S01x").action == "removed"
+    assert not os.path.lexists(sandbox / "etc/rc.d/rc3.d/S01x")
+
+
+def test_failed_write_leaves_no_temp_file(sandbox, monkeypatch):
+    target = sandbox / "etc/conf"
+    target.write_text("old\n")
+
+    def boom(*a, **k):
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(os, "fsync", boom)
+    with pytest.raises(OSError):
+        atomic_write(target, b"new\n")
+    assert target.read_text() == "old\n"
+    assert sorted(p.name for p in (sandbox / "etc").iterdir()) == ["conf"]

@@ -1,0 +1,122 @@
+"""The sunray program: usage errors exit 2 in one line, only the core flags
+it honours, long task flags only, -h is help; Invoke in a checkout sees
+the same tasks."""
+
+import os
+import re
+import subprocess
+import sys
+
+import pytest
+from cli_support import sunray
+from conftest import REPO, assert_clean_error, run_sunray, tree_snapshot
+
+RUN_ONLY_FLAGS = [
+    ["--dry"], ["-R"], ["-d"], ["--debug"], ["--echo"], ["-e"], ["--warn-only"], ["-w"],
+    ["--hide", "both"], ["--pty"], ["-p"], ["--prompt-for-sudo-password"],
+    ["--command-timeout", "5"], ["-T", "5"], ["--write-pyc"], ["--search-root", "/"],
+    ["-r", "/"], ["--collection", "x"], ["-c", "x"], ["--no-dedupe"],
+]
+
+
+@pytest.mark.parametrize("flag", RUN_ONLY_FLAGS, ids=[" ".join(f) for f in RUN_ONLY_FLAGS])
+def test_invoke_run_flags_are_refused_and_nothing_changes(home, sandbox, flag):
+    # Before: `sunray --dry esd-dir` ran the real job (no task uses Invoke's run()).
+    before = tree_snapshot(sandbox)
+    proc = sunray(home, *flag, "esd-dir", "--root", sandbox)
+    assert_clean_error(proc, 2, flag[0])
+    assert tree_snapshot(sandbox) == before
+    assert not (sandbox / "tmp/.esd").exists()
+    if flag[0] in ("--dry", "-R", "-d"):
+        assert "give the task --dry-run" in proc.stderr
+
+
+def test_core_help_shows_only_the_flags_sunray_honours(home):
+    proc = sunray(home, "--help")
+    assert proc.returncode == 0, proc.stderr
+    core = proc.stdout.split("Subcommands:")[0]
+    for shown in ("--help", "--version", "--list", "--config", "--complete",
+                  "--print-completion-script", "--list-format", "--list-depth"):
+        assert shown in core
+    for gone in ("--dry", "--debug", "--echo", "--warn-only", "--hide", "--pty",
+                 "--prompt-for-sudo-password", "--command-timeout", "--write-pyc",
+                 "--search-root", "--collection", "--no-dedupe"):
+        assert gone not in core
+    assert sunray(home, "--version").stdout.startswith("sunray ")
+    assert "esd-dir" in sunray(home, "--list").stdout
+    assert '"esd-dir"' in sunray(home, "--list", "--list-format", "json").stdout
+
+
+def test_completion_still_works(home):
+    proc = sunray(home, "--complete", "--", "sunray", "patch-tmpwatch", "--")
+    assert proc.returncode == 0, proc.stderr
+    assert "--dry-run" in proc.stdout.split()
+    proc = sunray(home, "--print-completion-script", "bash")
+    assert proc.returncode == 0 and "complete" in proc.stdout
+
+
+def task_names(home):
+    import json
+
+    proc = sunray(home, "--list", "--list-format", "json")
+    return [t["name"] for t in json.loads(proc.stdout)["tasks"]]
+
+
+def test_every_task_help_renders_with_long_flags_only(home):
+    names = task_names(home)
+    assert len(names) >= 15
+    for name in names:
+        proc = sunray(home, "--help", name)
+        assert proc.returncode == 0, (name, proc.stderr)
+        options = proc.stdout.split("Options:")[1]
+        assert "--" in options, name
+        short = re.findall(r"^\s+(-[a-zA-Z])\b", options, re.M)
+        assert short == [], (name, short)
+
+
+def test_h_is_help_and_task_short_flags_are_gone(home, sandbox):
+    proc = sunray(home, "fleet", "-h")  # was --hosts
+    assert proc.returncode == 0 and "--hosts" in proc.stdout
+    before = tree_snapshot(sandbox)
+    for args in (["patch-tmpwatch", "--root", sandbox, "-d"],  # was --dry-run
+                 ["check-esound", "-r", "x.rpm"],  # was --rpm
+                 ["esd-dir", "-o", sandbox]):  # was --root
+        proc = sunray(home, *args)
+        assert proc.returncode == 2, (args, proc.stderr)
+        assert "Traceback" not in proc.stderr
+    assert tree_snapshot(sandbox) == before
+
+
+def test_readme_examples_use_long_task_flags(home):
+    pages = [REPO / "README.md"] + sorted((REPO / "docs").glob("*.md"))
+    readme = "".join(page.read_text() for page in pages)
+    uses = re.findall(r"(?:sunray|invoke) [^\n`|]*", readme)
+    assert uses
+    for use in uses:
+        # -f FILE (core --config) and -h (help) are the only one-letter flags.
+        assert not re.search(r"\s-(?![fh]\b)[a-zA-Z]\b", use), use
+
+
+def test_cli_usage_errors_exit_2_without_traceback(sandbox):
+    assert_clean_error(run_sunray("no-such-task"), 2, "no-such-task")
+    assert_clean_error(run_sunray("esd-dir", "--no-such-flag"), 2, "--no-such-flag")
+    assert_clean_error(run_sunray("esd-dir", "--root", sandbox / "missing"), 2, "does not exist")
+    assert_clean_error(
+        run_sunray("patch-tmpwatch", "--root", sandbox, "--format", "xml"), 2, "--format"
+    )
+
+
+def test_cli_help_lists_every_task():
+    proc = run_sunray("--list")
+    assert proc.returncode == 0
+    for name in ("patch-tmpwatch", "esd-dir", "install-boot-hook", "boot"):
+        assert name in proc.stdout
+    helptext = run_sunray("--help", "patch-tmpwatch").stdout
+    assert "--dry-run" in helptext and "--root" in helptext
+
+
+def test_invoke_in_checkout_sees_the_same_tasks():
+    invoke = os.path.join(os.path.dirname(sys.executable), "invoke")
+    proc = subprocess.run([invoke, "--list"], cwd=REPO, capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stderr
+    assert "patch-tmpwatch" in proc.stdout and "esd-dir" in proc.stdout
