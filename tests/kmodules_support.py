@@ -15,7 +15,7 @@ SRSS = FIXTURES / "srss"
 
 def host_kernels():
     """At least two kernel versions with headers on this machine (old, update)."""
-    from sunray.modules.core import host_header_kernels
+    from sunray.demo import host_header_kernels
 
     kernels = [k for k in host_header_kernels() if k.endswith("-amd64")]
     if len(kernels) < 2:
@@ -30,7 +30,7 @@ def make_server(top, kernels):
     """A server tree at top: the SRSS module sources, /etc/debian_version and
     /lib/modules/K/build linked to the host's headers for each kernel."""
     need("make", "gcc", "depmod", "modinfo")
-    from sunray.modules.core import sandbox_kernels
+    from sunray.demo import sandbox_kernels
 
     top = Path(top)
     for d in ("etc", "var/lib", "var/log", "var/tmp", "lib/modules", "tmp"):

@@ -178,7 +178,7 @@ def test_source_path_with_a_newline_is_refused(sandbox, tmp_path):
     ("C_FILES = $(SRC) utio.c", ["utio"]),
 ])
 def test_module_objects_accepts_plain_names(tmp_path, line, names):
-    from sunray.modules.core import module_objects
+    from sunray.modules.discover import module_objects
 
     (tmp_path / "Makefile").write_text(f"{line}\n")
     assert module_objects(tmp_path) == names
@@ -189,7 +189,7 @@ def test_module_objects_accepts_plain_names(tmp_path, line, names):
                                   "é.c"])
 def test_module_objects_refuses_anything_but_plain_names(tmp_path, word):
     from sunray.errors import UsageError
-    from sunray.modules.core import module_objects
+    from sunray.modules.discover import module_objects
 
     (tmp_path / "Makefile").write_text(f"C_FILES = ok.c {word}\n")
     with pytest.raises(UsageError, match="Makefile.*module name"):
