@@ -16,7 +16,7 @@ import struct
 
 import pytest
 from conftest import FIXTURES, assert_clean_error, run_sunray, tree_snapshot
-from kmodules_support import host_kernels, make_server
+from modules_support import host_kernels, make_server
 
 from sunray import safeio
 from sunray.errors import JobFailed, UsageError

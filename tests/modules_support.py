@@ -8,7 +8,7 @@ import subprocess
 from pathlib import Path
 
 import pytest
-from conftest import FIXTURES, IN_CI, need
+from conftest import FIXTURES, IN_CI, need, run_sunray
 
 SRSS = FIXTURES / "srss"
 
@@ -39,6 +39,12 @@ def make_server(top, kernels):
     shutil.copytree(SRSS, top, dirs_exist_ok=True)
     sandbox_kernels(str(top), kernels)
     return top
+
+
+def rebuild(top, *args, config=None):
+    """Run `sunray rebuild-modules --root top ARGS` (with the config file ``config``)."""
+    extra = ["-f", str(config)] if config else []
+    return run_sunray(*extra, "rebuild-modules", "--root", top, *args)
 
 
 def modinfo(field, path):
