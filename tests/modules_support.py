@@ -41,9 +41,9 @@ def make_server(top, kernels):
     return top
 
 
-def rebuild(top, *args, config=None):
-    """Run `sunray rebuild-modules --root top ARGS` (with the config file ``config``)."""
-    extra = ["-f", str(config)] if config else []
+def rebuild(top, *args, settings_file=None):
+    """Run `sunray rebuild-modules --root top ARGS` (with ``-f settings_file``)."""
+    extra = ["-f", str(settings_file)] if settings_file else []
     return run_sunray(*extra, "rebuild-modules", "--root", top, *args)
 
 

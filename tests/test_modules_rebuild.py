@@ -25,8 +25,8 @@ from modules_support import (
 )
 
 
-def rebuild_json(top, *args, config=None, code=0):
-    proc = rebuild(top, "--format", "json", *args, config=config)
+def rebuild_json(top, *args, settings_file=None, code=0):
+    proc = rebuild(top, "--format", "json", *args, settings_file=settings_file)
     assert proc.returncode == code, (proc.stdout, proc.stderr)
     return json.loads(proc.stdout)
 
@@ -224,21 +224,21 @@ def test_broken_source_fails_loudly_and_keeps_the_installed_modules(one_kernel):
 def test_lock_makes_a_second_run_wait_then_say_who_holds_it(one_kernel, tmp_path):
     top, kernel = one_kernel
     lock = top / "var/lib/sunray/modules.lock"
-    config = tmp_path / "cfg.yaml"
-    config.write_text("sunray:\n  modules:\n    lock_timeout: 1\n")
+    settings_file = tmp_path / "cfg.yaml"
+    settings_file.write_text("sunray:\n  modules:\n    lock_timeout: 1\n")
     fd = os.open(lock, os.O_RDWR | os.O_CREAT)
     try:
         fcntl.flock(fd, fcntl.LOCK_EX)
         os.write(fd, b"pid 4242: sunray rebuild-modules --kernel X\n")
         start = time.monotonic()
-        proc = rebuild(top, config=config)
+        proc = rebuild(top, settings_file=settings_file)
         assert time.monotonic() - start >= 1
         assert_clean_error(proc, 1, "held by pid 4242: sunray rebuild-modules", "gave up after 1 s")
         assert "waiting for /var/lib/sunray/modules.lock" in proc.stderr
     finally:
         os.close(fd)
     # released: a run goes through
-    assert rebuild(top, config=config).returncode == 0
+    assert rebuild(top, settings_file=settings_file).returncode == 0
 
 
 @pytest.mark.system
@@ -279,19 +279,19 @@ def test_patch_applies_only_to_its_kernel_range(tmp_path, kernels):
         ' MODULE_LICENSE("GPL");\n'
         ' MODULE_DESCRIPTION("Sun Ray audio device emulation (test stand-in)");\n'
         "+MODULE_VERSION(\"patched\");\n")
-    config = tmp_path / "cfg.yaml"
-    config.write_text(
+    settings_file = tmp_path / "cfg.yaml"
+    settings_file.write_text(
         "sunray:\n  modules:\n    patches:\n"
         f"      - {{file: patches/utadem-new-kernels.patch, kernel_regex: '^{new}$', "
         "module: utadem}\n")
-    doc = rebuild_json(top, "--kernel", old, "--kernel", new, config=config)
+    doc = rebuild_json(top, "--kernel", old, "--kernel", new, settings_file=settings_file)
     assert set(statuses(doc).values()) == {"built"}
     assert modinfo("version", top / f"lib/modules/{new}/extra/sunray/utadem.ko") == "patched"
     assert modinfo("version", top / f"lib/modules/{old}/extra/sunray/utadem.ko") == ""
     # the source tree itself is never patched
     assert "patched" not in (top / "usr/src/SUNWut/utadem/utadem.c").read_text()
     # same patch, same result: up to date; without the patch: a rebuild
-    assert set(statuses(rebuild_json(top, config=config)).values()) == {"up to date"}
+    assert set(statuses(rebuild_json(top, settings_file=settings_file)).values()) == {"up to date"}
     assert statuses(rebuild_json(top))[(new, "utadem")] == "built"
 
 
@@ -306,12 +306,12 @@ def test_signing_with_the_kernels_sign_file(tmp_path, kernels):
                     "-subj", "/CN=sunray test signing key", "-newkey", "rsa:2048",
                     "-keyout", str(keys / "mok.key"), "-outform", "DER",
                     "-out", str(keys / "mok.der")], check=True, capture_output=True)
-    config = tmp_path / "cfg.yaml"
-    config.write_text(
+    settings_file = tmp_path / "cfg.yaml"
+    settings_file.write_text(
         "sunray:\n  modules:\n    sign:\n      enabled: true\n"
         "      key: /etc/sunray/keys/mok.key\n      cert: /etc/sunray/keys/mok.der\n"
         "      hash: sha256\n")
-    doc = rebuild_json(top, config=config)
+    doc = rebuild_json(top, settings_file=settings_file)
     assert set(statuses(doc).values()) == {"built"}
     for name in ALL_KO:
         ko = top / f"lib/modules/{kernel}/extra/sunray/{name}"
@@ -320,7 +320,7 @@ def test_signing_with_the_kernels_sign_file(tmp_path, kernels):
     # a signing failure is a failure, and the signed modules stay
     before = installed(top, kernel)
     (keys / "mok.der").unlink()
-    proc = rebuild(top, "--force", config=config)
+    proc = rebuild(top, "--force", settings_file=settings_file)
     assert_clean_error(proc, 1, "failed")
     assert "signing: cert /etc/sunray/keys/mok.der not found" in proc.stdout
     assert installed(top, kernel) == before
@@ -334,17 +334,17 @@ def test_boot_check_builds_for_the_chosen_kernel_then_is_a_no_op(tmp_path, kerne
 
     old, new = kernels
     top = make_server(tmp_path / "root", kernels)
-    config = defaults()
-    config["modules"]["running_kernel"] = old
-    report = boot_check(Root(top), config)
+    settings = defaults()
+    settings["modules"]["running_kernel"] = old
+    report = boot_check(Root(top), settings)
     assert not report.failure
     assert {p.kernel for p in report.pairs} == {old}
     assert sorted(installed(top, old)) == ALL_KO and installed(top, new) == {}
-    report = boot_check(Root(top), config)
+    report = boot_check(Root(top), settings)
     assert {p.status for p in report.pairs} == {"up to date"}
     # without running_kernel: the newest kernel with headers
-    config["modules"]["running_kernel"] = ""
-    assert {p.kernel for p in boot_check(Root(top), config).pairs} == {new}
+    settings["modules"]["running_kernel"] = ""
+    assert {p.kernel for p in boot_check(Root(top), settings).pairs} == {new}
 
 
 @pytest.mark.system

@@ -23,12 +23,12 @@ def test_kernel_names_with_metacharacters_are_refused_before_anything_runs(tmp_p
 
 def test_bad_configuration_is_a_usage_error(tmp_path):
     top = make_server(tmp_path / "root", [])
-    config = tmp_path / "cfg.yaml"
-    config.write_text("sunray:\n  modules:\n    dest: ../../etc\n")
-    assert_clean_error(rebuild(top, config=config), 2, "modules.dest")
-    config.write_text("sunray:\n  modules:\n    modules: [nosuch]\n")
+    settings_file = tmp_path / "cfg.yaml"
+    settings_file.write_text("sunray:\n  modules:\n    dest: ../../etc\n")
+    assert_clean_error(rebuild(top, settings_file=settings_file), 2, "modules.dest")
+    settings_file.write_text("sunray:\n  modules:\n    modules: [nosuch]\n")
     (top / "lib/modules/x").mkdir()
-    assert_clean_error(rebuild(top, "--kernel", "x", config=config), 2, "nosuch")
+    assert_clean_error(rebuild(top, "--kernel", "x", settings_file=settings_file), 2, "nosuch")
     assert_clean_error(rebuild(top, "--jobs", "0x"), 2)
 
 

@@ -53,8 +53,8 @@ def _rebuild(job: Job, kernels: Optional[List[str]], jobs: Any = None, force: bo
             build.row.status = STATUS_CURRENT if build.current and not force else STATUS_WOULD
         return _finish(report, plan, started)
     with BuildLock(job):
-        # Headers and records are read again under the lock: another run may
-        # have changed them while this one waited.
+        # Planned under the lock: another run may have built or removed
+        # modules while this one waited.
         plan = plan_builds(job, survey(job, kernels), explicit, report)
         todo = []
         for build in plan.builds:
