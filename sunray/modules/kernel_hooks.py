@@ -34,7 +34,7 @@ POSTRM = "/etc/kernel/postrm.d/sunray-modules"
 INSTALL_PLUGIN = "/etc/kernel/install.d/85-sunray.install"
 
 # (server path, template, extra template variables)
-HOOKS: Tuple[Tuple[str, str, Dict[str, str]], ...] = (
+HOOKS: Tuple[Tuple[str, str, Dict[str, Any]], ...] = (
     (POSTINST, "kernel-postinst-sunray.sh.j2",
      {"task": "rebuild-modules", "when": "after a kernel is installed",
       "what": "builds the Sun Ray (SRSS) kernel modules for VERSION"}),
