@@ -14,11 +14,12 @@ import shlex
 import shutil
 import sys
 from pathlib import Path
-from typing import TYPE_CHECKING, List, Optional, Sequence, Union
+from typing import TYPE_CHECKING, Any, Dict, List, Optional, Sequence, Tuple, Union
 
 from .errors import UsageError
 
 if TYPE_CHECKING:
+    from .apply import ApplyReport
     from .rootfs import Root
 
 MARKER = ".sunray-demo"
@@ -27,7 +28,7 @@ _CHECKOUT = Path(__file__).resolve().parent.parent
 FIXTURES = _CHECKOUT / "tests" / "fixtures"
 
 
-def build(path):
+def build(path: Union[str, Path]) -> Tuple["Root", List[str]]:
     """Create the sandbox server at ``path`` (replacing an earlier demo there)."""
     from .rootfs import Root
 
@@ -67,7 +68,7 @@ def _install_launcher(path):
     os.chmod(launcher, 0o755)
 
 
-def run(path, settings):
+def run(path: Union[str, Path], settings: Dict[str, Any]) -> "ApplyReport":
     """Build the sandbox server and run ``apply`` on it."""
     from . import apply
 
