@@ -35,7 +35,7 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
-from sunray.modules.core import host_header_kernels, sandbox_kernels  # noqa: E402
+from sunray.demo import host_header_kernels, sandbox_kernels  # noqa: E402
 
 FIXTURE = REPO / "tests/fixtures/srss"
 

@@ -44,15 +44,15 @@ def _boot_hook(root, settings, dry_run):
 
 
 def _kernel_hooks(root, settings, dry_run):
-    from .modules import kernel_hooks as kernelhooks
+    from .modules import kernel_hooks
 
-    return kernelhooks.install(root, settings, dry_run=dry_run)
+    return kernel_hooks.install(root, settings, dry_run=dry_run)
 
 
 def _rebuild_modules(root, settings, dry_run):
-    from .modules import core as kmodules
+    from .modules.rebuild import rebuild
 
-    return kmodules.rebuild(root, settings, dry_run=dry_run)
+    return rebuild(root, settings, dry_run=dry_run)
 
 
 # The function behind each step named in tasklist.APPLY_STEPS.

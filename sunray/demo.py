@@ -14,8 +14,13 @@ import shlex
 import shutil
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING, Any, Dict, List, Optional, Sequence, Tuple, Union
 
 from .errors import UsageError
+
+if TYPE_CHECKING:
+    from .apply import ApplyReport
+    from .rootfs import Root
 
 MARKER = ".sunray-demo"
 LAUNCHER = "/usr/bin/sunray"
@@ -23,9 +28,8 @@ _CHECKOUT = Path(__file__).resolve().parent.parent
 FIXTURES = _CHECKOUT / "tests" / "fixtures"
 
 
-def build(path):
+def build(path: Union[str, Path]) -> Tuple["Root", List[str]]:
     """Create the sandbox server at ``path`` (replacing an earlier demo there)."""
-    from .modules import core as kmodules
     from .rootfs import Root
 
     demo_tree = FIXTURES / "demo"
@@ -49,7 +53,7 @@ def build(path):
     (path / MARKER).write_text("made by `sunray demo`; safe to delete\n")
     _install_launcher(path)
     root = Root(path)
-    kernels = kmodules.sandbox_kernels(root)
+    kernels = sandbox_kernels(root)
     return root, kernels
 
 
@@ -64,7 +68,7 @@ def _install_launcher(path):
     os.chmod(launcher, 0o755)
 
 
-def run(path, settings):
+def run(path: Union[str, Path], settings: Dict[str, Any]) -> "ApplyReport":
     """Build the sandbox server and run ``apply`` on it."""
     from . import apply
 
@@ -82,3 +86,46 @@ def run(path, settings):
             "or any linux-headers-* package): the modules step had nothing to build"
         )
     return report
+
+
+def sandbox_kernels(root: Union["Root", str], kernels: Optional[Sequence[str]] = None) -> List[str]:
+    """Point DIR/lib/modules/K/build at the host's headers for K (demo, tests, bench).
+
+    kernels: versions to link (default: every /usr/src/linux-headers-*
+    directory with a Makefile and a Module.symvers on the host). Returns the
+    kernels linked.
+    """
+    from .modules.settings import check_kernel
+    from .rootfs import Root
+
+    root = root if isinstance(root, Root) else Root(root)
+    if kernels is None:
+        kernels = host_header_kernels()
+    done = []
+    for kernel in kernels:
+        check_kernel(kernel)
+        headers = Path(f"/usr/src/linux-headers-{kernel}")
+        if not (headers / "Makefile").is_file():
+            raise UsageError(f"no host headers for {kernel} ({headers})")
+        kdir = root.path(f"/lib/modules/{kernel}")
+        kdir.mkdir(parents=True, exist_ok=True)
+        link = kdir / "build"
+        if os.path.lexists(link):
+            link.unlink()
+        link.symlink_to(headers)
+        done.append(kernel)
+    return done
+
+
+def host_header_kernels() -> List[str]:
+    """Kernel versions with headers installed on the host, oldest first."""
+    from .modules.discover import version_key
+    from .modules.settings import KERNEL_RE
+
+    found = []
+    for p in Path("/usr/src").glob("linux-headers-*"):
+        kernel = p.name[len("linux-headers-"):]
+        if (p / "Makefile").is_file() and (p / "Module.symvers").is_file() \
+                and KERNEL_RE.match(kernel):
+            found.append(kernel)
+    return sorted(found, key=version_key)

@@ -13,7 +13,7 @@ import pytest
 from conftest import assert_clean_error, need, run_sunray, tree_snapshot
 
 from sunray import demo
-from sunray.modules.core import host_header_kernels
+from sunray.demo import host_header_kernels
 
 # Every test here drives real system tools (kbuild, depmod, modinfo).
 pytestmark = [pytest.mark.system, pytest.mark.usefixtures("_headers")]

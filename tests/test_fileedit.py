@@ -16,7 +16,7 @@ import struct
 
 import pytest
 from conftest import FIXTURES, assert_clean_error, run_sunray, tree_snapshot
-from kmodules_support import host_kernels, make_server
+from modules_support import host_kernels, make_server
 
 from sunray import safeio
 from sunray.errors import JobFailed, UsageError
@@ -249,13 +249,13 @@ def test_module_state_linked_out_of_the_root(tmp_path, kernel, outside):
 
 
 def test_scratch_space_never_goes_through_a_link_out_of_the_root(sandbox, outside):
-    from sunray.modules.core import _scratch_base
+    from sunray.modules.build import scratch_base
 
     (sandbox / "var/tmp").symlink_to(outside)
-    assert _scratch_base(Root(sandbox)) is None  # the system's temp dir instead
+    assert scratch_base(Root(sandbox)) is None  # the system's temp dir instead
     (sandbox / "var/tmp").unlink()
     (sandbox / "var/tmp").mkdir()
-    assert _scratch_base(Root(sandbox)) == str(sandbox / "var/tmp")
+    assert scratch_base(Root(sandbox)) == str(sandbox / "var/tmp")
 
 
 # --- 3. extended attributes and SELinux labels -----------------------------

@@ -28,9 +28,9 @@ def _step_tmp_nodev(root, settings):
 def _step_modules(root, settings):
     """The SRSS modules for the running kernel: rebuilt when missing or stale
     (the only automatic path on RHEL 5, whose kernel package runs no hooks)."""
-    from ..modules import core as kmodules
+    from ..modules.rebuild import boot_check
 
-    result = kmodules.boot_check(root, settings)
+    result = boot_check(root, settings)
     report = Report("boot-modules", root=str(root.top))
     report.notes.extend(result.to_text().splitlines())
     report.warnings.extend(result.warnings)

@@ -410,11 +410,11 @@ def rebuild_modules(c: invoke.Context, root: Optional[str] = None, kernel: Optio
     already installed; the table shows the log path and the log's tail.
     Exit 1 when any build failed.
     """
-    from sunray.modules import core as kmodules
+    from sunray.modules.rebuild import rebuild
 
     check_format(format)
-    result = kmodules.rebuild(root_of(c, root), settings(c), kernels=kernel or None,
-                              jobs=jobs, force=force, dry_run=dry_run)
+    result = rebuild(root_of(c, root), settings(c), kernels=kernel or None,
+                     jobs=jobs, force=force, dry_run=dry_run)
     finish(result, format)
 
 
@@ -429,12 +429,12 @@ def remove_modules(c: invoke.Context, root: Optional[str] = None, kernel: Option
     toolkit's record for that kernel.
     """
     from sunray.errors import UsageError
-    from sunray.modules import core as kmodules
+    from sunray.modules.remove import remove
 
     check_format(format)
     if not kernel:
         raise UsageError("--kernel K is required")
-    finish(kmodules.remove(root_of(c, root), settings(c), kernel, dry_run=dry_run), format)
+    finish(remove(root_of(c, root), settings(c), kernel, dry_run=dry_run), format)
 
 
 @task(help={"root": ROOT_HELP, "dry_run": DRY_RUN_HELP, "revert": REVERT_HELP,
@@ -450,10 +450,10 @@ def install_kernel_hooks(c: invoke.Context, root: Optional[str] = None, dry_run:
     RHEL 8+). Each calls the sunray program for the kernel being installed or
     removed. RHEL 5 runs no such hooks: there `sunray boot` does the rebuild.
     """
-    from sunray.modules import kernel_hooks as kernelhooks
+    from sunray.modules import kernel_hooks
 
     check_format(format)
-    result = kernelhooks.install(root_of(c, root), settings(c), dry_run=dry_run, revert=revert)
+    result = kernel_hooks.install(root_of(c, root), settings(c), dry_run=dry_run, revert=revert)
     finish(result, format)
 
 
@@ -466,10 +466,10 @@ def export_dkms(c: invoke.Context, root: Optional[str] = None, dry_run: bool = F
     For sites that standardise on DKMS: sources plus a dkms.conf (AUTOINSTALL
     on, one entry per module). Then: dkms add/build/install -m sunray-ut -v VERSION.
     """
-    from sunray.modules import dkms_export as dkmsexport
+    from sunray.modules import dkms_export
 
     check_format(format)
-    finish(dkmsexport.export(root_of(c, root), settings(c), dry_run=dry_run), format)
+    finish(dkms_export.export(root_of(c, root), settings(c), dry_run=dry_run), format)
 
 
 ns = Collection.from_module(sys.modules[__name__], config={"sunray": defaults()})

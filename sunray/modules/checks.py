@@ -5,9 +5,10 @@ Read-only; each returns a list of Check rows."""
 import os
 import re
 from pathlib import Path
+from typing import Any, Dict, List, Optional, Union
 
 from ..report import Check
-from ..rootfs import executable
+from ..rootfs import Root, executable
 from . import kernel_hooks
 
 KERNEL_HOOKS = {
@@ -17,18 +18,20 @@ KERNEL_HOOKS = {
 }
 
 
-def module_sources(root, settings):
+def module_sources(root: Root, settings: Dict[str, Any]) -> Dict[str, str]:
     """``{module: server_dir}`` of the SRSS module sources rebuild-modules would build."""
-    from .core import discover_modules, module_settings
+    from .discover import discover_modules
+    from .settings import ModuleSettings
 
-    cfg = module_settings(settings)
-    return {name: root.server_path(path) for name, path in discover_modules(root, cfg)}
+    module_settings = ModuleSettings.from_settings(settings)
+    return {name: root.server_path(path) for name, path in discover_modules(root, module_settings)}
 
 
-def check_module_sources(root, settings):
-    from .core import module_settings
+def check_module_sources(root: Root, settings: Dict[str, Any]) -> List[Check]:
+    """The module sources are where modules.src says."""
+    from .settings import ModuleSettings
 
-    base = module_settings(settings)["src"]
+    base = ModuleSettings.from_settings(settings).src
     found = module_sources(root, settings)
     if found:
         return [Check("module-sources", "SRSS module sources found", "ok",
@@ -39,7 +42,8 @@ def check_module_sources(root, settings):
                   "install SRSS (its RPMs put the sources there) or set sunray.modules.src")]
 
 
-def check_kernel_hooks(root, settings):
+def check_kernel_hooks(root: Root, settings: Dict[str, Any]) -> List[Check]:
+    """The kernel install and removal hooks are there and executable."""
     title = "kernel hooks installed"
     fix = "sunray install-kernel-hooks"
     present = {k: p for k, p in KERNEL_HOOKS.items() if os.path.lexists(root.path(p))}
@@ -58,7 +62,7 @@ def check_kernel_hooks(root, settings):
     return [Check("kernel-hooks", title, "ok", ", ".join(present.values()))]
 
 
-def parse_proc_modules(text):
+def parse_proc_modules(text: str) -> Dict[str, str]:
     """``{name: state}`` from a /proc/modules text (name size refs deps state addr)."""
     loaded = {}
     for line in text.splitlines():
@@ -68,7 +72,8 @@ def parse_proc_modules(text):
     return loaded
 
 
-def check_modules_loaded(root, settings, proc_modules=None):
+def check_modules_loaded(root: Root, settings: Dict[str, Any],
+                         proc_modules: Optional[Union[str, Path]] = None) -> List[Check]:
     """On the running system (root /), the SRSS modules are loaded.
 
     ``proc_modules`` is a file in /proc/modules format; it defaults to
@@ -100,16 +105,16 @@ def check_modules_loaded(root, settings, proc_modules=None):
     return [Check("modules-loaded", title, "ok", f"loaded: {', '.join(expected)}")]
 
 
-def check_modules_built(root, settings):
+def check_modules_built(root: Root, settings: Dict[str, Any]) -> List[Check]:
     """For every kernel with headers, the SRSS modules are installed, current
     and built for that kernel (vermagic)."""
-    from . import core as kmodules
+    from .rebuild import status
 
     title = "SRSS modules built"
     if not module_sources(root, settings):
         return [Check("modules-built", title, "skip", "no SRSS module sources: nothing to build")]
     checks = []
-    for row in kmodules.status(root, settings):
+    for row in status(root, settings):
         kernel = row["kernel"]
         ident = f"modules-{kernel}"
         rebuild = f"sunray rebuild-modules --kernel {kernel}"

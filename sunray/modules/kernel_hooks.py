@@ -19,12 +19,13 @@ unconfigured: one broken third-party module must not cost a bootable kernel.
 makes the hooks exit with sunray's status instead.
 """
 
-from typing import Dict, Tuple
+from typing import Any, Dict, Optional, Tuple
 
 from ..boot.hook import program_path
 from ..config import as_bool
 from ..fileedit import FileEditor, check_writable
 from ..report import Report
+from ..rootfs import Root
 from ..templating import render
 
 POSTINST = "/etc/kernel/postinst.d/sunray-modules"
@@ -33,7 +34,7 @@ POSTRM = "/etc/kernel/postrm.d/sunray-modules"
 INSTALL_PLUGIN = "/etc/kernel/install.d/85-sunray.install"
 
 # (server path, template, extra template variables)
-HOOKS: Tuple[Tuple[str, str, Dict[str, str]], ...] = (
+HOOKS: Tuple[Tuple[str, str, Dict[str, Any]], ...] = (
     (POSTINST, "kernel-postinst-sunray.sh.j2",
      {"task": "rebuild-modules", "when": "after a kernel is installed",
       "what": "builds the Sun Ray (SRSS) kernel modules for VERSION"}),
@@ -47,26 +48,26 @@ HOOKS: Tuple[Tuple[str, str, Dict[str, str]], ...] = (
 )
 
 
-
-def render_hooks(config, root=None):
+def render_hooks(settings: Dict[str, Any], root: Optional[Root] = None) -> Dict[str, str]:
     """{server path: script text} of every hook."""
-    program = program_path(config, root)
-    strict = as_bool((config.get("modules") or {}).get("hook_strict", False),
+    program = program_path(settings, root)
+    strict = as_bool((settings.get("modules") or {}).get("hook_strict", False),
                      "sunray.modules.hook_strict")
     return {path: render(template, path=path, program=program, strict=strict, **extra)
             for path, template, extra in HOOKS}
 
 
-def install(root, config, dry_run=False, revert=False):
+def install(root: Root, settings: Dict[str, Any], dry_run: bool = False, revert: bool = False) -> Report:
+    """Install the hooks (all or none), or with ``revert`` remove them again."""
     report = Report(task="install-kernel-hooks", root=str(root.top), dry_run=dry_run)
-    editor = FileEditor(root, dry_run=dry_run, state_dir=config.get("state_dir", "/var/lib/sunray"))
+    editor = FileEditor(root, dry_run=dry_run, state_dir=settings.get("state_dir", "/var/lib/sunray"))
     if revert:
         # All or nothing: a hook the admin changed since stops the revert first.
         editor.check_revert([path for path, _, _ in HOOKS])
         for path, _, _ in HOOKS:
             report.add(editor.revert(path))
         return report
-    hooks = render_hooks(config, root)
+    hooks = render_hooks(settings, root)
     if not dry_run:
         # All four or none: refuse before the first write, not after the third.
         check_writable(root, list(hooks), "install the kernel hooks")

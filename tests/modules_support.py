@@ -8,14 +8,14 @@ import subprocess
 from pathlib import Path
 
 import pytest
-from conftest import FIXTURES, IN_CI, need
+from conftest import FIXTURES, IN_CI, need, run_sunray
 
 SRSS = FIXTURES / "srss"
 
 
 def host_kernels():
     """At least two kernel versions with headers on this machine (old, update)."""
-    from sunray.modules.core import host_header_kernels
+    from sunray.demo import host_header_kernels
 
     kernels = [k for k in host_header_kernels() if k.endswith("-amd64")]
     if len(kernels) < 2:
@@ -30,7 +30,7 @@ def make_server(top, kernels):
     """A server tree at top: the SRSS module sources, /etc/debian_version and
     /lib/modules/K/build linked to the host's headers for each kernel."""
     need("make", "gcc", "depmod", "modinfo")
-    from sunray.modules.core import sandbox_kernels
+    from sunray.demo import sandbox_kernels
 
     top = Path(top)
     for d in ("etc", "var/lib", "var/log", "var/tmp", "lib/modules", "tmp"):
@@ -39,6 +39,12 @@ def make_server(top, kernels):
     shutil.copytree(SRSS, top, dirs_exist_ok=True)
     sandbox_kernels(str(top), kernels)
     return top
+
+
+def rebuild(top, *args, settings_file=None):
+    """Run `sunray rebuild-modules --root top ARGS` (with ``-f settings_file``)."""
+    extra = ["-f", str(settings_file)] if settings_file else []
+    return run_sunray(*extra, "rebuild-modules", "--root", top, *args)
 
 
 def modinfo(field, path):

@@ -11,26 +11,22 @@ import threading
 import time
 
 import pytest
-from conftest import assert_clean_error, need, run_sunray, tree_snapshot
-from kmodules_support import (
+from conftest import assert_clean_error, need, tree_snapshot
+from modules_support import (
     ALL_KO,
     MODULES,
     host_kernels,
     installed,
     make_server,
     modinfo,
+    rebuild,
     record,
     statuses,
 )
 
 
-def rebuild(top, *args, config=None):
-    extra = ["-f", str(config)] if config else []
-    return run_sunray(*extra, "rebuild-modules", "--root", top, *args)
-
-
-def rebuild_json(top, *args, config=None, code=0):
-    proc = rebuild(top, "--format", "json", *args, config=config)
+def rebuild_json(top, *args, settings_file=None, code=0):
+    proc = rebuild(top, "--format", "json", *args, settings_file=settings_file)
     assert proc.returncode == code, (proc.stdout, proc.stderr)
     return json.loads(proc.stdout)
 
@@ -56,6 +52,7 @@ def one_kernel(tmp_path, kernels):
     return top, kernels[-1]
 
 
+@pytest.mark.system
 def test_builds_every_module_for_every_kernel_with_its_vermagic(built, kernels):
     top, doc = built
     assert statuses(doc) == {(k, m): "built" for k in kernels for m in MODULES}
@@ -85,6 +82,7 @@ def test_builds_every_module_for_every_kernel_with_its_vermagic(built, kernels):
     assert not list((top / "usr/src/SUNWut").rglob("*.ko"))
 
 
+@pytest.mark.system
 def test_second_run_builds_nothing_and_changes_nothing(built, kernels):
     top, _ = built
     before = tree_snapshot(top)
@@ -97,6 +95,7 @@ def test_second_run_builds_nothing_and_changes_nothing(built, kernels):
     assert elapsed < 5  # a no-op runs no make at all (the bench measures it properly)
 
 
+@pytest.mark.system
 def test_text_output_is_a_table_with_log_paths(built, kernels):
     top, _ = built
     proc = rebuild(top)
@@ -107,6 +106,7 @@ def test_text_output_is_a_table_with_log_paths(built, kernels):
                and line.endswith(f"modules/{kernels[0]}/utdisk.log") for line in lines)
 
 
+@pytest.mark.system
 def test_dry_run_plans_and_touches_nothing(built, kernels):
     top, _ = built
     before = tree_snapshot(top)
@@ -117,9 +117,10 @@ def test_dry_run_plans_and_touches_nothing(built, kernels):
     assert tree_snapshot(top) == before
 
 
+@pytest.mark.system
 def test_status_for_doctor_is_read_only(built, kernels):
     from sunray.config import defaults
-    from sunray.modules.core import status
+    from sunray.modules.rebuild import status
     from sunray.rootfs import Root
 
     top, _ = built
@@ -129,16 +130,6 @@ def test_status_for_doctor_is_read_only(built, kernels):
     for r in rows:
         assert r["headers"] and r["current"] and r["vermagic_ok"]
         assert r["installed"] == ALL_KO
-    assert tree_snapshot(top) == before
-
-
-@pytest.mark.parametrize("bad", ["6.1;id", "../../etc", "-rf", "6.1 0", "$(id)", "6.1`id`",
-                                 "a/b", ".hidden", "6..1", "6.1\nx", ""])
-def test_kernel_names_with_metacharacters_are_refused_before_anything_runs(tmp_path, bad):
-    top = make_server(tmp_path / "root", [])
-    before = tree_snapshot(top)
-    proc = rebuild(top, "--kernel", bad)
-    assert_clean_error(proc, 2, "refused")
     assert tree_snapshot(top) == before
 
 
@@ -162,6 +153,7 @@ def test_missing_headers_skipped_by_default_failure_when_asked(tmp_path):
     assert "kernel-devel-9.9.9-1-amd64" in rebuild(top).stdout
 
 
+@pytest.mark.system
 def test_force_rebuilds_and_a_changed_source_rebuilds_only_that_module(one_kernel):
     top, kernel = one_kernel
     dest = top / "lib/modules" / kernel / "extra/sunray"
@@ -180,7 +172,7 @@ def test_force_rebuilds_and_a_changed_source_rebuilds_only_that_module(one_kerne
                                            'MODULE_LICENSE("GPL");\nMODULE_VERSION("2.0");'))
     others = {n: b for n, b in installed(top, kernel).items() if n != "utio.ko"}
     from sunray.config import defaults
-    from sunray.modules.core import status
+    from sunray.modules.rebuild import status
     from sunray.rootfs import Root
 
     [row] = status(Root(top), defaults())
@@ -198,6 +190,7 @@ def test_force_rebuilds_and_a_changed_source_rebuilds_only_that_module(one_kerne
     assert modinfo("vermagic", dest / "utadem.ko").startswith(kernel + " ")
 
 
+@pytest.mark.system
 def test_broken_source_fails_loudly_and_keeps_the_installed_modules(one_kernel):
     top, kernel = one_kernel
     before_kos = installed(top, kernel)
@@ -227,26 +220,28 @@ def test_broken_source_fails_loudly_and_keeps_the_installed_modules(one_kernel):
     assert not list((top / "lib/modules" / kernel / "extra/sunray").glob(".*"))
 
 
+@pytest.mark.system
 def test_lock_makes_a_second_run_wait_then_say_who_holds_it(one_kernel, tmp_path):
     top, kernel = one_kernel
     lock = top / "var/lib/sunray/modules.lock"
-    config = tmp_path / "cfg.yaml"
-    config.write_text("sunray:\n  modules:\n    lock_timeout: 1\n")
+    settings_file = tmp_path / "cfg.yaml"
+    settings_file.write_text("sunray:\n  modules:\n    lock_timeout: 1\n")
     fd = os.open(lock, os.O_RDWR | os.O_CREAT)
     try:
         fcntl.flock(fd, fcntl.LOCK_EX)
         os.write(fd, b"pid 4242: sunray rebuild-modules --kernel X\n")
         start = time.monotonic()
-        proc = rebuild(top, config=config)
+        proc = rebuild(top, settings_file=settings_file)
         assert time.monotonic() - start >= 1
         assert_clean_error(proc, 1, "held by pid 4242: sunray rebuild-modules", "gave up after 1 s")
         assert "waiting for /var/lib/sunray/modules.lock" in proc.stderr
     finally:
         os.close(fd)
     # released: a run goes through
-    assert rebuild(top, config=config).returncode == 0
+    assert rebuild(top, settings_file=settings_file).returncode == 0
 
 
+@pytest.mark.system
 def test_two_runs_at_once_do_not_corrupt_anything(one_kernel):
     top, kernel = one_kernel
     results = []
@@ -272,6 +267,7 @@ def test_two_runs_at_once_do_not_corrupt_anything(one_kernel):
         {"up to date"}
 
 
+@pytest.mark.system
 def test_patch_applies_only_to_its_kernel_range(tmp_path, kernels):
     need("patch")
     old, new = kernels
@@ -283,22 +279,23 @@ def test_patch_applies_only_to_its_kernel_range(tmp_path, kernels):
         ' MODULE_LICENSE("GPL");\n'
         ' MODULE_DESCRIPTION("Sun Ray audio device emulation (test stand-in)");\n'
         "+MODULE_VERSION(\"patched\");\n")
-    config = tmp_path / "cfg.yaml"
-    config.write_text(
+    settings_file = tmp_path / "cfg.yaml"
+    settings_file.write_text(
         "sunray:\n  modules:\n    patches:\n"
         f"      - {{file: patches/utadem-new-kernels.patch, kernel_regex: '^{new}$', "
         "module: utadem}\n")
-    doc = rebuild_json(top, "--kernel", old, "--kernel", new, config=config)
+    doc = rebuild_json(top, "--kernel", old, "--kernel", new, settings_file=settings_file)
     assert set(statuses(doc).values()) == {"built"}
     assert modinfo("version", top / f"lib/modules/{new}/extra/sunray/utadem.ko") == "patched"
     assert modinfo("version", top / f"lib/modules/{old}/extra/sunray/utadem.ko") == ""
     # the source tree itself is never patched
     assert "patched" not in (top / "usr/src/SUNWut/utadem/utadem.c").read_text()
     # same patch, same result: up to date; without the patch: a rebuild
-    assert set(statuses(rebuild_json(top, config=config)).values()) == {"up to date"}
+    assert set(statuses(rebuild_json(top, settings_file=settings_file)).values()) == {"up to date"}
     assert statuses(rebuild_json(top))[(new, "utadem")] == "built"
 
 
+@pytest.mark.system
 def test_signing_with_the_kernels_sign_file(tmp_path, kernels):
     need("openssl")
     kernel = kernels[-1]
@@ -309,12 +306,12 @@ def test_signing_with_the_kernels_sign_file(tmp_path, kernels):
                     "-subj", "/CN=sunray test signing key", "-newkey", "rsa:2048",
                     "-keyout", str(keys / "mok.key"), "-outform", "DER",
                     "-out", str(keys / "mok.der")], check=True, capture_output=True)
-    config = tmp_path / "cfg.yaml"
-    config.write_text(
+    settings_file = tmp_path / "cfg.yaml"
+    settings_file.write_text(
         "sunray:\n  modules:\n    sign:\n      enabled: true\n"
         "      key: /etc/sunray/keys/mok.key\n      cert: /etc/sunray/keys/mok.der\n"
         "      hash: sha256\n")
-    doc = rebuild_json(top, config=config)
+    doc = rebuild_json(top, settings_file=settings_file)
     assert set(statuses(doc).values()) == {"built"}
     for name in ALL_KO:
         ko = top / f"lib/modules/{kernel}/extra/sunray/{name}"
@@ -323,43 +320,34 @@ def test_signing_with_the_kernels_sign_file(tmp_path, kernels):
     # a signing failure is a failure, and the signed modules stay
     before = installed(top, kernel)
     (keys / "mok.der").unlink()
-    proc = rebuild(top, "--force", config=config)
+    proc = rebuild(top, "--force", settings_file=settings_file)
     assert_clean_error(proc, 1, "failed")
     assert "signing: cert /etc/sunray/keys/mok.der not found" in proc.stdout
     assert installed(top, kernel) == before
 
 
+@pytest.mark.system
 def test_boot_check_builds_for_the_chosen_kernel_then_is_a_no_op(tmp_path, kernels):
     from sunray.config import defaults
-    from sunray.modules.core import boot_check
+    from sunray.modules.rebuild import boot_check
     from sunray.rootfs import Root
 
     old, new = kernels
     top = make_server(tmp_path / "root", kernels)
-    config = defaults()
-    config["modules"]["running_kernel"] = old
-    report = boot_check(Root(top), config)
+    settings = defaults()
+    settings["modules"]["running_kernel"] = old
+    report = boot_check(Root(top), settings)
     assert not report.failure
     assert {p.kernel for p in report.pairs} == {old}
     assert sorted(installed(top, old)) == ALL_KO and installed(top, new) == {}
-    report = boot_check(Root(top), config)
+    report = boot_check(Root(top), settings)
     assert {p.status for p in report.pairs} == {"up to date"}
     # without running_kernel: the newest kernel with headers
-    config["modules"]["running_kernel"] = ""
-    assert {p.kernel for p in boot_check(Root(top), config).pairs} == {new}
+    settings["modules"]["running_kernel"] = ""
+    assert {p.kernel for p in boot_check(Root(top), settings).pairs} == {new}
 
 
-def test_bad_configuration_is_a_usage_error(tmp_path):
-    top = make_server(tmp_path / "root", [])
-    config = tmp_path / "cfg.yaml"
-    config.write_text("sunray:\n  modules:\n    dest: ../../etc\n")
-    assert_clean_error(rebuild(top, config=config), 2, "modules.dest")
-    config.write_text("sunray:\n  modules:\n    modules: [nosuch]\n")
-    (top / "lib/modules/x").mkdir()
-    assert_clean_error(rebuild(top, "--kernel", "x", config=config), 2, "nosuch")
-    assert_clean_error(rebuild(top, "--jobs", "0x"), 2)
-
-
+@pytest.mark.system
 def test_install_never_follows_a_symlink_out_of_the_root(tmp_path, kernels):
     kernel = kernels[-1]
     top = make_server(tmp_path / "root", [kernel])
@@ -375,17 +363,9 @@ def test_install_never_follows_a_symlink_out_of_the_root(tmp_path, kernels):
 
 def test_boot_check_without_srss_sources_is_a_quiet_no_op(sandbox):
     from sunray.config import defaults
-    from sunray.modules.core import boot_check
+    from sunray.modules.rebuild import boot_check
     from sunray.rootfs import Root
 
     report = boot_check(Root(sandbox), defaults())
     assert not report.failure and not report.pairs
     assert "no SRSS module sources" in report.to_text()
-
-
-def test_remove_modules_needs_a_valid_kernel(sandbox):
-    assert_clean_error(run_sunray("remove-modules", "--root", sandbox), 2, "--kernel K is required")
-    assert_clean_error(run_sunray("remove-modules", "--root", sandbox, "--kernel", "x;y"),
-                       2, "refused")
-    proc = run_sunray("remove-modules", "--root", sandbox, "--kernel", "6.1.0-1-amd64")
-    assert proc.returncode == 0 and "nothing to change" in proc.stdout

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 from conftest import assert_clean_error, need, run_sunray, tree_snapshot
-from kmodules_support import ALL_KO, host_kernels, make_server, modinfo
+from modules_support import ALL_KO, host_kernels, make_server, modinfo
 
 
 def dkms_env(top):
@@ -60,6 +60,7 @@ def test_export_writes_sources_kbuild_and_dkms_conf(sandbox):
     assert "nothing to change" in again.stdout
 
 
+@pytest.mark.system
 def test_real_dkms_adds_builds_and_installs_the_export(tmp_path):
     need("dkms", "make", "gcc")
     kernel = host_kernels()[-1]
@@ -171,26 +172,3 @@ def test_source_path_with_a_newline_is_refused(sandbox, tmp_path):
     assert not marker.exists(), "sourcing dkms.conf ran the planted command"
     assert_clean_error(proc, 2, "modules.src", "control characters")
     assert not conf.exists()
-
-
-@pytest.mark.parametrize("line, names", [
-    ("C_FILES = utio.c utio-2.c _x.c", ["utio", "utio-2", "_x"]),
-    ("C_FILES = $(SRC) utio.c", ["utio"]),
-])
-def test_module_objects_accepts_plain_names(tmp_path, line, names):
-    from sunray.modules.core import module_objects
-
-    (tmp_path / "Makefile").write_text(f"{line}\n")
-    assert module_objects(tmp_path) == names
-
-
-@pytest.mark.parametrize("word", ["a;b.c", "a b\\\nc|d.c", "-rf.c", "a'b.c", 'a"b.c',
-                                  "a.b.c", "a/b.c", "$(x)`id`.c".replace("$(x)", ""),
-                                  "é.c"])
-def test_module_objects_refuses_anything_but_plain_names(tmp_path, word):
-    from sunray.errors import UsageError
-    from sunray.modules.core import module_objects
-
-    (tmp_path / "Makefile").write_text(f"C_FILES = ok.c {word}\n")
-    with pytest.raises(UsageError, match="Makefile.*module name"):
-        module_objects(tmp_path)

@@ -8,7 +8,7 @@ import subprocess
 
 import pytest
 from conftest import assert_clean_error, need, run_sunray, tree_snapshot
-from kmodules_support import (
+from modules_support import (
     ALL_KO,
     host_kernels,
     installed,
@@ -45,6 +45,7 @@ def kernels():
     return host_kernels()
 
 
+@pytest.mark.system
 def test_hooks_are_installed_executable_clean_and_revertible(sandbox):
     need("shellcheck")
     before = tree_snapshot(sandbox)
@@ -81,6 +82,7 @@ def test_program_path_with_quotes_is_refused(sandbox):
     assert not (sandbox / POSTINST).exists()
 
 
+@pytest.mark.system
 def test_postinst_builds_for_the_new_kernel_and_postrm_cleans_up(tmp_path, kernels):
     old, new = kernels
     top = make_server(tmp_path / "root", kernels)
@@ -111,6 +113,7 @@ def test_postinst_builds_for_the_new_kernel_and_postrm_cleans_up(tmp_path, kerne
     assert (top / f"lib/modules/{new}/build").is_symlink()  # not ours: left alone
 
 
+@pytest.mark.system
 def test_kernel_install_plugin_add_and_remove(tmp_path, kernels):
     kernel = kernels[0]
     top = make_server(tmp_path / "root", [kernel])

@@ -1,0 +1,70 @@
+"""The tools builds and installs run (make, patch, modinfo, depmod), run
+with a clean environment into a log, and the safe way to the directories
+and files they write under the root."""
+
+import os
+import shutil
+from pathlib import Path
+from typing import Dict, List, Optional, TextIO, Union
+
+from ..errors import JobFailed
+from ..rootfs import Root
+
+# Environment variables that would make our make calls stack -j or inherit a
+# parent make's state.
+_MAKE_ENV = ("MAKEFLAGS", "MFLAGS", "MAKELEVEL", "MAKEOVERRIDES", "GNUMAKEFLAGS")
+
+
+def find_tool(name: str) -> str:
+    """The program ``name`` on PATH or in the sbin directories (JobFailed
+    naming the package when it is missing)."""
+    found = shutil.which(name) or next(
+        (p for p in (f"/usr/sbin/{name}", f"/sbin/{name}", f"/usr/bin/{name}")
+         if os.access(p, os.X_OK)), None)
+    if not found:
+        package = {"depmod": "kmod", "modinfo": "kmod"}.get(name, name)
+        raise JobFailed(f"{name} not found: install the {package} package")
+    return found
+
+
+def clean_env() -> Dict[str, str]:
+    """The environment for the tools: no outer make's state, C locale."""
+    env = {k: v for k, v in os.environ.items() if k not in _MAKE_ENV}
+    env["LC_ALL"] = "C"
+    return env
+
+
+def run_logged(cmd: List[str], log: TextIO, cwd: Optional[str] = None) -> int:
+    """Run cmd (an argument list), appending stdout+stderr to the open log;
+    its exit status."""
+    import subprocess
+
+    log.write(f"$ {' '.join(cmd)}\n")
+    log.flush()
+    proc = subprocess.run(cmd, stdout=log, stderr=subprocess.STDOUT, cwd=cwd,
+                          env=clean_env(), stdin=subprocess.DEVNULL)
+    log.flush()
+    return proc.returncode
+
+
+def modinfo(field_name: str, path: Union[str, Path]) -> Optional[str]:
+    """One field of a .ko's modinfo, or None when modinfo fails."""
+    import subprocess
+
+    proc = subprocess.run([find_tool("modinfo"), "-F", field_name, str(path)],
+                          capture_output=True, text=True)
+    if proc.returncode != 0:
+        return None
+    return proc.stdout.strip()
+
+
+def safe_dir(root: Root, host_dir: Path, create: bool = True) -> Path:
+    """``host_dir`` (a path under the root) made, or only checked with
+    create=False, by Root.makedirs: its real location, reached without a
+    symlink out of the root (UsageError otherwise)."""
+    return root.makedirs(root.server_path(host_dir), create=create).host
+
+
+def open_nofollow(path: str, flags: int) -> int:
+    """open() opener: never write through a symlink at a log's name."""
+    return os.open(path, flags | os.O_NOFOLLOW, 0o644)
