@@ -6,60 +6,12 @@ mount is looked at."""
 import json
 import os
 import stat
-import sys
-from pathlib import Path
 
-import pytest
-from conftest import need_root, run_sunray, tree_snapshot
+from conftest import need_root, run_sunray
 
 from sunray.boot import run as boot_run
 from sunray.report import Report
 from sunray.rootfs import Root
-
-PROGRAM = Path(sys.executable).parent / "sunray"  # the venv's console script
-SCRIPT_DEBIAN = "etc/init.d/sunray-boot"
-SCRIPT_RHEL = "etc/rc.d/init.d/sunray-boot"
-UNIT = "etc/systemd/system/sunray-boot.service"
-WANTS = "etc/systemd/system/multi-user.target.wants/sunray-boot.service"
-DROPIN = "etc/tmpfiles.d/sunray.conf"
-
-
-def hook(*args):
-    """Run install-boot-hook with the venv's sunray as the hook's program."""
-    if not PROGRAM.exists():
-        pytest.skip(f"{PROGRAM} is missing (pip install -e .)")
-    return run_sunray("install-boot-hook", *args, env={"INVOKE_SUNRAY_PROGRAM": str(PROGRAM)})
-
-
-def snapshot(root):
-    """The tree minus the toolkit's own state dir (backups and records)."""
-    return {k: v for k, v in tree_snapshot(root).items() if not k.startswith("var/lib/sunray")}
-
-
-def make_sysv(sandbox, layout="debian"):
-    """A sysvinit server: /sbin/init is a plain binary, init.d exists."""
-    (sandbox / "sbin").mkdir()
-    (sandbox / "sbin/init").write_bytes(b"\x7fELF sysvinit stand-in")
-    if layout == "rhel":
-        (sandbox / "etc/rc.d/init.d").mkdir(parents=True)
-        (sandbox / "etc/init.d").symlink_to("rc.d/init.d")
-        for level in range(7):
-            (sandbox / f"etc/rc.d/rc{level}.d").mkdir()
-    else:
-        (sandbox / "etc/init.d").mkdir()
-        (sandbox / "etc/rc3.d").mkdir()  # the others get created (and reverted)
-    return sandbox
-
-
-def make_systemd(sandbox):
-    """A merged-/usr systemd server: /sbin -> usr/sbin, init -> systemd."""
-    (sandbox / "usr/lib/systemd").mkdir(parents=True)
-    (sandbox / "usr/lib/systemd/systemd").write_bytes(b"\x7fELF systemd stand-in")
-    (sandbox / "usr/sbin").mkdir()
-    (sandbox / "sbin").symlink_to("usr/sbin")
-    (sandbox / "usr/sbin/init").symlink_to("../lib/systemd/systemd")
-    (sandbox / "etc/systemd/system").mkdir(parents=True)
-    return sandbox
 
 
 def test_boot_looks_at_the_live_mounts_only(sandbox, tmp_path, monkeypatch):
