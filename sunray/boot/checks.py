@@ -2,7 +2,6 @@
 
 Read-only; each returns a list of Check rows."""
 
-import glob
 import os
 import re
 import shlex
@@ -17,35 +16,30 @@ BOOT_SCRIPTS = (f"/etc/rc.d/init.d/{hook.NAME}", f"/etc/init.d/{hook.NAME}")
 
 
 def check_boot_hook(root: Root, settings: Dict[str, Any]) -> List[Check]:
+    """The boot hook will run at boot: the unit enabled, or the init script
+    executable with rc?.d start links (judged from ``hook.status()``)."""
     title = "boot hook installed"
-    fix = "sunray install-boot-hook"
-    if os.path.lexists(root.path(hook.UNIT)):
-        if os.path.lexists(root.path(hook.WANTS_LINK)):
+    state = hook.status(root, settings)
+    if state["unit"]:
+        if state["unit_enabled"]:
             return [Check("boot-hook", title, "ok", f"{hook.UNIT} enabled")]
         return [Check("boot-hook", title, "fail",
                       f"{hook.UNIT} is not enabled: it will not run at boot",
                       "systemctl enable sunray-boot.service")]
-    for script in BOOT_SCRIPTS:
-        host = root.path(script)
-        if not os.path.lexists(host):
-            continue
-        if not executable(host):
-            return [Check("boot-hook", title, "fail", f"{script} is not executable",
-                          f"chmod 755 {script}")]
-        links = sorted(
-            root.server_path(p)
-            for pattern in ("/etc/rc.d/rc?.d/S*sunray-boot", "/etc/rc?.d/S*sunray-boot")
-            for p in glob.glob(str(root.path(pattern)))
-        )
-        if links:
-            return [Check("boot-hook", title, "ok",
-                          f"{script}, started from {len(links)} runlevel(s)")]
+    script = state["sysv_script"]
+    if script is None:
         return [Check("boot-hook", title, "fail",
-                      f"{script} has no rc?.d start links: it will not run at boot",
-                      "chkconfig --add sunray-boot")]
+                      "no sunray-boot init script or systemd unit: nothing checks /tmp/.esd "
+                      "and the modules at boot", "sunray install-boot-hook")]
+    if not state["sysv_script_runs"]:
+        return [Check("boot-hook", title, "fail", f"{script} is not executable",
+                      f"chmod 755 {script}")]
+    if state["start_links"]:
+        return [Check("boot-hook", title, "ok",
+                      f"{script}, started from {len(state['start_links'])} runlevel(s)")]
     return [Check("boot-hook", title, "fail",
-                  "no sunray-boot init script or systemd unit: nothing checks /tmp/.esd "
-                  "and the modules at boot", fix)]
+                  f"{script} has no rc?.d start links: it will not run at boot",
+                  "chkconfig --add sunray-boot")]
 
 
 _HOOK_PROGRAM = (

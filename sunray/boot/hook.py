@@ -19,6 +19,7 @@ What an install wrote is recorded in ``<state_dir>/boothook.json`` so that
 install had to create).
 """
 
+import glob
 import json
 import math
 import os
@@ -34,7 +35,7 @@ from .. import tmpmount
 from ..errors import JobFailed, UsageError
 from ..fileedit import FileEditor, atomic_write, check_writable
 from ..report import Report
-from ..rootfs import Root
+from ..rootfs import Root, executable
 from ..tmpclean import dropin
 
 NAME = "sunray-boot"
@@ -424,8 +425,12 @@ def _revert(root, settings, editor, report):
 def status(root: Root, settings: Dict[str, Any]) -> Dict[str, Any]:
     """What boot hook is installed under the root, for doctor.
 
-    ``installed`` is sysv, systemd, both or none; ``files`` and ``links`` map
-    each expected path to whether it is there (links: to the right target).
+    ``installed`` is sysv, systemd, both or none as install-boot-hook would
+    have left it; ``files`` and ``links`` map each expected path to whether it
+    is there (links: to the right target). Whether init will run it:
+    ``unit``/``unit_enabled``, ``sysv_script`` (the first init script found,
+    RHEL or Debian layout), ``sysv_script_runs`` (executable) and
+    ``start_links`` (every rc?.d start link, whatever its priority).
     """
     script, rc_pattern = sysv_layout(root)
     files = {script: root.path(script).is_file(), UNIT: root.path(UNIT).is_file()}
@@ -440,9 +445,21 @@ def status(root: Root, settings: Dict[str, Any]) -> Dict[str, Any]:
     systemd = files[UNIT] and links[WANTS_LINK]
     installed = {(True, True): "both", (True, False): "sysv",
                  (False, True): "systemd", (False, False): "none"}[(bool(sysv), bool(systemd))]
+    # Whether it will run at boot, as init sees it: any start link counts (an
+    # admin or chkconfig may have chosen another priority), either layout.
+    scripts = [p for p in (f"{RHEL_INITD}/{NAME}", f"{DEBIAN_INITD}/{NAME}")
+               if os.path.lexists(root.path(p))]
+    start_links = sorted(root.server_path(p)
+                         for pattern in ("/etc/rc.d/rc?.d/S*" + NAME, "/etc/rc?.d/S*" + NAME)
+                         for p in glob.glob(str(root.path(pattern))))
     return {
         "installed": installed,
         "files": files,
         "links": links,
+        "unit": os.path.lexists(root.path(UNIT)),
+        "unit_enabled": os.path.lexists(root.path(WANTS_LINK)),
+        "sysv_script": scripts[0] if scripts else None,
+        "sysv_script_runs": bool(scripts) and executable(root.path(scripts[0])),
+        "start_links": start_links,
         "tmp_nodev": tmp_nodev_warnings(root),
     }
