@@ -363,3 +363,105 @@ def test_read_only_target_is_refused_untouched(sandbox):
         pytest.skip(f"cannot make a read-only mount here: {proc.stderr.strip()}")
     assert_clean_error(proc, 1, "not writable", "nothing was changed")
     assert tree_snapshot(sandbox) == before
+
+
+# --- when sunray cannot run: /tmp/.esd in plain sh ---------------------------------
+
+LAUNCHER_WITHOUT_PYTHON = (
+    "#!/bin/sh\n"
+    "echo 'sunray: no usable Python (3.6 or newer) found; install one' >&2\n"
+    "exit 1\n"
+)
+
+
+def install_sysv_for(sandbox, program):
+    make_sysv(sandbox)
+    proc = run_sunray("install-boot-hook", "--root", sandbox,
+                      env={"INVOKE_SUNRAY_PROGRAM": str(program)})
+    assert proc.returncode == 0, proc.stderr
+    return sandbox / SCRIPT_DEBIAN
+
+
+def plant(esd, case, elsewhere):
+    """Put what ``case`` names at /tmp/.esd; return what must be kept as it is."""
+    if case == "symlink":
+        esd.symlink_to(elsewhere)
+    elif case == "file":
+        esd.write_text("someone's file\n")
+    elif case == "other-users-dir":
+        esd.mkdir()
+        (esd / "planted").write_text("x\n")
+        os.chown(esd / "planted", 65534, 65534)
+        os.chown(esd, 65534, 65534)
+    elif case == "wrong-mode":
+        esd.mkdir(mode=0o755)
+        os.chmod(esd, 0o755)
+    return tree_snapshot(esd.parent) if case != "missing" else {}
+
+
+@pytest.mark.system
+@pytest.mark.parametrize("shell", [["dash"], ["bash", "--posix"]])
+@pytest.mark.parametrize("program", ["missing", "launcher-without-python"])
+@pytest.mark.parametrize("case", ["missing", "symlink", "file", "other-users-dir", "wrong-mode"])
+def test_init_script_makes_esd_dir_in_sh_when_sunray_cannot_run(sandbox, tmp_path, shell,
+                                                                 program, case):
+    need_root()
+    need(shell[0], "shellcheck")
+    launcher = tmp_path / "bin" / "sunray"
+    if program != "missing":
+        launcher.parent.mkdir()
+        launcher.write_text(LAUNCHER_WITHOUT_PYTHON)
+        launcher.chmod(0o755)
+    script = install_sysv_for(sandbox, launcher)
+    lint = subprocess.run(["shellcheck", "--shell=sh", str(script)], capture_output=True, text=True)
+    assert lint.returncode == 0, lint.stdout
+
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir(mode=0o755)
+    (elsewhere / "keep").write_text("keep\n")
+    target_before = tree_snapshot(tmp_path / "elsewhere")
+    esd = sandbox / "tmp/.esd"
+    planted = plant(esd, case, elsewhere)
+    env = dict(os.environ, INVOKE_SUNRAY_ROOT=str(sandbox))
+    proc = subprocess.run([*shell, str(script), "start"], capture_output=True, text=True,
+                          env=env, timeout=60)
+
+    assert proc.returncode == (5 if program == "missing" else 1), proc.stderr
+    if program != "missing":
+        assert "sunray: no usable Python" in proc.stderr
+        assert "did not run (exit 1, no output): making /tmp/.esd in sh" in proc.stderr
+    assert "created /tmp/.esd (root:root 1777)" in proc.stdout, proc.stdout + proc.stderr
+    st = os.lstat(esd)
+    assert stat.S_ISDIR(st.st_mode) and stat.S_IMODE(st.st_mode) == 0o1777
+    assert (st.st_uid, st.st_gid) == (0, 0) and os.listdir(esd) == []
+    assert tree_snapshot(tmp_path / "elsewhere") == target_before  # never followed
+    aside = [p for p in (sandbox / "tmp").iterdir() if p.name.startswith(".esd.sunray-moved-")]
+    if case == "missing":
+        assert aside == []
+        return
+    [holder] = aside
+    assert stat.S_IMODE(holder.stat().st_mode) == 0o700 and holder.stat().st_uid == 0
+    assert f"moved /tmp/.esd aside to /tmp/{holder.name}/.esd" in proc.stdout
+    # The old entry, untouched, under its old name in the holder directory.
+    moved = {k.replace(f"{holder.name}/", "", 1): v for k, v in tree_snapshot(holder.parent).items()
+             if k.startswith(f"{holder.name}/")}
+    assert moved == planted
+
+    again = subprocess.run([*shell, str(script), "start"], capture_output=True, text=True,
+                           env=env, timeout=60)
+    assert "/tmp/.esd is in place" in again.stdout
+    assert len(list((sandbox / "tmp").glob(".esd.sunray-moved-*"))) == 1
+
+
+@pytest.mark.system
+def test_init_script_in_sh_refuses_a_symlinked_tmp(sandbox, tmp_path):
+    need("dash")
+    script = install_sysv_for(sandbox, tmp_path / "no-such-sunray")
+    (sandbox / "tmp").rmdir()
+    (sandbox / "tmp").symlink_to(tmp_path)
+    env = dict(os.environ, INVOKE_SUNRAY_ROOT=str(sandbox))
+    proc = subprocess.run(["dash", str(script), "start"], capture_output=True, text=True,
+                          env=env, timeout=60)
+    assert proc.returncode == 5
+    assert "/tmp is a symlink or not a directory: /tmp/.esd not made" in proc.stderr
+    assert not (tmp_path / ".esd").exists()

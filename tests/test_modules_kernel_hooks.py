@@ -160,3 +160,78 @@ def test_failed_build_warns_and_exits_0_unless_strict(tmp_path, kernels):
     assert proc.returncode == 1
     proc = run_hook(top, PLUGIN, "add", missing, "/boot/e")
     assert proc.returncode == 1  # never 77, which would stop later plugins
+
+
+LAUNCHER_WITHOUT_PYTHON = (
+    "#!/bin/sh\n"
+    "echo 'sunray: no usable Python (3.6 or newer) found; install one' >&2\n"
+    "exit 1\n"
+)
+
+
+def doctor_rows(top):
+    import json
+
+    proc = run_sunray("doctor", "--root", top, "--format", "json")
+    assert "Traceback" not in proc.stderr, proc.stderr
+    return {c["id"]: c for c in json.loads(proc.stdout)["checks"]}
+
+
+def test_hook_without_python_logs_records_and_doctor_shows_it(sandbox, tmp_path):
+    program = tmp_path / "bin" / "sunray"
+    program.parent.mkdir()
+    program.write_text(LAUNCHER_WITHOUT_PYTHON)
+    program.chmod(0o755)
+    proc = run_sunray("install-kernel-hooks", "--root", sandbox,
+                      env={"INVOKE_SUNRAY_PROGRAM": str(program)})
+    assert proc.returncode == 0, proc.stderr
+    assert "kernel-hook-run" not in doctor_rows(sandbox)  # nothing recorded: no row
+
+    kernel = "2.6.32-754.el6.x86_64"
+    proc = run_hook(sandbox, POSTINST, kernel, f"/boot/vmlinuz-{kernel}")
+    assert proc.returncode == 0, proc.stderr  # not strict: the kernel install goes on
+    assert "sunray: no usable Python" in proc.stderr  # the launcher's own line, shown
+    [line] = [x for x in proc.stderr.splitlines() if x.startswith("sunray-modules: SRSS")]
+    assert f"SRSS modules not rebuilt for {kernel}" in line
+    assert "`sunray boot` will try at the next boot" in line
+    assert "install a Python 3.6+ (e.g. rh-python36 on RHEL 6)" in line
+    state = dict(x.split("=", 1) for x in
+                 (sandbox / "var/lib/sunray/kernel-hook.last").read_text().splitlines())
+    assert state["kernel"] == kernel and state["task"] == "rebuild-modules"
+    assert state["cause"] == "no-python" and state["reason"].startswith("no usable Python")
+    assert state["time"].endswith("Z")
+
+    row = doctor_rows(sandbox)["kernel-hook-run"]
+    assert row["status"] == "fail" and kernel in row["detail"] and "not rebuilt" in row["detail"]
+    assert "rh-python36" in row["fix"]
+    assert row["fix"].endswith(f"sunray rebuild-modules --root {sandbox} --kernel {kernel}")
+
+    proc = run_sunray("install-kernel-hooks", "--root", sandbox,
+                      env={"INVOKE_SUNRAY_PROGRAM": str(program),
+                           "INVOKE_SUNRAY_MODULES_HOOK_STRICT": "1"})
+    assert proc.returncode == 0, proc.stderr
+    proc = run_hook(sandbox, PLUGIN, "remove", kernel, "/boot/e")
+    assert proc.returncode == 1  # strict
+    assert f"SRSS modules not removed for {kernel}" in proc.stderr
+    row = doctor_rows(sandbox)["kernel-hook-run"]
+    assert row["status"] == "ok"  # nothing of sunray's left under /lib/modules/KERNEL
+
+    # Once sunray runs again, what it does is its own to report: the record goes.
+    program.write_text("#!/bin/sh\necho 'nothing to do'\n")
+    proc = run_hook(sandbox, POSTINST, kernel, f"/boot/vmlinuz-{kernel}")
+    assert proc.returncode == 0 and "nothing to do" in proc.stdout, proc.stderr
+    assert not (sandbox / "var/lib/sunray/kernel-hook.last").exists()
+    assert "kernel-hook-run" not in doctor_rows(sandbox)
+
+
+def test_hook_with_missing_program_records_it(sandbox, tmp_path):
+    proc = run_sunray("install-kernel-hooks", "--root", sandbox,
+                      env={"INVOKE_SUNRAY_PROGRAM": str(tmp_path / "nope" / "sunray")})
+    assert proc.returncode == 0, proc.stderr
+    kernel = "6.1.0-9-amd64"
+    proc = run_hook(sandbox, POSTINST, kernel, f"/boot/vmlinuz-{kernel}")
+    assert proc.returncode == 0
+    assert f"SRSS modules not rebuilt for {kernel}" in proc.stderr
+    assert f"{tmp_path}/nope/sunray not found; install sunray" in proc.stderr
+    row = doctor_rows(sandbox)["kernel-hook-run"]
+    assert row["status"] == "fail" and row["fix"].startswith("install sunray")

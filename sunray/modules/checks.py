@@ -1,4 +1,5 @@
-"""Doctor checks for the SRSS kernel modules and their kernel hooks.
+"""Doctor checks for the SRSS kernel modules and their kernel hooks
+(including what a hook run that could not start sunray recorded).
 
 Read-only; each returns a list of Check rows."""
 
@@ -60,6 +61,65 @@ def check_kernel_hooks(root: Root, settings: Dict[str, Any]) -> List[Check]:
         return [Check("kernel-hooks", title, "warn",
                       f"{KERNEL_HOOKS['postrm']} missing: modules of removed kernels stay", fix)]
     return [Check("kernel-hooks", title, "ok", ", ".join(present.values()))]
+
+
+# What the hooks accept as VERSION (their `case` pattern).
+_KERNEL_VERSION = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._+~-]*$")
+
+
+def read_last_hook_run(root: Root, settings: Dict[str, Any]) -> Optional[Dict[str, str]]:
+    """What ``<state_dir>/kernel-hook.last`` says (key=value lines written by a
+    kernel hook that could not start sunray), or None when there is none."""
+    path = root.state(kernel_hooks.LAST_RUN, settings=settings)
+    if path.is_symlink() or not path.is_file():
+        return None
+    fields = {}
+    for line in path.read_text(errors="replace").splitlines()[:20]:
+        key, sep, value = line.partition("=")
+        if sep and key in ("kernel", "task", "time", "cause", "reason"):
+            fields[key] = value.strip()
+    return fields
+
+
+def _modules_current(root: Root, settings: Dict[str, Any], kernel: str) -> bool:
+    from .rebuild import status
+
+    return any(row["kernel"] == kernel and row["installed"] and row["current"]
+               and row["vermagic_ok"] for row in status(root, settings))
+
+
+def check_kernel_hook_run(root: Root, settings: Dict[str, Any]) -> List[Check]:
+    """A kernel hook that could not start sunray (no usable Python, no program)
+    left the modules of a kernel undone: name the kernel and the fix. No row
+    when no such run is recorded."""
+    last = read_last_hook_run(root, settings)
+    if last is None:
+        return []
+    title = "last kernel hook run"
+    kernel = last.get("kernel", "")
+    if not _KERNEL_VERSION.match(kernel) or ".." in kernel:
+        kernel = "?"  # the hooks refuse such versions: a damaged file
+    task = last.get("task") if last.get("task") in ("rebuild-modules", "remove-modules") \
+        else "rebuild-modules"
+    when = f" at {last['time']}" if last.get("time") else ""
+    reason = last.get("reason") or "sunray could not run"
+    removing = task == "remove-modules"
+    if removing:
+        done = not root.path(f"/lib/modules/{kernel}/extra/sunray").exists()
+    else:
+        done = kernel != "?" and _modules_current(root, settings, kernel)
+    if done:
+        return [Check("kernel-hook-run", title, "ok",
+                      f"the hook could not run sunray for {kernel}{when}; "
+                      f"{task} has been done since")]
+    if last.get("cause") == "missing":
+        install = "install sunray (or set sunray.program and run `sunray install-kernel-hooks`)"
+    else:
+        install = "install a Python 3.6+ for the sunray program (e.g. rh-python36 on RHEL 6)"
+    detail = (f"the kernel hook could not run sunray{when}: SRSS modules "
+              f"{'not removed' if removing else 'not rebuilt'} for {kernel} ({reason})")
+    return [Check("kernel-hook-run", title, "warn" if removing else "fail", detail,
+                  f"{install}, then: sunray {task} --kernel {kernel}")]
 
 
 def parse_proc_modules(text: str) -> Dict[str, str]:
@@ -142,4 +202,5 @@ def check_modules_built(root: Root, settings: Dict[str, Any]) -> List[Check]:
     return checks
 
 
-CHECKS = (check_module_sources, check_kernel_hooks, check_modules_loaded, check_modules_built)
+CHECKS = (check_module_sources, check_kernel_hooks, check_kernel_hook_run, check_modules_loaded,
+          check_modules_built)

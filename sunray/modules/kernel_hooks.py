@@ -17,8 +17,17 @@ A failing postinst.d script stops ``run-parts``, so the hooks after it
 unconfigured: one broken third-party module must not cost a bootable kernel.
 ``sunray boot`` retries at the next boot. ``sunray.modules.hook_strict: true``
 makes the hooks exit with sunray's status instead.
+
+When sunray cannot run at all (its program missing, or its launcher finds
+no usable Python: RHEL 5), a hook says in one line that the modules were
+not rebuilt (or removed) for VERSION and what to install, and writes
+``<state_dir>/kernel-hook.last`` (kernel, task, time, cause, reason) for
+doctor's ``kernel-hook-run`` row; the next hook run that starts sunray
+removes it.
 """
 
+import posixpath
+import shlex
 from typing import Any, Dict, Optional, Tuple
 
 from ..boot.hook import program_path
@@ -32,6 +41,9 @@ POSTINST = "/etc/kernel/postinst.d/sunray-modules"
 HEADER_POSTINST = "/etc/kernel/header_postinst.d/sunray-modules"
 POSTRM = "/etc/kernel/postrm.d/sunray-modules"
 INSTALL_PLUGIN = "/etc/kernel/install.d/85-sunray.install"
+# In the state directory: a hook run that could not start sunray (no usable
+# Python, or no program), as key=value lines, for doctor.
+LAST_RUN = "kernel-hook.last"
 
 # (server path, template, extra template variables)
 HOOKS: Tuple[Tuple[str, str, Dict[str, Any]], ...] = (
@@ -53,7 +65,9 @@ def render_hooks(settings: Dict[str, Any], root: Optional[Root] = None) -> Dict[
     program = program_path(settings, root)
     strict = as_bool((settings.get("modules") or {}).get("hook_strict", False),
                      "sunray.modules.hook_strict")
-    return {path: render(template, path=path, program=program, strict=strict, **extra)
+    state_file = posixpath.join(settings.get("state_dir", "/var/lib/sunray"), LAST_RUN)
+    return {path: render(template, path=path, program=program, strict=strict,
+                         state_file_sh=shlex.quote(state_file), **extra)
             for path, template, extra in HOOKS}
 
 
