@@ -38,9 +38,9 @@ def _esd_dir(root, settings, dry_run):
 
 
 def _boot_hook(root, settings, dry_run):
-    from .boot import hook as boothook
+    from .boot import hook
 
-    return boothook.install(root, settings, dry_run=dry_run)
+    return hook.install(root, settings, dry_run=dry_run)
 
 
 def _kernel_hooks(root, settings, dry_run):

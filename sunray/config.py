@@ -76,7 +76,7 @@ DEFAULTS = {
     },
     "doctor": {
         # Files whose .rpmnew/.rpmsave/.dpkg-dist siblings the doctor reports
-        # (globs, server paths). Empty: the built-in list (sunray.doctor).
+        # (globs, server paths). Empty: the built-in list (sunray.tmpclean.checks).
         "watched_files": [],
     },
     "fleet": {

@@ -1,7 +1,8 @@
-"""A small result type shared by the tasks: rows, changes, warnings, failure.
+"""What tasks report: ``Report`` (rows, changes, warnings, failure), the
+doctor's ``Check`` rows and their STATUSES, and the ``--format`` check.
 
 Concern modules return a ``Report`` (or a subclass with its own
-``to_text``); tasks print it with ``taskkit.finish``.
+``to_text``); tasks print it with ``sunray.cli.output.finish``.
 """
 
 from dataclasses import dataclass, field

@@ -37,11 +37,9 @@ TASKS = (
     TaskInfo("savings", root=False, dry_run=False, fleet=False, apply=False),
 )
 
-BY_NAME = {info.name: info for info in TASKS}
 APPLY_STEPS = tuple(info.name for info in TASKS if info.apply)
 FLEET_TASKS = tuple(info.name for info in TASKS if info.fleet)
-FLEET_DRY_RUN_TASKS = tuple(info.name for info in TASKS if info.fleet and info.dry_run
-                            and info.name != "fleet")
+FLEET_DRY_RUN_TASKS = tuple(info.name for info in TASKS if info.fleet and info.dry_run)
 
 
 def with_root(command: str, root: "Root") -> str:

@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 from conftest import assert_clean_error, need, need_root, run_sunray, tree_snapshot
 
-from sunray.boot import hook as boothook
+from sunray.boot import hook as boot_hook
 from sunray.config import defaults
 from sunray.errors import UsageError
 from sunray.rootfs import Root
@@ -100,11 +100,11 @@ def test_sysv_install_links_reinstall_and_revert(sandbox, layout):
     assert "nothing to change" in again.stdout
     assert snapshot(sandbox) == installed
 
-    assert boothook.status(Root(sandbox), {})["installed"] == "sysv"
+    assert boot_hook.status(Root(sandbox), {})["installed"] == "sysv"
     reverted = run_sunray("install-boot-hook", "--root", sandbox, "--revert")
     assert reverted.returncode == 0, reverted.stderr
     assert snapshot(sandbox) == before
-    assert boothook.status(Root(sandbox), {})["installed"] == "none"
+    assert boot_hook.status(Root(sandbox), {})["installed"] == "none"
 
 
 @pytest.mark.system
@@ -187,7 +187,7 @@ def test_systemd_install_verify_reinstall_and_revert(sandbox, tmp_path):
     again = hook("--root", sandbox)
     assert again.returncode == 0 and "nothing to change" in again.stdout
     assert snapshot(sandbox) == installed
-    assert boothook.status(Root(sandbox), {})["installed"] == "systemd"
+    assert boot_hook.status(Root(sandbox), {})["installed"] == "systemd"
 
     full = tree_snapshot(sandbox)
     planned = run_sunray("install-boot-hook", "--root", sandbox, "--revert", "--dry-run")
@@ -197,7 +197,7 @@ def test_systemd_install_verify_reinstall_and_revert(sandbox, tmp_path):
     reverted = run_sunray("install-boot-hook", "--root", sandbox, "--revert")
     assert reverted.returncode == 0, reverted.stderr
     assert snapshot(sandbox) == before
-    assert not (sandbox / "var/lib/sunray/boothook.json").exists()
+    assert not (sandbox / "var/lib/sunray/boot_hook.json").exists()
     again = run_sunray("install-boot-hook", "--root", sandbox, "--revert")
     assert again.returncode == 0 and "nothing to revert" in again.stdout
 
@@ -232,13 +232,13 @@ def test_configured_before_units_and_bad_ones(sandbox):
     config = defaults()
     config["boot"]["before"] = ["utsvc.service", "zsunray-init.service"]
     config["program"] = "/x/sunray"
-    report = boothook.install(Root(sandbox), config)
+    report = boot_hook.install(Root(sandbox), config)
     assert "Before=utsvc.service zsunray-init.service\n" in (sandbox / UNIT).read_text()
     assert report.data["program"] == "/x/sunray"
     assert any("/x/sunray does not exist under the root" in w for w in report.warnings)
     config["boot"]["before"] = ["utsvc; rm -rf /"]
     with pytest.raises(UsageError, match="not a systemd unit name"):
-        boothook.install(Root(sandbox), config)
+        boot_hook.install(Root(sandbox), config)
     bad = run_sunray("install-boot-hook", "--root", sandbox,
                      env={"INVOKE_SUNRAY_PROGRAM": "/opt/sun ray/bin/sunray"})
     assert_clean_error(bad, 2, "sunray.program")
@@ -260,23 +260,23 @@ def test_dry_run_changes_nothing(sandbox):
 def test_auto_rule(sandbox):
     root = Root(sandbox)
     with pytest.raises(UsageError, match="--init"):
-        boothook.detect_init(root)
+        boot_hook.detect_init(root)
     (sandbox / "etc/init.d").mkdir()
-    assert boothook.detect_init(root)[0] == "sysv"
+    assert boot_hook.detect_init(root)[0] == "sysv"
     (sandbox / "lib/systemd").mkdir(parents=True)
     (sandbox / "lib/systemd/systemd").write_text("")
     (sandbox / "etc/systemd/system").mkdir(parents=True)
-    assert boothook.detect_init(root)[0] == "systemd"
+    assert boot_hook.detect_init(root)[0] == "systemd"
     (sandbox / "sbin").mkdir()
     (sandbox / "sbin/init").write_text("")  # sysvinit, systemd merely installed
-    assert boothook.detect_init(root)[0] == "sysv"
+    assert boot_hook.detect_init(root)[0] == "sysv"
     (sandbox / "sbin/init").unlink()
     (sandbox / "sbin/init").symlink_to("/lib/systemd/systemd")  # absolute: inside the root
-    assert boothook.detect_init(root)[0] == "systemd"
+    assert boot_hook.detect_init(root)[0] == "systemd"
     (sandbox / "sbin/init").unlink()
     (sandbox / "sbin/init").write_text("")
     (sandbox / "run/systemd/system").mkdir(parents=True)
-    assert boothook.detect_init(root)[0] == "systemd"
+    assert boot_hook.detect_init(root)[0] == "systemd"
 
 
 def test_init_flag_overrides_and_unknown_tree_asks_for_it(sandbox):
@@ -302,7 +302,7 @@ def test_nodev_warning_from_fstab(sandbox):
     assert "SRSS makes device nodes under /tmp/SUNWut" in line and "remount,dev" in line
 
     (sandbox / "etc/fstab").write_text("tmpfs /tmp tmpfs rw,nosuid 0 0\n# tmpfs /tmp tmpfs nodev\n")
-    assert boothook.tmp_nodev_warnings(Root(sandbox)) == []
+    assert boot_hook.tmp_nodev_warnings(Root(sandbox)) == []
 
 
 def test_nodev_warning_from_tmp_mount(sandbox):
@@ -313,19 +313,19 @@ def test_nodev_warning_from_tmp_mount(sandbox):
         "[Mount]\nWhat=tmpfs\nWhere=/tmp\nType=tmpfs\n"
         "Options=mode=1777,strictatime,nosuid,nodev,size=50%%\n"
     )
-    assert boothook.tmp_nodev_warnings(root) == []  # present but not enabled
+    assert boot_hook.tmp_nodev_warnings(root) == []  # present but not enabled
     (lib / "local-fs.target.wants").mkdir()
     (lib / "local-fs.target.wants/tmp.mount").symlink_to("../tmp.mount")
-    [warning] = boothook.tmp_nodev_warnings(root)
+    [warning] = boot_hook.tmp_nodev_warnings(root)
     assert "tmp.mount" in warning and "nodev" in warning
     etc = sandbox / "etc/systemd/system"
     (etc / "tmp.mount.d").mkdir(parents=True)
     (etc / "tmp.mount.d/override.conf").write_text("[Mount]\nOptions=mode=1777,nosuid\n")
-    assert boothook.tmp_nodev_warnings(root) == []  # the override drops nodev
+    assert boot_hook.tmp_nodev_warnings(root) == []  # the override drops nodev
     (etc / "tmp.mount.d/override.conf").unlink()
     (etc / "tmp.mount").symlink_to("/dev/null")  # masked
-    assert boothook.tmp_nodev_warnings(root) == []
-    assert boothook.status(root, {})["tmp_nodev"] == []
+    assert boot_hook.tmp_nodev_warnings(root) == []
+    assert boot_hook.status(root, {})["tmp_nodev"] == []
 
 
 # --- bad input ----------------------------------------------------------------------

@@ -109,10 +109,10 @@ def install_boot_hook(c: invoke.Context, root: Optional[str] = None, init: str =
     systemd: a oneshot unit ordered before utsvc/utstorage, enabled, plus the
     tmpfiles.d drop-in. Warns when /tmp is mounted nodev.
     """
-    from sunray.boot import hook as boothook
+    from sunray.boot import hook
 
     check_format(format)  # before any change, not after
-    result = boothook.install(
+    result = hook.install(
         root_of(c, root), settings(c), init=init, dry_run=dry_run, revert=revert
     )
     finish(result, format)
@@ -428,7 +428,6 @@ def remove_modules(c: invoke.Context, root: Optional[str] = None, kernel: Option
     Run by the kernel removal hooks. Touches only files listed in the
     toolkit's record for that kernel.
     """
-    from sunray.errors import UsageError
     from sunray.modules.remove import remove
 
     check_format(format)

@@ -8,9 +8,11 @@ import re
 from pathlib import Path
 from typing import Any, Dict, List, Optional, Union
 
+from ..errors import UsageError
 from ..report import Check
 from ..rootfs import Root, executable
 from . import kernel_hooks
+from .settings import ModuleSettings, check_kernel
 
 KERNEL_HOOKS = {
     "postinst": kernel_hooks.POSTINST,
@@ -63,10 +65,6 @@ def check_kernel_hooks(root: Root, settings: Dict[str, Any]) -> List[Check]:
     return [Check("kernel-hooks", title, "ok", ", ".join(present.values()))]
 
 
-# What the hooks accept as VERSION (their `case` pattern).
-_KERNEL_VERSION = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._+~-]*$")
-
-
 def read_last_hook_run(root: Root, settings: Dict[str, Any]) -> Optional[Dict[str, str]]:
     """What ``<state_dir>/kernel-hook.last`` says (key=value lines written by a
     kernel hook that could not start sunray), or None when there is none."""
@@ -97,7 +95,9 @@ def check_kernel_hook_run(root: Root, settings: Dict[str, Any]) -> List[Check]:
         return []
     title = "last kernel hook run"
     kernel = last.get("kernel", "")
-    if not _KERNEL_VERSION.match(kernel) or ".." in kernel:
+    try:
+        check_kernel(kernel)
+    except UsageError:
         kernel = "?"  # the hooks refuse such versions: a damaged file
     task = last.get("task") if last.get("task") in ("rebuild-modules", "remove-modules") \
         else "rebuild-modules"
@@ -105,7 +105,8 @@ def check_kernel_hook_run(root: Root, settings: Dict[str, Any]) -> List[Check]:
     reason = last.get("reason") or "sunray could not run"
     removing = task == "remove-modules"
     if removing:
-        done = not root.path(f"/lib/modules/{kernel}/extra/sunray").exists()
+        dest = ModuleSettings.from_settings(settings).dest
+        done = kernel != "?" and not root.path(f"/lib/modules/{kernel}/{dest}").exists()
     else:
         done = kernel != "?" and _modules_current(root, settings, kernel)
     if done:

@@ -66,11 +66,11 @@ def check_pending_merges(root: Root, settings: dict) -> List[Check]:
                 found.append(root.server_path(host))
     found = sorted(set(found))
     if not found:
-        return [Check("pending-merges", "no settings updates waiting", "ok",
+        return [Check("pending-merges", "no config updates waiting", "ok",
                       "no .rpmnew/.rpmsave/.dpkg-dist files beside the files sunray cares about")]
     first = found[0]
     original = first.rsplit(".", 1)[0]
-    return [Check("pending-merges", "settings updates waiting to be merged", "warn",
+    return [Check("pending-merges", "config updates waiting to be merged", "warn",
                   f"{len(found)} file(s) waiting: {', '.join(found)}",
                   f"diff -u {original} {first}; merge by hand, remove {first}, "
                   "then `sunray patch-tmpwatch` (and `sunray doctor` again)")]
