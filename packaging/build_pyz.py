@@ -32,8 +32,8 @@ import glob
 import hashlib
 import json
 import os
-import shutil
 import re
+import shutil
 import subprocess
 import sys
 import tarfile
@@ -191,7 +191,10 @@ def bytecode_files(files: Dict[str, bytes], python36: str) -> Dict[str, bytes]:
     (sources left out), the sunray package's data files beside them."""
     sources = {name: data.decode("utf-8") for name, data in files.items()
                if name.endswith(".py") and name != "__main__.py"}
-    proc = subprocess.run([python36, "-I", "-c", _COMPILE], input=json.dumps(sources),
+    # A fixed hash seed: frozenset constants marshal in hash order (reproducible builds).
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PYTHON")}
+    env["PYTHONHASHSEED"] = "0"
+    proc = subprocess.run([python36, "-s", "-c", _COMPILE], input=json.dumps(sources), env=env,
                           stdout=subprocess.PIPE, stderr=subprocess.PIPE, universal_newlines=True)
     if proc.returncode != 0:
         raise RuntimeError(f"{python36} could not compile the bundle:\n{proc.stderr}")

@@ -6,8 +6,9 @@
 The source tarball holds the files git knows (tracked, plus new files not
 ignored) as they are in the working tree, so uncommitted edits are built
 too; the payload, sunray-VERSION.pyz, is built from the same tree by
-build_pyz.py (its downloads cached under build/pyz-downloads). rpmbuild runs with a private _topdir under OUTDIR; on a machine whose
-rpm database does not know the build requirements (Debian) pass --nodeps.
+build_pyz.py (its downloads cached under build/pyz-downloads). rpmbuild
+runs with a private _topdir under OUTDIR; on a machine whose rpm database
+does not know the build requirements (Debian) pass --nodeps.
 Prints the path of the built RPM.
 """
 
