@@ -46,7 +46,9 @@ MAIN = CHECKOUT / "packaging" / "pyz_main.py"
 # Fixed entry times: the same checkout builds the same bytes.
 ZIP_TIME = (2020, 1, 1, 0, 0, 0)
 SKIP_PARTS = {"__pycache__"}
-SKIP_SUFFIXES = (".pyc", ".pyo", ".so", ".c", ".pyi", "~")
+SKIP_SUFFIXES = (".pyc", ".pyo", "~")
+# Besides, from the dependencies: compiled code and its sources, type stubs.
+SKIP_DEPENDENCY_SUFFIXES = SKIP_SUFFIXES + (".so", ".c", ".pyi")
 BYTECODE = "_py36/bytecode"
 # Run by the Python 3.6: JSON {name: source} on stdin, JSON {name: pyc hex} out.
 _COMPILE = """
@@ -139,9 +141,8 @@ def _archive_members(path: Path) -> Iterator[Tuple[str, bytes]]:
                         yield member.name, handle.read()
 
 
-def _wanted(name: str) -> bool:
-    parts = name.split("/")
-    return not SKIP_PARTS.intersection(parts) and not name.endswith(SKIP_SUFFIXES)
+def _wanted(name: str, skip: Tuple[str, ...] = SKIP_SUFFIXES) -> bool:
+    return not SKIP_PARTS.intersection(name.split("/")) and not name.endswith(skip)
 
 
 def dependency_files(dependency: Dependency, path: Path) -> Dict[str, bytes]:
@@ -150,7 +151,7 @@ def dependency_files(dependency: Dependency, path: Path) -> Dict[str, bytes]:
     for name, data in _archive_members(path):
         if name == dependency.top:
             files[dependency.target] = data
-        elif name.startswith(dependency.top + "/") and _wanted(name):
+        elif name.startswith(dependency.top + "/") and _wanted(name, SKIP_DEPENDENCY_SUFFIXES):
             files[dependency.target + name[len(dependency.top):]] = data
         elif name in dependency.licences:
             files[f"licenses/{dependency.file.split('-')[0]}/{name.rsplit('/', 1)[1]}"] = data
