@@ -37,6 +37,7 @@ import shutil
 import subprocess
 import sys
 import tarfile
+import tempfile
 import zipfile
 from pathlib import Path
 from typing import Dict, Iterator, List, NamedTuple, Optional, Tuple
@@ -113,12 +114,16 @@ def download(dependency: Dependency, directory: Path) -> Path:
     path = directory / dependency.file
     if not path.is_file():
         directory.mkdir(parents=True, exist_ok=True)
-        argv = [sys.executable, "-m", "pip", "download", "--no-deps", "--disable-pip-version-check",
-                "--quiet", "--dest", str(directory), *dependency.pip_args]
-        proc = subprocess.run(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                              universal_newlines=True)
-        if proc.returncode != 0 or not path.is_file():
-            raise RuntimeError(f"pip download {' '.join(dependency.pip_args)} failed:\n{proc.stderr}")
+        # Into a private directory, then renamed: parallel builds never see half a file.
+        with tempfile.TemporaryDirectory(dir=str(directory)) as private:
+            argv = [sys.executable, "-m", "pip", "download", "--no-deps", "--disable-pip-version-check",
+                    "--quiet", "--dest", private, *dependency.pip_args]
+            proc = subprocess.run(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                                  universal_newlines=True)
+            fetched = Path(private) / dependency.file
+            if proc.returncode != 0 or not fetched.is_file():
+                raise RuntimeError(f"pip download {' '.join(dependency.pip_args)} failed:\n{proc.stderr}")
+            os.replace(str(fetched), str(path))
     digest = hashlib.sha256(path.read_bytes()).hexdigest()
     if digest != dependency.sha256:
         raise RuntimeError(f"{path}: SHA-256 {digest}, expected {dependency.sha256}")
@@ -225,7 +230,7 @@ def build(output: Path, downloads: Path, python36: Optional[str] = None) -> Path
         files.update(bytecode_files(files, python36))
     output.mkdir(parents=True, exist_ok=True)
     target = output / f"sunray-{version()}.pyz"
-    partial = target.with_name(target.name + ".part")
+    partial = target.with_name(f"{target.name}.{os.getpid()}.part")
     with open(partial, "wb") as f:
         f.write(b"#!/usr/bin/env python3\n")
         with zipfile.ZipFile(f, "w", zipfile.ZIP_DEFLATED) as zf:
