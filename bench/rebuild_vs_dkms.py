@@ -37,7 +37,7 @@ sys.path.insert(0, str(REPO))
 
 from sunray.demo import host_header_kernels, sandbox_kernels  # noqa: E402
 
-FIXTURE = REPO / "tests/fixtures/srss"
+FIXTURE = REPO / "sunray/demo_fixtures/srss"
 
 
 def timed(fn):

@@ -1,12 +1,14 @@
 #!/usr/bin/env python3
 """Build the sunray-toolkit RPM from this checkout's working tree.
 
-    python3 packaging/build_rpm.py OUTDIR [--define 'sunray_python /usr/bin/python3.9']
+    python3 packaging/build_rpm.py OUTDIR [--define 'python_prefix python39']
 
 The source tarball holds the files git knows (tracked, plus new files not
 ignored) as they are in the working tree, so uncommitted edits are built
-too. rpmbuild runs with a private _topdir under OUTDIR; on a machine whose
-rpm database does not know the build requirements (Debian) pass --nodeps.
+too; the payload, sunray-VERSION.pyz, is built from the same tree by
+build_pyz.py (its downloads cached under build/pyz-downloads). rpmbuild
+runs with a private _topdir under OUTDIR; on a machine whose rpm database
+does not know the build requirements (Debian) pass --nodeps.
 Prints the path of the built RPM.
 """
 
@@ -16,6 +18,9 @@ import subprocess
 import sys
 import tarfile
 from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import build_pyz  # noqa: E402
 
 CHECKOUT = Path(__file__).resolve().parent.parent
 SPEC = CHECKOUT / "packaging" / "sunray-toolkit.spec"
@@ -50,6 +55,7 @@ def build(outdir, nodeps=False, defines=()):
     for sub in ("SOURCES", "BUILD", "RPMS", "SRPMS", "SPECS", "BUILDROOT"):
         (top / sub).mkdir(parents=True, exist_ok=True)
     source_tarball(top / "SOURCES")
+    build_pyz.build(top / "SOURCES", CHECKOUT / "build" / "pyz-downloads")
     argv = ["rpmbuild", "-bb", "--quiet", "--define", f"_topdir {top}"]
     for define in defines:
         argv += ["--define", define]
@@ -72,7 +78,7 @@ def main():
     args = parser.parse_args()
     try:
         print(build(args.outdir, nodeps=args.nodeps, defines=args.define))
-    except RuntimeError as e:
+    except (RuntimeError, OSError) as e:
         print(f"build_rpm: {e}", file=sys.stderr)
         return 1
     return 0

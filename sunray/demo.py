@@ -1,12 +1,13 @@
-"""The built-in demo: a sandbox Sun Ray server made from the test fixtures.
+"""The built-in demo: a sandbox Sun Ray server made from shipped fixtures.
 
 ``sunray demo`` lays out a CentOS 6 shaped tree (the stock tmpwatch cron job,
 stand-ins for SRSS's init scripts and module sources, SRSS state in
 /tmp/SUNWut, a stale file where /tmp/.esd belongs, kernel header links to the
 host's installed headers) and runs ``apply`` on it: the toolkit's main job,
-for real, on a tree nobody depends on. It needs a source checkout (the
-fixtures live in tests/fixtures) and, for the module builds, kernel headers
-(Debian's linux-headers-*).
+for real, on a tree nobody depends on. The tree ships as package data
+(sunray/demo_fixtures, listed in its MANIFEST), so the demo runs from a
+checkout, an installed copy or the pyz alike; the module builds need kernel
+headers (Debian's linux-headers-*).
 """
 
 import os
@@ -14,9 +15,10 @@ import shlex
 import shutil
 import sys
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Dict, List, Optional, Sequence, Tuple, Union
+from typing import TYPE_CHECKING, Any, Dict, List, NamedTuple, Optional, Sequence, Tuple, Union
 
 from .errors import UsageError
+from .resources import read
 
 if TYPE_CHECKING:
     from .apply import ApplyReport
@@ -24,26 +26,61 @@ if TYPE_CHECKING:
 
 MARKER = ".sunray-demo"
 LAUNCHER = "/usr/bin/sunray"
-_CHECKOUT = Path(__file__).resolve().parent.parent
-FIXTURES = _CHECKOUT / "tests" / "fixtures"
+# The demo tree, as a resource directory inside the sunray package.
+FIXTURES = "demo_fixtures"
+
+
+class TreeEntry(NamedTuple):
+    """One MANIFEST line: a file (``source`` set, ``mode``) or a link (``target`` set)."""
+
+    path: str                    # where it goes, relative to the sandbox root
+    mode: int = 0o644
+    source: Optional[str] = None  # resource name of a file's content
+    target: Optional[str] = None  # a link's target
+
+
+def manifest() -> List[TreeEntry]:
+    """The demo tree's entries, from ``demo_fixtures/MANIFEST``."""
+    entries = []
+    text = read(f"{FIXTURES}/MANIFEST").decode("utf-8")
+    for number, line in enumerate(text.splitlines(), start=1):
+        words = line.split()
+        if not words or words[0].startswith("#"):
+            continue
+        if words[0] == "link" and len(words) == 3:
+            entries.append(TreeEntry(words[1], target=words[2]))
+        elif len(words) == 2 and "/" in words[1] and words[0] in ("644", "755"):
+            source = words[1]
+            entries.append(TreeEntry(source.split("/", 1)[1], int(words[0], 8),
+                                     source=f"{FIXTURES}/{source}"))
+        else:
+            raise ValueError(f"sunray/{FIXTURES}/MANIFEST: line {number}: not an entry: {line!r}")
+    return entries
+
+
+def _lay_out(path: Path) -> None:
+    """Write the demo tree into the new directory ``path``."""
+    path.mkdir(parents=True)
+    for entry in manifest():
+        dest = path / entry.path
+        dest.parent.mkdir(parents=True, exist_ok=True)
+        if entry.target is not None:
+            dest.symlink_to(entry.target)
+        elif entry.source is not None:
+            dest.write_bytes(read(entry.source))
+            os.chmod(dest, entry.mode)
 
 
 def build(path: Union[str, Path]) -> Tuple["Root", List[str]]:
     """Create the sandbox server at ``path`` (replacing an earlier demo there)."""
     from .rootfs import Root
 
-    demo_tree = FIXTURES / "demo"
-    srss_tree = FIXTURES / "srss" / "usr" / "src" / "SUNWut"
-    if not demo_tree.is_dir() or not srss_tree.is_dir():
-        raise UsageError("the demo needs a source checkout (tests/fixtures is missing)")
     path = Path(path).absolute()
     if os.path.lexists(path):
         if path.is_symlink() or not (path / MARKER).is_file():
             raise UsageError(f"{path} exists and is not a sunray demo; choose another --path")
         shutil.rmtree(path)
-    shutil.copytree(demo_tree, path, symlinks=True)
-    (path / "README").unlink()
-    shutil.copytree(srss_tree, path / "usr" / "src" / "SUNWut", symlinks=True)
+    _lay_out(path)
     for n in range(7):
         (path / f"etc/rc.d/rc{n}.d").mkdir(parents=True, exist_ok=True)
     for d in ("var/lib", "var/log", "var/tmp", "lib/modules", "run"):
@@ -63,9 +100,20 @@ def _install_launcher(path):
 
     launcher = path / LAUNCHER.lstrip("/")
     launcher.parent.mkdir(parents=True, exist_ok=True)
-    program = shutil.which("sunray") or os.path.join(os.path.dirname(sys.executable), "sunray")
-    launcher.write_text(render("demo-launcher.sh.j2", program=shlex.quote(program)))
+    launcher.write_text(render("demo-launcher.sh.j2", program=_program()))
     os.chmod(launcher, 0o755)
+
+
+def _program() -> str:
+    """The command (shell words) that runs this toolkit: this Python and the
+    pyz when it runs from one, else the sunray program."""
+    import sunray
+
+    archive = getattr(getattr(sunray, "__loader__", None), "archive", None)  # zipimport's
+    if archive:
+        return f"{shlex.quote(sys.executable)} {shlex.quote(archive)}"
+    program = shutil.which("sunray") or os.path.join(os.path.dirname(sys.executable), "sunray")
+    return shlex.quote(program)
 
 
 def run(path: Union[str, Path], settings: Dict[str, Any]) -> "ApplyReport":

@@ -1,43 +1,36 @@
 """Jinja2 rendering of every file the toolkit writes onto a server.
 
-Templates live in ``templates/`` at the top of a checkout, installed as the
-package directory ``sunray/templates``; spec files live in ``packaging/``.
-StrictUndefined: a missing variable is a bug, never an empty string in an
-init script.
+Templates are package resources (resources.read_template): ``templates/`` at
+the top of a checkout, the package directory ``sunray/templates`` when
+installed or bundled in the pyz. StrictUndefined: a missing variable is a
+bug, never an empty string in an init script.
 """
 
 import functools
-from pathlib import Path
-from typing import TYPE_CHECKING, Any, Optional, Union
+from typing import TYPE_CHECKING, Any, Callable, Optional, Tuple
+
+from .resources import read_template
 
 if TYPE_CHECKING:
     import jinja2
 
-_HERE = Path(__file__).resolve().parent
 
-
-def template_dir() -> Path:
-    """The templates directory of a checkout, else of the installed package."""
-    for candidate in (_HERE.parent / "templates", _HERE / "templates"):
-        if candidate.is_dir():
-            return candidate
-    raise FileNotFoundError("sunray templates directory not found")
-
-
-def packaging_dir() -> Path:
-    for candidate in (_HERE.parent / "packaging", _HERE / "packaging"):
-        if candidate.is_dir():
-            return candidate
-    raise FileNotFoundError("sunray packaging directory not found")
+def _template_source(name: str) -> Optional[Tuple[str, str, Callable[[], bool]]]:
+    """Jinja2's FunctionLoader protocol: (source, name, uptodate), None if missing."""
+    try:
+        source = read_template(name).decode("utf-8")
+    except FileNotFoundError:
+        return None
+    # Resources do not change under a running program: a loaded template stays valid.
+    return source, name, lambda: True
 
 
 @functools.lru_cache(maxsize=None)
-def environment(directory: Optional[Union[str, Path]] = None,
-                autoescape: bool = False) -> "jinja2.Environment":
+def environment(autoescape: bool = False) -> "jinja2.Environment":
     import jinja2  # lazy: keeps `sunray --help` fast
 
     return jinja2.Environment(
-        loader=jinja2.FileSystemLoader(str(directory or template_dir())),
+        loader=jinja2.FunctionLoader(_template_source),
         undefined=jinja2.StrictUndefined,
         autoescape=autoescape,
         keep_trailing_newline=True,
@@ -46,7 +39,6 @@ def environment(directory: Optional[Union[str, Path]] = None,
     )
 
 
-def render(name: str, directory: Optional[Union[str, Path]] = None, autoescape: bool = False,
-           **context: Any) -> str:
+def render(name: str, autoescape: bool = False, **context: Any) -> str:
     """Render template ``name`` with ``context``."""
-    return environment(directory, autoescape).get_template(name).render(**context)
+    return environment(autoescape).get_template(name).render(**context)

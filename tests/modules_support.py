@@ -8,9 +8,9 @@ import subprocess
 from pathlib import Path
 
 import pytest
-from conftest import FIXTURES, IN_CI, need, run_sunray
+from conftest import IN_CI, REPO, need, run_sunray
 
-SRSS = FIXTURES / "srss"
+SRSS = REPO / "sunray" / "demo_fixtures" / "srss"  # the demo's SRSS module stand-ins
 
 
 def host_kernels():

@@ -1,12 +1,16 @@
 """The toolkit as an RPM: built with the real rpmbuild, read back with
-rpmfile, checked with rpmlint, and its /usr/bin/sunray run from the payload."""
+rpmfile, checked with rpmlint, and its /usr/bin/sunray (a sh launcher for
+the bundled sunray-VERSION.pyz) run from the payload."""
 
+import os
 import subprocess
 import sys
 import tarfile
+from pathlib import Path
 
 import pytest
-from conftest import REPO, need
+from conftest import IN_CI, REPO, need
+from esound_support import make_tarball
 
 sys.path.insert(0, str(REPO / "packaging"))
 import build_rpm  # noqa: E402
@@ -55,13 +59,14 @@ def test_rpm_header_files_and_triggers(rpm):
         assert h["version"].decode() == sunray.__version__
         names = {m.name.lstrip("./") for m in r.getmembers()}
         launcher = r.extractfile("./usr/bin/sunray").read().decode()
-    lib = "usr/share/sunray-toolkit/sunray/"
-    for name in ("usr/bin/sunray", lib + "cli/program.py", lib + "doctor.py", lib + "fleet.py",
-                 lib + "cli/tasks.py", lib + "templates/tmpfiles-sunray.conf.j2"):
-        assert name in names, name
-    assert not any("__pycache__" in n or n.endswith(".pyc") for n in names)
-    assert launcher.startswith("#!/usr/bin/python3\n")
-    assert 'sys.path.insert(0, "/usr/share/sunray-toolkit")' in launcher
+        requires = header_list(h, "requirename")
+    pyz = f"usr/share/sunray-toolkit/sunray-{sunray.__version__}.pyz"
+    assert {"usr/bin/sunray", pyz} <= names
+    assert not any(n.endswith(".py") or "__pycache__" in n for n in names)  # all in the bundle
+    assert launcher.startswith("#!/bin/sh\n")
+    assert f"pyz='/{pyz}'" in launcher
+    # No Python packages from EPEL or elsewhere: the bundle has them.
+    assert not [r for r in requires if "python" in r], requires
 
     triggers = header_list(h, "triggername")
     assert sorted(set(triggers)) == ["kernel", "kernel-core", "kernel-devel"]
@@ -95,38 +100,89 @@ def test_rpmlint_no_errors(rpm):
     assert " 0 errors" in proc.stdout, proc.stdout
 
 
-def test_installed_payload_runs(rpm, tmp_path):
-    """Unpack the payload as rpm would and run its /usr/bin/sunray (with our
-    Python, whose site-packages has the dependencies)."""
+def _unpack(rpm, top):
+    """The payload as rpm would install it under ``top``, the launcher
+    pointed at the bundle there; returns the launcher."""
     import rpmfile
 
     with rpmfile.open(rpm) as r:
         for member in r.getmembers():
             data = r.extractfile(member).read()
-            target = tmp_path / member.name.lstrip("./")
+            target = top / member.name.lstrip("./")
             if member.isdir:
                 target.mkdir(parents=True, exist_ok=True)
             else:
                 target.parent.mkdir(parents=True, exist_ok=True)
                 target.write_bytes(data)
-    lib = str(tmp_path / "usr/share/sunray-toolkit")
-    proc = subprocess.run([sys.executable, "-I", "-c", f"import sys; sys.path.insert(0, {lib!r}); "
-                           "import sunray.fleet; print(sunray.fleet.__file__)"],
-                          capture_output=True, text=True, cwd=tmp_path)
-    assert proc.stdout.startswith(lib), proc  # the payload's copy, not the checkout's
-    launcher = tmp_path / "usr/bin/sunray"
-    text = launcher.read_text().replace("/usr/share/sunray-toolkit",
-                                        str(tmp_path / "usr/share/sunray-toolkit"))
-    launcher.write_text(text)
-    proc = subprocess.run([sys.executable, "-I", str(launcher), "--list"], capture_output=True,
-                          text=True, cwd=tmp_path)
+    launcher = top / "usr/bin/sunray"
+    launcher.write_text(launcher.read_text().replace("/usr/share/sunray-toolkit",
+                                                     str(top / "usr/share/sunray-toolkit")))
+    launcher.chmod(0o755)
+    return launcher
+
+
+def _path_with(tmp_path, python):
+    """A PATH whose python3 is ``python`` (besides /usr/bin and /bin)."""
+    bindir = tmp_path / "pybin"
+    bindir.mkdir(exist_ok=True)
+    (bindir / "python3").symlink_to(python)
+    return f"{bindir}:/usr/bin:/bin"
+
+
+def test_installed_payload_runs(rpm, tmp_path):
+    """Unpack the payload as rpm would and run its /usr/bin/sunray: the
+    launcher finds a Python 3.6+ (here the tests' own) and runs the bundle,
+    nothing from the checkout or site-packages."""
+    launcher = _unpack(rpm, tmp_path)
+    env = dict(os.environ, PATH=_path_with(tmp_path, sys.executable))
+    proc = subprocess.run([str(launcher), "--list"], capture_output=True, text=True, cwd=tmp_path, env=env)
     assert proc.returncode == 0, proc.stderr
     assert "doctor" in proc.stdout and "fleet" in proc.stdout
     root = tmp_path / "srv"
     root.mkdir()
-    proc = subprocess.run([sys.executable, "-I", str(launcher), "doctor", "--root", str(root)],
-                          capture_output=True, text=True, cwd=tmp_path)
+    proc = subprocess.run([str(launcher), "doctor", "--root", str(root)],
+                          capture_output=True, text=True, cwd=tmp_path, env=env)
     assert proc.returncode == 1 and "module-sources" in proc.stdout, proc.stderr
+
+    tarball = make_tarball(tmp_path, version="0.2.41", compression="gz")
+    proc = subprocess.run([str(launcher), "build-esound", "--tarball", str(tarball), "--dry-run"],
+                          capture_output=True, text=True, cwd=tmp_path, env=env)
+    assert proc.returncode == 0, proc.stderr
+    assert "spec from templates/esound.spec.j2 for esound 0.2.41" in proc.stdout
+
+    demo = tmp_path / "demo"
+    proc = subprocess.run([str(launcher), "demo", "--path", str(demo)],
+                          capture_output=True, text=True, cwd=tmp_path, env=env, timeout=600)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    # The sandbox's own sunray runs the same bundle with the same Python.
+    sandbox_launcher = (demo / "usr/bin/sunray").read_text()
+    assert str(tmp_path / "usr/share/sunray-toolkit") in sandbox_launcher
+
+
+def test_launcher_passes_shellcheck():
+    need("shellcheck")
+    proc = subprocess.run(["shellcheck", "-s", "sh", str(REPO / "packaging/sunray.launcher")],
+                          capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stdout
+
+
+def test_launcher_says_which_python_it_needs(rpm, tmp_path):
+    """Only a Python 2 python3 on PATH (no 3.6+ anywhere the launcher looks
+    on this Debian machine): exit 1 and say what to install."""
+    python2 = Path("/root/.pyenv/versions/2.7.18/bin/python")
+    if not python2.exists():
+        if IN_CI:
+            pytest.fail(f"needs {python2} (pyenv)")
+        pytest.skip(f"needs {python2} (pyenv)")
+    launcher = _unpack(rpm, tmp_path)
+    bindir = tmp_path / "pybin"
+    bindir.mkdir()
+    (bindir / "python3").symlink_to(python2)
+    proc = subprocess.run(["/bin/sh", str(launcher), "--help"], capture_output=True, text=True,
+                          env={"PATH": str(bindir)})
+    assert proc.returncode == 1 and proc.stdout == ""
+    assert proc.stderr.startswith("sunray: needs Python 3.6 or later, and found none")
+    assert "rh-python36" in proc.stderr
 
 
 def test_trigger_scripts_pick_the_right_kernels(rpm, tmp_path):

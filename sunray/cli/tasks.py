@@ -219,11 +219,11 @@ def apply(c: invoke.Context, root: Optional[str] = None, dry_run: bool = False,
             "format": FORMAT_HELP})
 @guarded
 def demo(c: invoke.Context, path: str = "demo", format: str = "text") -> None:
-    """Build a sandbox Sun Ray server from the test fixtures and fix it with apply.
+    """Build a sandbox Sun Ray server from the shipped fixtures and fix it with apply.
 
     The sandbox is a CentOS 6 shaped tree in ./demo (stock tmpwatch job, SRSS
     stand-ins, a stale /tmp/.esd, kernel header links to the host's headers).
-    Nothing outside it is changed. Needs a source checkout.
+    Nothing outside it is changed.
     """
     from sunray import demo as demo_server
 

@@ -8,7 +8,7 @@ Both are untrusted input, checked before anything is built:
 * a tarball must be named esound-VERSION.tar.gz (.tgz, .tar.bz2, .tar.xz),
   hold nothing but esound-VERSION/ (no absolute or '..' names, no devices,
   no links leaving that tree) and a configure script; its spec is rendered
-  from packaging/esound.spec.j2.
+  from templates/esound.spec.j2.
 
 Any problem is a ``UsageError`` naming the file; nothing has been written.
 """
@@ -22,7 +22,7 @@ from typing import Dict, List, Optional, Tuple
 
 from ..errors import UsageError
 from ..safeio import stat_input
-from ..templating import packaging_dir, render
+from ..templating import render
 from . import spec
 from .rpm import FilePath, RpmPackage
 
@@ -54,7 +54,7 @@ def read_sources(srpm: Optional[FilePath], tarball: Optional[FilePath], suffix: 
         return Sources(facts["version"], files, spec_name, old_spec, edit.text, edit.changes)
     if tarball and not srpm:
         facts, files, spec_name, new_spec = read_tarball(tarball, suffix, when)
-        changes = [f"spec from packaging/esound.spec.j2 for esound {facts['version']}"]
+        changes = [f"spec from templates/esound.spec.j2 for esound {facts['version']}"]
         return Sources(facts["version"], files, spec_name, "", new_spec, changes)
     raise UsageError("build-esound: give exactly one of --srpm FILE or --tarball FILE")
 
@@ -112,7 +112,6 @@ def read_tarball(path: FilePath, suffix: str,
         data = f.read()
     spec_text = render(
         "esound.spec.j2",
-        directory=packaging_dir(),
         version=version,
         suffix=suffix,
         source=label,

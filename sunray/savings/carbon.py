@@ -2,21 +2,24 @@
 
 ``sunray/savings/data/carbon-intensity.csv`` (iso3, country, year, g_co2e_per_kwh):
 Ember and Our World in Data (CC BY 4.0), via CodeCarbon (MIT). The table is
-read only when a country is asked for, and once per process.
+read only when a country is asked for, and once per process, as a package
+resource (from a checkout, an installed copy or the pyz alike).
 """
 
 import csv
 import difflib
 import functools
+import io
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Dict
 
 from ..errors import JobFailed, UsageError
+from ..resources import read
 
 ATTRIBUTION = "Carbon intensity: Ember and Our World in Data (CC BY 4.0), via CodeCarbon (MIT)"
 SOURCE = "Ember and Our World in Data, 'Carbon intensity of electricity', via CodeCarbon 3.3.2"
-TABLE = Path(__file__).resolve().parent / "data" / "carbon-intensity.csv"
+# The table as a resource name, inside the sunray package.
+TABLE = "savings/data/carbon-intensity.csv"
 
 
 @dataclass(frozen=True)
@@ -34,20 +37,21 @@ def table() -> Dict[str, GridFigure]:
     """Every row of the bundled table, by ISO 3166 alpha-3 code."""
     rows = {}
     try:
-        with open(TABLE, newline="", encoding="utf-8") as f:
-            for line, row in enumerate(csv.DictReader(f), start=2):
-                try:
-                    figure = GridFigure(
-                        row["iso3"].strip().upper(),
-                        row["country"].strip(),
-                        int(row["year"]),
-                        float(row["g_co2e_per_kwh"]),
-                    )
-                except (KeyError, TypeError, ValueError, AttributeError):
-                    raise JobFailed(f"{TABLE}: line {line}: malformed row") from None
-                rows[figure.iso3] = figure
+        text = read(TABLE).decode("utf-8")
     except OSError as e:
-        raise JobFailed(f"{TABLE}: cannot read the carbon intensity table: {e.strerror}") from None
+        raise JobFailed(f"sunray/{TABLE}: cannot read the carbon intensity table: {e.strerror or e}") from None
+    with io.StringIO(text, newline="") as f:
+        for line, row in enumerate(csv.DictReader(f), start=2):
+            try:
+                figure = GridFigure(
+                    row["iso3"].strip().upper(),
+                    row["country"].strip(),
+                    int(row["year"]),
+                    float(row["g_co2e_per_kwh"]),
+                )
+            except (KeyError, TypeError, ValueError, AttributeError):
+                raise JobFailed(f"sunray/{TABLE}: line {line}: malformed row") from None
+            rows[figure.iso3] = figure
     return rows
 
 
