@@ -6,17 +6,14 @@ mount is looked at."""
 import json
 import os
 import stat
-import sys
-from pathlib import Path
 
 import pytest
-from conftest import need_root, run_sunray, tree_snapshot
+from conftest import PROGRAM, need_root, run_sunray, tree_snapshot
 
 from sunray.boot import run as boot_run
 from sunray.report import Report
 from sunray.rootfs import Root
 
-PROGRAM = Path(sys.executable).parent / "sunray"  # the venv's console script
 SCRIPT_DEBIAN = "etc/init.d/sunray-boot"
 SCRIPT_RHEL = "etc/rc.d/init.d/sunray-boot"
 UNIT = "etc/systemd/system/sunray-boot.service"
