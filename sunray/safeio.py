@@ -191,13 +191,14 @@ def restorecon(host_paths: Sequence[Union[str, Path]]) -> str:
     import shutil
     import subprocess
 
+    from .subprocesses import run_captured
+
     search = os.pathsep.join([os.environ.get("PATH", ""), "/usr/sbin", "/sbin"])
     tool = shutil.which("restorecon", path=search)
     if tool is None:
         return ""
     try:
-        proc = subprocess.run([tool, "-F", *map(str, host_paths)], capture_output=True,
-                              text=True, stdin=subprocess.DEVNULL, timeout=120)
+        proc = run_captured([tool, "-F", *map(str, host_paths)], stdin=subprocess.DEVNULL, timeout=120)
     except (OSError, subprocess.TimeoutExpired) as e:
         return f"restorecon failed: {e}"
     if proc.returncode != 0:

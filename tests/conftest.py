@@ -1,4 +1,11 @@
-"""Shared test fixtures: sandbox roots and a runner for the real program."""
+"""Shared test fixtures: sandbox roots and a runner for the real program.
+
+The program under test runs on SUNRAY_TEST_PYTHON when it is set (the 3.6
+tier of ./bootstrap test: a Python 3.6 environment, see
+docs/development.md), else on the interpreter running pytest. Tests start it
+with ``run_sunray``, or as ``PYTHON -m sunray`` and ``PROGRAM`` (the
+``sunray`` command beside that interpreter) where they need to.
+"""
 
 import os
 import shutil
@@ -11,6 +18,36 @@ import pytest
 REPO = Path(__file__).resolve().parent.parent
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
 IN_CI = bool(os.environ.get("CI"))
+# The interpreter the program under test runs on, and its `sunray` command.
+PYTHON = os.environ.get("SUNRAY_TEST_PYTHON") or sys.executable
+PROGRAM = Path(PYTHON).parent / "sunray"
+
+# Test files that never start the program (they call the package in-process,
+# on pytest's own interpreter): with SUNRAY_TEST_PYTHON set they would only
+# repeat the normal run, so they are left out. A file missing here runs in
+# both: a new file costs time, never coverage.
+IN_PROCESS_ONLY = {
+    "test_boot_checks.py", "test_docs.py", "test_esound_elf.py", "test_esound_spec.py",
+    "test_modules_checks.py", "test_modules_discover.py", "test_modules_results.py",
+    "test_package.py", "test_rootfs.py", "test_tasklist.py", "test_tmpclean_checks.py",
+    "test_tmpclean_shell.py", "test_tmpmount.py",
+}
+
+
+def pytest_collection_modifyitems(config, items):
+    """With SUNRAY_TEST_PYTHON set, run only what applies to the program on
+    that interpreter: not the workstation tasks' tests (savings and fleet,
+    marked ``workstation``: their floor is 3.9, not the servers' 3.6), not
+    the in-process files above."""
+    if not os.environ.get("SUNRAY_TEST_PYTHON"):
+        return
+    kept, dropped = [], []
+    for item in items:
+        skip = item.get_closest_marker("workstation") or item.path.name in IN_PROCESS_ONLY
+        (dropped if skip else kept).append(item)
+    if dropped:
+        config.hook.pytest_deselected(items=dropped)
+        items[:] = kept
 
 
 def need(*tools):
@@ -57,7 +94,7 @@ def run_sunray(*args, env=None, cwd=None, input=None, timeout=600):
     if env:
         full_env.update(env)
     return subprocess.run(
-        [sys.executable, "-m", "sunray", *map(str, args)],
+        [PYTHON, "-m", "sunray", *map(str, args)],
         capture_output=True,
         text=True,
         env=full_env,

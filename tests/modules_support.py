@@ -8,7 +8,7 @@ import subprocess
 from pathlib import Path
 
 import pytest
-from conftest import IN_CI, REPO, need, run_sunray
+from conftest import IN_CI, PROGRAM, REPO, need, run_sunray
 
 SRSS = REPO / "sunray" / "demo_fixtures" / "srss"  # the demo's SRSS module stand-ins
 
@@ -75,10 +75,8 @@ MODULES = ["utadem", "utdisk", "utio"]
 
 
 def sunray_program():
-    """The installed `sunray` of the interpreter running the tests (the venv's)."""
-    import sys
-
-    program = Path(sys.executable).parent / "sunray"
-    if not os.access(program, os.X_OK):
+    """The installed `sunray` beside the interpreter the program runs on
+    (the venv's console script; .venv36's launcher in the 3.6 tier)."""
+    if not os.access(PROGRAM, os.X_OK):
         pytest.skip("needs the sunray program installed next to the test interpreter")
-    return str(program)
+    return str(PROGRAM)

@@ -10,18 +10,16 @@ import os
 import shutil
 import stat
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
-from conftest import assert_clean_error, need, need_root, run_sunray, tree_snapshot
+from conftest import PROGRAM, PYTHON, assert_clean_error, need, need_root, run_sunray, tree_snapshot
 
 from sunray.boot import hook as boot_hook
 from sunray.config import defaults
 from sunray.errors import UsageError
 from sunray.rootfs import Root
 
-PROGRAM = Path(sys.executable).parent / "sunray"  # the venv's console script
 SCRIPT_DEBIAN = "etc/init.d/sunray-boot"
 SCRIPT_RHEL = "etc/rc.d/init.d/sunray-boot"
 UNIT = "etc/systemd/system/sunray-boot.service"
@@ -354,7 +352,7 @@ def test_read_only_target_is_refused_untouched(sandbox):
     script = ('mount --bind "$1" "$1" && mount -o remount,bind,ro "$1" && shift && '
               'exec "$@"')
     proc = subprocess.run(
-        ["unshare", "-m", "sh", "-c", script, "sh", str(sandbox), sys.executable, "-m",
+        ["unshare", "-m", "sh", "-c", script, "sh", str(sandbox), PYTHON, "-m",
          "sunray", "install-boot-hook", "--root", str(sandbox)],
         capture_output=True, text=True, cwd=Path(__file__).parent.parent,
         env={k: v for k, v in os.environ.items() if k != "SUNRAY_DEBUG"},

@@ -9,7 +9,7 @@ import sys
 
 import pytest
 from cli_support import sunray
-from conftest import REPO, assert_clean_error, run_sunray, tree_snapshot
+from conftest import PYTHON, REPO, assert_clean_error, run_sunray, tree_snapshot
 
 RUN_ONLY_FLAGS = [
     ["--dry"], ["-R"], ["-d"], ["--debug"], ["--echo"], ["-e"], ["--warn-only"], ["-w"],
@@ -18,6 +18,25 @@ RUN_ONLY_FLAGS = [
     ["-r", "/"], ["--collection", "x"], ["-c", "x"], ["--no-dedupe"],
 ]
 
+
+
+def test_the_program_runs_on_the_interpreter_under_test():
+    """The 3.6 tier must not pass on the wrong Python: run_sunray's
+    interpreter (SUNRAY_TEST_PYTHON, else pytest's) imports this checkout's
+    sunray, and is the version SUNRAY_TEST_PYTHON_VERSION names when that is
+    set (./bootstrap test sets 3.6 for the tier)."""
+    if os.environ.get("SUNRAY_TEST_PYTHON"):
+        assert os.environ.get("SUNRAY_TEST_PYTHON_VERSION"), \
+            "SUNRAY_TEST_PYTHON is set: name its version in SUNRAY_TEST_PYTHON_VERSION too"
+    proc = subprocess.run([PYTHON, "-c", "import sys, sunray; "
+                           "print('%d.%d' % sys.version_info[:2]); print(sunray.__file__)"],
+                          capture_output=True, text=True, cwd=REPO, timeout=120)
+    assert proc.returncode == 0, proc.stderr
+    version, module = proc.stdout.split()
+    assert os.path.realpath(module) == str(REPO / "sunray" / "__init__.py")
+    expected = os.environ.get("SUNRAY_TEST_PYTHON_VERSION") or "%d.%d" % sys.version_info[:2]
+    assert version == expected
+    assert run_sunray("--list").returncode == 0
 
 @pytest.mark.parametrize("flag", RUN_ONLY_FLAGS, ids=[" ".join(f) for f in RUN_ONLY_FLAGS])
 def test_invoke_run_flags_are_refused_and_nothing_changes(home, sandbox, flag):

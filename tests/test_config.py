@@ -10,11 +10,10 @@ import math
 import os
 import re
 import subprocess
-import sys
 
 import pytest
 from cli_support import esd_dir_dry, sunray
-from conftest import REPO, assert_clean_error, run_sunray, tree_snapshot
+from conftest import PYTHON, REPO, assert_clean_error, run_sunray, tree_snapshot
 
 from sunray.config import as_bool, defaults, validate
 from sunray.errors import UsageError
@@ -179,7 +178,7 @@ def test_invoke_in_a_checkout_reads_invoke_yaml_beside_tasks_py(home, sandbox, t
     (checkout / "sub").mkdir(parents=True)
     (checkout / "tasks.py").symlink_to(REPO / "tasks.py")
     (checkout / "invoke.yaml").write_text("sunray: {esd: {dir: /tmp/.from-project}}\n")
-    invoke = os.path.join(os.path.dirname(sys.executable), "invoke")
+    invoke = os.path.join(os.path.dirname(PYTHON), "invoke")
     proc = subprocess.run([invoke, "esd-dir", "--root", str(sandbox), "--dry-run"],
                           cwd=checkout / "sub", capture_output=True, text=True,
                           env=dict(os.environ, HOME=str(home)), timeout=120)

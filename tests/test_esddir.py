@@ -8,12 +8,11 @@ import json
 import os
 import stat
 import subprocess
-import sys
 import tempfile
 from pathlib import Path
 
 import pytest
-from conftest import assert_clean_error, need, need_root, run_sunray, tree_snapshot
+from conftest import PYTHON, assert_clean_error, need, need_root, run_sunray, tree_snapshot
 
 from sunray import esddir
 from sunray.errors import UsageError
@@ -240,7 +239,7 @@ def test_non_root_caller_gets_a_clear_error_and_nothing_changes():
         env["HOME"] = "/nonexistent"
         proc = subprocess.run(
             ["setpriv", "--reuid=1000", "--regid=1000", "--clear-groups",
-             sys.executable, "-m", "sunray", "esd-dir", "--root", str(top)],
+             PYTHON, "-m", "sunray", "esd-dir", "--root", str(top)],
             capture_output=True, text=True, env=env, cwd=Path(__file__).parent.parent,
         )
         assert_clean_error(proc, 1, "only root")

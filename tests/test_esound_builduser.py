@@ -9,11 +9,10 @@ packages it; the build is started from a pty, like an admin's root shell.
 import json
 import os
 import shutil
-import sys
 from pathlib import Path
 
 import pytest
-from conftest import assert_clean_error, need_root, run_sunray
+from conftest import PYTHON, assert_clean_error, need_root, run_sunray
 from esound_support import STOCK_SPEC, binary_rpm, listing, make_srpm, rpm_facts
 
 from sunray.errors import UsageError
@@ -101,7 +100,7 @@ def probe_build(esound_work):
     env.update({"TMPDIR": str(tmpdir), MARKER: "leaked"})
     try:
         code, output = run_on_terminal(
-            [sys.executable, "-m", "sunray", "build-esound", "--srpm", str(srpm),
+            [PYTHON, "-m", "sunray", "build-esound", "--srpm", str(srpm),
              "--output", str(out), "--format", "json"], env)
         assert code == 0, output
         assert listing(tmpdir) == []  # the private tree was there, and is gone

@@ -28,6 +28,9 @@ from sunray import fleet
 from sunray.config import defaults
 from sunray.errors import UsageError
 
+# Savings and fleet run on an admin's workstation (Python 3.9+): not in the 3.6 tier.
+pytestmark = pytest.mark.workstation
+
 # --- hosts and the command ----------------------------------------------------------
 
 

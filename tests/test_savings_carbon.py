@@ -7,6 +7,9 @@ import pytest
 from conftest import run_sunray
 from savings_support import ATTRIBUTION
 
+# Savings and fleet run on an admin's workstation (Python 3.9+): not in the 3.6 tier.
+pytestmark = pytest.mark.workstation
+
 
 def test_country_figure_year_source_and_attribution():
     proc = run_sunray("savings", "--country", "deu")

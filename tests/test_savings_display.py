@@ -3,6 +3,7 @@ that the text, markdown and HTML reports lay out."""
 
 import re
 
+import pytest
 from savings_support import site, text_rows
 
 from sunray.savings import model
@@ -10,6 +11,9 @@ from sunray.savings.display import show, site_rows, total_rows
 from sunray.savings.proposal import evaluate
 from sunray.savings.render_html import to_html
 from sunray.savings.render_text import to_markdown, to_text
+
+# Savings and fleet run on an admin's workstation (Python 3.9+): not in the 3.6 tier.
+pytestmark = pytest.mark.workstation
 
 
 def test_show_rounds_half_up_with_separators_and_no_minus_zero():

@@ -16,6 +16,9 @@ from sunray.savings import model
 from sunray.savings.display import show
 from sunray.savings.proposal import evaluate, plan
 
+# Savings and fleet run on an admin's workstation (Python 3.9+): not in the 3.6 tier.
+pytestmark = pytest.mark.workstation
+
 # --- the posts --------------------------------------------------------------
 
 

@@ -11,6 +11,9 @@ from savings_support import PROPOSAL, write_yaml
 
 from sunray.savings.proposal import plan
 
+# Savings and fleet run on an admin's workstation (Python 3.9+): not in the 3.6 tier.
+pytestmark = pytest.mark.workstation
+
 # --- inputs: layers, YAML ------------------------------------------------------------
 
 

@@ -14,6 +14,9 @@ import pytest
 from conftest import need, run_sunray
 from savings_support import ATTRIBUTION, PROPOSAL
 
+# Savings and fleet run on an admin's workstation (Python 3.9+): not in the 3.6 tier.
+pytestmark = pytest.mark.workstation
+
 
 @pytest.fixture(scope="module")
 def html_page():

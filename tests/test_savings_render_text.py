@@ -1,8 +1,12 @@
 """The text report: the posts' numbers in its tables, and a table per site
 with a total."""
 
+import pytest
 from conftest import run_sunray
 from savings_support import PROPOSAL, text_rows
+
+# Savings and fleet run on an admin's workstation (Python 3.9+): not in the 3.6 tier.
+pytestmark = pytest.mark.workstation
 
 
 def test_home_preset_through_the_program_shows_the_posts_numbers():

@@ -14,6 +14,9 @@ from savings_support import ATTRIBUTION, PROPOSAL, write_yaml
 from sunray.savings import model
 from sunray.savings.display import show
 
+# Savings and fleet run on an admin's workstation (Python 3.9+): not in the 3.6 tier.
+pytestmark = pytest.mark.workstation
+
 
 @pytest.fixture(scope="module")
 def outputs():

@@ -7,7 +7,7 @@ import subprocess
 import sys
 import types
 
-from conftest import REPO, run_sunray
+from conftest import PYTHON, REPO, run_sunray
 
 from sunray.config import defaults
 from sunray.rootfs import Root
@@ -34,7 +34,7 @@ def test_the_names_are_read_without_importing_the_cleaners():
     """`sunray --help` imports the task module: only the names come along."""
     code = ("import sys, sunray.cli.tasks; "
             "print(' '.join(sorted(m for m in sys.modules if m.startswith('sunray.tmpclean'))))")
-    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+    proc = subprocess.run([PYTHON, "-c", code], capture_output=True, text=True,
                           cwd=REPO, check=True)
     assert proc.stdout.split() == ["sunray.tmpclean", "sunray.tmpclean.registry"]
 

@@ -36,6 +36,7 @@ from ..errors import JobFailed, UsageError
 from ..fileedit import FileEditor, atomic_write, check_writable
 from ..report import Report
 from ..rootfs import Root, executable
+from ..subprocesses import run_captured
 from ..tmpclean import dropin
 
 NAME = "sunray-boot"
@@ -268,7 +269,7 @@ def _save_record(root, settings, record):
 
 def _run(argv, what):
     try:
-        proc = subprocess.run(argv, capture_output=True, text=True, timeout=120)
+        proc = run_captured(argv, timeout=120)
     except (OSError, subprocess.TimeoutExpired) as e:
         raise JobFailed(f"{what} failed: {e}") from None
     if proc.returncode != 0:

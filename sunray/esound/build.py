@@ -12,7 +12,6 @@ build keeps its log there instead.
 import os
 import re
 import shutil
-import subprocess
 import time
 from pathlib import Path
 from typing import Any, Dict, List, Optional, Tuple
@@ -22,6 +21,7 @@ from ..errors import JobFailed, UsageError
 from ..fileedit import FileChange
 from ..report import Report
 from ..safeio import atomic_write, unified_diff
+from ..subprocesses import run_captured
 from .buildtree import make_tree, rpmbuild_command, take_results, work_dir
 from .builduser import BuildUser, build_user, run_build
 from .check import check_rpms
@@ -135,7 +135,7 @@ def _needs_nodeps(setting: Any) -> bool:
         return as_bool(setting, "sunray.esound.nodeps")
     if shutil.which("rpm") is None:
         return True
-    probe = subprocess.run(["rpm", "-q", "--quiet", "rpm"], capture_output=True)
+    probe = run_captured(["rpm", "-q", "--quiet", "rpm"], text=False)
     return probe.returncode != 0
 
 

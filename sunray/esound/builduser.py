@@ -3,8 +3,8 @@
 A source RPM's %prep, %build and %install are arbitrary shell from an
 untrusted package. Run as root, build-esound runs rpmbuild (and with it
 those scripts) as ``sunray.esound.build_user`` (default nobody), with that
-user's group and no supplementary groups; Python switches user between fork
-and exec, so no setpriv or runuser is needed. Always (root or not) rpmbuild
+user's group and no supplementary groups; the child switches user between
+fork and exec (``_switch_to``), so no setpriv or runuser is needed. Always (root or not) rpmbuild
 runs in a new session with stdin from /dev/null, so it has no controlling
 terminal; gets a minimal environment of its own; and whatever it leaves
 running is killed when it ends.
@@ -16,9 +16,9 @@ import re
 import signal
 import subprocess
 from dataclasses import dataclass
-from typing import IO, Any, Dict, List
+from typing import IO, Any, Callable, Dict, List
 
-from ..errors import UsageError
+from ..errors import JobFailed, UsageError
 
 # A login name as useradd accepts it: it becomes an argument, never shell text.
 _USER = re.compile(r"[A-Za-z_][A-Za-z0-9_.-]{0,31}")
@@ -80,6 +80,24 @@ def build_env(topdir: str, user: BuildUser) -> Dict[str, str]:
     }
 
 
+def _switch_to(uid: int, gid: int) -> Callable[[], None]:
+    """The child's step between fork and exec (Popen's preexec_fn): drop
+    every supplementary group, then the group, then the user, in that order
+    (once the uid is gone, groups can no longer be changed). Popen's
+    ``user=``/``group=``/``extra_groups=`` do the same but need Python 3.9.
+    Any failure raises, so Popen fails and nothing runs as root."""
+
+    def switch() -> None:
+        os.setgroups([])
+        os.setgid(gid)
+        os.setuid(uid)
+        # setuid as root sets the real, effective and saved uid: no way back.
+        if os.getresuid() != (uid, uid, uid) or os.getresgid() != (gid, gid, gid) or os.getgroups():
+            raise OSError("the user switch did not take")
+
+    return switch
+
+
 def run_build(cmd: List[str], topdir: str, user: BuildUser, log: IO[bytes]) -> int:
     """Run ``cmd`` (the rpmbuild argv) for the untrusted build scripts.
 
@@ -89,10 +107,14 @@ def run_build(cmd: List[str], topdir: str, user: BuildUser, log: IO[bytes]) -> i
     fork and exec (groups cleared). When rpmbuild ends, whatever it left
     running in its session's process group is killed. Returns the exit code.
     """
-    drop: Dict[str, Any] = {"user": user.uid, "group": user.gid, "extra_groups": []} if user.dropped else {}
-    proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT,
-                            stdin=subprocess.DEVNULL, cwd=topdir, env=build_env(topdir, user),
-                            start_new_session=True, **drop)
+    switch = _switch_to(user.uid, user.gid) if user.dropped else None
+    try:
+        proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT,
+                                stdin=subprocess.DEVNULL, cwd=topdir, env=build_env(topdir, user),
+                                start_new_session=True, preexec_fn=switch)
+    except subprocess.SubprocessError as e:  # _switch_to failed in the child: nothing ran
+        raise JobFailed(f"build-esound: cannot switch to the build user {user.name} "
+                        f"(uid {user.uid}): {e}") from None
     try:
         # Wait for rpmbuild to end but leave it a zombie: its pid, which is
         # the session's process group id, cannot be reused until reaped, so

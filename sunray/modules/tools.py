@@ -49,10 +49,9 @@ def run_logged(cmd: List[str], log: TextIO, cwd: Optional[str] = None) -> int:
 
 def modinfo(field_name: str, path: Union[str, Path]) -> Optional[str]:
     """One field of a .ko's modinfo, or None when modinfo fails."""
-    import subprocess
+    from ..subprocesses import run_captured
 
-    proc = subprocess.run([find_tool("modinfo"), "-F", field_name, str(path)],
-                          capture_output=True, text=True)
+    proc = run_captured([find_tool("modinfo"), "-F", field_name, str(path)])
     if proc.returncode != 0:
         return None
     return proc.stdout.strip()

@@ -96,7 +96,10 @@ def to_json(proposal: Proposal) -> str:
 
 def to_yaml(proposal: Proposal) -> str:
     """The same data as YAML (libyaml's dumper when there is one)."""
-    import yaml
+    try:
+        import yaml  # PyYAML: the `savings` extra
+    except ImportError:  # Invoke's vendored copy of PyYAML: same output, no libyaml
+        from invoke.util import yaml  # type: ignore[no-redef]
 
     dumper = getattr(yaml, "CSafeDumper", yaml.SafeDumper)
     return yaml.dump(to_dict(proposal), Dumper=dumper, sort_keys=False, allow_unicode=True,

@@ -10,7 +10,6 @@ import os
 import posixpath
 import re
 import shutil
-import subprocess
 import tempfile
 from dataclasses import dataclass, field
 from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple
@@ -19,6 +18,7 @@ from ..errors import UsageError
 from ..fileedit import FileEditor, read_text_with_encoding
 from ..report import Report
 from ..rootfs import Root
+from ..subprocesses import run_captured
 
 
 class NotUnderstood(UsageError):
@@ -91,7 +91,7 @@ def check_sh_syntax(text: str, what: str, edited: bool = True) -> None:
     try:
         with os.fdopen(fd, "w", encoding="utf-8", errors="surrogateescape") as f:
             f.write(text)
-        proc = subprocess.run([shutil.which("sh") or "/bin/sh", "-n", tmp], capture_output=True, text=True)
+        proc = run_captured([shutil.which("sh") or "/bin/sh", "-n", tmp])
     finally:
         os.unlink(tmp)
     if proc.returncode != 0:
