@@ -34,17 +34,7 @@ from typing import Dict, Iterable, Union
 
 from .errors import JobFailed, UsageError
 from .rootfs import Root
-from .safeio import (  # noqa: F401 (re-exported: one import for a task's file work)
-    atomic_write,
-    check_writable,
-    copy_xattrs,
-    fsync_dir,
-    read_text,
-    read_text_with_encoding,
-    restorecon,
-    stat_input,
-    unified_diff,
-)
+from .safeio import atomic_write, fsync_dir, restorecon, unified_diff
 
 
 @dataclass

@@ -25,9 +25,9 @@ from pathlib import Path, PurePosixPath
 from typing import Any, Dict, List, Optional, Union
 
 from .errors import UsageError
-from .fileedit import read_text
 from .report import Check
 from .rootfs import Root
+from .safeio import read_text
 
 MOUNTS = "/proc/self/mounts"
 UNIT_DIRS = ("/etc/systemd/system", "/run/systemd/system",

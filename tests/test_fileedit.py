@@ -20,8 +20,9 @@ from modules_support import host_kernels, make_server
 
 from sunray import safeio
 from sunray.errors import JobFailed, UsageError
-from sunray.fileedit import FileEditor, atomic_write
+from sunray.fileedit import FileEditor
 from sunray.rootfs import Root
+from sunray.safeio import atomic_write
 
 CRON = "etc/cron.daily/tmpwatch"
 REAPER = "etc/tmpreaper.conf"

@@ -12,8 +12,6 @@ from ..report import Check
 from ..rootfs import Root, executable
 from . import hook
 
-BOOT_SCRIPTS = (f"/etc/rc.d/init.d/{hook.NAME}", f"/etc/init.d/{hook.NAME}")
-
 
 def check_boot_hook(root: Root, settings: Dict[str, Any]) -> List[Check]:
     """The boot hook will run at boot: the unit enabled, or the init script
@@ -43,7 +41,7 @@ def check_boot_hook(root: Root, settings: Dict[str, Any]) -> List[Check]:
 
 
 _HOOK_PROGRAM = (
-    (re.compile(r"^PROGRAM=(.+)$", re.M), BOOT_SCRIPTS),
+    (re.compile(r"^PROGRAM=(.+)$", re.M), hook.SCRIPTS),
     (re.compile(r"^ExecStart=(\S+) boot$", re.M), (hook.UNIT,)),
     (re.compile(r"^SUNRAY='([^']+)'$", re.M), tuple(p for p, _, _ in kernel_hooks.HOOKS)),
 )

@@ -33,9 +33,10 @@ from typing import Any, Dict, List, Optional, Tuple
 
 from .. import tmpmount
 from ..errors import JobFailed, UsageError
-from ..fileedit import FileEditor, atomic_write, check_writable
+from ..fileedit import FileEditor
 from ..report import Report
 from ..rootfs import Root, executable
+from ..safeio import atomic_write, check_writable
 from ..subprocesses import run_captured
 from ..tmpclean import dropin
 
@@ -51,6 +52,8 @@ STOP_LEVELS = ("0", "1", "6")
 
 RHEL_INITD = "/etc/rc.d/init.d"
 DEBIAN_INITD = "/etc/init.d"
+# The init script, RHEL layout first (where /etc/init.d links to rc.d/init.d).
+SCRIPTS = (f"{RHEL_INITD}/{NAME}", f"{DEBIAN_INITD}/{NAME}")
 UNIT_DIR = "/etc/systemd/system"
 UNIT = f"{UNIT_DIR}/{NAME}.service"
 WANTS_LINK = f"{UNIT_DIR}/multi-user.target.wants/{NAME}.service"
@@ -167,8 +170,8 @@ def detect_init(root: Root) -> Tuple[str, str]:
 def sysv_layout(root: Root) -> Tuple[str, str]:
     """(script path, rc directory pattern) for the root's SysV layout."""
     if _is_dir(root, RHEL_INITD):
-        return f"{RHEL_INITD}/{NAME}", "/etc/rc.d/rc{}.d"
-    return f"{DEBIAN_INITD}/{NAME}", "/etc/rc{}.d"
+        return SCRIPTS[0], "/etc/rc.d/rc{}.d"
+    return SCRIPTS[1], "/etc/rc{}.d"
 
 
 def rc_links(rc_pattern: str) -> Dict[str, str]:
@@ -382,8 +385,7 @@ def _chkconfig_registered(root):
 def _all_own_paths(root):
     """Every path an install of either kind may have written (both layouts)."""
     paths = [UNIT, WANTS_LINK]
-    for script, pattern in ((f"{RHEL_INITD}/{NAME}", "/etc/rc.d/rc{}.d"),
-                            (f"{DEBIAN_INITD}/{NAME}", "/etc/rc{}.d")):
+    for script, pattern in zip(SCRIPTS, ("/etc/rc.d/rc{}.d", "/etc/rc{}.d")):
         paths.append(script)
         paths.extend(rc_links(pattern))
     return paths
@@ -448,8 +450,7 @@ def status(root: Root, settings: Dict[str, Any]) -> Dict[str, Any]:
                  (False, True): "systemd", (False, False): "none"}[(bool(sysv), bool(systemd))]
     # Whether it will run at boot, as init sees it: any start link counts (an
     # admin or chkconfig may have chosen another priority), either layout.
-    scripts = [p for p in (f"{RHEL_INITD}/{NAME}", f"{DEBIAN_INITD}/{NAME}")
-               if os.path.lexists(root.path(p))]
+    scripts = [p for p in SCRIPTS if os.path.lexists(root.path(p))]
     start_links = sorted(root.server_path(p)
                          for pattern in ("/etc/rc.d/rc?.d/S*" + NAME, "/etc/rc?.d/S*" + NAME)
                          for p in glob.glob(str(root.path(pattern))))

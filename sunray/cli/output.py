@@ -61,7 +61,7 @@ def settings(ctx: Optional["invoke.Context"], name: Optional[str] = None) -> Dic
 
 
 def root_of(ctx: Optional["invoke.Context"], root: Optional[str]) -> "Root":
-    """The Root for a task: --root, else the config's ``sunray.root``, else /."""
+    """The Root for a task: --root, else the settings' ``sunray.root``, else /."""
     from ..rootfs import Root
 
     return Root(root or settings(ctx).get("root") or "/")

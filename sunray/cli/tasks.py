@@ -15,6 +15,7 @@ from typing import Any, Callable, List, Optional
 import invoke
 from invoke import Collection
 
+from sunray import tasklist
 from sunray.cli.output import check_format, finish, guarded, root_of, settings
 from sunray.config import defaults
 from sunray.errors import UsageError
@@ -157,7 +158,7 @@ def doctor(c: invoke.Context, root: Optional[str] = None, format: str = "text") 
         "inventory": "YAML inventory: 'groups: {NAME: [host, ...]}', a host may be "
         "a mapping with host:, root:, program:.",
         "group": "Only this inventory group (repeatable: --group a --group b).",
-        "task": "The task run on every host: doctor, apply, rebuild-modules or patch-tmpwatch.",
+        "task": f"The task run on every host: {', '.join(tasklist.FLEET_TASKS)}.",
         "dry_run": "Pass --dry-run to the remote task (not for doctor).",
         "root": "Pass --root DIR to the remote task (an inventory root: wins).",
         "parallel": "At most N hosts at once (default sunray.fleet.parallel, 8).",

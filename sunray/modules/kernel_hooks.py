@@ -32,9 +32,10 @@ from typing import Any, Dict, Optional, Tuple
 
 from ..boot.hook import program_path
 from ..config import as_bool
-from ..fileedit import FileEditor, check_writable
+from ..fileedit import FileEditor
 from ..report import Report
 from ..rootfs import Root
+from ..safeio import check_writable
 from ..templating import render
 
 POSTINST = "/etc/kernel/postinst.d/sunray-modules"

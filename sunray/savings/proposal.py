@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Any, Dict, List, Mapping, Optional, Tuple, Union
 
 from ..errors import UsageError
-from ..fileedit import stat_input
+from ..safeio import stat_input
 from . import model
 
 TOP_KEYS = ("title", "customer", "prepared_by", "date", "preset", "defaults", "sites")
@@ -262,7 +262,7 @@ def evaluate(sites: List[model.Site], meta: Dict[str, str]) -> Proposal:
 
 def write_output(path: PathLike, text: str) -> None:
     """Write the report to ``path`` atomically; never through a symlink."""
-    from ..fileedit import atomic_write
+    from ..safeio import atomic_write
 
     p = Path(path)
     try:

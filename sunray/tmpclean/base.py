@@ -15,9 +15,10 @@ from dataclasses import dataclass, field
 from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple
 
 from ..errors import UsageError
-from ..fileedit import FileEditor, read_text_with_encoding
+from ..fileedit import FileEditor
 from ..report import Report
 from ..rootfs import Root
+from ..safeio import read_text_with_encoding
 from ..subprocesses import run_captured
 
 

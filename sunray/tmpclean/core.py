@@ -14,9 +14,10 @@ from pathlib import Path
 from typing import Any, Dict, List, Union
 
 from ..errors import UsageError
-from ..fileedit import FileEditor, check_writable
+from ..fileedit import FileEditor
 from ..report import Report
 from ..rootfs import Root
+from ..safeio import check_writable
 from . import base, registry
 from .base import Cleaner
 from .dropin import check_path
