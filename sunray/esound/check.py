@@ -113,6 +113,8 @@ def check_rpms(paths: Sequence[FilePath]) -> CheckReport:
                     offenders.append(f"{member.name} in {label} needs libasound")
                 elif result.error and _is_esound_elf(member.name):
                     offenders.append(f"{member.name} in {label}: {result.error}")
+    report.data["alsa_found"] = offenders
+    report.data["ships_esd"] = has_esd
     if offenders:
         report.failure = "ALSA found: " + "; ".join(offenders)
     elif not has_esd:
