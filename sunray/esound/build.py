@@ -129,7 +129,7 @@ def build(settings: Dict[str, Any], srpm: Optional[FilePath] = None, tarball: Op
         report.data["check_result"] = check.to_dict()
         if check.failure:
             kept = _keep_log(log_path, out_dir, sources.version, suffix)
-            report.failure = f"{_check_failure(check, sources.new_spec)} (build log: {kept})"
+            report.failure = f"{_check_failure(check, sources.old_spec, sources.new_spec)} (build log: {kept})"
             return report
         _deliver(report, rpms + srpms, out_dir)
     finally:
@@ -137,13 +137,15 @@ def build(settings: Dict[str, Any], srpm: Optional[FilePath] = None, tarball: Op
     return report
 
 
-def _check_failure(check: CheckReport, new_spec: str) -> str:
+def _check_failure(check: CheckReport, old_spec: str, new_spec: str) -> str:
     """The closing line for built RPMs that failed the check: what is really wrong."""
     causes = []
     if check.data.get("alsa_found"):
         causes.append(f"built RPMs still use ALSA, not copied: {check.failure}")
     if not check.data.get("ships_esd", True):
-        removals = esd_removals(new_spec)
+        # Said with the line number of the SRPM's own spec, which the admin has.
+        left = {text for _line, text in esd_removals(new_spec)}
+        removals = [r for r in esd_removals(old_spec) if r[1] in left] or esd_removals(new_spec)
         if removals:
             line, text = removals[0]
             why = f"the spec deletes it in %install, line {line}: {text}"
