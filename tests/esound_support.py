@@ -128,3 +128,16 @@ def binary_rpm(out: PathArg) -> Path:
     """The one binary RPM build-esound wrote to ``out``."""
     (rpm,) = [p for p in Path(out).glob("*.rpm") if not p.name.endswith(".src.rpm")]
     return rpm
+
+
+def install_rpm(root: Path, rpm: PathArg) -> Path:
+    """Put an RPM's esd and libesd into a sandbox root (like rpm -i would)."""
+    facts = rpm_facts(rpm)
+    for path, data in facts["files"].items():
+        target = root / path.lstrip("/")
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_bytes(data)
+        os.chmod(target, 0o755)
+    lib = next(p for p in facts["files"] if "/libesd.so." in p)
+    (root / lib.lstrip("/")).parent.joinpath("libesd.so.0").symlink_to(Path(lib).name)
+    return root
