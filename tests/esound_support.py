@@ -44,14 +44,16 @@ def make_tarball(dest: PathArg, name: str = "esound", version: str = "0.2.36", c
 
 
 def make_srpm(workdir: PathArg, spec_text: str = STOCK_SPEC, name: str = "esound", version: str = "0.2.36",
-              defines: Sequence[str] = (), sources: Optional[Dict[str, bytes]] = None) -> Path:
+              defines: Sequence[str] = (), sources: Optional[Dict[str, bytes]] = None,
+              extra: Optional[Dict[str, bytes]] = None, skip: Iterable[str] = ()) -> Path:
     """Package the stand-in (and ``sources``, e.g. patches) into an SRPM
-    with `rpmbuild -bs`; return its path."""
+    with `rpmbuild -bs`; return its path. ``extra`` and ``skip`` change the
+    tarball (see ``make_tarball``)."""
     workdir = Path(workdir)
     top = workdir / "topdir"
     (top / "SOURCES").mkdir(parents=True, exist_ok=True)
     (top / "SPECS").mkdir(parents=True, exist_ok=True)
-    make_tarball(top / "SOURCES", name=name, version=version)
+    make_tarball(top / "SOURCES", name=name, version=version, extra=extra, skip=skip)
     for source_name, data in (sources or {}).items():
         (top / "SOURCES" / source_name).write_bytes(data)
     spec = top / "SPECS" / f"{name}.spec"
