@@ -113,6 +113,9 @@ DEFAULTS = {
         # build-esound as root: the user rpmbuild (the SRPM's build scripts)
         # runs as; never root unless --allow-root-build.
         "build_user": "nobody",
+        # build-esound: the maintainer of its %changelog entry, in rpm's
+        # "Name <address>" form (rpmlint checks it).
+        "packager": "sunray build-esound <root@localhost>",
     },
     "savings": {
         # Preset the savings task starts from: "home" or "office".

@@ -17,6 +17,10 @@ from conftest import run_sunray
 
 FIXTURE = Path(__file__).resolve().parent / "fixtures" / "esound"
 STOCK_SPEC = (FIXTURE / "esound.spec").read_text()
+# The EL6 shape (RHEL 6's esound 0.2.41-3.1): split packages, no daemon.
+EL6 = FIXTURE / "el6"
+EL6_SPEC = (EL6 / "esound.spec").read_text()
+EL6_PATCHES = {p.name: p.read_bytes() for p in sorted(EL6.glob("*.patch"))}
 
 PathArg = Union[str, Path]
 
@@ -40,13 +44,18 @@ def make_tarball(dest: PathArg, name: str = "esound", version: str = "0.2.36", c
 
 
 def make_srpm(workdir: PathArg, spec_text: str = STOCK_SPEC, name: str = "esound", version: str = "0.2.36",
-              defines: Sequence[str] = ()) -> Path:
-    """Package the stand-in into an SRPM with `rpmbuild -bs`; return its path."""
+              defines: Sequence[str] = (), sources: Optional[Dict[str, bytes]] = None,
+              extra: Optional[Dict[str, bytes]] = None, skip: Iterable[str] = ()) -> Path:
+    """Package the stand-in (and ``sources``, e.g. patches) into an SRPM
+    with `rpmbuild -bs`; return its path. ``extra`` and ``skip`` change the
+    tarball (see ``make_tarball``)."""
     workdir = Path(workdir)
     top = workdir / "topdir"
     (top / "SOURCES").mkdir(parents=True, exist_ok=True)
     (top / "SPECS").mkdir(parents=True, exist_ok=True)
-    make_tarball(top / "SOURCES", name=name, version=version)
+    make_tarball(top / "SOURCES", name=name, version=version, extra=extra, skip=skip)
+    for source_name, data in (sources or {}).items():
+        (top / "SOURCES" / source_name).write_bytes(data)
     spec = top / "SPECS" / f"{name}.spec"
     spec.write_text(spec_text)
     cmd = ["rpmbuild", "-bs", "--define", f"_topdir {top}"]
@@ -58,16 +67,26 @@ def make_srpm(workdir: PathArg, spec_text: str = STOCK_SPEC, name: str = "esound
     return srpm
 
 
+def make_el6_srpm(workdir: PathArg, spec_text: str = EL6_SPEC) -> Path:
+    """The EL6-shaped SRPM: esound-0.2.41-3.1.el6 with its two patches."""
+    return make_srpm(workdir, spec_text, version="0.2.41", defines=["dist .el6"], sources=EL6_PATCHES)
+
+
 def stock_rebuild(workdir: PathArg, srpm: PathArg) -> Path:
     """What a distribution build does: `rpmbuild --rebuild` (nodeps: Debian rpmdb)."""
+    (rpm,) = stock_rebuild_all(workdir, srpm)
+    return rpm
+
+
+def stock_rebuild_all(workdir: PathArg, srpm: PathArg) -> List[Path]:
+    """`rpmbuild --rebuild` of ``srpm``: every binary RPM it made."""
     top = Path(workdir) / "rebuild-topdir"
     proc = subprocess.run(
         ["rpmbuild", "--rebuild", "--nodeps", "--define", f"_topdir {top}", str(srpm)],
         capture_output=True, text=True,
     )
     assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-2000:]
-    (rpm,) = (top / "RPMS").glob("*/*.rpm")
-    return rpm
+    return sorted((top / "RPMS").glob("*/*.rpm"))
 
 
 def rpm_facts(path: PathArg) -> Dict[str, Any]:
@@ -111,3 +130,16 @@ def binary_rpm(out: PathArg) -> Path:
     """The one binary RPM build-esound wrote to ``out``."""
     (rpm,) = [p for p in Path(out).glob("*.rpm") if not p.name.endswith(".src.rpm")]
     return rpm
+
+
+def install_rpm(root: Path, rpm: PathArg) -> Path:
+    """Put an RPM's esd and libesd into a sandbox root (like rpm -i would)."""
+    facts = rpm_facts(rpm)
+    for path, data in facts["files"].items():
+        target = root / path.lstrip("/")
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_bytes(data)
+        os.chmod(target, 0o755)
+    lib = next(p for p in facts["files"] if "/libesd.so." in p)
+    (root / lib.lstrip("/")).parent.joinpath("libesd.so.0").symlink_to(Path(lib).name)
+    return root

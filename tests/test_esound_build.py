@@ -5,22 +5,26 @@ links libasound when ALSA headers exist, unless --disable-alsa. The control
 test proves that: a stock rebuild of its SRPM requires libasound.so.2.
 """
 
+import subprocess
 from pathlib import Path
 
 import pytest
-from conftest import assert_clean_error, run_sunray
+from conftest import assert_clean_error, need, run_sunray
 from esound_support import (
+    EL6_SPEC,
     STOCK_SPEC,
     binary_rpm,
     build_esound,
     dist_tag,
     listing,
+    make_el6_srpm,
     make_srpm,
     make_tarball,
     rpm_facts,
 )
 
 from sunray.esound import elf
+from sunray.esound.host import host_distribution
 
 pytest_plugins = ["esound_fixtures"]
 
@@ -176,3 +180,97 @@ def test_build_from_tarball(esound_work):
     assert "/usr/bin/esd" in facts["files"]
     assert not elf.parse(facts["files"]["/usr/bin/esd"]).needs("libasound")
     assert listing(esound_work / "tarball" / "tmp") == []
+
+
+# --- the EL6 shape: the spec deletes the daemon -----------------------------------------------
+
+
+def _readelf_dynamic(tmp_path, name, data):
+    """`readelf -d` of ``data``: its dynamic section, as text."""
+    path = tmp_path / name
+    path.write_bytes(data)
+    proc = subprocess.run(["readelf", "-d", str(path)], capture_output=True, text=True)
+    assert proc.returncode == 0 and "Dynamic section" in proc.stdout, proc.stdout + proc.stderr
+    return proc.stdout
+
+
+def test_el6_control_rebuild_links_alsa_and_has_no_daemon(el6_control):
+    facts = {rpm_facts(p)["name"]: rpm_facts(p) for p in el6_control}
+    assert sorted(facts) == ["esound-devel", "esound-libs", "esound-tools"]
+    assert not [n for n, f in facts.items() if "/usr/bin/esd" in f["files"]]
+    assert "libasound.so.2()(64bit)" in facts["esound-libs"]["requires"]
+    (lib,) = [p for p in facts["esound-libs"]["files"] if "/libesd.so" in p]
+    assert "libasound.so.2" in elf.parse(facts["esound-libs"]["files"][lib]).needed
+
+
+def test_el6_build_ships_an_oss_only_esd(el6_build, tmp_path):
+    need("readelf")
+    rpms = [p for p in Path(el6_build["out"]).glob("*.rpm") if not p.name.endswith(".src.rpm")]
+    facts = {rpm_facts(p)["name"]: rpm_facts(p) for p in rpms}
+    assert sorted(facts) == ["esound-daemon", "esound-devel", "esound-libs", "esound-tools"]
+    for name, f in facts.items():
+        assert not [r for r in f["requires"] if "libasound" in r or "alsa" in r], name
+        assert f["release"] == "3.1.oss"
+    daemon = facts["esound-daemon"]
+    assert sorted(daemon["files"]) == ["/usr/bin/esd", "/usr/share/man/man1/esd.1"]
+    esd = daemon["files"]["/usr/bin/esd"]
+    (lib,) = [p for p in facts["esound-libs"]["files"] if "/libesd.so" in p]
+    for name, data in (("esd", esd), ("libesd", facts["esound-libs"]["files"][lib])):
+        dynamic = _readelf_dynamic(tmp_path, name, data)
+        assert "libasound" not in dynamic, dynamic
+    assert "Shared library: [libesd.so.0]" in _readelf_dynamic(tmp_path, "esd", esd)
+    proc = subprocess.run(["rpm", "-qp", "--requires", str(next(p for p in rpms if "daemon" in p.name))],
+                          capture_output=True, text=True)
+    assert "esound-libs(x86-64) = 1:0.2.41-3.1.oss" in proc.stdout.splitlines()
+    result = el6_build["result"]
+    assert result["daemon_restored"] == "esound-daemon"
+    assert any(n.startswith("restored: /usr/bin/esd") for n in result["notes"])
+
+
+def test_el6_build_changelog_satisfies_rpmlint(el6_build):
+    need("rpmlint")
+    (src,) = Path(el6_build["out"]).glob("*.src.rpm")
+    spec = rpm_facts(src)["files"]["/esound.spec"].decode()
+    entry = spec.split("%changelog\n", 1)[1].splitlines()[0]
+    assert entry.endswith(" sunray build-esound <root@localhost> - 1:0.2.41-3.1.el6.oss")
+    proc = subprocess.run(["rpmlint", *map(str, Path(el6_build["out"]).glob("*.rpm"))],
+                          capture_output=True, text=True)
+    assert "changelog" not in proc.stdout, proc.stdout
+
+
+def test_el6_build_names_a_foreign_build_host(el6_build):
+    host = host_distribution()
+    if host is not None and host[:2] == ("el", "6"):
+        pytest.skip("this host is EL6")
+    (line,) = [x for x in el6_build["proc"].stderr.splitlines() if "source RPM on" in x]
+    assert line.startswith("sunray: note: building the el6 source RPM on ")
+
+
+def test_el6_dry_run_says_what_is_restored(esound_work, el6_srpm):
+    out = esound_work / "el6-dry" / "dist"
+    proc = build_esound("--srpm", el6_srpm, "--output", out, "--dry-run", tmpdir=esound_work / "el6-dry" / "tmp")
+    assert proc.returncode == 0, proc.stderr
+    assert "-rm -f $RPM_BUILD_ROOT%{_bindir}/esd $RPM_BUILD_ROOT%{_mandir}/man1/esd.1*\n" in proc.stdout
+    assert "+%package daemon\n" in proc.stdout and "+%files daemon\n" in proc.stdout
+    assert "restored: /usr/bin/esd (deleted or not packaged by the spec) ships in esound-daemon" in proc.stdout
+    assert "spec: %package daemon added (esound-daemon: /usr/bin/esd and its man page" in proc.stdout
+    assert not out.exists()
+
+
+def test_esd_lost_in_the_build_is_said_truthfully(esound_work):
+    # The deletion is a form we do not rewrite, and -tools lists all of
+    # %{_bindir}: rpmbuild succeeds, but no RPM has esd. Not an ALSA problem.
+    rm_line = "rm -f $RPM_BUILD_ROOT%{_bindir}/esd $RPM_BUILD_ROOT%{_mandir}/man1/esd.1*\n"
+    spec = EL6_SPEC.replace(rm_line, "find $RPM_BUILD_ROOT -name esd -delete\n")
+    spec = spec.replace("%{_bindir}/esdcat\n%{_mandir}/man1/esdcat.1*\n", "%{_bindir}/*\n%{_mandir}/man1/*\n")
+    srpm = make_el6_srpm(esound_work / "el6-lost", spec)
+    out = esound_work / "el6-lost" / "dist"
+    proc = build_esound("--srpm", srpm, "--output", out, tmpdir=esound_work / "el6-lost" / "tmp")
+    # The line number is the SRPM's own spec's.
+    line = spec.splitlines().index("find $RPM_BUILD_ROOT -name esd -delete") + 1
+    assert_clean_error(proc, 1, "no built RPM ships /usr/bin/esd (the spec deletes it in %install, "
+                       f"line {line}: find $RPM_BUILD_ROOT -name esd -delete), not copied")
+    closing = proc.stderr.strip().splitlines()[-1]
+    assert "ALSA" not in closing, closing
+    assert not list(out.glob("*.rpm"))
+    assert list(out.glob("*.build.log"))

@@ -2,12 +2,11 @@
 rebuild of the stand-in links ALSA and fails, build-esound's result passes."""
 
 import json
-import os
 from pathlib import Path
 
 import pytest
 from conftest import assert_clean_error, run_sunray, tree_snapshot
-from esound_support import binary_rpm, rpm_facts
+from esound_support import binary_rpm, install_rpm, rpm_facts
 
 from sunray.esound.check import check_installed
 from sunray.rootfs import Root
@@ -44,22 +43,9 @@ def test_check_esound_usage_errors(stock_srpm, tmp_path):
 # --- check-esound --installed --------------------------------------------------------------
 
 
-def _install(root, rpm):
-    """Put an RPM's esd and libesd into a sandbox root (like rpm -i would)."""
-    facts = rpm_facts(rpm)
-    for path, data in facts["files"].items():
-        target = root / path.lstrip("/")
-        target.parent.mkdir(parents=True, exist_ok=True)
-        target.write_bytes(data)
-        os.chmod(target, 0o755)
-    lib = next(p for p in facts["files"] if "/libesd.so." in p)
-    (root / lib.lstrip("/")).parent.joinpath("libesd.so.0").symlink_to(Path(lib).name)
-    return root
-
-
 @pytest.mark.system
 def test_check_installed_alsa_esd_fails_naming_file(sandbox, stock_rpm):
-    _install(sandbox, stock_rpm)
+    install_rpm(sandbox, stock_rpm)
     before = tree_snapshot(sandbox)
     proc = run_sunray("check-esound", "--installed", "--root", sandbox)
     assert_clean_error(proc, 1, "ALSA found", "/usr/bin/esd needs libasound")
@@ -68,7 +54,7 @@ def test_check_installed_alsa_esd_fails_naming_file(sandbox, stock_rpm):
 
 @pytest.mark.system
 def test_check_installed_oss_esd_passes(sandbox, oss_build):
-    _install(sandbox, binary_rpm(oss_build["out"]))
+    install_rpm(sandbox, binary_rpm(oss_build["out"]))
     proc = run_sunray("check-esound", "--installed", "--root", sandbox, "--format", "json")
     assert proc.returncode == 0, proc.stderr
     data = json.loads(proc.stdout)
@@ -79,7 +65,7 @@ def test_check_installed_oss_esd_passes(sandbox, oss_build):
 
 @pytest.mark.system
 def test_check_installed_link_outside_root_is_not_followed(sandbox, oss_build, stock_rpm, tmp_path):
-    _install(sandbox, binary_rpm(oss_build["out"]))
+    install_rpm(sandbox, binary_rpm(oss_build["out"]))
     outside = tmp_path / "outside-libesd.so.9"
     outside.write_bytes(rpm_facts(stock_rpm)["files"]["/usr/bin/esd"])
     (sandbox / "usr" / "lib64" / "libesd.so.9").symlink_to(outside)
@@ -96,7 +82,26 @@ def test_check_installed_not_installed(sandbox):
 
 @pytest.mark.system
 def test_check_installed_api_for_the_doctor(sandbox, stock_rpm):
-    _install(sandbox, stock_rpm)
+    install_rpm(sandbox, stock_rpm)
     report = check_installed(Root(sandbox))
     assert "/usr/bin/esd" in report.failure
     assert report.to_dict()["installed"] is True
+
+
+@pytest.mark.system
+def test_check_installed_libs_without_daemon_says_so(sandbox, el6_build, el6_control, tmp_path):
+    # An EL6 server: esound-libs only. OSS-only libesd: exit 0, but the daemon is missing.
+    (libs,) = [p for p in Path(el6_build["out"]).glob("esound-libs-*.rpm")]
+    install_rpm(sandbox, libs)
+    proc = run_sunray("check-esound", "--installed", "--root", sandbox)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert "the esound daemon is missing" in proc.stdout
+    assert "sunray build-esound --srpm esound-*.src.rpm" in proc.stdout
+    report = check_installed(Root(sandbox))
+    assert report.data["daemon_missing"] is True and report.data["installed"] is False
+    # The stock EL6 libesd links ALSA: that fails, and the daemon is still named.
+    (stock_libs,) = [p for p in el6_control if "esound-libs-" in p.name]
+    stock_root = install_rpm(tmp_path / "stock-root", stock_libs)
+    proc = run_sunray("check-esound", "--installed", "--root", stock_root)
+    assert_clean_error(proc, 1, "ALSA found")
+    assert "the esound daemon is missing" in proc.stdout

@@ -11,7 +11,7 @@ def test_rewrite_is_exact_for_the_stock_spec():
     edit = rewrite(STOCK_SPEC, "oss", "0.2.36", "2", when=0)
     assert edit.release == "2%{?dist}.oss"
     assert edit.text.split("%changelog")[0].count("--disable-alsa") == 1
-    assert "* Thu Jan 01 1970 sunray build-esound - 0.2.36-2.oss\n" in edit.text
+    assert "* Thu Jan 01 1970 sunray build-esound <root@localhost> - 0.2.36-2.oss\n" in edit.text
     # Leaving the changelog aside, exactly three lines changed.
     old = STOCK_SPEC.splitlines()
     new = [x for x in edit.text.splitlines() if x not in old]

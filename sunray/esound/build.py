@@ -12,6 +12,7 @@ build keeps its log there instead.
 import os
 import re
 import shutil
+import sys
 import time
 from pathlib import Path
 from typing import Any, Dict, List, Optional, Tuple
@@ -24,11 +25,16 @@ from ..safeio import atomic_write, unified_diff
 from ..subprocesses import run_captured
 from .buildtree import make_tree, rpmbuild_command, take_results, work_dir
 from .builduser import BuildUser, build_user, run_build
-from .check import check_rpms
+from .check import ESD, CheckReport, check_rpms
+from .daemon import esd_removals
+from .host import host_mismatch
 from .rpm import FilePath
 from .sources import Sources, read_sources
+from .spec import DEFAULT_PACKAGER
 
 _SUFFIX = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_+]{0,31}$")
+# rpm's changelog maintainer: "Name <address>", on one line.
+_PACKAGER = re.compile(r"^[^<>\n]*[^<>\s] <[^<>@\s]+@[^<>\s]+>$")
 LOG_TAIL_LINES = 25
 
 
@@ -67,7 +73,11 @@ def build(settings: Dict[str, Any], srpm: Optional[FilePath] = None, tarball: Op
     suffix = _validate_suffix(suffix or esound_settings.get("suffix") or "oss")
     output = output or esound_settings.get("output") or "./dist"
     when = time.time() if when is None else when
-    sources = read_sources(srpm, tarball, suffix, when)
+    packager = esound_settings.get("packager") or DEFAULT_PACKAGER
+    if not _PACKAGER.match(packager):
+        raise UsageError(f"sunray.esound.packager {packager!r}: expected 'Name <address>', "
+                         f"e.g. {DEFAULT_PACKAGER}")
+    sources = read_sources(srpm, tarball, suffix, when, packager)
 
     report = BuildReport(task="build-esound", dry_run=dry_run)
     report.data.update({
@@ -78,14 +88,25 @@ def build(settings: Dict[str, Any], srpm: Optional[FilePath] = None, tarball: Op
         "outputs": [],
     })
     report.notes.extend(f"spec: {line}" for line in sources.spec_changes)
+    if sources.daemon_package:
+        report.data["daemon_restored"] = sources.daemon_package
+        report.notes.append(f"restored: {ESD} (deleted or not packaged by the spec) "
+                            f"ships in {sources.daemon_package}")
+    mismatch = host_mismatch(sources.release) if sources.release else None
+    report.data["host_mismatch"] = mismatch
     user = build_user(esound_settings, allow_root_build)
     report.data["build_user"] = user.name
     if os.geteuid() == 0 and not user.dropped:
         report.warnings.append("rpmbuild runs as root (--allow-root-build): the source "
                                "RPM's build scripts can do anything to this host")
     if dry_run:
+        if mismatch:
+            report.notes.append(f"note: {mismatch}")
         report.notes.append("dry run: nothing built")
         return report
+    if mismatch:
+        # Said now, before a build that may take minutes.
+        print(f"sunray: note: {mismatch}", file=sys.stderr, flush=True)
 
     out_dir = _output_dir(output)
     nodeps = _needs_nodeps(esound_settings.get("nodeps", "auto"))
@@ -108,12 +129,30 @@ def build(settings: Dict[str, Any], srpm: Optional[FilePath] = None, tarball: Op
         report.data["check_result"] = check.to_dict()
         if check.failure:
             kept = _keep_log(log_path, out_dir, sources.version, suffix)
-            report.failure = f"built RPMs still use ALSA, not copied: {check.failure} (build log: {kept})"
+            report.failure = f"{_check_failure(check, sources.old_spec, sources.new_spec)} (build log: {kept})"
             return report
         _deliver(report, rpms + srpms, out_dir)
     finally:
         shutil.rmtree(work, ignore_errors=True)
     return report
+
+
+def _check_failure(check: CheckReport, old_spec: str, new_spec: str) -> str:
+    """The closing line for built RPMs that failed the check: what is really wrong."""
+    causes = []
+    if check.data.get("alsa_found"):
+        causes.append(f"built RPMs still use ALSA, not copied: {check.failure}")
+    if not check.data.get("ships_esd", True):
+        # Said with the line number of the SRPM's own spec, which the admin has.
+        left = {text for _line, text in esd_removals(new_spec)}
+        removals = [r for r in esd_removals(old_spec) if r[1] in left] or esd_removals(new_spec)
+        if removals:
+            line, text = removals[0]
+            why = f"the spec deletes it in %install, line {line}: {text}"
+        else:
+            why = "the spec's %files do not list it"
+        causes.append(f"no built RPM ships {ESD} ({why}), not copied")
+    return "; ".join(causes) or f"built RPMs failed the check, not copied: {check.failure}"
 
 
 def _validate_suffix(suffix: str) -> str:

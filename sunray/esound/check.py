@@ -23,6 +23,8 @@ from .rpm import FilePath, RpmPackage
 
 ESD = "/usr/bin/esd"
 ALSA_LIB = "libasound.so"
+BUILD_HINT = ("build it with: sunray build-esound --srpm esound-*.src.rpm, "
+              "then rpm -Uvh dist/esound-*.oss.*.rpm")
 INSTALLED_PATTERNS = (ESD, "/usr/lib*/libesd.so*", "/usr/lib/*-linux-gnu/libesd.so*")
 
 
@@ -113,6 +115,8 @@ def check_rpms(paths: Sequence[FilePath]) -> CheckReport:
                     offenders.append(f"{member.name} in {label} needs libasound")
                 elif result.error and _is_esound_elf(member.name):
                     offenders.append(f"{member.name} in {label}: {result.error}")
+    report.data["alsa_found"] = offenders
+    report.data["ships_esd"] = has_esd
     if offenders:
         report.failure = "ALSA found: " + "; ".join(offenders)
     elif not has_esd:
@@ -126,6 +130,8 @@ def check_installed(root: Root) -> CheckReport:
     Exit status through the report: failure when a file needs libasound (or
     cannot be read as ELF). esound not installed at all is not a failure:
     ``data["installed"]`` is False and a note says so (nothing can crash).
+    libesd without esd (the EL6 shape) is not one either, but the note says
+    the daemon is missing and how to build it (``data["daemon_missing"]``).
     """
     report = CheckReport(task="check-esound", root=str(root.top), data={"files": [], "installed": True})
     seen, offenders = set(), []
@@ -161,7 +167,13 @@ def check_installed(root: Root) -> CheckReport:
                 offenders.append(f"{server}: {result.error}")
     if not os.path.lexists(root.path(ESD)):
         report.data["installed"] = False
-        report.notes.append(f"esound is not installed under {root.top} ({ESD} not found): nothing to check")
+        if report.data["files"]:
+            # libesd without esd: the EL6 / Fedora 8+ shape (esound-libs only).
+            report.data["daemon_missing"] = True
+            report.notes.append(f"the esound daemon is missing under {root.top}: libesd is installed but "
+                                f"not {ESD} (RHEL 6 and Fedora 8+ ship only esound-libs); {BUILD_HINT}")
+        else:
+            report.notes.append(f"esound is not installed under {root.top} ({ESD} not found): nothing to check")
     if offenders:
         report.failure = "ALSA found: " + "; ".join(offenders)
     return report

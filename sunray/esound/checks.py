@@ -17,6 +17,10 @@ def check_esound(root: Root, settings: Dict[str, Any]) -> List[Check]:
         return [Check("esound", title, "fail", result.failure,
                       "sunray build-esound --srpm esound-*.src.rpm, then "
                       "rpm -Uvh dist/esound-*.oss.*.rpm")]
+    if result.data.get("daemon_missing"):
+        return [Check("esound", title, "warn", "libesd is installed but not the daemon /usr/bin/esd",
+                      "sunray build-esound --srpm esound-*.src.rpm, then "
+                      "rpm -Uvh dist/esound-*.oss.*.rpm")]
     if not result.data.get("installed"):
         return [Check("esound", title, "skip", "esound is not installed")]
     return [Check("esound", title, "ok", "esd and libesd need no libasound")]

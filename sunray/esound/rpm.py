@@ -98,6 +98,14 @@ class RpmPackage:
         return _text(self.headers.get("release"))
 
     @property
+    def epoch(self) -> str:
+        """The Epoch ("" without one); rpmfile calls tag 1003 ``serial``."""
+        value = self.headers.get("serial")
+        if isinstance(value, (list, tuple)):
+            value = value[0] if value else None
+        return "" if value is None else _text(value)
+
+    @property
     def arch(self) -> str:
         return _text(self.headers.get("arch"))
 

@@ -41,19 +41,24 @@ class Sources:
     old_spec: str                    # the SRPM's spec ("" for a tarball)
     new_spec: str                    # the spec rpmbuild runs
     spec_changes: List[str] = field(default_factory=list)  # one line each
+    release: str = ""                # the SRPM's Release ("" for a tarball)
+    daemon_package: str = ""         # where esd was put back ("" = not needed)
 
 
 def read_sources(srpm: Optional[FilePath], tarball: Optional[FilePath], suffix: str,
-                 when: float) -> Sources:
+                 when: float, packager: str = spec.DEFAULT_PACKAGER) -> Sources:
     """The checked ``Sources`` of exactly one of ``srpm`` and ``tarball``,
-    with the OSS-only spec whose Release ends in ``.suffix``."""
+    with the OSS-only spec whose Release ends in ``.suffix`` and whose
+    changelog entry names ``packager``."""
     if srpm and not tarball:
         facts, files, spec_name = read_srpm(srpm)
         old_spec = _decode_spec(files.pop(spec_name), os.path.basename(str(srpm)))
-        edit = spec.rewrite(old_spec, suffix, facts["version"], facts["release"], when=when)
-        return Sources(facts["version"], files, spec_name, old_spec, edit.text, edit.changes)
+        edit = spec.rewrite(old_spec, suffix, facts["version"], facts["release"], when=when,
+                            packager=packager, epoch=facts["epoch"])
+        return Sources(facts["version"], files, spec_name, old_spec, edit.text, edit.changes,
+                       release=facts["release"], daemon_package=edit.daemon_package)
     if tarball and not srpm:
-        facts, files, spec_name, new_spec = read_tarball(tarball, suffix, when)
+        facts, files, spec_name, new_spec = read_tarball(tarball, suffix, when, packager)
         changes = [f"spec from templates/esound.spec.j2 for esound {facts['version']}"]
         return Sources(facts["version"], files, spec_name, "", new_spec, changes)
     raise UsageError("build-esound: give exactly one of --srpm FILE or --tarball FILE")
@@ -69,7 +74,7 @@ def read_srpm(path: FilePath) -> Tuple[Dict[str, str], Dict[str, bytes], str]:
             raise UsageError(f"{label}: the source RPM of {rpm.name!r}, not of {PACKAGE}")
         rpm.verify_payload_digest()
         files = rpm.read_all()
-        facts = {"name": rpm.name, "version": rpm.version, "release": rpm.release}
+        facts = {"name": rpm.name, "version": rpm.version, "release": rpm.release, "epoch": rpm.epoch}
     specs = [name for name in files if name.endswith(".spec")]
     if len(specs) != 1:
         raise UsageError(f"{label}: expected one .spec file in the source RPM, found {len(specs)}")
@@ -85,8 +90,8 @@ def _decode_spec(data: bytes, label: str) -> str:
         return data.decode("latin-1")
 
 
-def read_tarball(path: FilePath, suffix: str,
-                 when: Optional[float]) -> Tuple[Dict[str, str], Dict[str, bytes], str, str]:
+def read_tarball(path: FilePath, suffix: str, when: Optional[float],
+                 packager: str = spec.DEFAULT_PACKAGER) -> Tuple[Dict[str, str], Dict[str, bytes], str, str]:
     """Validate an upstream tarball; return (facts, {name: bytes}, spec name, spec text)."""
     label = os.path.basename(str(path))
     m = _TARBALL.match(label)
@@ -117,7 +122,7 @@ def read_tarball(path: FilePath, suffix: str,
         source=label,
         topdir=topdir,
         date=spec.changelog_date(when),
-        packager="sunray build-esound",
+        packager=packager,
     )
     facts = {"name": PACKAGE, "version": version, "release": f"1.{suffix}"}
     return facts, {label: data}, "esound.spec", spec_text

@@ -11,7 +11,10 @@ tests can cover every configure form. What changes:
   comma or space separated list) and ALSA runtime requirements are dropped;
 * ``Release:`` gets ``.SUFFIX`` appended (``2%{?dist}`` -> ``2%{?dist}.oss``,
   i.e. ``2.el5.oss``: newer than the stock ``2.el5`` and recognisably ours);
-* a ``%changelog`` entry on top says what changed.
+* where the spec deletes the daemon or does not package it (the EL6
+  shape), esd is put back (daemon.py);
+* a ``%changelog`` entry on top says what changed, with the full EVR and a
+  maintainer in ``Name <address>`` form (rpmlint's format).
 
 No configure call found: ``UsageError`` (we cannot make that build OSS-only).
 """
@@ -22,6 +25,7 @@ from dataclasses import dataclass, field
 from typing import Iterator, List, Optional
 
 from ..errors import UsageError
+from .daemon import restore_daemon
 
 # Section headers of a spec file; the configure rewrite applies to the
 # shell-script sections only, never to %description, %files or %changelog.
@@ -45,6 +49,8 @@ ALSA_PACKAGES = re.compile(
     r"pkgconfig\(alsa\)|libasound\.so\.2.*)$"
 )
 
+DEFAULT_PACKAGER = "sunray build-esound <root@localhost>"
+
 _DAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
 _MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
 
@@ -56,6 +62,7 @@ class SpecEdit:
     text: str                                        # the rewritten spec
     changes: List[str] = field(default_factory=list)  # what changed, one line each
     release: str = ""                                # the new Release: value
+    daemon_package: str = ""                         # where esd was put back ("" = not needed)
 
 
 def changelog_date(when: Optional[float] = None) -> str:
@@ -130,13 +137,14 @@ def _drop_alsa_deps(line: str, changes: List[str]) -> Optional[str]:
 
 
 def rewrite(spec_text: str, suffix: str, version: str, release: str, when: Optional[float] = None,
-            packager: str = "sunray build-esound") -> SpecEdit:
-    """Rewrite ``spec_text``; ``version``/``release`` (from the SRPM header)
-    name the new build in the changelog entry."""
-    lines = spec_text.splitlines(keepends=True)
-    if lines and not lines[-1].endswith("\n"):
-        lines[-1] += "\n"
-    changes: List[str] = []
+            packager: str = DEFAULT_PACKAGER, epoch: str = "") -> SpecEdit:
+    """Rewrite ``spec_text``; ``epoch``, ``version`` and ``release`` (from the
+    SRPM header) name the new build in the changelog entry, by ``packager``
+    ("Name <address>")."""
+    evr = f"{epoch}:%{{version}}-%{{release}}" if epoch else "%{version}-%{release}"
+    restored = restore_daemon(spec_text, evr)
+    lines = restored.text.splitlines(keepends=True)
+    changes: List[str] = list(restored.changes)
     lines = _rewrite_configure(lines, changes)
 
     out, section, new_release, changelog_at = [], "preamble", None, None
@@ -168,13 +176,16 @@ def rewrite(spec_text: str, suffix: str, version: str, release: str, when: Optio
     if new_release is None:
         raise UsageError("the spec has no Release: line; refusing to build")
 
+    full = f"{epoch}:{version}" if epoch else version
     entry = [
-        f"* {changelog_date(when)} {packager} - {version}-{release}.{suffix}\n",
+        f"* {changelog_date(when)} {packager} - {full}-{release}.{suffix}\n",
         "- Rebuilt for Sun Ray servers: OSS only, ALSA disabled\n",
         "  (--disable-alsa, ALSA build requirements dropped, Release suffix "
         f".{suffix}).\n",
-        "\n",
     ]
+    if restored.package:
+        entry.append(f"- The daemon put back: /usr/bin/esd ships in {restored.package}.\n")
+    entry.append("\n")
     if changelog_at is None:
         if out and out[-1].strip():
             out.append("\n")
@@ -183,4 +194,5 @@ def rewrite(spec_text: str, suffix: str, version: str, release: str, when: Optio
     else:
         out[changelog_at:changelog_at] = entry
     changes.append("%changelog: entry added")
-    return SpecEdit(text="".join(out), changes=changes, release=new_release)
+    return SpecEdit(text="".join(out), changes=changes, release=new_release,
+                    daemon_package=restored.package)
