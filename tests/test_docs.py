@@ -47,3 +47,11 @@ def test_topic_pages_exist() -> None:
     pages = set(load_generator().TOPIC_PAGES.values())
     missing = sorted(page for page in pages if not Path(REPO, "docs", page).is_file())
     assert not missing, missing
+
+
+def test_every_task_has_a_topic_page() -> None:
+    """A task added to sunray.tasklist needs its page in docs/ too: the
+    generated reference links every task to one."""
+    from sunray.tasklist import TASKS
+
+    assert sorted(load_generator().TOPIC_PAGES) == sorted(info.name for info in TASKS)
