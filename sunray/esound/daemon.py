@@ -20,15 +20,11 @@ import re
 from dataclasses import dataclass, field
 from typing import Iterator, List, Optional, Tuple
 
+from .spec import SECTION, logical_lines
+
 ESD = "/usr/bin/esd"
 ESD_MAN = "%{_mandir}/man1/esd.1*"
 
-# Section headers of a spec file (as in spec.py, plus the -n/-f arguments).
-_SECTION = re.compile(
-    r"^%(package|description|prep|build|install|check|clean|files|changelog|"
-    r"pre|post|preun|postun|pretrans|posttrans|triggerin|triggerun|triggerpostun|"
-    r"verifyscript|generate_buildrequires|conf)\b(.*)$"
-)
 _LIBS_PACKAGE = re.compile(r"^%package\s+(libs|-n\s+(%\{name\}|esound)-libs)\s*$")
 _BINDIR = re.compile(r"%\{?_bindir\}?|%\{?_exec_prefix\}?/bin|%\{?_prefix\}?/bin|%\{?_usr\}?/bin")
 # A deletion argument naming the daemon or its man page.
@@ -52,7 +48,7 @@ def _sections(lines: List[str]) -> Iterator[Tuple[int, str, str]]:
     """(index, section, section arguments) for every line."""
     section, args = "preamble", ""
     for i, line in enumerate(lines):
-        m = _SECTION.match(line)
+        m = SECTION.match(line)
         if m:
             section, args = m.group(1), m.group(2).strip()
         yield i, section, args
@@ -97,7 +93,7 @@ def esd_packaged(lines: List[str]) -> Tuple[Optional[str], bool]:
     for i, section, args in _sections(lines):
         if section != "files":
             continue
-        if _SECTION.match(lines[i]):
+        if SECTION.match(lines[i]):
             lists = lists or _files_package(args)[1]
             continue
         entry = lines[i].strip()
@@ -126,16 +122,14 @@ def _drop_deletions(lines: List[str], changes: List[str]) -> Tuple[List[str], bo
     out: List[str] = []
     man = False
     section = "preamble"
-    group: List[int] = []
-    for i, line in enumerate(lines):
-        m = _SECTION.match(line)
-        if m and not group:
+    for indices in logical_lines(lines):
+        m = SECTION.match(lines[indices[0]])
+        if m:
             section = m.group(1)
-        group.append(i)
-        if line.rstrip("\n").endswith("\\"):
+        if lines[indices[-1]].rstrip("\n").endswith("\\"):  # the spec ends mid-line
+            out.extend(lines[j] for j in indices)
             continue
-        joined = " ".join(lines[j].rstrip("\n").rstrip("\\").strip() for j in group)
-        indices, group = group, []
+        joined = " ".join(lines[j].rstrip("\n").rstrip("\\").strip() for j in indices)
         words = joined.split()
         if section != "install" or not words or words[0] not in ("rm", "/bin/rm", "%{__rm}"):
             out.extend(lines[j] for j in indices)
@@ -153,7 +147,6 @@ def _drop_deletions(lines: List[str], changes: List[str]) -> Tuple[List[str], bo
             changes.append(f"%install: {where} no longer deletes {' '.join(dropped)}")
         else:
             changes.append(f"%install: {where} ({joined.strip()}) dropped: it deleted the daemon")
-    out.extend(lines[j] for j in group)
     return out, man
 
 
@@ -181,7 +174,7 @@ def _files_lines(man: bool) -> List[str]:
 def _insert_before(lines: List[str], section: str, new: List[str]) -> List[str]:
     """``new`` before the first ``%section`` header (at the end without one)."""
     for i, line in enumerate(lines):
-        m = _SECTION.match(line)
+        m = SECTION.match(line)
         if m and m.group(1) == section:
             return lines[:i] + new + lines[i:]
     tail = [] if not lines or not lines[-1].strip() else ["\n"]
@@ -192,14 +185,14 @@ def _add_to_main_files(lines: List[str], man: bool) -> List[str]:
     """esd (and its man page) at the end of the main package's %files."""
     start = None
     for i, section, args in _sections(lines):
-        if section == "files" and _SECTION.match(lines[i]) and not _files_package(args)[0]:
+        if section == "files" and SECTION.match(lines[i]) and not _files_package(args)[0]:
             start = i
             break
     if start is None:
         block = ["%files\n", "%defattr(-,root,root,-)\n"] + _files_lines(man) + ["\n"]
         return _insert_before(lines, "changelog", block)
     end = start + 1
-    while end < len(lines) and not _SECTION.match(lines[end]):
+    while end < len(lines) and not SECTION.match(lines[end]):
         end += 1
     while end > start + 1 and not lines[end - 1].strip():
         end -= 1

@@ -25,14 +25,14 @@ from dataclasses import dataclass, field
 from typing import Iterator, List, Optional
 
 from ..errors import UsageError
-from .daemon import restore_daemon
 
-# Section headers of a spec file; the configure rewrite applies to the
-# shell-script sections only, never to %description, %files or %changelog.
-_SECTION = re.compile(
+# Section headers of a spec file: group 1 the section, group 2 its arguments
+# (-n NAME, -f FILE). The configure rewrite applies to the shell-script
+# sections only, never to %description, %files or %changelog.
+SECTION = re.compile(
     r"^%(package|description|prep|build|install|check|clean|files|changelog|"
     r"pre|post|preun|postun|pretrans|posttrans|triggerin|triggerun|triggerpostun|"
-    r"verifyscript|generate_buildrequires|conf)\b"
+    r"verifyscript|generate_buildrequires|conf)\b(.*)$"
 )
 _SCRIPT_SECTIONS = {"prep", "build", "install", "check", "conf"}
 _CONFIGURE = re.compile(
@@ -71,7 +71,7 @@ def changelog_date(when: Optional[float] = None) -> str:
     return f"{_DAYS[t.tm_wday]} {_MONTHS[t.tm_mon - 1]} {t.tm_mday:02d} {t.tm_year}"
 
 
-def _logical_lines(lines: List[str]) -> Iterator[List[int]]:
+def logical_lines(lines: List[str]) -> Iterator[List[int]]:
     """Group physical lines into shell logical lines (backslash continuation)."""
     group = []
     for i, line in enumerate(lines):
@@ -87,9 +87,9 @@ def _rewrite_configure(lines: List[str], changes: List[str]) -> List[str]:
     section = "preamble"
     found = 0
     out = list(lines)
-    for group in _logical_lines(lines):
+    for group in logical_lines(lines):
         first = lines[group[0]]
-        m = _SECTION.match(first)
+        m = SECTION.match(first)
         if m:
             section = m.group(1)
             continue
@@ -142,6 +142,8 @@ def rewrite(spec_text: str, suffix: str, version: str, release: str, when: Optio
     SRPM header) name the new build in the changelog entry, by ``packager``
     ("Name <address>")."""
     evr = f"{epoch}:%{{version}}-%{{release}}" if epoch else "%{version}-%{release}"
+    from .daemon import restore_daemon  # it reads specs with SECTION and logical_lines
+
     restored = restore_daemon(spec_text, evr)
     lines = restored.text.splitlines(keepends=True)
     changes: List[str] = list(restored.changes)
@@ -149,7 +151,7 @@ def rewrite(spec_text: str, suffix: str, version: str, release: str, when: Optio
 
     out, section, new_release, changelog_at = [], "preamble", None, None
     for line in lines:
-        m = _SECTION.match(line)
+        m = SECTION.match(line)
         if m:
             section = m.group(1)
             if section == "changelog" and changelog_at is None:
