@@ -1,0 +1,201 @@
+"""Crash injection: every writing task killed (SIGKILL, injected by strace)
+before each of its file-system calls, then run again, then reverted.
+
+For each task a clean run is traced once; every call of it that changes a
+file system (crash_support.MUTATING, and opens for writing) is a kill point.
+Each point starts from a fresh copy of the same server tree and checks:
+
+1. killed there, every path the clean run changes holds its old or its new
+   state (bytes, mode, owner), nothing torn;
+2. the rerun (no strace) exits 0 and leaves the tree of a clean run;
+3. the task's revert then gives back the original tree byte for byte, with
+   nothing left over (no temp file in the tree or in $TMPDIR, no empty
+   directory, no state directory).
+
+The only thing not compared byte for byte is the content of files that two
+clean runs write differently themselves (a log's time stamp, the lock's
+holder line): measured per task by crash_support.volatile, not listed here.
+
+Points are sampled (first, last, one of each syscall, the rest at random
+with a fixed seed) to fit CI's budget; SUNRAY_CRASH_POINTS=all runs every
+point, SUNRAY_CRASH_POINTS=N at most N per task (docs/development.md).
+"""
+
+import os
+import shutil
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable, Dict, List
+
+import pytest
+from conftest import FIXTURES, PROGRAM, need, need_root
+from crash_support import (
+    changed_targets,
+    diff,
+    env_for,
+    fresh_copy,
+    half_written_records,
+    run_killed,
+    run_plain,
+    same_call,
+    sample,
+    snapshot,
+    torn_targets,
+    trace_clean,
+    volatile,
+)
+
+pytestmark = pytest.mark.system  # strace (and kbuild, depmod for the modules)
+
+
+def _base_tree(root: Path) -> None:
+    for d in ("etc", "var/lib", "var/log", "usr/src", "lib/modules", "run"):
+        (root / d).mkdir(parents=True, exist_ok=True)
+    (root / "tmp").mkdir(exist_ok=True)
+    os.chmod(root / "tmp", 0o1777)
+
+
+def tmpwatch_tree(root: Path) -> None:
+    """tmpwatch's cron job, tmpreaper's conf and a tmpfiles.d directory
+    under /usr/lib only (so the run creates /etc/tmpfiles.d)."""
+    _base_tree(root)
+    cron = root / "etc/cron.daily/tmpwatch"
+    cron.parent.mkdir(parents=True)
+    shutil.copyfile(FIXTURES / "tmpwatch/rhel6-days", cron)
+    os.chmod(cron, 0o755)
+    shutil.copyfile(FIXTURES / "tmpwatch/tmpreaper-debian.conf", root / "etc/tmpreaper.conf")
+    (root / "usr/lib/tmpfiles.d").mkdir(parents=True)
+    (root / "usr/lib/tmpfiles.d/tmp.conf").write_text("q /tmp 1777 root root 10d\n")
+
+
+def esd_tree(root: Path) -> None:
+    """A stale file at /tmp/.esd: moved aside, the directory made."""
+    _base_tree(root)
+    (root / "tmp/.esd").write_text("stale\n")
+
+
+def sysv_tree(root: Path) -> None:
+    """Debian's SysV layout with only rc3.d: the run creates the others."""
+    _base_tree(root)
+    (root / "sbin").mkdir()
+    (root / "sbin/init").write_bytes(b"\x7fELF sysvinit stand-in")
+    (root / "etc/init.d").mkdir()
+    (root / "etc/rc3.d").mkdir()
+
+
+def systemd_tree(root: Path) -> None:
+    """A merged-/usr systemd tree without /etc/tmpfiles.d."""
+    _base_tree(root)
+    (root / "usr/lib/systemd").mkdir(parents=True)
+    (root / "usr/lib/systemd/systemd").write_bytes(b"\x7fELF systemd stand-in")
+    (root / "usr/sbin").mkdir()
+    (root / "sbin").symlink_to("usr/sbin")
+    (root / "usr/sbin/init").symlink_to("../lib/systemd/systemd")
+    (root / "etc/systemd/system").mkdir(parents=True)
+
+
+@dataclass
+class Case:
+    """One writing task on one tree: its run, its revert(s), how many
+    points CI runs, and whether kill runs follow threads and children."""
+
+    name: str
+    tree: Callable[[Path], None]
+    forward: List[str]
+    reverts: List[List[str]]
+    limit: int = 40
+    follow: bool = False
+    env: Dict[str, str] = field(default_factory=dict)
+
+
+HOOK_ENV = {"INVOKE_SUNRAY_PROGRAM": str(PROGRAM)}
+CASES = [
+    Case("patch-tmpwatch", tmpwatch_tree, ["patch-tmpwatch"], [["patch-tmpwatch", "--revert"]]),
+    Case("esd-dir", esd_tree, ["esd-dir"], [["esd-dir", "--revert"]]),
+    Case("install-boot-hook-sysv", sysv_tree, ["install-boot-hook", "--init", "sysv"],
+         [["install-boot-hook", "--init", "sysv", "--revert"]], env=HOOK_ENV),
+    Case("install-boot-hook-systemd", systemd_tree, ["install-boot-hook", "--init", "systemd"],
+         [["install-boot-hook", "--init", "systemd", "--revert"]], env=HOOK_ENV),
+    Case("install-kernel-hooks", _base_tree, ["install-kernel-hooks"],
+         [["install-kernel-hooks", "--revert"]], env=HOOK_ENV),
+]
+
+
+def _with_root(args: List[str], root: Path) -> List[str]:
+    return [args[0], "--root", str(root), *args[1:]]
+
+
+@pytest.mark.parametrize("case", CASES, ids=[c.name for c in CASES])
+def test_killed_anywhere_the_rerun_converges_and_the_revert_restores(case, tmp_path):
+    need_root()
+    need("strace")
+    check_crash_points(case, tmp_path)
+
+
+def check_crash_points(case: Case, base: Path) -> None:
+    pristine, work = base / "pristine", base / "work"
+    for part in ("root", "tmp", "home"):
+        (pristine / part).mkdir(parents=True)
+    case.tree(pristine / "root")
+    root = work / "root"
+    forward = _with_root(case.forward, root)
+    reverts = [_with_root(r, root) for r in case.reverts]
+    env = env_for(work, case.env)
+
+    fresh_copy(pristine, work)
+    before = snapshot(work)
+    proc, traced = trace_clean(forward, env, base / "clean.trace")
+    assert proc.returncode == 0, proc.stderr
+    clean = snapshot(work)
+    if not case.follow:
+        # Kill runs trace the program's own process only: a child that wrote
+        # would have kill points this test never reaches.
+        assert not traced.others, f"child processes write: {traced.others}"
+    # What a clean run varies itself, and a clean run's revert.
+    fresh_copy(pristine, work)
+    proc = run_plain(forward, env)
+    assert proc.returncode == 0, proc.stderr
+    loose = volatile(clean, snapshot(work))
+    targets = changed_targets(before, clean)
+    failures = []
+    problems = _run_reverts(reverts, env)
+    problems += [f"revert vs original: {d}" for d in diff(before, snapshot(work))]
+    if problems:
+        failures.append("no kill (a clean run, then the revert)\n    " + "\n    ".join(problems))
+
+    points = sample(traced.points, case.limit)
+    for point in points:
+        fresh_copy(pristine, work)
+        problems = []
+        killed = run_killed(forward, env, point, base / "killed.trace", follow=case.follow)
+        if killed.returncode != -9:
+            problems.append(f"not killed: exit {killed.returncode} {killed.stderr.strip()[-200:]}")
+        elif not case.follow and not (killed.last_call and same_call(point.call, killed.last_call)):
+            problems.append(f"killed elsewhere: {killed.last_call}")
+        problems += [f"torn: {t}" for t in torn_targets(targets, snapshot(work), loose)]
+        problems += [f"half-written record: {r}" for r in half_written_records(work)]
+        rerun = run_plain(forward, env)
+        if rerun.returncode != 0:
+            problems.append(f"rerun exit {rerun.returncode}: {_last_line(rerun.stderr)}")
+        problems += [f"rerun vs clean run: {d}" for d in diff(clean, snapshot(work), loose)]
+        problems += _run_reverts(reverts, env)
+        problems += [f"revert vs original: {d}" for d in diff(before, snapshot(work))]
+        if problems:
+            failures.append(f"{point}\n    " + "\n    ".join(problems[:12]))
+    assert not failures, (f"{len(failures)} of {len(points)} kill points of {case.name} "
+                          f"(of {len(traced.points)} in all) failed:\n" + "\n".join(failures))
+
+
+def _run_reverts(reverts: List[List[str]], env: Dict[str, str]) -> List[str]:
+    problems = []
+    for args in reverts:
+        proc = run_plain(args, env)
+        if proc.returncode != 0:
+            problems.append(f"{' '.join(args[:1] + args[3:])} exit {proc.returncode}: "
+                            f"{_last_line(proc.stderr)}")
+    return problems
+
+
+def _last_line(text: str) -> str:
+    lines = text.strip().splitlines()
+    return lines[-1] if lines else ""
