@@ -131,12 +131,15 @@ class Point:
 
 @dataclass
 class Traced:
-    """A clean run's trace: the main process's kill points and the mutating
-    calls of the other processes (children, threads), which only the -f
-    mode of a kill run reaches (see run_killed)."""
+    """A clean run's trace: the kill points of the program's own process,
+    and those of every other process and thread (make, depmod, a worker
+    thread) that only a kill run with -f reaches (see run_killed), where
+    strace numbers each process's calls on its own: a point there is the
+    ``nth`` call of a syscall by any of them, listed once."""
 
     points: List[Point]
-    others: Dict[str, int]
+    others: List[Point]
+    other_calls: int  # mutating calls of the other processes, points or not
 
 
 def env_for(work: Path, extra: Optional[Dict[str, str]] = None) -> Dict[str, str]:
@@ -165,19 +168,22 @@ def run_plain(args: Sequence[str], env: Dict[str, str], timeout: float = 600
 def trace_clean(args: Sequence[str], env: Dict[str, str], trace_file: Path
                 ) -> Tuple[subprocess.CompletedProcess, Traced]:
     """Run the task once under ``strace -f`` and read its kill points."""
-    cmd = ["strace", "-f", "-qq", "-y", "-e", "signal=none", "-e", f"trace={TRACED}",
+    cmd = ["strace", "-f", "--seccomp-bpf", "-qq", "-y", "-e", "signal=none",
+           "-e", f"trace={TRACED}",
            "-s", "96", "-o", str(trace_file), *sunray_argv(args)]
     proc = subprocess.run(cmd, capture_output=True, text=True, env=env, cwd=REPO, timeout=600)
     return proc, read_trace(trace_file.read_text(errors="replace"))
 
 
 def read_trace(text: str) -> Traced:
-    """Kill points of the first process in a ``strace -f -y`` trace, and the
-    count of mutating calls per syscall of every other process."""
+    """Kill points of the first process in a ``strace -f -y`` trace, and
+    those of the other processes (by syscall and number, not already a point
+    of the first)."""
     counts: Dict[Tuple[str, str], int] = {}
     points: List[Point] = []
-    others: Dict[str, int] = {}
+    others: Dict[Tuple[str, int], Point] = {}
     main = None
+    other_calls = 0
     for line in text.splitlines():
         m = _CALL.match(line)
         if not m:
@@ -190,11 +196,16 @@ def read_trace(text: str) -> Traced:
         if pid == main:
             points.append(Point(name, n, f"{name}({rest}"))
         else:
-            others[name] = others.get(name, 0) + 1
-    return Traced(points, others)
+            other_calls += 1
+            others.setdefault((name, n), Point(name, n, f"{name}({rest}"))
+    mine = {(p.syscall, p.nth) for p in points}
+    return Traced(points, [p for key, p in sorted(others.items()) if key not in mine],
+                  other_calls)
 
 
 def _mutating(name: str, rest: str) -> bool:
+    if re.search(r"\) += -1 E[A-Z]+", rest):
+        return False  # a call that failed changed nothing: EEXIST, ENOENT
     if name in OPENS:
         flags = rest.split(", ")[2 if name == "openat" else 1] if ", " in rest else ""
         return bool(_WRITE_FLAGS.search(flags))
@@ -249,7 +260,7 @@ def run_killed(args: Sequence[str], env: Dict[str, str], point: Point, trace_fil
     """
     cmd = ["strace", "-q", "-y", "-s", "96", "-e", "signal=none", "-e", f"trace={point.syscall}",
            "-e", f"inject={point.syscall}:signal=KILL:when={point.nth}",
-           "-o", str(trace_file), *(["-f"] if follow else []), *sunray_argv(args)]
+           "-o", str(trace_file), *(["-f", "--seccomp-bpf"] if follow else []), *sunray_argv(args)]
     proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
                             env=env, cwd=REPO, start_new_session=True)
     try:
