@@ -213,6 +213,19 @@ class FileEditor:
             meta.pop("writing", None)
             self._store_meta(meta_path, meta)
 
+    def settle(self, server_path: str) -> None:
+        """A change found done (a killed run renamed it into place but never
+        recorded it): record it as written, as a rerun of ``write`` would."""
+        if self.dry_run:
+            return
+        meta_path = self._backup_paths(server_path)[1]
+        if not meta_path.exists():
+            return
+        meta = self._load_meta(meta_path)
+        writing = meta.get("writing")
+        if writing is not None and _state_of(self._host(server_path)[0]) == writing:
+            self._note_wrote(server_path, writing)
+
     def _drop_backup(self, server_path):
         base = self._backup_base()
         for p in self._backup_paths(server_path):

@@ -51,7 +51,7 @@ class Journal:
 
     def __init__(self, root: Root, settings: Dict[str, Any], task: str,
                  targets: Iterable[str] = (), dry_run: bool = False,
-                 revert: bool = False) -> None:
+                 revert: bool = False, hold: bool = False) -> None:
         self.root = root
         self.settings = settings
         self.state_dir = settings.get("state_dir", statedir.DEFAULT)
@@ -59,6 +59,7 @@ class Journal:
         self.targets = list(dict.fromkeys(targets))
         self.active = not dry_run
         self.revert = revert
+        self.hold = hold  # lock even with no targets (apply, for its steps)
         self.notes: List[str] = []  # what was cleaned up after a killed run
         self.lock: Optional[RunLock] = None
         self.outer: Optional["Journal"] = None
@@ -68,9 +69,12 @@ class Journal:
     def __enter__(self) -> "Journal":
         if not self.active:
             return self
-        if self.revert and self.root.makedirs(self.state_dir, create=False).created:
-            # No state directory: nothing of sunray's to revert here (but a
-            # run killed while making it may have left its temporary copy).
+        nothing_planned = self.revert or not (self.targets or self.hold)
+        if nothing_planned and not _OPEN \
+                and self.root.makedirs(self.state_dir, create=False).created:
+            # No state directory and nothing to write: nothing of sunray's to
+            # lock, recover or revert here (but a run killed while making the
+            # state directory may have left its temporary copy).
             statedir.leftover_temp_trees(self.root, self.state_dir)
             self.active = False
             return self

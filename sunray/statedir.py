@@ -10,8 +10,8 @@ instant leaves either no state directory (and a temporary one that the next
 run removes) or one that knows which directories are sunray's.
 
 ``remove_if_unused()`` is what a revert does last: when nothing of sunray's
-remains (only the lock, the journal, this record and empty backup
-directories), it removes them and the directories sunray created.
+remains (only the lock, the journal, this record and backup directories
+without records), it removes them and the directories sunray created.
 """
 
 import json
@@ -97,8 +97,10 @@ def leftover_temp_trees(root: Root, state_dir: str = DEFAULT) -> None:
             _remove_temp_trees(parent_made.host, posixpath.basename(server_dir))
 
 
-def _only_empty_dirs(path: Path) -> bool:
-    for _dirpath, _dirnames, filenames in os.walk(path):
+def _no_records(backup: Path) -> bool:
+    """Whether the backup tree holds no record (``meta/``): saved originals
+    without one are what a run killed before its first record left."""
+    for _dirpath, _dirnames, filenames in os.walk(backup / "meta"):
         if filenames:
             return False
     return True
@@ -123,7 +125,7 @@ def in_use(root: Root, state_dir: str = DEFAULT) -> bool:
             continue
         path = made.host / entry
         if entry == "backup" and path.is_dir() and not path.is_symlink() \
-                and _only_empty_dirs(path):
+                and _no_records(path):
             continue
         return True
     return False
@@ -141,11 +143,7 @@ def remove_if_unused(root: Root, state_dir: str = DEFAULT) -> bool:
     dirs = _created_dirs(host)
     backup = host / "backup"
     if backup.is_dir() and not backup.is_symlink():
-        for dirpath, _dirnames, _filenames in sorted(os.walk(backup), reverse=True):
-            try:
-                os.rmdir(dirpath)
-            except OSError:
-                pass
+        shutil.rmtree(backup, ignore_errors=True)  # no records in it (in_use)
     for entry in os.listdir(host):
         if entry in BOOKKEEPING or is_temp_name(entry):
             try:
