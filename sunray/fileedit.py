@@ -32,9 +32,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Dict, Iterable, Union
 
+from . import statedir
 from .errors import JobFailed, UsageError
 from .rootfs import Root
-from .safeio import atomic_write, fsync_dir, restorecon, unified_diff
+from .safeio import atomic_write, check_writable, fsync_dir, restorecon, temp_name, unified_diff
 
 
 @dataclass
@@ -87,10 +88,13 @@ def _original_of(meta, data_path):
 
 
 def _changed_by_others(now, meta, original):
-    """Whether the file is neither absent, nor what sunray last wrote, nor the
-    saved original: someone (an admin, a package update) replaced it."""
+    """Whether the file is neither absent, nor what sunray last wrote, nor
+    what it was about to write (a run killed between its rename and its
+    record), nor the saved original: someone (an admin, a package update)
+    replaced it."""
     wrote = meta.get("wrote")
-    return wrote is not None and now["kind"] != "absent" and now not in (wrote, original)
+    ours = (wrote, meta.get("writing"), original)
+    return wrote is not None and now["kind"] != "absent" and now not in ours
 
 
 class FileEditor:
@@ -98,8 +102,11 @@ class FileEditor:
 
     The backup meta of a file (``<state_dir>/backup/meta/<path>.json``) holds
     the original state, ``wrote`` (what sunray last put there: a file's
-    sha256, a link's target, or "absent") and ``dirs`` (directories created
-    for it). ``revert()`` refuses, changing nothing, when the file is no
+    sha256, a link's target, or "absent"), ``dirs`` (directories created
+    for it) and, while a change is under way, ``writing`` (what it is about
+    to put there). Both ``dirs`` and ``writing`` are recorded *before* the
+    change: a run killed at any instant leaves a record that a rerun and a
+    revert understand. ``revert()`` refuses, changing nothing, when the file is no
     longer what sunray wrote: an admin's later edit is never thrown away.
     Metas from before ``wrote`` existed are reverted as before, unchecked.
     """
@@ -113,20 +120,21 @@ class FileEditor:
     def _host(self, server_path, create=False, mode=0o755):
         """``(host path, directories created)`` of ``server_path``: its
         directory is reached (and with ``create`` made) by Root.makedirs, so
-        no symlink on the way leads out of the root."""
+        no symlink on the way leads out of the root. Without ``create``, the
+        directories that would be created."""
         parent, name = posixpath.split(str(self.root.server_path(self.root.path(server_path))))
         if not name:
             raise UsageError(f"{server_path}: expected a file name")
         made = self.root.makedirs(parent, mode=mode, create=create)
         host = made.host / name
         self.root.ensure_inside(host)
-        return host, (made.created if create else [])
+        return host, made.created
 
     def _backup_paths(self, server_path, create=False):
         rel = server_path.lstrip("/")
         rel_dir = posixpath.dirname(rel)
         if create:
-            self.root.makedirs(self.state_dir)
+            statedir.ensure(self.root, self.state_dir)
         paths = []
         for kind, suffix in (("files", ""), ("meta", ".json")):
             server_dir = posixpath.join(self.state_dir, "backup", kind, rel_dir)
@@ -155,9 +163,11 @@ class FileEditor:
     def _store_meta(meta_path, meta):
         atomic_write(meta_path, (json.dumps(meta, sort_keys=True) + "\n").encode(), mode=0o600)
 
-    def _save_backup(self, server_path, host, created=()):
+    def _save_backup(self, server_path, host, created, writing):
         """Record the original state of ``server_path`` once (first change
-        wins); directories created for it are added to its record."""
+        wins), before the change: the directories about to be created for it
+        are added to its record, and ``writing`` says what is about to be
+        put there."""
         data_path, meta_path = self._backup_paths(server_path, create=True)
         if meta_path.exists():
             meta = self._load_meta(meta_path)
@@ -167,10 +177,11 @@ class FileEditor:
                 # after this change gives back the update, not the old file.
                 created = tuple(meta.get("dirs", [])) + tuple(created)
                 meta_path.unlink()
-                return self._save_backup(server_path, host, created)
+                return self._save_backup(server_path, host, created, writing)
             new_dirs = [d for d in created if d not in meta.get("dirs", [])]
-            if new_dirs:
+            if new_dirs or meta.get("writing") != writing:
                 meta["dirs"] = meta.get("dirs", []) + new_dirs
+                meta["writing"] = writing
                 self._store_meta(meta_path, meta)
             return
         try:
@@ -188,6 +199,7 @@ class FileEditor:
         # between leaves a record that revert checks against the original.
         meta["wrote"] = _state_of(host)
         meta["dirs"] = list(created)
+        meta["writing"] = writing
         self._store_meta(meta_path, meta)
 
     def _note_wrote(self, server_path, state):
@@ -196,9 +208,23 @@ class FileEditor:
         if not meta_path.exists():
             return
         meta = self._load_meta(meta_path)
-        if meta.get("wrote") != state:
+        if meta.get("wrote") != state or "writing" in meta:
             meta["wrote"] = state
+            meta.pop("writing", None)
             self._store_meta(meta_path, meta)
+
+    def settle(self, server_path: str) -> None:
+        """A change found done (a killed run renamed it into place but never
+        recorded it): record it as written, as a rerun of ``write`` would."""
+        if self.dry_run:
+            return
+        meta_path = self._backup_paths(server_path)[1]
+        if not meta_path.exists():
+            return
+        meta = self._load_meta(meta_path)
+        writing = meta.get("writing")
+        if writing is not None and _state_of(self._host(server_path)[0]) == writing:
+            self._note_wrote(server_path, writing)
 
     def _drop_backup(self, server_path):
         base = self._backup_base()
@@ -208,6 +234,38 @@ class FileEditor:
             except FileNotFoundError:
                 pass
             _prune_empty(p.parent, stop=base.parent)
+
+    # -- checks before the first write --------------------------------------
+    def check(self, files: Iterable[str] = (), links: Iterable[str] = (),
+              what: str = "write the files") -> None:
+        """Check every target of a plan before the first write: a UsageError
+        when a path leads out of the root, meets a file where a directory
+        should be, or holds the wrong kind of thing (a directory or symlink
+        where a file goes, anything but a symlink where a link goes); a
+        JobFailed when a target, its directory or the backups cannot be
+        written (read-only, immutable). ``what`` completes "cannot ..."."""
+        files, links = list(files), list(links)
+        for server_path in files + links:
+            host, _ = self._host(server_path)
+            try:
+                st = os.lstat(host)
+            except FileNotFoundError:
+                continue
+            if server_path in links:
+                if not stat.S_ISLNK(st.st_mode):
+                    raise UsageError(f"{server_path} exists and is not a symlink; "
+                                     "refusing to replace it; nothing was changed")
+            elif stat.S_ISLNK(st.st_mode):
+                raise UsageError(f"{server_path} is a symlink; refusing to replace it; "
+                                 "nothing was changed")
+            elif not stat.S_ISREG(st.st_mode):
+                raise UsageError(f"{server_path} exists and is not a regular file; "
+                                 "nothing was changed")
+        if not self.dry_run:
+            check_writable(self.root, files + links + [self._backup_dir()], what)
+
+    def _backup_dir(self):
+        return posixpath.join(self.state_dir, "backup")
 
     # -- changes -----------------------------------------------------------
     def write(self, server_path: str, content: Union[str, bytes], mode: int = 0o644,
@@ -244,8 +302,8 @@ class FileEditor:
         if self.dry_run:
             return FileChange(server_path, "would be " + action, diff)
         try:
+            self._save_backup(server_path, host, self._host(server_path)[1], wrote)
             host, created = self._host(server_path, create=True)
-            self._save_backup(server_path, host, created)
             self.root.ensure_inside(host)
             atomic_write(host, data, mode=mode, uid=uid, gid=gid)
             self._note_wrote(server_path, wrote)
@@ -273,8 +331,8 @@ class FileEditor:
         if self.dry_run:
             return FileChange(server_path, "would be " + action, note=note)
         try:
+            self._save_backup(server_path, host, self._host(server_path)[1], wrote)
             host, created = self._host(server_path, create=True)
-            self._save_backup(server_path, host, created)
             self.root.ensure_inside(host)
             _replace_with_link(host, target)
             self._note_wrote(server_path, wrote)
@@ -297,7 +355,7 @@ class FileEditor:
         if self.dry_run:
             return FileChange(server_path, "would be removed", diff)
         try:
-            self._save_backup(server_path, host)
+            self._save_backup(server_path, host, (), {"kind": "absent"})
             self.root.ensure_inside(host)
             os.unlink(host)
             fsync_dir(host.parent)
@@ -315,13 +373,21 @@ class FileEditor:
     # -- revert --------------------------------------------------------------
     def check_revert(self, server_paths: Iterable[str]) -> None:
         """Refuse (JobFailed) when any of ``server_paths`` changed since sunray
-        wrote it: a task that reverts several files calls this first, so a
-        refusal leaves every file as it is."""
+        wrote it, or it, its directory or its backup cannot be written
+        (read-only, immutable): a task that reverts several files calls this
+        first, so a refusal leaves every file as it is."""
+        targets = []
         for server_path in server_paths:
             data_path, meta_path = self._backup_paths(server_path)
             if meta_path.exists():
                 self._check_unchanged(server_path, self._host(server_path)[0],
                                       self._load_meta(meta_path), data_path)
+                rel = server_path.lstrip("/")
+                targets += [server_path,
+                            posixpath.join(self._backup_dir(), "meta", rel + ".json"),
+                            posixpath.join(self._backup_dir(), "files", rel)]
+        if targets and not self.dry_run:
+            check_writable(self.root, targets, "revert")
 
     def _check_unchanged(self, server_path, host, meta, data_path):
         wrote = meta.get("wrote")
@@ -414,11 +480,13 @@ class FileEditor:
 
 def _replace_with_link(host, target):
     """Atomically make ``host`` a symlink to ``target`` (a temp link renamed over it)."""
-    tmp = host.with_name(f".{host.name}.sunray-tmp")
-    if os.path.lexists(tmp):
-        os.unlink(tmp)
+    tmp = host.with_name(temp_name(host.name))
     os.symlink(target, tmp)
-    os.rename(tmp, host)
+    try:
+        os.rename(tmp, host)
+    except BaseException:
+        os.unlink(tmp)
+        raise
     fsync_dir(host.parent)
 
 
