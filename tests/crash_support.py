@@ -294,16 +294,21 @@ def _last_call(trace_file: Path, syscall: str) -> Optional[str]:
 _ANY_CALL = re.compile(r"^(?:\d+ +)?([a-z0-9_]+)\(")
 
 
-# Random parts of names (mkstemp's 8 characters), fd paths, numbers.
-_RANDOM_PART = re.compile(r"[A-Za-z0-9_]{8}(?=\.sunray-tmp|\.sh\b|[\"/])|<[^>]*>|\d+")
+# Random parts of names (mkstemp's 8 characters) and numbers (fds, pids).
+_RANDOM_PART = re.compile(r"[A-Za-z0-9_]{8}(?=\.sunray-tmp|\.sh\b|[\"/>])|\d+")
+_QUOTED = re.compile(r'"((?:[^"\\]|\\.)*)"')
 
 
 def same_call(expected: str, actual: str) -> bool:
     """Whether a killed run stopped at the clean run's call: the same call
-    with random temp-name parts, fds and numbers blanked."""
+    with random name parts and numbers blanked and data cut short."""
     tail = actual.split(" ", 1)[1].lstrip() if re.match(r"^\d+ ", actual) else actual
-    return _RANDOM_PART.sub("#", expected.split(" =")[0])[:120] == \
-        _RANDOM_PART.sub("#", tail.split(" =")[0].replace(" <unfinished ...>", ""))[:120]
+    return _normal(expected) == _normal(tail.replace(" <unfinished ...>", ""))
+
+
+def _normal(call: str) -> str:
+    call = call.rsplit(" = ", 1)[0]
+    return _QUOTED.sub(lambda m: '"' + m.group(1)[:32] + '"', _RANDOM_PART.sub("#", call))
 
 
 def fresh_copy(source: Path, work: Path) -> None:
