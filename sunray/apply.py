@@ -11,7 +11,10 @@ The steps are the toolkit's own tasks, run as library calls on one root:
 
 A failing step is reported and the later steps still run (a broken tmpwatch
 script must not keep the modules from being built); the run then exits 1.
-Every step is idempotent, so a second ``apply`` changes nothing.
+Every step is idempotent, so a second ``apply`` changes nothing. The steps
+run under one lock and one run journal (``sunray.journal``): a killed
+``apply`` is finished by the next. There is no ``apply --revert``: each
+step's own ``--revert``, in reverse order, undoes it.
 """
 
 from dataclasses import dataclass, field
@@ -19,6 +22,7 @@ from typing import TYPE_CHECKING, Any, Callable, Dict, Optional, Sequence, Tuple
 
 from . import tasklist
 from .errors import one_line
+from .journal import Journal
 from .rootfs import Root
 
 if TYPE_CHECKING:
@@ -155,15 +159,18 @@ def run(root: Root, settings: Dict[str, Any], dry_run: bool = False,
         steps: Sequence[Tuple[str, StepFunc]] = STEPS) -> ApplyReport:
     """Run every step on ``root``; the doctor last (skipped in a dry run)."""
     report = ApplyReport(root=str(root.top), dry_run=dry_run)
-    for name, func in steps:
-        step = StepResult(name)
-        try:
-            step.result = func(root, settings, dry_run)
-        except Exception as e:  # even a bug in one step must not hide the others' work
-            step.error = one_line(e)
-        report.steps.append(step)
-        for warning in getattr(step.result, "warnings", None) or []:
-            report.warnings.append(f"{name}: {warning}")
+    # One lock and one journal for every step (each step's own nests in it).
+    with Journal(root, settings, "apply", dry_run=dry_run, hold=True) as journal:
+        for name, func in steps:
+            step = StepResult(name)
+            try:
+                step.result = func(root, settings, dry_run)
+            except Exception as e:  # even a bug in one step must not hide the others' work
+                step.error = one_line(e)
+            report.steps.append(step)
+            for warning in getattr(step.result, "warnings", None) or []:
+                report.warnings.append(f"{name}: {warning}")
+    report.notes.extend(journal.notes)
     if not dry_run:
         from . import doctor
 

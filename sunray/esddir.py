@@ -23,19 +23,28 @@ followed:
 * a root-owned directory with another mode or group is opened with
   ``O_NOFOLLOW|O_DIRECTORY``, checked to be the same inode that was looked
   at, and repaired through that fd (fchown 0:0, fchmod 1777);
-* a new directory is made with mode 0700 first and only widened to 1777 after
-  it is ours (root:root), so nobody can race into it while it is open to all.
+* a new directory is made first, under a temporary name
+  (``.esd.<random>.sunray-tmp``), with mode 0700, and only widened to 1777
+  after it is ours (root:root), so nobody can race into it while it is open
+  to all; only then does the old thing go and the new directory take its
+  place (a full disk changes nothing, and a failure names where the old one
+  went);
+* what was found is recorded (``<state_dir>/esddir.json``) before the first
+  change, so that ``esd-dir --revert`` puts it back (``esdrevert``).
 """
 
 import os
 import re
 import stat
 import time
+from collections import namedtuple
 from typing import Any, Dict, List
 
 from .errors import JobFailed, UsageError
+from .journal import Journal
 from .report import Check, Report
 from .rootfs import DIR_FLAGS, Root
+from .safeio import temp_name
 
 WANT_MODE = 0o1777
 WANT_UID = 0
@@ -142,28 +151,54 @@ def inspect(root: Root, settings: Dict[str, Any]) -> Dict[str, Any]:
         os.close(parent_fd)
 
 
-def ensure(root: Root, settings: Dict[str, Any], dry_run: bool = False) -> Report:
+def ensure(root: Root, settings: Dict[str, Any], dry_run: bool = False,
+           revert: bool = False) -> Report:
     """Make the esd directory exist now: root:root, mode 1777, never
     following anything. Returns a Report (``data["esd_dir"]`` holds what was
-    found and what was done)."""
+    found and what was done). With ``revert``, put back what the first
+    change found (``esdrevert``)."""
     path = esd_path(settings)
     name = path.rsplit("/", 1)[1]
     report = Report("esd-dir", root=str(root.top), dry_run=dry_run)
+    if revert:
+        from . import esdrevert
+
+        return esdrevert.revert(root, settings, path, report, dry_run)
+    parent_fd = open_parent(root, path)
     try:
-        parent_fd = _open_parent(root, path)
-    except _UnsafeParent as e:
-        raise JobFailed(f"{path}: {e}; nothing was changed") from None
-    try:
-        return _ensure_in(parent_fd, name, path, report, dry_run)
+        plan = _plan(parent_fd, name, path, report, dry_run)
+        if plan is None or dry_run:
+            return report
+        from . import esdrevert
+
+        with Journal(root, settings, "esd-dir", [path]) as journal:
+            record = esdrevert.record_first(root, settings, path, plan)
+            _fix(parent_fd, name, path, plan, record.get("aside"), report)
+        report.notes.extend(journal.notes)
+        return report
     finally:
         os.close(parent_fd)
 
 
-def _ensure_in(parent_fd, name, path, report, dry_run):
+def open_parent(root: Root, path: str) -> int:
+    """The esd directory's parent, opened safely; JobFailed when unsafe."""
+    try:
+        return _open_parent(root, path)
+    except _UnsafeParent as e:
+        raise JobFailed(f"{path}: {e}; nothing was changed") from None
+
+
+# What _plan found (the dict of _classify and its stat result).
+_Plan = namedtuple("_Plan", "found st")
+
+
+def _plan(parent_fd, name, path, report, dry_run):
+    """Look, report what was found, refuse what cannot be done; the plan, or
+    None when the directory is right already. A dry run's report says what
+    would be done."""
     found, st = _classify(parent_fd, name, path)
     state = found["state"]
     report.data["esd_dir"] = {"path": path, "found": found, "done": []}
-    done = report.data["esd_dir"]["done"]
     parent_st = os.fstat(parent_fd)
     if parent_st.st_mode & stat.S_IWOTH and not parent_st.st_mode & stat.S_ISVTX:
         report.warnings.append(
@@ -172,37 +207,84 @@ def _ensure_in(parent_fd, name, path, report, dry_run):
         )
     if state == "ok":
         report.add(_change(path, "unchanged", "root:root 1777"))
-        return report
+        return None
     report.notes.append(f"{path}: found {found['details']}")
     if os.geteuid() != 0 and not dry_run:
         raise JobFailed(f"{path} is {found['details']}: only root can make it root-owned "
                         "(run as root); nothing was changed")
+    if dry_run:
+        done = report.data["esd_dir"]["done"]
+        if state == "wrong-mode":
+            done.append("repaired in place (chown 0:0, chmod 1777)")
+            report.add(_change(path, "would be repaired",
+                               f"was {_describe_mode(st)}; now root:root 1777"))
+            return None
+        if state == "symlink":
+            done.append(f"removed the symlink, its target {found['target']} untouched")
+        elif state in ("not-a-directory", "wrong-owner"):
+            done.append(f"moved it aside to {_aside_name(parent_fd, name)}, kept for the admin")
+        done.append("created root:root 1777")
+        report.add(_change(path, "would be created", "; ".join(done)))
+    return _Plan(found, st)
 
-    verb = (lambda action: "would be " + action) if dry_run else (lambda action: action)
+
+def _fix(parent_fd, name, path, plan, aside, report):
+    """Carry out the plan. A new directory is made first, under a temporary
+    name (a full disk changes nothing), and only then does whatever is at the
+    name go (unlinked or moved aside) and the new one take its place."""
+    found, st = plan
+    state = found["state"]
+    done = report.data["esd_dir"]["done"]
     if state == "wrong-mode":
-        if not dry_run:
-            _repair(parent_fd, name, path, st)
+        _repair(parent_fd, name, path, st)
         done.append("repaired in place (chown 0:0, chmod 1777)")
-        report.add(_change(path, verb("repaired"), f"was {_describe_mode(st)}; now root:root 1777"))
-        return report
-
-    if state == "symlink":
-        if not dry_run:
+        report.add(_change(path, "repaired", f"was {_describe_mode(st)}; now root:root 1777"))
+        return
+    tmp = temp_name(name)
+    _create(parent_fd, tmp, path)
+    try:
+        if state == "symlink":
             _unlink_link(parent_fd, name, path, st)
-        done.append(f"removed the symlink, its target {found['target']} untouched")
-    elif state in ("not-a-directory", "wrong-owner"):  # keep it for the admin
-        aside = _aside_name(parent_fd, name)
-        if not dry_run:
+            done.append(f"removed the symlink, its target {found['target']} untouched")
+        elif state in ("not-a-directory", "wrong-owner"):
+            if not aside or _exists(parent_fd, aside):
+                aside = _aside_name(parent_fd, name)
             _move_aside(parent_fd, name, aside, path, st)
-        done.append(f"moved it aside to {aside}, kept for the admin")
-        if state == "wrong-owner":
-            report.warnings.append(f"{path} was a directory of uid {st.st_uid}: moved aside "
-                                   f"to {aside} with its contents; check it, then delete it")
-    if not dry_run:
-        _create(parent_fd, name, path)
+            done.append(f"moved it aside to {aside}, kept for the admin")
+            if state == "wrong-owner":
+                report.warnings.append(f"{path} was a directory of uid {st.st_uid}: moved aside "
+                                       f"to {aside} with its contents; check it, then delete it")
+        _swap_in(parent_fd, tmp, name, path, done)
+    except BaseException:
+        try:
+            os.rmdir(tmp, dir_fd=parent_fd)
+        except OSError:
+            pass
+        raise
     done.append("created root:root 1777")
-    report.add(_change(path, verb("created"), "; ".join(done)))
-    return report
+    report.add(_change(path, "created", "; ".join(done)))
+
+
+def _exists(parent_fd, name):
+    try:
+        os.lstat(name, dir_fd=parent_fd)
+    except FileNotFoundError:
+        return False
+    return True
+
+
+def _swap_in(parent_fd, tmp, name, path, done):
+    """Rename the new directory into place; a failure names where the old
+    one went (the admin must be able to find it)."""
+    try:
+        os.rename(tmp, name, src_dir_fd=parent_fd, dst_dir_fd=parent_fd)
+    except OSError as e:
+        where = f" ({'; '.join(done)})" if done else ""
+        raise JobFailed(f"cannot put the new {path} in place: {e.strerror}{where}") from None
+    try:
+        os.fsync(parent_fd)
+    except OSError:
+        pass
 
 
 def _change(path, action, note):
@@ -284,26 +366,31 @@ def _repair(parent_fd, name, path, seen):
 
 
 def _create(parent_fd, name, path):
+    """Make directory ``name`` (a temporary name) 0700, then root:root 1777
+    through its fd once it is ours; nothing else is touched on a failure."""
     try:
         os.mkdir(name, 0o700, dir_fd=parent_fd)
     except FileExistsError:
         raise _raced(path) from None
     except OSError as e:
-        raise JobFailed(f"cannot create {path}: {e.strerror}") from None
-    fd = _open_subdir(parent_fd, name, path)
+        raise JobFailed(f"cannot create {path}: {e.strerror}; nothing was changed") from None
     try:
-        st = os.fstat(fd)
-        # Still the directory we just made (ours, 0700), not a swapped-in one.
-        if st.st_uid != os.geteuid() or stat.S_IMODE(st.st_mode) & 0o077:
-            raise _raced(path)
-        _fix_fd(fd, path)
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-    try:
-        os.fsync(parent_fd)
-    except OSError:
-        pass
+        fd = _open_subdir(parent_fd, name, path)
+        try:
+            st = os.fstat(fd)
+            # Still the directory we just made (ours, 0700), not a swapped-in one.
+            if st.st_uid != os.geteuid() or stat.S_IMODE(st.st_mode) & 0o077:
+                raise _raced(path)
+            _fix_fd(fd, path)
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+    except BaseException:
+        try:
+            os.rmdir(name, dir_fd=parent_fd)
+        except OSError:
+            pass
+        raise
 
 
 def check_esd_dir(root: Root, settings: Dict[str, Any]) -> List[Check]:

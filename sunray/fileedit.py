@@ -23,18 +23,17 @@ Existing symlinks are never written through: the toolkit refuses to edit a
 file that is a symlink, because a rename would silently replace the link.
 """
 
-import hashlib
-import json
 import os
 import posixpath
 import stat
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Dict, Iterable, Union
 
+from . import statedir
+from .backuprecord import changed_by_others, load_meta, original_of, prune_empty, sha256_of, state_of, store_meta
 from .errors import JobFailed, UsageError
 from .rootfs import Root
-from .safeio import atomic_write, fsync_dir, restorecon, unified_diff
+from .safeio import atomic_write, check_writable, fsync_dir, restorecon, temp_name, unified_diff
 
 
 @dataclass
@@ -55,51 +54,16 @@ class FileChange:
 
 
 
-def _sha256(data):
-    return hashlib.sha256(data).hexdigest()
-
-
-def _state_of(host):
-    """What is at ``host`` now, in the form the backup meta records what
-    sunray wrote: {"kind": "file", "sha256"}, {"kind": "symlink", "target"},
-    {"kind": "absent"}, or {"kind": "other"}."""
-    try:
-        st = os.lstat(host)
-    except FileNotFoundError:
-        return {"kind": "absent"}
-    if stat.S_ISLNK(st.st_mode):
-        return {"kind": "symlink", "target": os.readlink(host)}
-    if stat.S_ISREG(st.st_mode):
-        return {"kind": "file", "sha256": _sha256(Path(host).read_bytes())}
-    return {"kind": "other"}
-
-
-def _original_of(meta, data_path):
-    """The saved original as a state (see _state_of), and where it is kept."""
-    kind = meta["kind"]
-    if kind == "file":
-        return ({"kind": "file", "sha256": _sha256(data_path.read_bytes())},
-                f"the original is kept at {data_path}")
-    if kind == "symlink":
-        return ({"kind": "symlink", "target": meta.get("target")},
-                f"the original was a symlink to {meta.get('target')}")
-    return {"kind": "absent"}, "there was no original (sunray created it)"
-
-
-def _changed_by_others(now, meta, original):
-    """Whether the file is neither absent, nor what sunray last wrote, nor the
-    saved original: someone (an admin, a package update) replaced it."""
-    wrote = meta.get("wrote")
-    return wrote is not None and now["kind"] != "absent" and now not in (wrote, original)
-
-
 class FileEditor:
     """Writes, links and removes files under a root, with backups and revert.
 
     The backup meta of a file (``<state_dir>/backup/meta/<path>.json``) holds
     the original state, ``wrote`` (what sunray last put there: a file's
-    sha256, a link's target, or "absent") and ``dirs`` (directories created
-    for it). ``revert()`` refuses, changing nothing, when the file is no
+    sha256, a link's target, or "absent"), ``dirs`` (directories created
+    for it) and, while a change is under way, ``writing`` (what it is about
+    to put there). Both ``dirs`` and ``writing`` are recorded *before* the
+    change: a run killed at any instant leaves a record that a rerun and a
+    revert understand. ``revert()`` refuses, changing nothing, when the file is no
     longer what sunray wrote: an admin's later edit is never thrown away.
     Metas from before ``wrote`` existed are reverted as before, unchecked.
     """
@@ -113,20 +77,21 @@ class FileEditor:
     def _host(self, server_path, create=False, mode=0o755):
         """``(host path, directories created)`` of ``server_path``: its
         directory is reached (and with ``create`` made) by Root.makedirs, so
-        no symlink on the way leads out of the root."""
+        no symlink on the way leads out of the root. Without ``create``, the
+        directories that would be created."""
         parent, name = posixpath.split(str(self.root.server_path(self.root.path(server_path))))
         if not name:
             raise UsageError(f"{server_path}: expected a file name")
         made = self.root.makedirs(parent, mode=mode, create=create)
         host = made.host / name
         self.root.ensure_inside(host)
-        return host, (made.created if create else [])
+        return host, made.created
 
     def _backup_paths(self, server_path, create=False):
         rel = server_path.lstrip("/")
         rel_dir = posixpath.dirname(rel)
         if create:
-            self.root.makedirs(self.state_dir)
+            statedir.ensure(self.root, self.state_dir)
         paths = []
         for kind, suffix in (("files", ""), ("meta", ".json")):
             server_dir = posixpath.join(self.state_dir, "backup", kind, rel_dir)
@@ -141,37 +106,26 @@ class FileEditor:
         return os.path.isfile(self._backup_paths(server_path)[1])
 
     # -- backups -----------------------------------------------------------
-    @staticmethod
-    def _load_meta(meta_path):
-        try:
-            meta = json.loads(Path(meta_path).read_text())
-        except (OSError, ValueError) as e:
-            raise JobFailed(f"cannot read the backup record {meta_path}: {e}") from None
-        if not isinstance(meta, dict) or meta.get("kind") not in ("file", "symlink", "absent"):
-            raise JobFailed(f"backup record {meta_path} is damaged; nothing was changed")
-        return meta
-
-    @staticmethod
-    def _store_meta(meta_path, meta):
-        atomic_write(meta_path, (json.dumps(meta, sort_keys=True) + "\n").encode(), mode=0o600)
-
-    def _save_backup(self, server_path, host, created=()):
+    def _save_backup(self, server_path, host, created, writing):
         """Record the original state of ``server_path`` once (first change
-        wins); directories created for it are added to its record."""
+        wins), before the change: the directories about to be created for it
+        are added to its record, and ``writing`` says what is about to be
+        put there."""
         data_path, meta_path = self._backup_paths(server_path, create=True)
         if meta_path.exists():
-            meta = self._load_meta(meta_path)
-            if _changed_by_others(_state_of(host), meta, _original_of(meta, data_path)[0]):
+            meta = load_meta(meta_path)
+            if changed_by_others(state_of(host), meta, original_of(meta, data_path)[0]):
                 # Replaced since sunray wrote it (say, by a package update):
                 # what is there now is the new original, so that a revert
                 # after this change gives back the update, not the old file.
                 created = tuple(meta.get("dirs", [])) + tuple(created)
                 meta_path.unlink()
-                return self._save_backup(server_path, host, created)
+                return self._save_backup(server_path, host, created, writing)
             new_dirs = [d for d in created if d not in meta.get("dirs", [])]
-            if new_dirs:
+            if new_dirs or meta.get("writing") != writing:
                 meta["dirs"] = meta.get("dirs", []) + new_dirs
-                self._store_meta(meta_path, meta)
+                meta["writing"] = writing
+                store_meta(meta_path, meta)
             return
         try:
             st = os.lstat(host)
@@ -186,19 +140,34 @@ class FileEditor:
                 atomic_write(data_path, host.read_bytes(), mode=0o600)
         # Until the write below is done the file is as it was: a crash in
         # between leaves a record that revert checks against the original.
-        meta["wrote"] = _state_of(host)
+        meta["wrote"] = state_of(host)
         meta["dirs"] = list(created)
-        self._store_meta(meta_path, meta)
+        meta["writing"] = writing
+        store_meta(meta_path, meta)
 
     def _note_wrote(self, server_path, state):
         """Remember what sunray just put at ``server_path`` (if it has a backup)."""
         meta_path = self._backup_paths(server_path)[1]
         if not meta_path.exists():
             return
-        meta = self._load_meta(meta_path)
-        if meta.get("wrote") != state:
+        meta = load_meta(meta_path)
+        if meta.get("wrote") != state or "writing" in meta:
             meta["wrote"] = state
-            self._store_meta(meta_path, meta)
+            meta.pop("writing", None)
+            store_meta(meta_path, meta)
+
+    def settle(self, server_path: str) -> None:
+        """A change found done (a killed run renamed it into place but never
+        recorded it): record it as written, as a rerun of ``write`` would."""
+        if self.dry_run:
+            return
+        meta_path = self._backup_paths(server_path)[1]
+        if not meta_path.exists():
+            return
+        meta = load_meta(meta_path)
+        writing = meta.get("writing")
+        if writing is not None and state_of(self._host(server_path)[0]) == writing:
+            self._note_wrote(server_path, writing)
 
     def _drop_backup(self, server_path):
         base = self._backup_base()
@@ -207,7 +176,39 @@ class FileEditor:
                 p.unlink()
             except FileNotFoundError:
                 pass
-            _prune_empty(p.parent, stop=base.parent)
+            prune_empty(p.parent, stop=base.parent)
+
+    # -- checks before the first write --------------------------------------
+    def check(self, files: Iterable[str] = (), links: Iterable[str] = (),
+              what: str = "write the files") -> None:
+        """Check every target of a plan before the first write: a UsageError
+        when a path leads out of the root, meets a file where a directory
+        should be, or holds the wrong kind of thing (a directory or symlink
+        where a file goes, anything but a symlink where a link goes); a
+        JobFailed when a target, its directory or the backups cannot be
+        written (read-only, immutable). ``what`` completes "cannot ..."."""
+        files, links = list(files), list(links)
+        for server_path in files + links:
+            host, _ = self._host(server_path)
+            try:
+                st = os.lstat(host)
+            except FileNotFoundError:
+                continue
+            if server_path in links:
+                if not stat.S_ISLNK(st.st_mode):
+                    raise UsageError(f"{server_path} exists and is not a symlink; "
+                                     "refusing to replace it; nothing was changed")
+            elif stat.S_ISLNK(st.st_mode):
+                raise UsageError(f"{server_path} is a symlink; refusing to replace it; "
+                                 "nothing was changed")
+            elif not stat.S_ISREG(st.st_mode):
+                raise UsageError(f"{server_path} exists and is not a regular file; "
+                                 "nothing was changed")
+        if not self.dry_run:
+            check_writable(self.root, files + links + [self._backup_dir()], what)
+
+    def _backup_dir(self):
+        return posixpath.join(self.state_dir, "backup")
 
     # -- changes -----------------------------------------------------------
     def write(self, server_path: str, content: Union[str, bytes], mode: int = 0o644,
@@ -233,7 +234,7 @@ class FileEditor:
             exists = True
             old = host.read_bytes()
             mode, uid, gid = stat.S_IMODE(st.st_mode), st.st_uid, st.st_gid
-        wrote = {"kind": "file", "sha256": _sha256(data)}
+        wrote = {"kind": "file", "sha256": sha256_of(data)}
         if exists and old == data:
             if not self.dry_run:
                 # Running the task again vouches for the file as it is now.
@@ -244,8 +245,8 @@ class FileEditor:
         if self.dry_run:
             return FileChange(server_path, "would be " + action, diff)
         try:
+            self._save_backup(server_path, host, self._host(server_path)[1], wrote)
             host, created = self._host(server_path, create=True)
-            self._save_backup(server_path, host, created)
             self.root.ensure_inside(host)
             atomic_write(host, data, mode=mode, uid=uid, gid=gid)
             self._note_wrote(server_path, wrote)
@@ -273,8 +274,8 @@ class FileEditor:
         if self.dry_run:
             return FileChange(server_path, "would be " + action, note=note)
         try:
+            self._save_backup(server_path, host, self._host(server_path)[1], wrote)
             host, created = self._host(server_path, create=True)
-            self._save_backup(server_path, host, created)
             self.root.ensure_inside(host)
             _replace_with_link(host, target)
             self._note_wrote(server_path, wrote)
@@ -297,7 +298,7 @@ class FileEditor:
         if self.dry_run:
             return FileChange(server_path, "would be removed", diff)
         try:
-            self._save_backup(server_path, host)
+            self._save_backup(server_path, host, (), {"kind": "absent"})
             self.root.ensure_inside(host)
             os.unlink(host)
             fsync_dir(host.parent)
@@ -315,22 +316,30 @@ class FileEditor:
     # -- revert --------------------------------------------------------------
     def check_revert(self, server_paths: Iterable[str]) -> None:
         """Refuse (JobFailed) when any of ``server_paths`` changed since sunray
-        wrote it: a task that reverts several files calls this first, so a
-        refusal leaves every file as it is."""
+        wrote it, or it, its directory or its backup cannot be written
+        (read-only, immutable): a task that reverts several files calls this
+        first, so a refusal leaves every file as it is."""
+        targets = []
         for server_path in server_paths:
             data_path, meta_path = self._backup_paths(server_path)
             if meta_path.exists():
                 self._check_unchanged(server_path, self._host(server_path)[0],
-                                      self._load_meta(meta_path), data_path)
+                                      load_meta(meta_path), data_path)
+                rel = server_path.lstrip("/")
+                targets += [server_path,
+                            posixpath.join(self._backup_dir(), "meta", rel + ".json"),
+                            posixpath.join(self._backup_dir(), "files", rel)]
+        if targets and not self.dry_run:
+            check_writable(self.root, targets, "revert")
 
     def _check_unchanged(self, server_path, host, meta, data_path):
         wrote = meta.get("wrote")
         if wrote is None:
             return  # a record from an older sunray: nothing to compare with
-        original, where = _original_of(meta, data_path)
+        original, where = original_of(meta, data_path)
         # Absent, what sunray wrote, or the original (put back by hand):
         # reverting loses nothing.
-        if not _changed_by_others(_state_of(host), meta, original):
+        if not changed_by_others(state_of(host), meta, original):
             return
         raise JobFailed(f"{server_path} changed since sunray wrote it; nothing was reverted; "
                         f"{where}: restore it by hand, or run the task again")
@@ -341,7 +350,7 @@ class FileEditor:
         data_path, meta_path = self._backup_paths(server_path)
         if not meta_path.exists():
             return FileChange(server_path, "unchanged", note="no backup: nothing to revert")
-        meta = self._load_meta(meta_path)
+        meta = load_meta(meta_path)
         host, _ = self._host(server_path)
         self._check_unchanged(server_path, host, meta, data_path)
         current = b""
@@ -403,32 +412,22 @@ class FileEditor:
             if meta_path == own or meta_path.is_symlink():
                 continue
             try:
-                meta = self._load_meta(meta_path)
+                meta = load_meta(meta_path)
             except JobFailed:
                 continue
             if server_dir not in meta.setdefault("dirs", []):
                 meta["dirs"].append(server_dir)
-                self._store_meta(meta_path, meta)
+                store_meta(meta_path, meta)
             return
 
 
 def _replace_with_link(host, target):
     """Atomically make ``host`` a symlink to ``target`` (a temp link renamed over it)."""
-    tmp = host.with_name(f".{host.name}.sunray-tmp")
-    if os.path.lexists(tmp):
-        os.unlink(tmp)
+    tmp = host.with_name(temp_name(host.name))
     os.symlink(target, tmp)
-    os.rename(tmp, host)
+    try:
+        os.rename(tmp, host)
+    except BaseException:
+        os.unlink(tmp)
+        raise
     fsync_dir(host.parent)
-
-
-def _prune_empty(directory, stop):
-    """Remove ``directory`` and its parents while they are empty, up to (not
-    including) ``stop``."""
-    directory = Path(directory)
-    while directory != stop and stop in directory.parents:
-        try:
-            directory.rmdir()
-        except OSError:
-            return
-        directory = directory.parent

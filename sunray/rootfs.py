@@ -15,8 +15,9 @@ missing, so no symlink can lead a write out of the root:
 * an absolute symlink is followed on the live system (root ``/``: it cannot
   leave it) and refused in any other tree: there it means one place on the
   server and another on this host, and writing through it is a guess;
-* a '..' that climbs above the root, a loop, or a file where a directory
-  should be is refused with a UsageError (exit 2); nothing has been written.
+* a relative symlink whose '..' climbs above the root's top (in a tree
+  other than ``/``) is refused, not clamped at the top; so are a loop and a
+  file where a directory should be: a UsageError (exit 2), nothing written.
 """
 
 import errno
@@ -95,6 +96,7 @@ class Root:
         fds = [os.open(str(self.top), os.O_RDONLY | os.O_DIRECTORY | getattr(os, "O_CLOEXEC", 0))]
         hops = _MAX_LINKS
         missing = False  # create=False and a component is missing: the rest is too
+        link = ""  # the last symlink followed, named when its target climbs out
         try:
             while parts:
                 part = parts.pop(0)
@@ -103,7 +105,11 @@ class Root:
                 here = "/" + "/".join(done + [part])
                 if part == "..":  # only from a symlink's target
                     if not done:
-                        continue  # "/.." is "/" on the server too (as in resolve())
+                        if self.is_host:
+                            continue  # "/.." is "/" on the live system
+                        raise UsageError(
+                            f"{link} is a symlink that climbs out of the root {self.top}; "
+                            "refusing to follow it outside the root") from None
                     done.pop()
                     os.close(fds.pop())
                     continue
@@ -131,6 +137,7 @@ class Root:
                     if e.errno not in (errno.ELOOP, errno.ENOTDIR):
                         raise
                     target = self._link_target(fds[-1], part, here)
+                    link = f"{here} (-> {target})"
                     hops -= 1
                     if hops < 0:
                         raise UsageError(f"{here}: too many levels of symlinks") from None

@@ -5,6 +5,9 @@
 * ``check_writable``: every target of a plan checked before the first write;
 * ``atomic_write``: temp file in the same directory, fsync, rename, keeping
   mode, owner and extended attributes; ``fsync_dir`` makes the rename durable;
+* ``temp_name`` / ``is_temp_name``: the one pattern of sunray's temporary
+  names (``.NAME.<random>.sunray-tmp``), so that a rerun or a revert can
+  remove what a killed run left (``remove_temp_files``);
 * ``restorecon``: new files on the live system get their SELinux label.
 
 ``sunray.fileedit.FileEditor`` builds backed-up, revertible edits on these.
@@ -13,10 +16,11 @@
 import difflib
 import errno
 import os
+import re
 import stat
 import tempfile
 from pathlib import Path
-from typing import Iterable, Optional, Sequence, Tuple, Union
+from typing import Iterable, List, Optional, Sequence, Tuple, Union
 
 from .errors import JobFailed, UsageError
 from .rootfs import Root
@@ -117,6 +121,54 @@ def unified_diff(server_path: str, old: Union[str, bytes], new: Union[str, bytes
     )
 
 
+TEMP_SUFFIX = ".sunray-tmp"
+# .NAME.<random>.sunray-tmp: mkstemp's random part, or temp_name()'s.
+_TEMP_NAME = re.compile(r"^\..+\.[A-Za-z0-9_]{8}\.sunray-tmp$")
+
+
+def temp_name(name: str) -> str:
+    """A temporary name for ``name`` in the same directory (the pattern
+    every temporary file, link and directory of sunray's has)."""
+    return f".{name}.{os.urandom(4).hex()}{TEMP_SUFFIX}"
+
+
+def is_temp_name(name: str) -> bool:
+    """Whether ``name`` is one of sunray's temporary names."""
+    return bool(_TEMP_NAME.match(name))
+
+
+def remove_temp_files(directory: Union[str, Path]) -> List[str]:
+    """Remove sunray's leftover temporary files and links (and empty
+    temporary directories) directly in ``directory``; the names removed.
+
+    Only names of the pattern, owned by root or by us, are touched; nothing
+    is followed (``directory`` may be world-writable, like /tmp).
+    """
+    removed: List[str] = []
+    try:
+        dfd = os.open(str(directory), os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW)
+    except OSError:
+        return removed
+    try:
+        for name in os.listdir(dfd):
+            if not is_temp_name(name):
+                continue
+            try:
+                st = os.lstat(name, dir_fd=dfd)
+                if st.st_uid not in (0, os.geteuid()):
+                    continue
+                if stat.S_ISDIR(st.st_mode):
+                    os.rmdir(name, dir_fd=dfd)
+                else:
+                    os.unlink(name, dir_fd=dfd)
+            except OSError:
+                continue  # not empty, or gone already: leave it
+            removed.append(name)
+    finally:
+        os.close(dfd)
+    return removed
+
+
 def atomic_write(host_path: Union[str, Path], data: bytes, mode: int = 0o644,
                  uid: Optional[int] = None, gid: Optional[int] = None) -> None:
     """Replace ``host_path`` by ``data`` atomically (temp file, fsync, rename).
@@ -126,7 +178,7 @@ def atomic_write(host_path: Union[str, Path], data: bytes, mode: int = 0o644,
     """
     host_path = Path(host_path)
     directory = host_path.parent
-    fd, tmp = tempfile.mkstemp(dir=directory, prefix=f".{host_path.name}.", suffix=".sunray-tmp")
+    fd, tmp = tempfile.mkstemp(dir=directory, prefix=f".{host_path.name}.", suffix=TEMP_SUFFIX)
     try:
         with os.fdopen(fd, "wb") as f:
             f.write(data)

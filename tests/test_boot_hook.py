@@ -463,3 +463,65 @@ def test_init_script_in_sh_refuses_a_symlinked_tmp(sandbox, tmp_path):
     assert proc.returncode == 5
     assert "/tmp is a symlink or not a directory: /tmp/.esd not made" in proc.stderr
     assert not (tmp_path / ".esd").exists()
+
+
+# --- issue 11: a killed install, bad targets found first ---------------------
+
+
+class _Killed(BaseException):
+    """Stands in for SIGKILL at one instant (no handler may catch it)."""
+
+
+def test_a_killed_systemd_install_rerun_then_revert_leaves_nothing(sandbox, monkeypatch):
+    # issue 11, case 3: killed before its record, the install's revert left
+    # the tmpfiles drop-in, its record and an empty .wants directory.
+    from sunray.fileedit import FileEditor
+
+    make_systemd(sandbox)
+    before = tree_snapshot(sandbox)
+    settings = defaults()
+    settings["program"] = "/usr/bin/sunray"
+
+    def killed(*args, **kwargs):
+        raise _Killed()
+
+    monkeypatch.setattr(FileEditor, "symlink", killed)
+    with pytest.raises(_Killed):
+        boot_hook.install(Root(sandbox), settings, init="systemd")
+    monkeypatch.undo()
+    assert (sandbox / DROPIN).is_file() and not (sandbox / WANTS).exists()
+    reverted = run_sunray("install-boot-hook", "--root", sandbox, "--revert")
+    assert reverted.returncode == 0, reverted.stderr
+    assert tree_snapshot(sandbox) == before
+
+    with pytest.raises(_Killed):
+        monkeypatch.setattr(FileEditor, "symlink", killed)
+        boot_hook.install(Root(sandbox), settings, init="systemd")
+    monkeypatch.undo()
+    assert hook("--root", sandbox, "--init", "systemd").returncode == 0
+    assert os.path.islink(sandbox / WANTS)
+    reverted = run_sunray("install-boot-hook", "--root", sandbox, "--revert")
+    assert reverted.returncode == 0, reverted.stderr
+    assert tree_snapshot(sandbox) == before
+
+
+@pytest.mark.parametrize("init, bad, kind, needle", [
+    ("systemd", WANTS, "dir", "multi-user.target.wants/sunray-boot.service exists and is not a symlink"),
+    ("systemd", DROPIN, "dir", "/etc/tmpfiles.d/sunray.conf exists and is not a regular file"),
+    ("sysv", "etc/rc5.d/S05sunray-boot", "file", "/etc/rc5.d/S05sunray-boot exists and is not a symlink"),
+    ("sysv", "etc/rc6.d", "file", "/etc/rc6.d: not a directory"),
+])
+def test_a_bad_target_is_found_before_the_first_write(init, bad, kind, needle, sandbox):
+    # issue 11, case 6: found only when its turn came, after other writes.
+    make_systemd(sandbox) if init == "systemd" else make_sysv(sandbox)
+    path = sandbox / bad
+    path.parent.mkdir(parents=True, exist_ok=True)
+    if kind == "dir":
+        path.mkdir()
+    else:
+        path.write_text("an admin's file\n")
+    before = tree_snapshot(sandbox)
+    proc = hook("--root", sandbox, "--init", init)
+    assert_clean_error(proc, 2, needle, "nothing was changed" if "not a directory" not in needle
+                       else "")
+    assert tree_snapshot(sandbox) == before

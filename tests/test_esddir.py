@@ -280,3 +280,119 @@ def test_esd_dir_etc_is_refused_and_etc_untouched(sandbox):
     assert_clean_error(proc, 2, "sunray.esd.dir", "'/etc'", "/tmp or /var/tmp")
     assert tree_snapshot(sandbox) == before
     assert stat.S_IMODE(os.stat(sandbox / "etc").st_mode) == 0o755
+
+
+# --- issue 11: a full disk, a kill, and --revert ------------------------------
+
+
+def _stale_file(sandbox):
+    esd = sandbox / "tmp/.esd"
+    esd.write_text("stale\n")
+    os.chown(esd, 1000, 1000)
+    return esd
+
+
+def test_a_full_disk_changes_nothing(sandbox, monkeypatch):
+    # issue 11, case 14: the old /tmp/.esd was moved aside, then the new one
+    # could not be made, and the message did not say where the old one went.
+    need_root()
+    esd = _stale_file(sandbox)
+    before = tree_snapshot(sandbox)
+    real_mkdir = os.mkdir
+
+    def full(path, *args, **kwargs):
+        if ".esd" in str(path):
+            raise OSError(28, "No space left on device")
+        return real_mkdir(path, *args, **kwargs)
+
+    monkeypatch.setattr(os, "mkdir", full)
+    with pytest.raises(esddir.JobFailed, match="cannot create /tmp/.esd: No space left on "
+                       "device; nothing was changed"):
+        esddir.ensure(Root(sandbox), CONFIG)
+    monkeypatch.undo()
+    assert esd.read_text() == "stale\n"
+    outside_state = {k: v for k, v in tree_snapshot(sandbox).items()
+                     if not k.startswith("var/lib/sunray")}
+    assert outside_state == before
+
+
+def test_a_failed_swap_says_where_the_old_one_went(sandbox, monkeypatch):
+    need_root()
+    _stale_file(sandbox)
+    real_rename = os.rename
+
+    def failing(src, dst, *args, **kwargs):
+        if str(src).endswith(".sunray-tmp") and str(dst) == ".esd":
+            raise OSError(5, "Input/output error")
+        return real_rename(src, dst, *args, **kwargs)
+
+    monkeypatch.setattr(os, "rename", failing)
+    with pytest.raises(esddir.JobFailed) as caught:
+        esddir.ensure(Root(sandbox), CONFIG)
+    monkeypatch.undo()
+    message = str(caught.value)
+    assert "cannot put the new /tmp/.esd in place: Input/output error" in message
+    aside = [p.name for p in (sandbox / "tmp").iterdir() if p.name.startswith(".esd.sunray-moved-")]
+    assert len(aside) == 1 and f"moved it aside to {aside[0]}" in message
+    assert sorted(p.name for p in (sandbox / "tmp").iterdir()) == aside  # no temporary dir left
+
+
+@pytest.mark.parametrize("what", ["missing", "file", "symlink", "foreign-dir", "wrong-mode"])
+def test_revert_gives_back_what_the_first_run_found(what, sandbox, tmp_path):
+    need_root()
+    esd = sandbox / "tmp/.esd"
+    if what == "file":
+        _stale_file(sandbox)
+    elif what == "symlink":
+        esd.symlink_to(tmp_path / "victim")
+    elif what == "foreign-dir":
+        esd.mkdir()
+        (esd / "socket").write_text("")
+        os.chown(esd, 1000, 1000)
+    elif what == "wrong-mode":
+        esd.mkdir(mode=0o755)
+        os.chmod(esd, 0o755)
+    before = tree_snapshot(sandbox)
+    assert run_sunray("esd-dir", "--root", sandbox).returncode == 0
+    assert_esd_ok(sandbox)
+    again = run_sunray("esd-dir", "--root", sandbox)  # the first run's record stays
+    assert again.returncode == 0
+    planned = run_sunray("esd-dir", "--root", sandbox, "--revert", "--dry-run")
+    assert planned.returncode == 0 and "would be restored" in planned.stdout
+    proc = run_sunray("esd-dir", "--root", sandbox, "--revert")
+    assert proc.returncode == 0, proc.stderr
+    assert tree_snapshot(sandbox) == before  # and no state directory left
+    proc = run_sunray("esd-dir", "--root", sandbox, "--revert")
+    assert proc.returncode == 0 and "nothing to revert" in proc.stdout
+
+
+def test_revert_refuses_a_directory_in_use(sandbox):
+    need_root()
+    assert run_sunray("esd-dir", "--root", sandbox).returncode == 0
+    (sandbox / "tmp/.esd/socket").write_text("")
+    before = tree_snapshot(sandbox)
+    proc = run_sunray("esd-dir", "--root", sandbox, "--revert")
+    assert_clean_error(proc, 1, "/tmp/.esd is not empty", "nothing was reverted")
+    assert tree_snapshot(sandbox) == before
+
+
+def test_a_killed_run_is_reverted(sandbox, monkeypatch):
+    need_root()
+    _stale_file(sandbox)
+    before = tree_snapshot(sandbox)
+
+    class Killed(BaseException):
+        pass
+
+    def killed(*args, **kwargs):
+        raise Killed()
+
+    # Killed after the file was moved aside, before the new directory took its place.
+    monkeypatch.setattr(esddir, "_swap_in", killed)
+    with pytest.raises(Killed):
+        esddir.ensure(Root(sandbox), CONFIG)
+    monkeypatch.undo()
+    assert not (sandbox / "tmp/.esd").exists()
+    proc = run_sunray("esd-dir", "--root", sandbox, "--revert")
+    assert proc.returncode == 0, proc.stderr
+    assert tree_snapshot(sandbox) == before

@@ -235,3 +235,43 @@ def test_hook_with_missing_program_records_it(sandbox, tmp_path):
     assert f"{tmp_path}/nope/sunray not found; install sunray" in proc.stderr
     row = doctor_rows(sandbox)["kernel-hook-run"]
     assert row["status"] == "fail" and row["fix"].startswith("install sunray")
+
+
+# --- issue 11: every target checked before the first write, forward and revert
+
+
+def test_a_directory_where_a_hook_goes_is_found_before_the_first_write(sandbox):
+    # issue 11, case 6: the first three hooks were written, then exit 2.
+    (sandbox / PLUGIN).mkdir(parents=True)
+    before = tree_snapshot(sandbox)
+    proc = install_hooks(sandbox)
+    assert_clean_error(proc, 2, "/etc/kernel/install.d/85-sunray.install exists and is not "
+                       "a regular file", "nothing was changed")
+    assert tree_snapshot(sandbox) == before
+
+
+def _immutable(path):
+    import shutil
+
+    if os.geteuid() != 0 or shutil.which("chattr") is None:
+        pytest.skip("needs root and chattr")
+    if subprocess.run(["chattr", "+i", str(path)], capture_output=True).returncode != 0:
+        pytest.skip("this file system has no immutable flag")
+
+
+def test_a_revert_meeting_an_immutable_hook_changes_nothing(sandbox):
+    # issue 11, case 7: the revert restored the hooks before it and stopped.
+    before = tree_snapshot(sandbox)
+    assert install_hooks(sandbox).returncode == 0
+    installed_tree = tree_snapshot(sandbox)
+    _immutable(sandbox / POSTRM)
+    try:
+        proc = run_sunray("install-kernel-hooks", "--root", sandbox, "--revert")
+        assert_clean_error(proc, 1, "cannot revert: /etc/kernel/postrm.d/sunray-modules is not "
+                           "writable", "nothing was changed")
+        assert tree_snapshot(sandbox) == installed_tree
+    finally:
+        subprocess.run(["chattr", "-i", str(sandbox / POSTRM)], check=True)
+    proc = run_sunray("install-kernel-hooks", "--root", sandbox, "--revert")
+    assert proc.returncode == 0, proc.stderr
+    assert tree_snapshot(sandbox) == before  # and no state directory left

@@ -34,9 +34,10 @@ from typing import Any, Dict, List, Optional, Tuple
 from .. import tmpmount
 from ..errors import JobFailed, UsageError
 from ..fileedit import FileEditor
+from ..journal import Journal
 from ..report import Report
 from ..rootfs import Root, executable
-from ..safeio import atomic_write, check_writable
+from ..safeio import atomic_write
 from ..subprocesses import run_captured
 from ..tmpclean import dropin
 
@@ -300,7 +301,10 @@ def install(root: Root, settings: Dict[str, Any], init: str = "auto", dry_run: b
     editor = FileEditor(root, dry_run=dry_run, state_dir=settings.get("state_dir", "/var/lib/sunray"))
     report = Report("install-boot-hook", root=str(root.top), dry_run=dry_run)
     if revert:
-        _revert(root, settings, editor, report)
+        with Journal(root, settings, "install-boot-hook", dry_run=dry_run,
+                     revert=True) as journal:
+            _revert(root, settings, editor, report)
+        report.notes.extend(journal.notes)
         return report
 
     if init == "auto":
@@ -338,41 +342,55 @@ def install(root: Root, settings: Dict[str, Any], init: str = "auto", dry_run: b
             f"a {other} boot hook from an earlier install is still there; "
             "`sunray install-boot-hook --revert` removes both"
         )
-    if not dry_run:
-        # Refuse before the first write: a read-only mount never leaves a half install.
-        check_writable(root, targets, "install the boot hook")
-    new_dirs = _missing_dirs(root, targets)
-
-    for path, (content, mode) in files.items():
-        report.add(editor.write(path, content, mode=mode))
-    for path, target in links.items():
-        report.add(editor.symlink(path, target))
-    registered_before = _chkconfig_registered(root)
-    for argv in commands:
-        if registered_before and not report.changed:
-            continue  # chkconfig already knows this very script
-        _run_noted(argv, report, dry_run)
-    if kind == "systemd" and report.changed and not dry_run and _systemd_running(root):
-        _run_noted(["systemctl", "daemon-reload"], report, dry_run=False)
-
-    if not dry_run:
-        changed = {c.path for c in report.changes if c.changed}
-        record.setdefault("inits", [])
-        if kind not in record["inits"]:
-            record["inits"].append(kind)
-        # The tmpfiles drop-in is shared with patch-tmpwatch: only revert it
-        # when this task is the one that wrote it.
-        owned = [p for p in targets if p != dropin.DROPIN or p in changed
-                 or p in record.get("paths", [])]
-        record["paths"] = sorted(set(record.get("paths", [])) | set(owned))
-        record["dirs"] = sorted(set(record.get("dirs", [])) | new_dirs)
-        record["chkconfig"] = record.get("chkconfig", False) or bool(commands)
-        record["program"] = program
-        _save_record(root, settings, record)
+    # Refuse before the first write (a directory where a file or link goes,
+    # a read-only mount): a bad target never leaves a half install.
+    editor.check(files=list(files), links=list(links), what="install the boot hook")
+    new_record = _planned_record(root, record, kind, files, targets, commands, program)
+    with Journal(root, settings, "install-boot-hook", targets, dry_run=dry_run) as journal:
+        if not dry_run and new_record != record:
+            # Before the first write: a killed install is reverted as a whole.
+            _save_record(root, settings, new_record)
+        for path, (content, mode) in files.items():
+            report.add(editor.write(path, content, mode=mode))
+        for path, target in links.items():
+            report.add(editor.symlink(path, target))
+        registered_before = _chkconfig_registered(root)
+        for argv in commands:
+            if registered_before and not report.changed:
+                continue  # chkconfig already knows this very script
+            _run_noted(argv, report, dry_run)
+        if kind == "systemd" and report.changed and not dry_run and _systemd_running(root):
+            _run_noted(["systemctl", "daemon-reload"], report, dry_run=False)
+    report.notes.extend(journal.notes)
     report.warnings.extend(tmp_nodev_warnings(root))
     report.data["init"] = kind
     report.data["program"] = program
     return report
+
+
+def _planned_record(root, record, kind, files, targets, commands, program):
+    """The record of this install, made before its first write: what a
+    revert removes (the paths, the directories about to be created)."""
+    new = dict(record)
+    new["inits"] = list(record.get("inits", []))
+    if kind not in new["inits"]:
+        new["inits"].append(kind)
+    # The tmpfiles drop-in is shared with patch-tmpwatch: only revert it
+    # when this task is the one that writes it.
+    owned = [p for p in targets if p != dropin.DROPIN or p in record.get("paths", [])
+             or _differs(root, p, files[p][0])]
+    new["paths"] = sorted(set(record.get("paths", [])) | set(owned))
+    new["dirs"] = sorted(set(record.get("dirs", [])) | _missing_dirs(root, targets))
+    new["chkconfig"] = record.get("chkconfig", False) or bool(commands)
+    new["program"] = program
+    return new
+
+
+def _differs(root, server_path, content):
+    try:
+        return root.path(server_path).read_bytes() != content.encode()
+    except OSError:
+        return True
 
 
 def _chkconfig_registered(root):

@@ -87,10 +87,12 @@ def patch_tmpwatch(c: invoke.Context, root: Optional[str] = None, cleaner: str =
     finish(result, format)
 
 
-@task(help={"root": ROOT_HELP, "dry_run": DRY_RUN_HELP, "format": FORMAT_HELP})
+@task(help={"root": ROOT_HELP, "dry_run": DRY_RUN_HELP, "format": FORMAT_HELP,
+            "revert": "Put back what the first esd-dir run found (the symlink, or "
+            "what it moved aside), removing the directory it made when empty."})
 @guarded
 def esd_dir(c: invoke.Context, root: Optional[str] = None, dry_run: bool = False,
-            format: str = "text") -> None:
+            revert: bool = False, format: str = "text") -> None:
     """Make /tmp/.esd a root-owned directory with mode 1777, safely, now.
 
     Whatever is there already (symlink, file, another user's directory) is
@@ -100,7 +102,8 @@ def esd_dir(c: invoke.Context, root: Optional[str] = None, dry_run: bool = False
     from sunray import esddir
 
     check_format(format)  # before any change, not after
-    finish(esddir.ensure(root_of(c, root), settings(c), dry_run=dry_run), format)
+    finish(esddir.ensure(root_of(c, root), settings(c), dry_run=dry_run, revert=revert),
+           format)
 
 
 @task(

@@ -33,9 +33,9 @@ from typing import Any, Dict, Optional, Tuple
 from ..boot.hook import program_path
 from ..config import as_bool
 from ..fileedit import FileEditor
+from ..journal import Journal
 from ..report import Report
 from ..rootfs import Root
-from ..safeio import check_writable
 from ..templating import render
 
 POSTINST = "/etc/kernel/postinst.d/sunray-modules"
@@ -77,15 +77,21 @@ def install(root: Root, settings: Dict[str, Any], dry_run: bool = False, revert:
     report = Report(task="install-kernel-hooks", root=str(root.top), dry_run=dry_run)
     editor = FileEditor(root, dry_run=dry_run, state_dir=settings.get("state_dir", "/var/lib/sunray"))
     if revert:
-        # All or nothing: a hook the admin changed since stops the revert first.
-        editor.check_revert([path for path, _, _ in HOOKS])
-        for path, _, _ in HOOKS:
-            report.add(editor.revert(path))
+        with Journal(root, settings, "install-kernel-hooks", dry_run=dry_run,
+                     revert=True) as journal:
+            # All or nothing: a hook the admin changed since, or one that
+            # cannot be written, stops the revert before the first change.
+            editor.check_revert([path for path, _, _ in HOOKS])
+            for path, _, _ in HOOKS:
+                report.add(editor.revert(path))
+        report.notes.extend(journal.notes)
         return report
     hooks = render_hooks(settings, root)
-    if not dry_run:
-        # All four or none: refuse before the first write, not after the third.
-        check_writable(root, list(hooks), "install the kernel hooks")
-    for path, text in hooks.items():
-        report.add(editor.write(path, text, mode=0o755))
+    # All four or none: refuse before the first write, not after the third.
+    editor.check(files=list(hooks), what="install the kernel hooks")
+    with Journal(root, settings, "install-kernel-hooks", list(hooks),
+                 dry_run=dry_run) as journal:
+        for path, text in hooks.items():
+            report.add(editor.write(path, text, mode=0o755))
+    report.notes.extend(journal.notes)
     return report

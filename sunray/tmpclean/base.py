@@ -10,7 +10,6 @@ import os
 import posixpath
 import re
 import shutil
-import tempfile
 from dataclasses import dataclass, field
 from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple
 
@@ -86,19 +85,19 @@ def read(root: Root, server_path: str) -> Tuple[str, str]:
 
 
 def check_sh_syntax(text: str, what: str, edited: bool = True) -> None:
-    """``sh -n`` on the text (a temporary copy): a shell file must parse
-    before and after our edit; NotUnderstood when it does not."""
-    fd, tmp = tempfile.mkstemp(prefix="sunray-check-", suffix=".sh")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8", errors="surrogateescape") as f:
-            f.write(text)
-        proc = run_captured([shutil.which("sh") or "/bin/sh", "-n", tmp])
-    finally:
-        os.unlink(tmp)
+    """``sh -n`` on the text (given on stdin: no temporary file that a kill
+    could leave behind): a shell file must parse before and after our edit;
+    NotUnderstood when it does not."""
+    proc = run_captured([shutil.which("sh") or "/bin/sh", "-n"],
+                        input=text.encode("utf-8", "surrogateescape"), text=False)
     if proc.returncode != 0:
-        detail = proc.stderr.strip().splitlines()[-1:] or ["syntax error"]
+        lines = proc.stderr.decode("utf-8", "replace").strip().splitlines()[-1:]
+        # "sh: 3: Syntax error: ..." (dash) or "sh: line 3: ..." (bash): the
+        # shell's own name is no help; the file's is.
+        detail = re.sub(r"^[^:]*:\s*", "line ", lines[0]) if lines else "syntax error"
+        detail = detail.replace("line line ", "line ")
         raise NotUnderstood(f"{what}: {'the edited text' if edited else 'it'} fails 'sh -n' "
-                            f"({detail[0].replace(tmp, what)}); nothing was changed")
+                            f"({detail}); nothing was changed")
 
 
 def norm_path(path: str) -> str:

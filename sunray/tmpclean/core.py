@@ -9,15 +9,14 @@ input in one cleaner's file leaves every file as it was.
 """
 
 import os
-import posixpath
 from pathlib import Path
 from typing import Any, Dict, List, Union
 
 from ..errors import UsageError
 from ..fileedit import FileEditor
+from ..journal import Journal
 from ..report import Report
 from ..rootfs import Root
-from ..safeio import check_writable
 from . import base, registry
 from .base import Cleaner
 from .dropin import check_path
@@ -34,7 +33,10 @@ def patch(root: Union[Root, str, Path], settings: dict, cleaner: str = "auto",
     report = Report(task="patch-tmpwatch", root=str(root.top), dry_run=dry_run)
     report.data["cleaners"] = []
     if revert:
-        return base.revert(editor, chosen, report)
+        with Journal(root, settings, "patch-tmpwatch", dry_run=dry_run, revert=True) as journal:
+            base.revert(editor, chosen, report)
+        report.notes.extend(journal.notes)
+        return report
 
     found = _found(root)
     if cleaner == "auto":
@@ -53,16 +55,21 @@ def patch(root: Union[Root, str, Path], settings: dict, cleaner: str = "auto",
     plans = [c.plan(root, settings, protect) for c in targets]
     # Refuse early (nothing written) when a file or its backup cannot be
     # written: a read-only or immutable target would otherwise fail halfway.
-    backups = posixpath.join(editor.state_dir, "backup")
-    for plan in plans:
-        if plan.content is not None and not dry_run:
-            check_writable(root, [plan.file, backups], f"change {plan.file}")
-    for plan in plans:
-        if plan.content is not None:
+    writes = [plan for plan in plans if plan.content is not None]
+    for plan in writes:
+        editor.check(files=[plan.file], what=f"change {plan.file}")
+    with Journal(root, settings, "patch-tmpwatch", [plan.file for plan in writes],
+                 dry_run=dry_run) as journal:
+        for plan in plans:
+            if plan.content is None:
+                editor.settle(plan.file)  # a killed run's change, found done
+                continue
             change = editor.write(plan.file, plan.content, mode=plan.mode)
             if change.changed:
                 change.note = plan.cleaner
                 report.add(change)
+    report.notes.extend(journal.notes)
+    for plan in plans:
         report.notes.append(f"{plan.cleaner}: {plan.file}: {plan.summary}")
         report.warnings.extend(plan.warnings)
         report.notes.extend(plan.notes)

@@ -1,0 +1,169 @@
+"""``esd-dir --revert``: put back what esd-dir found before its first change.
+
+``record_first()`` writes ``<state_dir>/esddir.json`` before esd-dir's first
+change (the first change wins: later runs keep the record): the path, what
+was found there (missing, a symlink and its target, a file or another
+user's directory and the name it is moved aside to, a root directory with
+the wrong mode and its inode), so that a revert after a run killed at any
+instant knows what to put back.
+
+``revert()`` checks first (nothing changes when the directory holds files,
+a session's socket say, or when what it would put back is gone), then
+removes the directory esd-dir made, puts back the symlink or the thing it
+moved aside (or the old owner and mode), and drops the record. Each step
+looks at what is there before acting, so a revert killed half-way finishes
+when run again.
+"""
+
+import json
+import os
+import stat
+from typing import Any, Dict
+
+from .errors import JobFailed
+from .journal import Journal
+from .report import Report
+from .rootfs import Root
+from .safeio import atomic_write
+
+RECORD = "esddir.json"
+
+
+def _record_path(root: Root, settings: Dict[str, Any]):
+    return root.state(RECORD, settings=settings)
+
+
+def load(root: Root, settings: Dict[str, Any]) -> Dict[str, Any]:
+    """The record, or {} when there is none."""
+    path = root.makedirs(root.server_path(_record_path(root, settings).parent),
+                         create=False).host / RECORD
+    try:
+        record = json.loads(path.read_text())
+    except FileNotFoundError:
+        return {}
+    except (OSError, ValueError) as e:
+        raise JobFailed(f"cannot read {root.server_path(path)}: {e}") from None
+    return record if isinstance(record, dict) else {}
+
+
+def record_first(root: Root, settings: Dict[str, Any], path: str, plan: Any) -> Dict[str, Any]:
+    """Write the record before esd-dir's first change, unless one is there;
+    the record in force."""
+    from .esddir import _aside_name, open_parent
+
+    record = load(root, settings)
+    if record.get("path") == path:
+        return record
+    found, st = plan
+    record = {"path": path, "state": found["state"]}
+    if found["state"] == "symlink":
+        record["target"] = found["target"]
+    elif found["state"] in ("not-a-directory", "wrong-owner"):
+        parent_fd = open_parent(root, path)
+        try:
+            record["aside"] = _aside_name(parent_fd, path.rsplit("/", 1)[1])
+        finally:
+            os.close(parent_fd)
+    elif found["state"] == "wrong-mode":
+        record.update(uid=st.st_uid, gid=st.st_gid, mode=stat.S_IMODE(st.st_mode),
+                      inode=[st.st_dev, st.st_ino])
+    host = root.makedirs(root.server_path(_record_path(root, settings).parent)).host
+    atomic_write(host / RECORD, (json.dumps(record, sort_keys=True) + "\n").encode(), mode=0o644)
+    return record
+
+
+def revert(root: Root, settings: Dict[str, Any], path: str, report: Report,
+           dry_run: bool) -> Report:
+    """Put back what the first esd-dir run found at ``path``."""
+    from .esddir import _change, open_parent
+
+    with Journal(root, settings, "esd-dir", dry_run=dry_run, revert=True) as journal:
+        record = load(root, settings) if journal.active or dry_run else {}
+        if record.get("path") != path:
+            report.notes.append(f"no change of {path} recorded by esd-dir: nothing to revert")
+            return report
+        name = path.rsplit("/", 1)[1]
+        parent_fd = open_parent(root, path)
+        try:
+            steps = _check(parent_fd, name, path, record)
+            verb = "would be restored" if dry_run else "restored"
+            if not dry_run:
+                _apply(parent_fd, name, record, steps)
+                os.unlink(root.makedirs(
+                    root.server_path(_record_path(root, settings).parent),
+                    create=False).host / RECORD)
+        finally:
+            os.close(parent_fd)
+        report.add(_change(path, verb, "; ".join(text for _, text in steps) or "as it was"))
+    report.notes.extend(journal.notes)
+    return report
+
+
+def _lstat(parent_fd, name):
+    try:
+        return os.lstat(name, dir_fd=parent_fd)
+    except FileNotFoundError:
+        return None
+
+
+def _check(parent_fd, name, path, record):
+    """The steps of the revert as (action, what it says), after checking that
+    each can be done; a JobFailed (nothing changed) otherwise."""
+    st = _lstat(parent_fd, name)
+    state = record.get("state")
+    ours = st is not None and stat.S_ISDIR(st.st_mode) and st.st_uid == 0
+    steps = []
+    if state == "wrong-mode":
+        if ours and [st.st_dev, st.st_ino] == record.get("inode"):
+            steps.append(("chmod", f"owner and mode put back ({record['uid']}:{record['gid']} "
+                                   f"{record['mode']:04o})"))
+        return steps
+    if ours:
+        if not _is_empty(parent_fd, name, path):
+            raise JobFailed(f"{path} is not empty (a session's files?); nothing was reverted: "
+                            "empty it, or leave it")
+        steps.append(("rmdir", "removed the directory esd-dir made"))
+    elif st is not None:
+        return steps  # what was there is back already (a revert killed half-way)
+    if state == "symlink":
+        steps.append(("symlink", f"put back the symlink to {record.get('target')}"))
+    elif state in ("not-a-directory", "wrong-owner"):
+        if _lstat(parent_fd, record.get("aside") or ".") is not None:
+            steps.append(("rename", f"moved {record['aside']} back"))
+        elif ours:
+            raise JobFailed(f"{record.get('aside')} (what esd-dir moved aside) is gone; "
+                            "nothing was reverted")
+    return steps
+
+
+def _is_empty(parent_fd, name, path):
+    from .esddir import _open_subdir
+
+    fd = _open_subdir(parent_fd, name, path)
+    try:
+        return not os.listdir(fd)
+    finally:
+        os.close(fd)
+
+
+def _apply(parent_fd, name, record, steps):
+    from .esddir import _open_subdir
+
+    try:
+        for action, _ in steps:
+            if action == "chmod":
+                fd = _open_subdir(parent_fd, name, record["path"])
+                try:
+                    os.fchown(fd, record["uid"], record["gid"])
+                    os.fchmod(fd, record["mode"])
+                finally:
+                    os.close(fd)
+            elif action == "rmdir":
+                os.rmdir(name, dir_fd=parent_fd)
+            elif action == "symlink":
+                os.symlink(record["target"], name, dir_fd=parent_fd)
+            elif action == "rename":
+                os.rename(record["aside"], name, src_dir_fd=parent_fd, dst_dir_fd=parent_fd)
+        os.fsync(parent_fd)
+    except OSError as e:
+        raise JobFailed(f"cannot revert {record['path']}: {e.strerror}") from None

@@ -1,0 +1,198 @@
+"""One journal per run: a killed run is finished or rolled back by the next.
+
+Every task that writes wraps its writes in ``Journal(...)``, entered once
+its input is checked and its plan made (bad input leaves nothing behind),
+never in a dry run. Entering it
+
+1. takes the one lock (``sunray.runlock.RunLock``, making the state
+   directory if need be);
+2. looks for ``<state_dir>/journal.json``: one left there is an unfinished
+   run (its holder is gone, since we hold the lock), and its temporary
+   files (``.NAME.<random>.sunray-tmp``) are removed from the directories it
+   names, from ours and from the state directory;
+3. writes our own journal (task, argv, pid, start, the planned targets and
+   the directories our temporary files go to) before the first write.
+
+Leaving it removes our temporary files (none, unless a step failed oddly)
+and the journal, then drops the lock; a revert also removes the state
+directory when nothing of sunray's remains in it.
+
+What each write means is recorded ahead of it where the write happens
+(``FileEditor``'s backup records, the boot hook's record), so the journal
+only has to say that a run was under way and where it left its temporary
+files: a rerun does its own work, which finishes what the killed run began,
+and a revert undoes both.
+
+``apply`` holds one journal for all its steps; a step's journal then adds
+its targets to it.
+"""
+
+import json
+import os
+import posixpath
+import sys
+import time
+from typing import Any, Dict, Iterable, List, Optional
+
+from . import statedir
+from .errors import JobFailed, UsageError
+from .rootfs import Root
+from .runlock import RunLock
+from .safeio import atomic_write, is_temp_name, remove_temp_files
+
+JOURNAL = "journal.json"
+
+# The outermost journal of this process, when one is open (apply).
+_OPEN: List["Journal"] = []
+
+
+class Journal:
+    """A run's journal and lock (a context manager; inactive in a dry run)."""
+
+    def __init__(self, root: Root, settings: Dict[str, Any], task: str,
+                 targets: Iterable[str] = (), dry_run: bool = False,
+                 revert: bool = False, hold: bool = False) -> None:
+        self.root = root
+        self.settings = settings
+        self.state_dir = settings.get("state_dir", statedir.DEFAULT)
+        self.task = task + (" --revert" if revert else "")
+        self.targets = list(dict.fromkeys(targets))
+        self.active = not dry_run
+        self.revert = revert
+        self.hold = hold  # lock even with no targets (apply, for its steps)
+        self.notes: List[str] = []  # what was cleaned up after a killed run
+        self.lock: Optional[RunLock] = None
+        self.outer: Optional["Journal"] = None
+        self.entry: Dict[str, Any] = {}
+
+    # -- entering ----------------------------------------------------------
+    def __enter__(self) -> "Journal":
+        if not self.active:
+            return self
+        nothing_planned = self.revert or not (self.targets or self.hold)
+        if nothing_planned and not _OPEN \
+                and self.root.makedirs(self.state_dir, create=False).created:
+            # No state directory and nothing to write: nothing of sunray's to
+            # lock, recover or revert here (but a run killed while making the
+            # state directory may have left its temporary copy).
+            statedir.leftover_temp_trees(self.root, self.state_dir)
+            self.active = False
+            return self
+        self.lock = RunLock(self.root, self.settings)
+        self.lock.__enter__()
+        try:
+            if _OPEN:
+                self.outer = _OPEN[-1]
+                self.outer.add(self.targets)
+                return self
+            previous = self._load()
+            if previous:
+                self.notes.append(
+                    f"an interrupted run was found ({previous.get('task', '?')}, pid "
+                    f"{previous.get('pid', '?')}, started {previous.get('started', '?')}); "
+                    "its temporary files were removed and this run finishes its work")
+            self._clean(previous.get("dirs", []))
+            self.entry = {
+                "task": self.task,
+                "pid": os.getpid(),
+                "argv": [str(a) for a in sys.argv],
+                "started": time.strftime("%Y-%m-%dT%H:%M:%S"),
+                "targets": [],
+                "dirs": [],
+            }
+            self.add(list(previous.get("targets", [])) + self.targets,
+                     list(previous.get("dirs", [])))
+            _OPEN.append(self)
+        except BaseException:
+            self.lock.__exit__(None, None, None)
+            raise
+        return self
+
+    def add(self, targets: Iterable[str], dirs: Iterable[str] = ()) -> None:
+        """Add planned targets (and the directories of their temporary
+        files) to the journal, written before the first write to them."""
+        if self.outer is not None:
+            self.outer.add(targets, dirs)
+            return
+        if not self.active:
+            return
+        entry = self.entry
+        new_targets = [t for t in targets if t not in entry["targets"]]
+        wanted = list(dirs) + [posixpath.dirname(t) for t in new_targets]
+        new_dirs = [d for d in dict.fromkeys(wanted) if d not in entry["dirs"]]
+        if not new_targets and not new_dirs and self._path_exists():
+            return
+        entry["targets"] += new_targets
+        entry["dirs"] += new_dirs
+        self._store()
+
+    # -- leaving -----------------------------------------------------------
+    def __exit__(self, *exc: Any) -> None:
+        if not self.active or self.lock is None:
+            return
+        try:
+            if self.outer is None:
+                _OPEN.remove(self)
+                self._clean(self.entry.get("dirs", []))
+                try:
+                    os.unlink(self._path())
+                except FileNotFoundError:
+                    pass
+                if self.revert and self.lock.outermost:
+                    statedir.remove_if_unused(self.root, self.state_dir)
+        finally:
+            self.lock.__exit__(None, None, None)
+
+    # -- the file ----------------------------------------------------------
+    def _path(self) -> str:
+        assert self.lock is not None and self.lock.path is not None
+        return str(self.lock.path.parent / JOURNAL)
+
+    def _path_exists(self) -> bool:
+        return os.path.exists(self._path())
+
+    def _load(self) -> Dict[str, Any]:
+        try:
+            with open(self._path()) as f:
+                entry = json.load(f)
+        except FileNotFoundError:
+            return {}
+        except (OSError, ValueError):
+            return {"task": "unknown (damaged journal)"}
+        if not isinstance(entry, dict):
+            return {"task": "unknown (damaged journal)"}
+        for key in ("targets", "dirs"):
+            if not isinstance(entry.get(key), list):
+                entry[key] = []
+            entry[key] = [p for p in entry[key] if isinstance(p, str) and p.startswith("/")]
+        return entry
+
+    def _store(self) -> None:
+        data = (json.dumps(self.entry, indent=1, sort_keys=True) + "\n").encode()
+        try:
+            atomic_write(self._path(), data, mode=0o600)
+        except OSError as e:
+            raise JobFailed(f"cannot write the run journal {self.state_dir}/{JOURNAL}: "
+                            f"{e.strerror}; nothing was changed") from None
+
+    def _clean(self, dirs: Iterable[str]) -> None:
+        """Remove sunray's temporary files from ``dirs`` (server paths) and,
+        recursively, from the state directory."""
+        for server_dir in dict.fromkeys(dirs):
+            try:
+                made = self.root.makedirs(server_dir, create=False)
+            except (UsageError, OSError):  # a path gone bad since: nothing of ours
+                continue
+            if not made.created:
+                self._note_removed(server_dir, remove_temp_files(made.host))
+        state = self.lock.path.parent if self.lock and self.lock.path else None
+        if state is not None:
+            for dirpath, dirnames, filenames in os.walk(str(state)):
+                if any(is_temp_name(n) for n in filenames + dirnames):
+                    here = self.root.server_path(dirpath)
+                    self._note_removed(here, remove_temp_files(dirpath))
+
+    def _note_removed(self, server_dir: str, names: List[str]) -> None:
+        for name in names:
+            self.notes.append(f"removed {posixpath.join(server_dir, name)}, "
+                              "left by an interrupted run")

@@ -1,0 +1,108 @@
+"""One journal per run (sunray/journal.py): a killed run's leftovers are
+cleaned up by the next run or revert; the journal exists only during a run."""
+
+import json
+import os
+import shutil
+
+import pytest
+from conftest import FIXTURES, run_sunray, tree_snapshot
+
+from sunray.journal import JOURNAL, Journal
+from sunray.rootfs import Root
+
+CRON = "etc/cron.daily/tmpwatch"
+STATE = "var/lib/sunray"
+
+
+def _cron(sandbox):
+    target = sandbox / CRON
+    target.parent.mkdir(parents=True)
+    shutil.copyfile(FIXTURES / "tmpwatch/rhel6-days", target)
+    os.chmod(target, 0o755)
+
+
+def _leave_a_killed_run(sandbox):
+    """What a patch-tmpwatch killed mid-write leaves: its journal and temp files."""
+    (sandbox / STATE).mkdir(exist_ok=True)
+    (sandbox / STATE / JOURNAL).write_text(json.dumps(
+        {"task": "patch-tmpwatch", "pid": 99999, "started": "2026-12-01T05:00:00",
+         "targets": ["/" + CRON], "dirs": ["/etc/cron.daily"]}))
+    leftovers = [sandbox / "etc/cron.daily/.tmpwatch.a1b2c3d4.sunray-tmp",
+                 sandbox / STATE / "backup/meta/etc/cron.daily/.tmpwatch.json.x9y8z7w6.sunray-tmp"]
+    for path in leftovers:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text("half\n")
+    return leftovers
+
+
+def test_a_rerun_removes_the_temp_files_of_a_killed_run(sandbox):
+    # issue 11, case 5: .NAME.XXXX.sunray-tmp files were never removed.
+    _cron(sandbox)
+    assert run_sunray("patch-tmpwatch", "--root", sandbox).returncode == 0
+    clean = tree_snapshot(sandbox)
+    leftovers = _leave_a_killed_run(sandbox)
+    proc = run_sunray("patch-tmpwatch", "--root", sandbox)
+    assert proc.returncode == 0, proc.stderr
+    assert "an interrupted run was found (patch-tmpwatch, pid 99999" in proc.stdout
+    assert not any(p.exists() for p in leftovers)
+    assert tree_snapshot(sandbox) == clean
+
+
+def test_a_revert_after_a_killed_run_gives_back_the_whole_tree(sandbox):
+    _cron(sandbox)
+    before = tree_snapshot(sandbox)
+    assert run_sunray("patch-tmpwatch", "--root", sandbox).returncode == 0
+    _leave_a_killed_run(sandbox)
+    proc = run_sunray("patch-tmpwatch", "--root", sandbox, "--revert")
+    assert proc.returncode == 0, proc.stderr
+    assert tree_snapshot(sandbox) == before  # no state directory, no temp file
+
+
+def test_only_sunray_temp_names_are_removed_and_nothing_is_followed(sandbox, tmp_path):
+    victim = tmp_path / "victim"
+    victim.write_text("keep\n")
+    tmp = sandbox / "tmp"
+    (tmp / ".esd.a1b2c3d4.sunray-tmp").symlink_to(victim)  # a link of the pattern: the link goes
+    (tmp / ".x.sunray-tmp").write_text("not the pattern\n")
+    (tmp / ".y.q1w2e3r4.sunray-tmp").write_text("someone else's\n")
+    os.chown(tmp / ".y.q1w2e3r4.sunray-tmp", 1000, 1000)
+    root = Root(sandbox)
+    with Journal(root, {}, "test", ["/tmp/.esd"]) as journal:
+        assert json.loads((sandbox / STATE / JOURNAL).read_text())["dirs"] == ["/tmp"]
+    assert journal.notes == ["removed /tmp/.esd.a1b2c3d4.sunray-tmp, left by an interrupted run"]
+    assert not (sandbox / STATE / JOURNAL).exists()
+    assert sorted(os.listdir(tmp)) == [".x.sunray-tmp", ".y.q1w2e3r4.sunray-tmp"]
+    assert victim.read_text() == "keep\n"
+
+
+def test_the_journal_is_written_before_the_first_write_and_removed_after_a_failure(sandbox):
+    root = Root(sandbox)
+    with pytest.raises(RuntimeError):
+        with Journal(root, {}, "test", ["/etc/a/file"]):
+            entry = json.loads((sandbox / STATE / JOURNAL).read_text())
+            assert entry["task"] == "test" and entry["pid"] == os.getpid()
+            assert entry["targets"] == ["/etc/a/file"] and entry["dirs"] == ["/etc/a"]
+            raise RuntimeError("the step failed")
+    assert not (sandbox / STATE / JOURNAL).exists()
+
+
+def test_nested_journals_are_one(sandbox):
+    root = Root(sandbox)
+    with Journal(root, {}, "apply", hold=True):
+        with Journal(root, {}, "esd-dir", ["/tmp/.esd"]):
+            pass
+        entry = json.loads((sandbox / STATE / JOURNAL).read_text())
+        assert entry["task"] == "apply" and entry["targets"] == ["/tmp/.esd"]
+    assert not (sandbox / STATE / JOURNAL).exists()
+
+
+def test_a_dry_run_or_a_run_with_nothing_to_do_leaves_no_state(sandbox):
+    before = tree_snapshot(sandbox)
+    with Journal(Root(sandbox), {}, "test", ["/etc/x"], dry_run=True):
+        pass
+    with Journal(Root(sandbox), {}, "test", []):
+        pass
+    with Journal(Root(sandbox), {}, "test", [], revert=True):
+        pass
+    assert tree_snapshot(sandbox) == before
