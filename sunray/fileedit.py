@@ -23,16 +23,14 @@ Existing symlinks are never written through: the toolkit refuses to edit a
 file that is a symlink, because a rename would silently replace the link.
 """
 
-import hashlib
-import json
 import os
 import posixpath
 import stat
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Dict, Iterable, Union
 
 from . import statedir
+from .backuprecord import changed_by_others, load_meta, original_of, prune_empty, sha256_of, state_of, store_meta
 from .errors import JobFailed, UsageError
 from .rootfs import Root
 from .safeio import atomic_write, check_writable, fsync_dir, restorecon, temp_name, unified_diff
@@ -54,47 +52,6 @@ class FileChange:
     def to_dict(self) -> Dict[str, str]:
         return {"path": self.path, "action": self.action, "diff": self.diff, "note": self.note}
 
-
-
-def _sha256(data):
-    return hashlib.sha256(data).hexdigest()
-
-
-def _state_of(host):
-    """What is at ``host`` now, in the form the backup meta records what
-    sunray wrote: {"kind": "file", "sha256"}, {"kind": "symlink", "target"},
-    {"kind": "absent"}, or {"kind": "other"}."""
-    try:
-        st = os.lstat(host)
-    except FileNotFoundError:
-        return {"kind": "absent"}
-    if stat.S_ISLNK(st.st_mode):
-        return {"kind": "symlink", "target": os.readlink(host)}
-    if stat.S_ISREG(st.st_mode):
-        return {"kind": "file", "sha256": _sha256(Path(host).read_bytes())}
-    return {"kind": "other"}
-
-
-def _original_of(meta, data_path):
-    """The saved original as a state (see _state_of), and where it is kept."""
-    kind = meta["kind"]
-    if kind == "file":
-        return ({"kind": "file", "sha256": _sha256(data_path.read_bytes())},
-                f"the original is kept at {data_path}")
-    if kind == "symlink":
-        return ({"kind": "symlink", "target": meta.get("target")},
-                f"the original was a symlink to {meta.get('target')}")
-    return {"kind": "absent"}, "there was no original (sunray created it)"
-
-
-def _changed_by_others(now, meta, original):
-    """Whether the file is neither absent, nor what sunray last wrote, nor
-    what it was about to write (a run killed between its rename and its
-    record), nor the saved original: someone (an admin, a package update)
-    replaced it."""
-    wrote = meta.get("wrote")
-    ours = (wrote, meta.get("writing"), original)
-    return wrote is not None and now["kind"] != "absent" and now not in ours
 
 
 class FileEditor:
@@ -149,20 +106,6 @@ class FileEditor:
         return os.path.isfile(self._backup_paths(server_path)[1])
 
     # -- backups -----------------------------------------------------------
-    @staticmethod
-    def _load_meta(meta_path):
-        try:
-            meta = json.loads(Path(meta_path).read_text())
-        except (OSError, ValueError) as e:
-            raise JobFailed(f"cannot read the backup record {meta_path}: {e}") from None
-        if not isinstance(meta, dict) or meta.get("kind") not in ("file", "symlink", "absent"):
-            raise JobFailed(f"backup record {meta_path} is damaged; nothing was changed")
-        return meta
-
-    @staticmethod
-    def _store_meta(meta_path, meta):
-        atomic_write(meta_path, (json.dumps(meta, sort_keys=True) + "\n").encode(), mode=0o600)
-
     def _save_backup(self, server_path, host, created, writing):
         """Record the original state of ``server_path`` once (first change
         wins), before the change: the directories about to be created for it
@@ -170,8 +113,8 @@ class FileEditor:
         put there."""
         data_path, meta_path = self._backup_paths(server_path, create=True)
         if meta_path.exists():
-            meta = self._load_meta(meta_path)
-            if _changed_by_others(_state_of(host), meta, _original_of(meta, data_path)[0]):
+            meta = load_meta(meta_path)
+            if changed_by_others(state_of(host), meta, original_of(meta, data_path)[0]):
                 # Replaced since sunray wrote it (say, by a package update):
                 # what is there now is the new original, so that a revert
                 # after this change gives back the update, not the old file.
@@ -182,7 +125,7 @@ class FileEditor:
             if new_dirs or meta.get("writing") != writing:
                 meta["dirs"] = meta.get("dirs", []) + new_dirs
                 meta["writing"] = writing
-                self._store_meta(meta_path, meta)
+                store_meta(meta_path, meta)
             return
         try:
             st = os.lstat(host)
@@ -197,21 +140,21 @@ class FileEditor:
                 atomic_write(data_path, host.read_bytes(), mode=0o600)
         # Until the write below is done the file is as it was: a crash in
         # between leaves a record that revert checks against the original.
-        meta["wrote"] = _state_of(host)
+        meta["wrote"] = state_of(host)
         meta["dirs"] = list(created)
         meta["writing"] = writing
-        self._store_meta(meta_path, meta)
+        store_meta(meta_path, meta)
 
     def _note_wrote(self, server_path, state):
         """Remember what sunray just put at ``server_path`` (if it has a backup)."""
         meta_path = self._backup_paths(server_path)[1]
         if not meta_path.exists():
             return
-        meta = self._load_meta(meta_path)
+        meta = load_meta(meta_path)
         if meta.get("wrote") != state or "writing" in meta:
             meta["wrote"] = state
             meta.pop("writing", None)
-            self._store_meta(meta_path, meta)
+            store_meta(meta_path, meta)
 
     def settle(self, server_path: str) -> None:
         """A change found done (a killed run renamed it into place but never
@@ -221,9 +164,9 @@ class FileEditor:
         meta_path = self._backup_paths(server_path)[1]
         if not meta_path.exists():
             return
-        meta = self._load_meta(meta_path)
+        meta = load_meta(meta_path)
         writing = meta.get("writing")
-        if writing is not None and _state_of(self._host(server_path)[0]) == writing:
+        if writing is not None and state_of(self._host(server_path)[0]) == writing:
             self._note_wrote(server_path, writing)
 
     def _drop_backup(self, server_path):
@@ -233,7 +176,7 @@ class FileEditor:
                 p.unlink()
             except FileNotFoundError:
                 pass
-            _prune_empty(p.parent, stop=base.parent)
+            prune_empty(p.parent, stop=base.parent)
 
     # -- checks before the first write --------------------------------------
     def check(self, files: Iterable[str] = (), links: Iterable[str] = (),
@@ -291,7 +234,7 @@ class FileEditor:
             exists = True
             old = host.read_bytes()
             mode, uid, gid = stat.S_IMODE(st.st_mode), st.st_uid, st.st_gid
-        wrote = {"kind": "file", "sha256": _sha256(data)}
+        wrote = {"kind": "file", "sha256": sha256_of(data)}
         if exists and old == data:
             if not self.dry_run:
                 # Running the task again vouches for the file as it is now.
@@ -381,7 +324,7 @@ class FileEditor:
             data_path, meta_path = self._backup_paths(server_path)
             if meta_path.exists():
                 self._check_unchanged(server_path, self._host(server_path)[0],
-                                      self._load_meta(meta_path), data_path)
+                                      load_meta(meta_path), data_path)
                 rel = server_path.lstrip("/")
                 targets += [server_path,
                             posixpath.join(self._backup_dir(), "meta", rel + ".json"),
@@ -393,10 +336,10 @@ class FileEditor:
         wrote = meta.get("wrote")
         if wrote is None:
             return  # a record from an older sunray: nothing to compare with
-        original, where = _original_of(meta, data_path)
+        original, where = original_of(meta, data_path)
         # Absent, what sunray wrote, or the original (put back by hand):
         # reverting loses nothing.
-        if not _changed_by_others(_state_of(host), meta, original):
+        if not changed_by_others(state_of(host), meta, original):
             return
         raise JobFailed(f"{server_path} changed since sunray wrote it; nothing was reverted; "
                         f"{where}: restore it by hand, or run the task again")
@@ -407,7 +350,7 @@ class FileEditor:
         data_path, meta_path = self._backup_paths(server_path)
         if not meta_path.exists():
             return FileChange(server_path, "unchanged", note="no backup: nothing to revert")
-        meta = self._load_meta(meta_path)
+        meta = load_meta(meta_path)
         host, _ = self._host(server_path)
         self._check_unchanged(server_path, host, meta, data_path)
         current = b""
@@ -469,12 +412,12 @@ class FileEditor:
             if meta_path == own or meta_path.is_symlink():
                 continue
             try:
-                meta = self._load_meta(meta_path)
+                meta = load_meta(meta_path)
             except JobFailed:
                 continue
             if server_dir not in meta.setdefault("dirs", []):
                 meta["dirs"].append(server_dir)
-                self._store_meta(meta_path, meta)
+                store_meta(meta_path, meta)
             return
 
 
@@ -488,15 +431,3 @@ def _replace_with_link(host, target):
         os.unlink(tmp)
         raise
     fsync_dir(host.parent)
-
-
-def _prune_empty(directory, stop):
-    """Remove ``directory`` and its parents while they are empty, up to (not
-    including) ``stop``."""
-    directory = Path(directory)
-    while directory != stop and stop in directory.parents:
-        try:
-            directory.rmdir()
-        except OSError:
-            return
-        directory = directory.parent

@@ -223,7 +223,7 @@ def test_broken_source_fails_loudly_and_keeps_the_installed_modules(one_kernel):
 @pytest.mark.system
 def test_lock_makes_a_second_run_wait_then_say_who_holds_it(one_kernel, tmp_path):
     top, kernel = one_kernel
-    lock = top / "var/lib/sunray/modules.lock"
+    lock = top / "var/lib/sunray/sunray.lock"
     settings_file = tmp_path / "cfg.yaml"
     settings_file.write_text("sunray:\n  modules:\n    lock_timeout: 1\n")
     fd = os.open(lock, os.O_RDWR | os.O_CREAT)
@@ -231,10 +231,10 @@ def test_lock_makes_a_second_run_wait_then_say_who_holds_it(one_kernel, tmp_path
         fcntl.flock(fd, fcntl.LOCK_EX)
         os.write(fd, b"pid 4242: sunray rebuild-modules --kernel X\n")
         start = time.monotonic()
-        proc = rebuild(top, settings_file=settings_file)
+        proc = rebuild(top, "--force", settings_file=settings_file)  # a no-op takes no lock
         assert time.monotonic() - start >= 1
         assert_clean_error(proc, 1, "held by pid 4242: sunray rebuild-modules", "gave up after 1 s")
-        assert "waiting for /var/lib/sunray/modules.lock" in proc.stderr
+        assert "waiting for /var/lib/sunray/sunray.lock" in proc.stderr
     finally:
         os.close(fd)
     # released: a run goes through
@@ -369,3 +369,26 @@ def test_boot_check_without_srss_sources_is_a_quiet_no_op(sandbox):
     report = boot_check(Root(sandbox), defaults())
     assert not report.failure and not report.pairs
     assert "no SRSS module sources" in report.to_text()
+
+
+def test_bad_input_is_refused_before_the_lock_and_leaves_nothing(sandbox):
+    # a Makefile naming a hostile module: refused while planning, and the
+    # plan is made before the lock (which would create /var/lib/sunray)
+    src = sandbox / "usr/src/SUNWut/utio"
+    src.mkdir(parents=True)
+    (src / "Makefile").write_text("C_FILES = x`id>PWNED`.c\nobj-m := $(COBJ)\n")
+    (src / "utio.c").write_text("int x;\n")
+    before = tree_snapshot(sandbox)
+    proc = rebuild(sandbox)
+    assert_clean_error(proc, 2, "refused")
+    assert tree_snapshot(sandbox) == before
+
+
+@pytest.mark.parametrize("args", [["--kernel", "--force"], ["--force", "--kernel"],
+                                  ["--kernel", "--dry-run"]])
+def test_kernel_without_a_value_is_bad_usage_not_every_kernel(sandbox, args):
+    before = tree_snapshot(sandbox)
+    proc = rebuild(sandbox, *args)
+    assert_clean_error(proc, 2, "kernel")
+    assert proc.stdout == ""
+    assert tree_snapshot(sandbox) == before

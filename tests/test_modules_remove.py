@@ -1,12 +1,60 @@
 """remove-modules: the kernel is required and checked; a kernel sunray never
-built for is nothing to change. (Removal of real builds: the kernel hook tests.)"""
+built for is nothing to change; after rebuild-modules it gives the tree back
+byte for byte (modules, directories, the module index as it was, record,
+logs, lock, state and log directories). (The removal hooks: the kernel hook
+tests.)"""
 
-from conftest import assert_clean_error, run_sunray
+import pytest
+from conftest import assert_clean_error, run_sunray, tree_snapshot
+from modules_support import host_kernels, make_server, rebuild
 
 
 def test_remove_modules_needs_a_valid_kernel(sandbox):
     assert_clean_error(run_sunray("remove-modules", "--root", sandbox), 2, "--kernel K is required")
     assert_clean_error(run_sunray("remove-modules", "--root", sandbox, "--kernel", "x;y"),
                        2, "refused")
+    before = tree_snapshot(sandbox)
     proc = run_sunray("remove-modules", "--root", sandbox, "--kernel", "6.1.0-1-amd64")
     assert proc.returncode == 0 and "nothing to change" in proc.stdout
+    assert tree_snapshot(sandbox) == before  # not even the lock
+
+
+def remove_all(top, kernels):
+    for kernel in kernels:
+        proc = run_sunray("remove-modules", "--root", top, "--kernel", kernel)
+        assert proc.returncode == 0, proc.stderr
+
+
+@pytest.mark.system
+def test_rebuild_then_remove_gives_the_tree_back_byte_for_byte(tmp_path):
+    kernels = host_kernels()
+    top = make_server(tmp_path / "root", kernels)
+    before = tree_snapshot(top)
+    assert rebuild(top).returncode == 0
+    remove_all(top, kernels)
+    assert tree_snapshot(top) == before
+
+
+@pytest.mark.system
+def test_what_was_there_before_stays_and_the_index_is_made_again(tmp_path):
+    import subprocess
+
+    kernel = host_kernels()[-1]
+    top = make_server(tmp_path / "root", [kernel])
+    kdir = top / "lib/modules" / kernel
+    # the server had an index and another vendor's module in extra/, and
+    # sunray state of another concern
+    (kdir / "extra").mkdir()
+    (kdir / "extra/vendor.ko").write_bytes(b"not a real module")
+    subprocess.run(["depmod", "-b", str(top), kernel], check=True, capture_output=True)
+    (top / "var/lib/sunray").mkdir()
+    (top / "var/lib/sunray/kernel-hook.last").write_text("kernel=x\n")
+    before = tree_snapshot(top)
+    assert rebuild(top).returncode == 0
+    assert "extra/sunray/utio.ko:" in (kdir / "modules.dep").read_text()
+    remove_all(top, [kernel])
+    after = tree_snapshot(top)
+    # the lock is bookkeeping of the state directory: it goes with it, and
+    # that is still in use (kernel-hook.last)
+    assert after.pop("var/lib/sunray/sunray.lock")[0][0] == "file"
+    assert after == before

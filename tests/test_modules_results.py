@@ -12,8 +12,8 @@ def test_json_has_one_entry_per_pair_and_a_log_tail_only_when_failed():
                   ["error: here"]),
     ])
     doc = json.loads(json.dumps(report.to_dict()))
-    assert list(doc) == ["task", "root", "dry_run", "changed", "seconds", "pairs", "notes",
-                         "warnings", "failure"]
+    assert list(doc) == ["task", "root", "dry_run", "changed", "seconds", "pairs", "settled",
+                         "notes", "warnings", "failure"]
     assert doc["task"] == "rebuild-modules" and doc["changed"] is True
     assert doc["pairs"][0] == {"kernel": "6.1.0-57-amd64", "module": "utio", "status": "built",
                                "seconds": 1.23, "log": "/srv/var/log/x/utio.log", "detail": None}
@@ -34,3 +34,11 @@ def test_text_is_a_table_then_the_failed_logs_tails():
                           "--- last 1 lines of /l/utdisk.log:", "error: here"]
     assert not report.changed
     assert ModulesReport().to_text() == "no kernel with headers, nothing to build"
+
+
+def test_a_finished_index_counts_as_a_change():
+    report = ModulesReport(pairs=[ModuleRow("6.1.0-57-amd64", "utio", "up to date")],
+                           settled=["6.1.0-57-amd64"])
+    assert report.to_dict()["changed"] is True
+    assert "6.1.0-57-amd64: modules current; depmod checked and the record finished" \
+        in report.to_text()

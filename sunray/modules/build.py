@@ -19,9 +19,15 @@ signature), then hand the kernel's builds to install.settle_kernel. When the
 pass fails, each module is built again alone, so every module's status and
 log say exactly what broke. Kernels build side by side; ``--jobs`` is shared
 out as the ``-j`` of their makes, so nothing stacks ``-j``.
+
+Builds are reproducible: the scratch directory's name is mapped to the
+module's source directory in what the compiler records
+(``-ffile-prefix-map``), so the same inputs give the same .ko bytes, and a
+run that finishes a killed one installs exactly what a clean run would.
 """
 
 import os
+import re
 import shutil
 import time
 from pathlib import Path
@@ -34,7 +40,10 @@ from .discover import file_digest, is_build_product
 from .install import settle_kernel
 from .plan import BuiltFile, ModuleBuild
 from .settings import Job, Signing
-from .tools import find_tool, modinfo, open_nofollow, run_logged, safe_dir
+from .tools import SCRATCH_PREFIX, find_tool, modinfo, open_nofollow, run_logged, safe_dir, temp_name
+
+# A path the compiler may be told to map: no space, '=' or shell-ish character.
+_MAPPABLE = re.compile(r"^[A-Za-z0-9_./+-]+$")
 
 
 def build_all(job: Job, todo: List[ModuleBuild], jobs: int, report: Report) -> None:
@@ -54,7 +63,7 @@ def build_all(job: Job, todo: List[ModuleBuild], jobs: int, report: Report) -> N
     # gets its share of the jobs; MAKEFLAGS from outside is cleared.
     workers = min(jobs, len(by_kernel))
     make_jobs = max(1, jobs // workers)
-    scratch = tempfile.mkdtemp(prefix="sunray-kbuild-", dir=scratch_base(job.root))
+    scratch = tempfile.mkdtemp(prefix=SCRATCH_PREFIX, dir=scratch_base(job.root))
     try:
         with ThreadPoolExecutor(max_workers=workers) as pool:
             futures = {pool.submit(build_kernel, job, builds, scratch, make_jobs): kernel
@@ -88,7 +97,7 @@ def _copy_sources(srcdir: Path, dest: Path) -> None:
 def _open_log(build: ModuleBuild, title: str) -> TextIO:
     """The build's log, written to a temp file and renamed by _close_log."""
     log_path = Path(build.row.log)  # its directory was made by build_all
-    log = open(log_path.with_name(f".{log_path.name}.tmp"), "w", opener=open_nofollow)
+    log = open(log_path.with_name(temp_name(log_path.name)), "x", opener=open_nofollow)
     log.write(f"# sunray rebuild-modules: {title} for {build.kernel}\n"
               f"# headers: {build.headers}\n# started: {time.ctime()}\n")
     return log
@@ -110,10 +119,15 @@ def _prepare(build: ModuleBuild, work: Path, log: TextIO) -> Optional[str]:
     return None
 
 
-def _kbuild(build: ModuleBuild, work: Path, make_jobs: int, log: TextIO) -> int:
-    """kbuild for exactly build.kernel in work; make's exit status."""
-    return run_logged([find_tool("make"), f"-j{make_jobs}", "-C", str(build.headers),
-                       f"M={work}", "modules"], log)
+def _kbuild(build: ModuleBuild, work: Path, make_jobs: int, log: TextIO,
+            source: Optional[str] = None) -> int:
+    """kbuild for exactly build.kernel in work; make's exit status. ``source``
+    is the server directory that ``work`` stands for in the objects' debug
+    information (reproducible builds)."""
+    cmd = [find_tool("make"), f"-j{make_jobs}", "-C", str(build.headers), f"M={work}"]
+    if source and _MAPPABLE.match(str(work)) and _MAPPABLE.match(source):
+        cmd.append(f"KCFLAGS=-ffile-prefix-map={work}={source}")
+    return run_logged(cmd + ["modules"], log)
 
 
 def _check_built(job: Job, build: ModuleBuild, work: Path, log: TextIO) -> Optional[str]:
@@ -147,7 +161,7 @@ def build_one(job: Job, build: ModuleBuild, scratch_root: str, make_jobs: int = 
     try:
         problem = _prepare(build, work, log)
         if not problem:
-            rc = _kbuild(build, work, make_jobs, log)
+            rc = _kbuild(build, work, make_jobs, log, _source(job, build.srcdir))
             problem = f"make exited {rc}" if rc else _check_built(job, build, work, log)
         if problem:
             build.built, build.row.detail = [], problem
@@ -181,7 +195,7 @@ def build_kernel(job: Job, builds: List[ModuleBuild], scratch_root: str, make_jo
             problem = problem or _prepare(build, work / build.module, log)
         if not problem:
             (work / "Kbuild").write_text(render("Kbuild-subdirs.j2", dirs=[b.module for b in builds]))
-            rc = _kbuild(first, work, make_jobs, log)
+            rc = _kbuild(first, work, make_jobs, log, _source(job, first.srcdir.parent))
             problem = f"make exited {rc}" if rc else None
         for build in builds:
             problem = problem or _check_built(job, build, work / build.module, log)
@@ -199,10 +213,17 @@ def build_kernel(job: Job, builds: List[ModuleBuild], scratch_root: str, make_jo
         return
     for build in builds:
         build.row.seconds = elapsed
-        if os.path.islink(build.row.log):
-            os.unlink(build.row.log)  # copyfile would write through it
-        shutil.copyfile(log.name, build.row.log)
+        # each module's copy of the pass's log appears whole, by rename
+        copy = Path(build.row.log).with_name(temp_name(Path(build.row.log).name))
+        with open(log.name, "rb") as fin, open(copy, "xb") as out:
+            shutil.copyfileobj(fin, out)
+        os.replace(copy, build.row.log)
     os.unlink(log.name)
+
+
+def _source(job: Job, host_dir: Path) -> Optional[str]:
+    """The server path of a source directory (None when outside the root)."""
+    return job.root.server_path(host_dir) if job.root.contains(host_dir) else None
 
 
 def _built_modules(work: Path) -> List[Path]:

@@ -83,7 +83,7 @@ def _modules_current(root: Root, settings: Dict[str, Any], kernel: str) -> bool:
     from .rebuild import status
 
     return any(row["kernel"] == kernel and row["installed"] and row["current"]
-               and row["vermagic_ok"] for row in status(root, settings))
+               and row["vermagic_ok"] and row["indexed"] for row in status(root, settings))
 
 
 def check_kernel_hook_run(root: Root, settings: Dict[str, Any]) -> List[Check]:
@@ -168,7 +168,7 @@ def check_modules_loaded(root: Root, settings: Dict[str, Any],
 
 def check_modules_built(root: Root, settings: Dict[str, Any]) -> List[Check]:
     """For every kernel with headers, the SRSS modules are installed, current
-    and built for that kernel (vermagic)."""
+    and built for that kernel (vermagic), and modules.dep names them."""
     from .rebuild import status
 
     title = "SRSS modules built"
@@ -190,6 +190,11 @@ def check_modules_built(root: Root, settings: Dict[str, Any]) -> List[Check]:
             checks.append(Check(ident, title, "fail",
                                 f"installed modules for {kernel} were built for another kernel",
                                 rebuild + " --force"))
+        elif not row["indexed"]:
+            checks.append(Check(ident, title, "fail",
+                                f"modules.dep of {kernel} does not name the SRSS modules "
+                                "(depmod did not run or failed): modprobe cannot load them",
+                                rebuild))
         elif not row["current"]:
             checks.append(Check(ident, title, "fail",
                                 f"modules for {kernel} are stale (sources, patches or headers "

@@ -16,10 +16,12 @@ from ..errors import UsageError
 from ..rootfs import Root
 from .build import build_all
 from .discover import discover_modules, headers_dir, headers_package, installed_kernels
+from .install import finish_kernel, unfinished
+from .leftovers import find_leftovers, remove_leftovers
 from .lock import BuildLock
 from .plan import Plan, plan_builds, survey
-from .record import recorded_files
-from .results import STATUS_CURRENT, STATUS_FAILED, STATUS_WOULD, ModulesReport
+from .record import read_record, record_path, recorded_files
+from .results import INSTALL_FAILED, STATUS_CURRENT, STATUS_FAILED, STATUS_WOULD, ModulesReport
 from .settings import Job, check_kernel
 from .tools import modinfo
 
@@ -47,34 +49,77 @@ def _rebuild(job: Job, kernels: Optional[List[str]], jobs: Any = None, force: bo
             report.notes.append(f"{k}: skipped, no headers: install {headers_package(job.root, k)}")
     else:
         kernels = list(dict.fromkeys(kernels))
+    # Input checked and plan made before anything is written or locked: bad
+    # input leaves nothing behind, and a run with nothing to do writes nothing.
+    said = len(report.notes), len(report.warnings)
+    work = _Work(job, kernels, explicit, force, report)
+    leftovers = find_leftovers(job, kernels)
     if dry_run:
-        plan = plan_builds(job, survey(job, kernels), explicit, report)
-        for build in plan.builds:
-            build.row.status = STATUS_CURRENT if build.current and not force else STATUS_WOULD
-        return _finish(report, plan, started)
-    with BuildLock(job):
-        # Planned under the lock: another run may have built or removed
-        # modules while this one waited.
-        plan = plan_builds(job, survey(job, kernels), explicit, report)
-        todo = []
-        for build in plan.builds:
-            if build.current and not force:
-                build.row.status = STATUS_CURRENT
-            else:
-                todo.append(build)
-        if todo:
-            build_all(job, todo, jobs, report)
-    return _finish(report, plan, started)
+        for build in work.plan.builds:
+            build.row.status = STATUS_CURRENT if build in work.current else STATUS_WOULD
+        for kernel in work.unfinished:
+            report.notes.append(f"{kernel}: would run depmod and finish the record")
+        return _finish(report, work.plan, started)
+    if work.todo or work.unfinished or leftovers:
+        with BuildLock(job):
+            if work.records_changed():
+                # another run built or removed modules while this one waited
+                del report.notes[said[0]:], report.warnings[said[1]:]
+                work = _Work(job, kernels, explicit, force, report)
+            swept = remove_leftovers(job, kernels)
+            if swept:
+                report.notes.append(f"removed what a killed run left: {', '.join(swept)}")
+            if work.todo:
+                build_all(job, work.todo, jobs, report)
+            for kernel in work.unfinished:
+                problem = finish_kernel(job, kernel, work.records[kernel])
+                report.settled.append(kernel)
+                if problem and not report.failure:
+                    report.failure = problem
+    for build in work.current:
+        build.row.status = STATUS_CURRENT
+    return _finish(report, work.plan, started)
+
+
+class _Work:
+    """One kernel list planned: the builds to do, the current ones, and the
+    kernels whose modules are current but whose index or record a killed or
+    failed run left unfinished."""
+
+    def __init__(self, job: Job, kernels: List[str], explicit: bool, force: bool,
+                 report: ModulesReport) -> None:
+        self.job = job
+        states = survey(job, kernels)
+        self.records = {s.kernel: s.record for s in states}
+        self.plan: Plan = plan_builds(job, states, explicit, report)
+        self.todo = [b for b in self.plan.builds if force or not b.current]
+        self.current = [b for b in self.plan.builds if b not in self.todo]
+        building = {b.kernel for b in self.todo}
+        self.unfinished = [
+            s.kernel for s in states
+            if s.headers and s.kernel not in building and s.record["modules"]
+            and any(b.kernel == s.kernel for b in self.plan.builds)
+            and unfinished(job, s.kernel, s.record)]
+
+    def records_changed(self) -> bool:
+        """Whether a record changed since the plan (cheap: small files)."""
+        return any(read_record(record_path(self.job, k)) != r for k, r in self.records.items())
 
 
 def _finish(report: ModulesReport, plan: Plan, started: float) -> ModulesReport:
     report.pairs = plan.rows
     failed = [p for p in plan.rows if p.status == STATUS_FAILED]
-    if failed and not report.failure:
-        names = ", ".join(f"{p.module}/{p.kernel}" for p in failed)
-        logged = next((p.log for p in failed if p.log_tail), "")
-        report.failure = f"{len(failed)} module build(s) failed: {names}" + (
-            f" (log: {logged})" if logged else "")
+    installs = [p for p in failed if p.detail.startswith(INSTALL_FAILED)]
+    builds = [p for p in failed if p not in installs]
+    causes = []
+    if builds:
+        names = ", ".join(f"{p.module}/{p.kernel}" for p in builds)
+        logged = next((p.log for p in builds if p.log_tail), "")
+        causes.append(f"{len(builds)} module build(s) failed: {names}" + (
+            f" (log: {logged})" if logged else ""))
+    causes.extend(dict.fromkeys(p.detail for p in installs))  # one per kernel
+    if causes and not report.failure:
+        report.failure = "; ".join(causes)
     report.seconds = time.monotonic() - started
     return report
 
@@ -117,7 +162,8 @@ def boot_check(root: Root, settings: Dict[str, Any]) -> ModulesReport:
 
 def status(root: Root, settings: Dict[str, Any]) -> List[Dict[str, Any]]:
     """Read-only, for doctor: per kernel, headers, installed modules, whether
-    they are current, and whether their vermagic names the kernel."""
+    they are current, whether their vermagic names the kernel, and whether
+    modules.dep names them (and no install was left unfinished)."""
     job = Job.start(root, settings)
     states = survey(job, installed_kernels(root))
     try:
@@ -134,7 +180,10 @@ def status(root: Root, settings: Dict[str, Any]) -> List[Dict[str, Any]]:
         vermagic_ok = bool(installed) and all(
             ((modinfo("vermagic", dest / n) or "") + " ").startswith(kernel + " ")
             for n in installed)
+        # modprobe finds the modules only through modules.dep
+        indexed = bool(installed) and not unfinished(job, kernel, state.record)
         out.append({"kernel": kernel, "headers": str(headers) if headers else None,
                     "headers_package": None if headers else headers_package(root, kernel),
-                    "installed": installed, "current": current, "vermagic_ok": vermagic_ok})
+                    "installed": installed, "current": current, "vermagic_ok": vermagic_ok,
+                    "indexed": indexed})
     return out

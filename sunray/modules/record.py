@@ -3,8 +3,16 @@
 The record, DIR/var/lib/sunray/modules/K.json, says what each installed
 module of kernel K was built from (the digest of its inputs) and which .ko
 files, with their digests, it installed: when nothing changed, a run costs a
-few stat calls and digests, no subprocess. The build logs live in
-DIR/var/log/sunray/modules/K/MODULE.log (and depmod.log).
+few stat calls and digests, no subprocess. It also says what a removal must
+give back: the directories under /lib/modules/K sunray created (``dirs``)
+and whether depmod's index is sunray's alone (``index_ours``: there was no
+modules.dep before sunray's first install).
+
+It is written twice per install: before the first change, with a
+``pending`` entry naming the files and directories about to appear (so that
+a removal after a kill knows them), and last, after depmod, without it. It
+holds no time stamp: the same build gives the same record. The build logs
+live in DIR/var/log/sunray/modules/K/MODULE.log (and depmod.log).
 """
 
 import json
@@ -42,6 +50,21 @@ def read_record(path: Path) -> Record:
 def recorded_files(record: Record) -> List[str]:
     """The .ko file names the record lists, for every module."""
     return [name for entry in record["modules"].values() for name in (entry.get("files") or {})]
+
+
+def pending(record: Record) -> Dict[str, Any]:
+    """The record's ``pending`` entry: what an install that has not
+    finished was about to put in place (empty when none)."""
+    entry = record.get("pending")
+    return entry if isinstance(entry, dict) else {}
+
+
+def string_list(value: Any) -> List[str]:
+    """``value`` when it is a list of strings, else an empty list (a
+    damaged record costs a rebuild, never a wrong removal)."""
+    if isinstance(value, list) and all(isinstance(v, str) for v in value):
+        return list(value)
+    return []
 
 
 def write_record(job: Job, kernel: str, record: Record) -> None:

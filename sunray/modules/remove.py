@@ -1,63 +1,176 @@
-"""remove-modules: after a kernel is removed, delete what rebuild-modules
-made for it (the .ko files its record lists, the record, the logs) and
-nothing else."""
+"""remove-modules: after a kernel is removed, or to undo rebuild-modules,
+delete what rebuild-modules made for one kernel and nothing else.
 
+What goes: the .ko files the kernel's record lists (and those a killed
+install was about to put in place), the directories under /lib/modules/K
+sunray created, depmod's index as it was before (removed when there was
+none, made again when there was one), the logs, the record, the temporary
+files killed runs left, and the state and log directories with the lock
+once nothing else of sunray's is in them. Every target is checked before
+the first removal; the record goes last, so a removal killed half-way is
+finished by the next one.
+"""
+
+import os
 import shutil
-from typing import Any, Dict
+from pathlib import Path
+from typing import Any, Dict, List, NamedTuple
 
 from ..fileedit import FileChange
 from ..report import Report
 from ..rootfs import Root
-from .install import depmod
-from .lock import BuildLock
-from .record import log_dir, read_record, record_path, recorded_files
+from ..safeio import check_writable
+from . import index
+from .leftovers import find_leftovers, remove_leftovers
+from .lock import LOCK_NAME, BuildLock
+from .record import (
+    Record,
+    log_dir,
+    pending,
+    read_record,
+    record_path,
+    recorded_files,
+    string_list,
+)
 from .settings import NAME_RE, Job, check_kernel, valid_dest
 from .tools import safe_dir
 
+# What may stay in the state directory without keeping it: the lock (and the
+# lock of versions before the one lock).
+_LOCK_FILES = (LOCK_NAME, "modules.lock")
 
-def remove(root: Root, settings: Dict[str, Any], kernel: str, dry_run: bool = False) -> Report:
-    """Delete our modules, record and logs for one kernel (kernel removal hooks)."""
-    kernel = check_kernel(kernel)
-    job = Job.start(root, settings)
-    report = Report(task="remove-modules", root=str(root.top), dry_run=dry_run)
+
+class Removal(NamedTuple):
+    """What removing one kernel's modules takes, found read-only."""
+
+    record: Record
+    files: List[Path]  # .ko files to delete
+    dirs: List[Path]  # directories to remove when empty, deepest first
+    index_files: List[Path]  # depmod's files, when the index was ours alone
+    depmod_again: bool  # the index was there before: make it again
+    logs: Path
+    record_file: Path
+    leftovers: List[str]
+
+    @property
+    def empty(self) -> bool:
+        return not (self.files or self.index_files or self.depmod_again or self.leftovers
+                    or os.path.lexists(self.record_file) or self.logs.is_dir())
+
+
+def _removal(job: Job, kernel: str) -> Removal:
+    root = job.root
     path = record_path(job, kernel)
     record = read_record(path)
     # The record says where it installed; the settings may have changed since.
-    dest_rel = record.get("dest") or job.module_settings.dest
-    if not valid_dest(dest_rel):
-        dest_rel = job.module_settings.dest
-    dest = root.path(f"/lib/modules/{kernel}/{dest_rel}")
-    targets = [dest / name for name in recorded_files(record) if NAME_RE.match(name)]
-    targets = [t for t in targets if t.is_file()]
-    if path.exists():
-        targets.append(path)
-    # Checked before anything is removed: rmtree must never start outside the root.
-    logs = safe_dir(root, log_dir(job, kernel), create=False)
-    prefix = "would be " if dry_run else ""
-    lock = BuildLock(job)
+    dests = []
+    for rel in (record.get("dest"), pending(record).get("dest")):
+        if isinstance(rel, str) and valid_dest(rel) and rel.strip("/") not in dests:
+            dests.append(rel.strip("/"))
+    if not dests:
+        dests.append(job.module_settings.dest)
+    names = recorded_files(record) + string_list(pending(record).get("files"))
+    files = []
+    for rel in dests:
+        dest = root.path(f"/lib/modules/{kernel}/{rel}")
+        for name in dict.fromkeys(names):
+            if NAME_RE.match(name) and (dest / name).is_file() and not (dest / name).is_symlink():
+                files.append(dest / name)
+    kdir = job.kernel_dir(kernel)
+    if "dirs" in record:
+        prefix = f"/lib/modules/{kernel}/"
+        dirs = [root.path(d) for d in string_list(record["dirs"]) if d.startswith(prefix)]
+    else:  # a record of an older version: our dest and its parents, when empty
+        dirs = []
+        for rel in dests:
+            d = root.path(f"/lib/modules/{kernel}/{rel}")
+            while d != kdir and kdir in d.parents:
+                dirs.append(d)
+                d = d.parent
+    dirs.sort(key=lambda d: len(d.parts), reverse=True)
+    had_modules = bool(recorded_files(record) or pending(record))
+    ours = record.get("index_ours") is True
+    return Removal(
+        record=record, files=files, dirs=dirs,
+        index_files=index.depmod_files(job, kernel) if ours and had_modules else [],
+        depmod_again=had_modules and not ours and index.has_index(job, kernel),
+        # Checked before anything is removed: rmtree must never start outside the root.
+        logs=safe_dir(root, log_dir(job, kernel), create=False),
+        record_file=path, leftovers=find_leftovers(job, [kernel]))
+
+
+def remove(root: Root, settings: Dict[str, Any], kernel: str, dry_run: bool = False) -> Report:
+    """Delete our modules, record and logs for one kernel (kernel removal
+    hooks; the undo of rebuild-modules)."""
+    kernel = check_kernel(kernel)
+    job = Job.start(root, settings)
+    report = Report(task="remove-modules", root=str(root.top), dry_run=dry_run)
+    plan = _removal(job, kernel)
     if dry_run:
-        for t in targets:
-            report.add(FileChange(root.server_path(t), prefix + "removed"))
+        for t in plan.files + plan.index_files + [plan.record_file]:
+            if os.path.lexists(t):
+                report.add(FileChange(root.server_path(t), "would be removed"))
         return report
-    with lock:
-        for t in targets:
+    if plan.empty:
+        return report
+    targets = plan.files + plan.index_files + [plan.record_file]
+    check_writable(root, [root.server_path(t) for t in targets if os.path.lexists(t)],
+                   "remove the modules")
+    with BuildLock(job) as lock:
+        plan = _removal(job, kernel)  # another run may have changed it while we waited
+        remove_leftovers(job, [kernel])
+        for t in plan.files:
             root.ensure_inside(t)
             t.unlink()
             report.add(FileChange(root.server_path(t), "removed"))
-        kdir = job.kernel_dir(kernel)
-        for d in (dest, *dest.parents):
-            if d == kdir:
-                break
+        for d in plan.dirs:
             try:
                 d.rmdir()
             except OSError:
-                break
-        # Only while the kernel itself is still installed (its package
-        # removes modules.dep on removal): keep its module index right.
-        if any(t.suffix == ".ko" for t in targets) and (kdir / "modules.dep").exists():
-            problem = depmod(job, kernel)
+                pass  # not empty: something else lives there
+        for t in plan.index_files:
+            t.unlink()
+            report.add(FileChange(root.server_path(t), "removed"))
+        if plan.depmod_again:
+            # Only while the kernel itself is still installed (its package
+            # removes modules.dep on removal): keep its module index right.
+            problem = index.depmod(job, kernel)
             if problem:
                 report.failure = problem
-        if logs.is_dir() and not logs.is_symlink() and not report.failure:
-            shutil.rmtree(logs)
+                return report
+        if plan.logs.is_dir() and not plan.logs.is_symlink():
+            shutil.rmtree(plan.logs)
+        if os.path.lexists(plan.record_file):
+            plan.record_file.unlink()
+            report.add(FileChange(root.server_path(plan.record_file), "removed"))
+        _remove_empty_dirs(job, lock)
     return report
+
+
+def _remove_empty_dirs(job: Job, lock: BuildLock) -> None:
+    """The log and state directories once nothing of sunray's is in them
+    (the lock, held, goes with the state directory)."""
+    logs = log_dir(job, "x").parent
+    for d in (logs, logs.parent):
+        _rmdir_quietly(d)
+    records = record_path(job, "x").parent
+    _rmdir_quietly(records)
+    state = records.parent
+    try:
+        names = os.listdir(state)
+    except OSError:
+        return
+    if set(names) <= set(_LOCK_FILES) and lock.outermost:
+        for name in names:
+            if name != LOCK_NAME:
+                os.unlink(state / name)
+        lock.remove()
+        _rmdir_quietly(state)
+
+
+def _rmdir_quietly(path: Path) -> None:
+    try:
+        if not path.is_symlink():
+            path.rmdir()
+    except OSError:
+        pass  # not empty, or not there

@@ -11,6 +11,8 @@ STATUS_CURRENT = "up to date"
 STATUS_FAILED = "failed"
 STATUS_SKIPPED = "skipped"
 STATUS_WOULD = "would build"
+# How a failed install's detail (and the run's failure) starts.
+INSTALL_FAILED = "install failed: "
 
 
 @dataclass
@@ -43,19 +45,23 @@ class ModulesReport(Report):
     task: str = "rebuild-modules"
     pairs: List[ModuleRow] = field(default_factory=list)
     seconds: float = 0.0
+    settled: List[str] = field(default_factory=list)  # kernels whose index/record were finished
 
     @property
     def changed(self) -> bool:
-        return any(p.status == STATUS_BUILT for p in self.pairs)
+        return bool(self.settled) or any(p.status == STATUS_BUILT for p in self.pairs)
 
     def to_dict(self) -> Dict[str, Any]:
         return {"task": self.task, "root": self.root, "dry_run": self.dry_run,
                 "changed": self.changed, "seconds": round(self.seconds, 2),
-                "pairs": [p.to_dict() for p in self.pairs], "notes": list(self.notes),
+                "pairs": [p.to_dict() for p in self.pairs], "settled": list(self.settled),
+                "notes": list(self.notes),
                 "warnings": list(self.warnings), "failure": self.failure or None}
 
     def to_text(self) -> str:
         lines = list(self.notes)
+        lines.extend(f"{k}: modules current; depmod checked and the record finished"
+                     for k in self.settled)
         if self.pairs:
             rows = [("KERNEL", "MODULE", "STATUS", "SECONDS", "LOG / DETAIL")]
             for p in self.pairs:
