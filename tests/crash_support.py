@@ -20,7 +20,7 @@ import stat
 import subprocess
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable, Dict, Iterable, List, Optional, Sequence, Set, Tuple
+from typing import Dict, Iterable, List, Optional, Sequence, Set, Tuple
 
 from conftest import PYTHON, REPO
 
@@ -29,7 +29,10 @@ from conftest import PYTHON, REPO
 # this set, so killing before each of these is exhaustive in effect.
 # openat/open/creat are traced too, but only those opening for writing or
 # creating are kill points: strace cannot filter on flags, so the clean run's
-# trace says which invocation numbers those are (see Point.mutating).
+# trace says which invocation numbers those are (_mutating). Python's own
+# start-up makes none of these calls (byte-code writes are off, env_for), so
+# counting from the start of the run counts the task's calls only; numbers
+# (when=N) still count from the start, as strace does.
 MUTATING = (
     "mkdir", "mkdirat", "rename", "renameat", "renameat2", "unlink", "unlinkat", "rmdir",
     "symlink", "symlinkat", "link", "linkat", "write", "pwrite64", "writev", "ftruncate",
@@ -376,5 +379,3 @@ def torn_targets(targets: Dict[str, Tuple[Optional[Entry], Optional[Entry]]],
                         f"new {_describe(new) if new else 'missing'}")
     return torn
 
-
-Check = Callable[[Path], None]

@@ -128,7 +128,7 @@ class Case:
     tree: Callable[[Path], None]
     forward: List[str]
     reverts: List[List[str]]
-    limit: int = 30
+    limit: int = 20
     follow: bool = False
     shards: int = 1
     env: Dict[str, str] = field(default_factory=dict)
@@ -152,7 +152,7 @@ CASES = [
     Case("apply", demo_tree, ["apply"],
          [REMOVE_MODULES, ["install-kernel-hooks", "--revert"], ["install-boot-hook", "--revert"],
           ["esd-dir", "--revert"], ["patch-tmpwatch", "--revert"]],
-         follow=True, shards=2, limit=12, env={**HOOK_ENV, **SMALL_BUILD}),
+         follow=True, shards=2, limit=8, env={**HOOK_ENV, **SMALL_BUILD}),
 ]
 
 
