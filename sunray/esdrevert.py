@@ -58,7 +58,7 @@ def record_first(root: Root, settings: Dict[str, Any], path: str, plan: Any) -> 
     record = {"path": path, "state": found["state"]}
     if found["state"] == "symlink":
         record["target"] = found["target"]
-    elif found["state"] in ("not-a-directory", "wrong-owner"):
+    if found["state"] in ("symlink", "not-a-directory", "wrong-owner"):
         parent_fd = open_parent(root, path)
         try:
             record["aside"] = _aside_name(parent_fd, path.rsplit("/", 1)[1])
@@ -108,16 +108,24 @@ def _lstat(parent_fd, name):
 
 def _check(parent_fd, name, path, record):
     """The steps of the revert as (action, what it says), after checking that
-    each can be done; a JobFailed (nothing changed) otherwise."""
+    each can be done; a JobFailed (nothing changed) otherwise. Each step
+    looks at what is there, so a run or revert killed at any instant is
+    finished."""
+    from .esddir import is_new_dir
+
     st = _lstat(parent_fd, name)
     state = record.get("state")
+    aside = record.get("aside") or ""
     ours = st is not None and stat.S_ISDIR(st.st_mode) and st.st_uid == 0
-    steps = []
     if state == "wrong-mode":
         if ours and [st.st_dev, st.st_ino] == record.get("inode"):
-            steps.append(("chmod", f"owner and mode put back ({record['uid']}:{record['gid']} "
-                                   f"{record['mode']:04o})"))
-        return steps
+            return [("chmod", f"owner and mode put back ({record['uid']}:{record['gid']} "
+                              f"{record['mode']:04o})")]
+        return []
+    if aside and is_new_dir(parent_fd, aside):
+        # Killed after making the new directory, before the swap.
+        return [("rmdir-aside", "removed the new directory esd-dir had not used")]
+    steps = []
     if ours:
         if not _is_empty(parent_fd, name, path):
             raise JobFailed(f"{path} is not empty (a session's files?); nothing was reverted: "
@@ -125,15 +133,28 @@ def _check(parent_fd, name, path, record):
         steps.append(("rmdir", "removed the directory esd-dir made"))
     elif st is not None:
         return steps  # what was there is back already (a revert killed half-way)
-    if state == "symlink":
+    if state in ("symlink", "not-a-directory", "wrong-owner") and aside \
+            and _lstat(parent_fd, aside) is not None:
+        steps.append(("rename", f"moved {aside} back"))
+    elif state == "symlink":
         steps.append(("symlink", f"put back the symlink to {record.get('target')}"))
-    elif state in ("not-a-directory", "wrong-owner"):
-        if _lstat(parent_fd, record.get("aside") or ".") is not None:
-            steps.append(("rename", f"moved {record['aside']} back"))
-        elif ours:
-            raise JobFailed(f"{record.get('aside')} (what esd-dir moved aside) is gone; "
-                            "nothing was reverted")
+    elif state != "missing" and ours:
+        raise JobFailed(f"{aside or 'what esd-dir moved aside'} is gone; nothing was reverted")
     return steps
+
+
+def finish(root: Root, settings: Dict[str, Any], parent_fd: int, name: str) -> None:
+    """The step a killed esd-dir run did not get to: removing the symlink it
+    had swapped out (to the recorded aside name)."""
+    record = load(root, settings)
+    aside = record.get("aside")
+    if record.get("state") != "symlink" or not aside:
+        return
+    st = _lstat(parent_fd, aside)
+    now = _lstat(parent_fd, name)
+    if st is not None and stat.S_ISLNK(st.st_mode) and now is not None \
+            and stat.S_ISDIR(now.st_mode):
+        os.unlink(aside, dir_fd=parent_fd)
 
 
 def _is_empty(parent_fd, name, path):
@@ -160,6 +181,8 @@ def _apply(parent_fd, name, record, steps):
                     os.close(fd)
             elif action == "rmdir":
                 os.rmdir(name, dir_fd=parent_fd)
+            elif action == "rmdir-aside":
+                os.rmdir(record["aside"], dir_fd=parent_fd)
             elif action == "symlink":
                 os.symlink(record["target"], name, dir_fd=parent_fd)
             elif action == "rename":
