@@ -39,7 +39,7 @@ import re
 import stat
 import time
 from collections import namedtuple
-from typing import Any, Dict, List
+from typing import Any, Dict, List, Optional
 
 from .errors import JobFailed, UsageError
 from .journal import Journal
@@ -177,7 +177,7 @@ def ensure(root: Root, settings: Dict[str, Any], dry_run: bool = False,
                 esdrevert.finish(root, settings, parent_fd, name)  # a killed run's last step
             if plan is not None:
                 record = esdrevert.record_first(root, settings, path, plan)
-                _fix(parent_fd, name, path, plan, record.get("aside"), report)
+                _fix(parent_fd, name, path, plan, record, report)
         report.notes.extend(journal.notes)
         return report
     finally:
@@ -232,12 +232,13 @@ def _plan(parent_fd, name, path, report, dry_run):
     return _Plan(found, st)
 
 
-def _fix(parent_fd, name, path, plan, aside, report):
+def _fix(parent_fd, name, path, plan, record, report):
     """Carry out the plan. The new directory is made first (a full disk
-    changes nothing): under a temporary name when nothing is at the name,
-    else under the recorded aside name, then swapped with what is there in
-    one step (``renameat2(RENAME_EXCHANGE)``), so that the name always holds
-    the old thing or the new directory. A symlink swapped out is removed."""
+    changes nothing): under a temporary name renamed into place when nothing
+    is at the name; else under the recorded swap name and swapped with what
+    is there in one step (``renameat2(RENAME_EXCHANGE)``), so that the name
+    always holds the old thing or the new directory. Then the old thing, now
+    at the swap name, is removed (a symlink) or renamed aside."""
     found, st = plan
     state = found["state"]
     done = report.data["esd_dir"]["done"]
@@ -246,28 +247,47 @@ def _fix(parent_fd, name, path, plan, aside, report):
         done.append("repaired in place (chown 0:0, chmod 1777)")
         report.add(_change(path, "repaired", f"was {_describe_mode(st)}; now root:root 1777"))
         return
-    new = aside if state != "missing" else temp_name(name)
-    if not (state != "missing" and is_new_dir(parent_fd, new)):  # a killed run made it?
-        _create(parent_fd, new, path)
+    new = record["swap"] if state != "missing" else temp_name(name)
+    _create(parent_fd, new, path)
     try:
         if state == "missing":
             _swap_in(parent_fd, new, name, path, done)
         else:
-            _exchange_in(parent_fd, new, name, path, st, done)
+            _exchange_in(parent_fd, new, name, path, st)
     except BaseException:
         if state == "missing" or is_new_dir(parent_fd, new):
             _rmdir_quietly(parent_fd, new)
         raise
-    if state == "symlink":
-        _unlink_link(parent_fd, new, path, st)  # the link itself; its target is never touched
-        done.append(f"removed the symlink, its target {found['target']} untouched")
-    elif state in ("not-a-directory", "wrong-owner"):
-        done.append(f"moved it aside to {new}, kept for the admin")
-        if state == "wrong-owner":
-            report.warnings.append(f"{path} was a directory of uid {st.st_uid}: moved aside "
-                                   f"to {new} with its contents; check it, then delete it")
+    if state != "missing":
+        done.append(put_old_aside(parent_fd, new, record, path, st))
+    if state == "wrong-owner":
+        report.warnings.append(f"{path} was a directory of uid {st.st_uid}: moved aside "
+                               f"with its contents ({done[-1]}); check it, then delete it")
     done.append("created root:root 1777")
     report.add(_change(path, "created", "; ".join(done)))
+
+
+def put_old_aside(parent_fd: int, swap: str, record: Dict[str, Any], path: str,
+                  seen: Optional[os.stat_result] = None) -> str:
+    """What was at the name, now at ``swap``: a symlink is removed (the
+    link itself), anything else renamed to the recorded aside name (or a
+    fresh one when that is taken). Returns what was done."""
+    now = os.lstat(swap, dir_fd=parent_fd)
+    if seen is not None and not _same_inode(now, seen):
+        raise _raced(path)
+    if stat.S_ISLNK(now.st_mode):
+        target = os.readlink(swap, dir_fd=parent_fd)
+        os.unlink(swap, dir_fd=parent_fd)
+        return f"removed the symlink, its target {target} untouched"
+    aside = record.get("aside") or ""
+    if not aside or _exists(parent_fd, aside):
+        aside = _aside_name(parent_fd, path.rsplit("/", 1)[1])
+    try:
+        os.rename(swap, aside, src_dir_fd=parent_fd, dst_dir_fd=parent_fd)
+    except OSError as e:
+        raise JobFailed(f"cannot move the old {path} (now {swap}) to {aside}: "
+                        f"{e.strerror}") from None
+    return f"moved it aside to {aside}, kept for the admin"
 
 
 def _rmdir_quietly(parent_fd, name):
@@ -294,10 +314,10 @@ def is_new_dir(parent_fd: int, name: str) -> bool:
         os.close(fd)
 
 
-def _exchange_in(parent_fd, new, name, path, seen, done):
+def _exchange_in(parent_fd, new, name, path, seen):
     """Swap the new directory ``new`` with what is at ``name`` (still the
-    inode looked at); where the system cannot swap in one step, move the old
-    thing to a temporary name, then the new directory into place."""
+    inode looked at); where the system cannot swap in one step, in three
+    renames through a temporary name."""
     now = os.lstat(name, dir_fd=parent_fd)
     if not _same_inode(now, seen):
         raise _raced(path)
@@ -307,16 +327,13 @@ def _exchange_in(parent_fd, new, name, path, seen, done):
     except OSError as e:
         raise JobFailed(f"cannot put the new {path} in place: {e.strerror}; "
                         "nothing was changed") from None
-    old = temp_name(name) if stat.S_ISLNK(seen.st_mode) else None
     held = temp_name(name)
     try:
         os.rename(new, held, src_dir_fd=parent_fd, dst_dir_fd=parent_fd)
-        os.rename(name, old or new, src_dir_fd=parent_fd, dst_dir_fd=parent_fd)
+        os.rename(name, new, src_dir_fd=parent_fd, dst_dir_fd=parent_fd)
     except OSError as e:
         raise JobFailed(f"cannot move {path} aside: {e.strerror}") from None
-    if old:
-        os.rename(old, new, src_dir_fd=parent_fd, dst_dir_fd=parent_fd)
-    _swap_in(parent_fd, held, name, path, [f"moved it aside to {new}"])
+    _swap_in(parent_fd, held, name, path, [f"the old one is at {new}"])
 
 
 def exchange(parent_fd: int, first: str, second: str) -> bool:
@@ -385,16 +402,6 @@ def _same_inode(a, b):
 def _raced(path):
     return JobFailed(f"{path} changed while it was being fixed (someone else is "
                      "working on it?); run again")
-
-
-def _unlink_link(parent_fd, name, path, seen):
-    now = os.lstat(name, dir_fd=parent_fd)
-    if not _same_inode(now, seen) or not stat.S_ISLNK(now.st_mode):
-        raise _raced(path)
-    try:
-        os.unlink(name, dir_fd=parent_fd)
-    except OSError as e:
-        raise JobFailed(f"cannot remove the symlink {path}: {e.strerror}") from None
 
 
 def _aside_name(parent_fd, name):

@@ -393,12 +393,16 @@ def test_revert_refuses_a_directory_in_use(sandbox):
     assert tree_snapshot(sandbox) == before
 
 
-@pytest.mark.parametrize("where", ["exchange", "_unlink_link"])
-def test_a_killed_run_is_finished_by_a_rerun_and_reverted(where, sandbox, monkeypatch, tmp_path):
+@pytest.mark.parametrize("what", ["file", "symlink"])
+@pytest.mark.parametrize("where", ["exchange", "put_old_aside"])
+def test_a_killed_run_is_finished_by_a_rerun_and_reverted(what, where, sandbox, monkeypatch,
+                                                          tmp_path):
+    # Killed after making the new directory, before the swap (exchange), or
+    # after the swap, before the old thing went aside (put_old_aside).
     need_root()
-    if where == "exchange":  # killed after making the new directory, before the swap
+    if what == "file":
         _stale_file(sandbox)
-    else:  # killed after swapping a symlink out, before removing it
+    else:
         (sandbox / "tmp/.esd").symlink_to(tmp_path)
     before = tree_snapshot(sandbox)
 
@@ -417,7 +421,7 @@ def test_a_killed_run_is_finished_by_a_rerun_and_reverted(where, sandbox, monkey
             assert run_sunray("esd-dir", "--root", sandbox).returncode == 0
             assert_esd_ok(sandbox)
             names = sorted(p.name for p in (sandbox / "tmp").iterdir())
-            assert len(names) == (2 if where == "exchange" else 1), names
+            assert len(names) == (2 if what == "file" else 1), names
         proc = run_sunray("esd-dir", "--root", sandbox, "--revert")
         assert proc.returncode == 0, proc.stderr
         assert tree_snapshot(sandbox) == before
