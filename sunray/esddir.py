@@ -26,9 +26,11 @@ followed:
   mode 0700, and only widened to 1777 after it is ours (root:root), so
   nobody can race into it while it is open to all: under a temporary name
   (``.esd.<random>.sunray-tmp``) renamed into place when nothing is at the
-  name, else under the aside name and swapped with what is there in one
-  step (``renameat2(RENAME_EXCHANGE)``; where the system cannot, in two
+  name, else under the recorded swap name (``.esd.<random>.sunray-swap``)
+  and swapped with what is there in one step
+  (``renameat2(RENAME_EXCHANGE)``; where the system cannot, in three
   renames), so the name always holds the old thing or the new directory;
+  the old thing, now at the swap name, is then removed or renamed aside;
 * what was found is recorded (``<state_dir>/esddir.json``) before the first
   change, so that ``esd-dir --revert`` puts it back (``esdrevert``).
 """
