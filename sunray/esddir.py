@@ -25,8 +25,8 @@ followed:
 * the new directory is made first (a full disk changes nothing), with
   mode 0700, and only widened to 1777 after it is ours (root:root), so
   nobody can race into it while it is open to all: under a temporary name
-  (``.esd.<random>.sunray-tmp``) renamed into place when nothing is at the
-  name, else under the recorded swap name (``.esd.<random>.sunray-swap``)
+  (``..esd.<random>.sunray-tmp``) renamed into place when nothing is at the
+  name, else under the recorded swap name (``..esd.<random>.sunray-swap``)
   and swapped with what is there in one step
   (``renameat2(RENAME_EXCHANGE)``; where the system cannot, in three
   renames), so the name always holds the old thing or the new directory;
