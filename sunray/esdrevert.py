@@ -47,31 +47,33 @@ def load(root: Root, settings: Dict[str, Any]) -> Dict[str, Any]:
 
 
 def record_first(root: Root, settings: Dict[str, Any], path: str, plan: Any) -> Dict[str, Any]:
-    """Write the record before esd-dir's first change, unless one is there;
-    the record in force."""
+    """Write the record before esd-dir's first change (what it found), or
+    add to the one there the names this change needs (a later run meeting a
+    new file, say); the record in force."""
     from .esddir import _aside_name, open_parent
 
-    record = load(root, settings)
-    if record.get("path") == path:
-        return record
     found, st = plan
-    record = {"path": path, "state": found["state"]}
-    if found["state"] == "symlink":
-        record["target"] = found["target"]
+    name = path.rsplit("/", 1)[1]
+    record = load(root, settings)
+    if record.get("path") != path:
+        record = {"path": path, "state": found["state"]}
+        if found["state"] == "symlink":
+            record["target"] = found["target"]
+        elif found["state"] == "wrong-mode":
+            record.update(uid=st.st_uid, gid=st.st_gid, mode=stat.S_IMODE(st.st_mode),
+                          inode=[st.st_dev, st.st_ino])
+    elif found["state"] in ("missing", "wrong-mode") or record.get("swap"):
+        return record
     if found["state"] in ("symlink", "not-a-directory", "wrong-owner"):
-        name = path.rsplit("/", 1)[1]
         # The new directory is made as "swap", swapped with the old thing,
         # which then goes to "aside" (a symlink is removed instead).
         record["swap"] = f".{name}.{os.urandom(4).hex()}.sunray-swap"
-        if found["state"] != "symlink":
+        if found["state"] != "symlink" and not record.get("aside"):
             parent_fd = open_parent(root, path)
             try:
                 record["aside"] = _aside_name(parent_fd, name)
             finally:
                 os.close(parent_fd)
-    elif found["state"] == "wrong-mode":
-        record.update(uid=st.st_uid, gid=st.st_gid, mode=stat.S_IMODE(st.st_mode),
-                      inode=[st.st_dev, st.st_ino])
     host = root.makedirs(root.server_path(_record_path(root, settings).parent)).host
     atomic_write(host / RECORD, (json.dumps(record, sort_keys=True) + "\n").encode(), mode=0o644)
     return record

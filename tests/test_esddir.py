@@ -425,3 +425,20 @@ def test_a_killed_run_is_finished_by_a_rerun_and_reverted(what, where, sandbox, 
         proc = run_sunray("esd-dir", "--root", sandbox, "--revert")
         assert proc.returncode == 0, proc.stderr
         assert tree_snapshot(sandbox) == before
+
+
+def test_a_later_run_meeting_a_new_file_keeps_the_first_record_and_reverts(sandbox):
+    need_root()
+    assert run_sunray("esd-dir", "--root", sandbox).returncode == 0  # it was missing
+    os.rmdir(sandbox / "tmp/.esd")
+    _stale_file(sandbox)  # something new at the name since
+    after_the_first = tree_snapshot(sandbox)
+    proc = run_sunray("esd-dir", "--root", sandbox)
+    assert proc.returncode == 0, proc.stderr
+    assert_esd_ok(sandbox)
+    proc = run_sunray("esd-dir", "--root", sandbox, "--revert")
+    assert proc.returncode == 0, proc.stderr
+    assert {k: v for k, v in tree_snapshot(sandbox).items()
+            if not k.startswith("var/lib/sunray")} == {
+        k: v for k, v in after_the_first.items() if not k.startswith("var/lib/sunray")}
+    assert not (sandbox / "var/lib/sunray").exists()
