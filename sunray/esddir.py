@@ -11,34 +11,37 @@ followed:
 * the path to the parent is walked from the root's top one component at a
   time with ``O_DIRECTORY|O_NOFOLLOW``: a symlink anywhere on the way is
   refused, and everything below works relative to the parent's fd;
-* a symlink at the name is unlinked (the link itself; its target is never
-  touched), then the directory is created;
-* a file or any other non-directory is renamed aside in the same directory
-  (``.esd.sunray-moved-<time>``) for the admin to look at, then the
-  directory is created;
+* a symlink at the name is swapped out and unlinked (the link itself; its
+  target is never touched);
+* a file or any other non-directory is swapped out to a name in the same
+  directory (``.esd.sunray-moved-<time>``) and kept for the admin to look at;
 * a directory not owned by root is treated like a file: someone else made
   it, and whatever they planted inside (sockets, links, files) must not
-  become part of root's directory, so it is renamed aside (kept for the
-  admin) and a fresh directory is created;
+  become part of root's directory, so it is swapped out (kept for the
+  admin) for a fresh directory;
 * a root-owned directory with another mode or group is opened with
   ``O_NOFOLLOW|O_DIRECTORY``, checked to be the same inode that was looked
   at, and repaired through that fd (fchown 0:0, fchmod 1777);
-* a new directory is made first, under a temporary name
-  (``.esd.<random>.sunray-tmp``), with mode 0700, and only widened to 1777
-  after it is ours (root:root), so nobody can race into it while it is open
-  to all; only then does the old thing go and the new directory take its
-  place (a full disk changes nothing, and a failure names where the old one
-  went);
+* the new directory is made first (a full disk changes nothing), with
+  mode 0700, and only widened to 1777 after it is ours (root:root), so
+  nobody can race into it while it is open to all: under a temporary name
+  (``..esd.<random>.sunray-tmp``) renamed into place when nothing is at the
+  name, else under the recorded swap name (``..esd.<random>.sunray-swap``)
+  and swapped with what is there in one step
+  (``renameat2(RENAME_EXCHANGE)``; where the system cannot, in three
+  renames), so the name always holds the old thing or the new directory;
+  the old thing, now at the swap name, is then removed or renamed aside;
 * what was found is recorded (``<state_dir>/esddir.json``) before the first
   change, so that ``esd-dir --revert`` puts it back (``esdrevert``).
 """
 
+import errno
 import os
 import re
 import stat
 import time
 from collections import namedtuple
-from typing import Any, Dict, List
+from typing import Any, Dict, List, Optional
 
 from .errors import JobFailed, UsageError
 from .journal import Journal
@@ -167,13 +170,16 @@ def ensure(root: Root, settings: Dict[str, Any], dry_run: bool = False,
     parent_fd = open_parent(root, path)
     try:
         plan = _plan(parent_fd, name, path, report, dry_run)
-        if plan is None or dry_run:
+        if dry_run:
             return report
         from . import esdrevert
 
-        with Journal(root, settings, "esd-dir", [path]) as journal:
-            record = esdrevert.record_first(root, settings, path, plan)
-            _fix(parent_fd, name, path, plan, record.get("aside"), report)
+        with Journal(root, settings, "esd-dir", [path] if plan else []) as journal:
+            if journal.active:
+                esdrevert.finish(root, settings, parent_fd, name)  # a killed run's last step
+            if plan is not None:
+                record = esdrevert.record_first(root, settings, path, plan)
+                _fix(parent_fd, name, path, plan, record, report)
         report.notes.extend(journal.notes)
         return report
     finally:
@@ -228,10 +234,13 @@ def _plan(parent_fd, name, path, report, dry_run):
     return _Plan(found, st)
 
 
-def _fix(parent_fd, name, path, plan, aside, report):
-    """Carry out the plan. A new directory is made first, under a temporary
-    name (a full disk changes nothing), and only then does whatever is at the
-    name go (unlinked or moved aside) and the new one take its place."""
+def _fix(parent_fd, name, path, plan, record, report):
+    """Carry out the plan. The new directory is made first (a full disk
+    changes nothing): under a temporary name renamed into place when nothing
+    is at the name; else under the recorded swap name and swapped with what
+    is there in one step (``renameat2(RENAME_EXCHANGE)``), so that the name
+    always holds the old thing or the new directory. Then the old thing, now
+    at the swap name, is removed (a symlink) or renamed aside."""
     found, st = plan
     state = found["state"]
     done = report.data["esd_dir"]["done"]
@@ -240,29 +249,124 @@ def _fix(parent_fd, name, path, plan, aside, report):
         done.append("repaired in place (chown 0:0, chmod 1777)")
         report.add(_change(path, "repaired", f"was {_describe_mode(st)}; now root:root 1777"))
         return
-    tmp = temp_name(name)
-    _create(parent_fd, tmp, path)
+    new = record["swap"] if state != "missing" else temp_name(name)
+    _create(parent_fd, new, path)
     try:
-        if state == "symlink":
-            _unlink_link(parent_fd, name, path, st)
-            done.append(f"removed the symlink, its target {found['target']} untouched")
-        elif state in ("not-a-directory", "wrong-owner"):
-            if not aside or _exists(parent_fd, aside):
-                aside = _aside_name(parent_fd, name)
-            _move_aside(parent_fd, name, aside, path, st)
-            done.append(f"moved it aside to {aside}, kept for the admin")
-            if state == "wrong-owner":
-                report.warnings.append(f"{path} was a directory of uid {st.st_uid}: moved aside "
-                                       f"to {aside} with its contents; check it, then delete it")
-        _swap_in(parent_fd, tmp, name, path, done)
+        if state == "missing":
+            _swap_in(parent_fd, new, name, path, done)
+        else:
+            _exchange_in(parent_fd, new, name, path, st)
     except BaseException:
-        try:
-            os.rmdir(tmp, dir_fd=parent_fd)
-        except OSError:
-            pass
+        if state == "missing" or is_new_dir(parent_fd, new):
+            _rmdir_quietly(parent_fd, new)
         raise
+    if state != "missing":
+        done.append(put_old_aside(parent_fd, new, record, path, st))
+    if state == "wrong-owner":
+        report.warnings.append(f"{path} was a directory of uid {st.st_uid}: moved aside "
+                               f"with its contents ({done[-1]}); check it, then delete it")
     done.append("created root:root 1777")
     report.add(_change(path, "created", "; ".join(done)))
+
+
+def put_old_aside(parent_fd: int, swap: str, record: Dict[str, Any], path: str,
+                  seen: Optional[os.stat_result] = None) -> str:
+    """What was at the name, now at ``swap``: a symlink is removed (the
+    link itself), anything else renamed to the recorded aside name (or a
+    fresh one when that is taken). Returns what was done."""
+    now = os.lstat(swap, dir_fd=parent_fd)
+    if seen is not None and not _same_inode(now, seen):
+        raise _raced(path)
+    if stat.S_ISLNK(now.st_mode):
+        target = os.readlink(swap, dir_fd=parent_fd)
+        os.unlink(swap, dir_fd=parent_fd)
+        return f"removed the symlink, its target {target} untouched"
+    aside = record.get("aside") or ""
+    if not aside or _exists(parent_fd, aside):
+        aside = _aside_name(parent_fd, path.rsplit("/", 1)[1])
+    try:
+        os.rename(swap, aside, src_dir_fd=parent_fd, dst_dir_fd=parent_fd)
+    except OSError as e:
+        raise JobFailed(f"cannot move the old {path} (now {swap}) to {aside}: "
+                        f"{e.strerror}") from None
+    return f"moved it aside to {aside}, kept for the admin"
+
+
+def _rmdir_quietly(parent_fd, name):
+    try:
+        os.rmdir(name, dir_fd=parent_fd)
+    except OSError:
+        pass
+
+
+def is_new_dir(parent_fd: int, name: str) -> bool:
+    """Whether ``name`` is a directory esd-dir made and has not used yet:
+    root:root 1777 and empty."""
+    try:
+        st = os.lstat(name, dir_fd=parent_fd)
+    except OSError:
+        return False
+    if not stat.S_ISDIR(st.st_mode) or (st.st_uid, st.st_gid) != (WANT_UID, WANT_GID) \
+            or stat.S_IMODE(st.st_mode) != WANT_MODE:
+        return False
+    fd = os.open(name, DIR_FLAGS, dir_fd=parent_fd)
+    try:
+        return not os.listdir(fd)
+    finally:
+        os.close(fd)
+
+
+def _exchange_in(parent_fd, new, name, path, seen):
+    """Swap the new directory ``new`` with what is at ``name`` (still the
+    inode looked at); where the system cannot swap in one step, in three
+    renames through a temporary name."""
+    now = os.lstat(name, dir_fd=parent_fd)
+    if not _same_inode(now, seen):
+        raise _raced(path)
+    try:
+        if exchange(parent_fd, new, name):
+            return
+    except OSError as e:
+        raise JobFailed(f"cannot put the new {path} in place: {e.strerror}; "
+                        "nothing was changed") from None
+    held = temp_name(name)
+    try:
+        os.rename(new, held, src_dir_fd=parent_fd, dst_dir_fd=parent_fd)
+        os.rename(name, new, src_dir_fd=parent_fd, dst_dir_fd=parent_fd)
+    except OSError as e:
+        raise JobFailed(f"cannot move {path} aside: {e.strerror}") from None
+    _swap_in(parent_fd, held, name, path, [f"the old one is at {new}"])
+
+
+def exchange(parent_fd: int, first: str, second: str) -> bool:
+    """``renameat2(RENAME_EXCHANGE)`` of two names in one directory; False
+    when the C library and kernel cannot (then nothing happened)."""
+    import ctypes
+    import platform
+
+    libc = ctypes.CDLL(None, use_errno=True)
+    args = (ctypes.c_int(parent_fd), ctypes.c_char_p(os.fsencode(first)),
+            ctypes.c_int(parent_fd), ctypes.c_char_p(os.fsencode(second)),
+            ctypes.c_uint(_RENAME_EXCHANGE))
+    renameat2 = getattr(libc, "renameat2", None)
+    if renameat2 is not None:
+        result = renameat2(*args)
+    else:  # glibc before 2.28 (RHEL 7): the system call itself
+        number = _RENAMEAT2.get(platform.machine())
+        if number is None:
+            return False
+        result = libc.syscall(ctypes.c_long(number), *args)
+    if result == 0:
+        return True
+    err = ctypes.get_errno()
+    if err in (errno.ENOSYS, errno.EINVAL, errno.EOPNOTSUPP):
+        return False
+    raise OSError(err, os.strerror(err))
+
+
+_RENAME_EXCHANGE = 2
+_RENAMEAT2 = {"x86_64": 316, "aarch64": 276, "i686": 353, "i386": 353, "ppc64le": 357,
+              "ppc64": 357, "s390x": 347}
 
 
 def _exists(parent_fd, name):
@@ -302,16 +406,6 @@ def _raced(path):
                      "working on it?); run again")
 
 
-def _unlink_link(parent_fd, name, path, seen):
-    now = os.lstat(name, dir_fd=parent_fd)
-    if not _same_inode(now, seen):
-        raise _raced(path)
-    try:
-        os.unlink(name, dir_fd=parent_fd)
-    except OSError as e:
-        raise JobFailed(f"cannot remove the symlink {path}: {e.strerror}") from None
-
-
 def _aside_name(parent_fd, name):
     base = f"{name}.sunray-moved-{time.strftime('%Y%m%dT%H%M%S')}"
     candidate, n = base, 1
@@ -322,16 +416,6 @@ def _aside_name(parent_fd, name):
             return candidate
         n += 1
         candidate = f"{base}.{n}"
-
-
-def _move_aside(parent_fd, name, aside, path, seen):
-    now = os.lstat(name, dir_fd=parent_fd)
-    if not _same_inode(now, seen):
-        raise _raced(path)
-    try:
-        os.rename(name, aside, src_dir_fd=parent_fd, dst_dir_fd=parent_fd)
-    except OSError as e:
-        raise JobFailed(f"cannot move {path} aside: {e.strerror}") from None
 
 
 def _fix_fd(fd, path):

@@ -47,26 +47,33 @@ def load(root: Root, settings: Dict[str, Any]) -> Dict[str, Any]:
 
 
 def record_first(root: Root, settings: Dict[str, Any], path: str, plan: Any) -> Dict[str, Any]:
-    """Write the record before esd-dir's first change, unless one is there;
-    the record in force."""
+    """Write the record before esd-dir's first change (what it found), or
+    add to the one there the names this change needs (a later run meeting a
+    new file, say); the record in force."""
     from .esddir import _aside_name, open_parent
 
-    record = load(root, settings)
-    if record.get("path") == path:
-        return record
     found, st = plan
-    record = {"path": path, "state": found["state"]}
-    if found["state"] == "symlink":
-        record["target"] = found["target"]
-    elif found["state"] in ("not-a-directory", "wrong-owner"):
-        parent_fd = open_parent(root, path)
-        try:
-            record["aside"] = _aside_name(parent_fd, path.rsplit("/", 1)[1])
-        finally:
-            os.close(parent_fd)
-    elif found["state"] == "wrong-mode":
-        record.update(uid=st.st_uid, gid=st.st_gid, mode=stat.S_IMODE(st.st_mode),
-                      inode=[st.st_dev, st.st_ino])
+    name = path.rsplit("/", 1)[1]
+    record = load(root, settings)
+    if record.get("path") != path:
+        record = {"path": path, "state": found["state"]}
+        if found["state"] == "symlink":
+            record["target"] = found["target"]
+        elif found["state"] == "wrong-mode":
+            record.update(uid=st.st_uid, gid=st.st_gid, mode=stat.S_IMODE(st.st_mode),
+                          inode=[st.st_dev, st.st_ino])
+    elif found["state"] in ("missing", "wrong-mode") or record.get("swap"):
+        return record
+    if found["state"] in ("symlink", "not-a-directory", "wrong-owner"):
+        # The new directory is made as "swap", swapped with the old thing,
+        # which then goes to "aside" (a symlink is removed instead).
+        record["swap"] = f".{name}.{os.urandom(4).hex()}.sunray-swap"
+        if found["state"] != "symlink" and not record.get("aside"):
+            parent_fd = open_parent(root, path)
+            try:
+                record["aside"] = _aside_name(parent_fd, name)
+            finally:
+                os.close(parent_fd)
     host = root.makedirs(root.server_path(_record_path(root, settings).parent)).host
     atomic_write(host / RECORD, (json.dumps(record, sort_keys=True) + "\n").encode(), mode=0o644)
     return record
@@ -106,34 +113,64 @@ def _lstat(parent_fd, name):
         return None
 
 
+def _ours(st):
+    """A directory esd-dir made (root-owned; the old thing never is one)."""
+    return st is not None and stat.S_ISDIR(st.st_mode) and st.st_uid == 0
+
+
 def _check(parent_fd, name, path, record):
     """The steps of the revert as (action, what it says), after checking that
-    each can be done; a JobFailed (nothing changed) otherwise."""
+    each can be done; a JobFailed (nothing changed) otherwise. Each step
+    looks at what is there, so a run or revert killed at any instant is
+    finished."""
     st = _lstat(parent_fd, name)
     state = record.get("state")
-    ours = st is not None and stat.S_ISDIR(st.st_mode) and st.st_uid == 0
-    steps = []
+    swap, aside = record.get("swap") or "", record.get("aside") or ""
     if state == "wrong-mode":
-        if ours and [st.st_dev, st.st_ino] == record.get("inode"):
-            steps.append(("chmod", f"owner and mode put back ({record['uid']}:{record['gid']} "
-                                   f"{record['mode']:04o})"))
-        return steps
-    if ours:
+        if _ours(st) and [st.st_dev, st.st_ino] == record.get("inode"):
+            return [("chmod", f"owner and mode put back ({record['uid']}:{record['gid']} "
+                              f"{record['mode']:04o})")]
+        return []
+    steps = []
+    swap_st = _lstat(parent_fd, swap) if swap else None
+    if _ours(swap_st):  # killed after making the new directory, before the swap
+        if not _is_empty(parent_fd, swap, path):
+            raise JobFailed(f"{swap} is not empty; nothing was reverted")
+        steps.append(("rmdir-swap", "removed the new directory esd-dir had not used"))
+        swap_st = None
+    if _ours(st):
         if not _is_empty(parent_fd, name, path):
             raise JobFailed(f"{path} is not empty (a session's files?); nothing was reverted: "
                             "empty it, or leave it")
         steps.append(("rmdir", "removed the directory esd-dir made"))
     elif st is not None:
         return steps  # what was there is back already (a revert killed half-way)
-    if state == "symlink":
+    if swap_st is not None:
+        steps.append(("swap-back", f"moved {swap} back"))
+    elif aside and _lstat(parent_fd, aside) is not None:
+        steps.append(("aside-back", f"moved {aside} back"))
+    elif state == "symlink":
         steps.append(("symlink", f"put back the symlink to {record.get('target')}"))
-    elif state in ("not-a-directory", "wrong-owner"):
-        if _lstat(parent_fd, record.get("aside") or ".") is not None:
-            steps.append(("rename", f"moved {record['aside']} back"))
-        elif ours:
-            raise JobFailed(f"{record.get('aside')} (what esd-dir moved aside) is gone; "
-                            "nothing was reverted")
+    elif state != "missing":
+        raise JobFailed(f"{aside or 'what esd-dir moved aside'} is gone; nothing was reverted")
     return steps
+
+
+def finish(root: Root, settings: Dict[str, Any], parent_fd: int, name: str) -> None:
+    """What a killed esd-dir run left at its swap name: its unused new
+    directory (removed: this run makes it again) or, after the swap, the old
+    thing (removed if a symlink, else moved to the aside name)."""
+    from .esddir import put_old_aside
+
+    record = load(root, settings)
+    swap = str(record.get("swap") or "")
+    st = _lstat(parent_fd, swap) if swap else None
+    if st is None:
+        return
+    if _ours(st):
+        os.rmdir(swap, dir_fd=parent_fd)  # refused (OSError) when not empty
+    else:
+        put_old_aside(parent_fd, swap, record, str(record.get("path") or name))
 
 
 def _is_empty(parent_fd, name, path):
@@ -160,10 +197,13 @@ def _apply(parent_fd, name, record, steps):
                     os.close(fd)
             elif action == "rmdir":
                 os.rmdir(name, dir_fd=parent_fd)
+            elif action == "rmdir-swap":
+                os.rmdir(record["swap"], dir_fd=parent_fd)
             elif action == "symlink":
                 os.symlink(record["target"], name, dir_fd=parent_fd)
-            elif action == "rename":
-                os.rename(record["aside"], name, src_dir_fd=parent_fd, dst_dir_fd=parent_fd)
+            elif action in ("swap-back", "aside-back"):
+                source = record["swap" if action == "swap-back" else "aside"]
+                os.rename(source, name, src_dir_fd=parent_fd, dst_dir_fd=parent_fd)
         os.fsync(parent_fd)
     except OSError as e:
         raise JobFailed(f"cannot revert {record['path']}: {e.strerror}") from None

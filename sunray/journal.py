@@ -78,35 +78,52 @@ class Journal:
             statedir.leftover_temp_trees(self.root, self.state_dir)
             self.active = False
             return self
+        # Nothing to write (a run that finds everything done): the lock and
+        # the journal are a courtesy, not worth failing for on a read-only
+        # image.
+        light = not (self.targets or self.hold or self.revert or _OPEN)
         self.lock = RunLock(self.root, self.settings)
-        self.lock.__enter__()
         try:
-            if _OPEN:
-                self.outer = _OPEN[-1]
-                self.outer.add(self.targets)
-                return self
-            previous = self._load()
-            if previous:
-                self.notes.append(
-                    f"an interrupted run was found ({previous.get('task', '?')}, pid "
-                    f"{previous.get('pid', '?')}, started {previous.get('started', '?')}); "
-                    "its temporary files were removed and this run finishes its work")
-            self._clean(previous.get("dirs", []))
-            self.entry = {
-                "task": self.task,
-                "pid": os.getpid(),
-                "argv": [str(a) for a in sys.argv],
-                "started": time.strftime("%Y-%m-%dT%H:%M:%S"),
-                "targets": [],
-                "dirs": [],
-            }
-            self.add(list(previous.get("targets", [])) + self.targets,
-                     list(previous.get("dirs", [])))
-            _OPEN.append(self)
-        except BaseException:
+            self.lock.__enter__()
+        except JobFailed:
+            if not light:
+                raise
+            self.active, self.lock = False, None
+            return self
+        try:
+            self._begin()
+        except BaseException as e:
             self.lock.__exit__(None, None, None)
+            if light and isinstance(e, (JobFailed, OSError)):
+                self.active, self.lock = False, None
+                return self
             raise
         return self
+
+    def _begin(self) -> None:
+        """Join the outer journal, or clean up after a killed run and write ours."""
+        if _OPEN:
+            self.outer = _OPEN[-1]
+            self.outer.add(self.targets)
+            return
+        previous = self._load()
+        if previous:
+            self.notes.append(
+                f"an interrupted run was found ({previous.get('task', '?')}, pid "
+                f"{previous.get('pid', '?')}, started {previous.get('started', '?')}); "
+                "its temporary files were removed and this run finishes its work")
+        self._clean(previous.get("dirs", []))
+        self.entry = {
+            "task": self.task,
+            "pid": os.getpid(),
+            "argv": [str(a) for a in sys.argv],
+            "started": time.strftime("%Y-%m-%dT%H:%M:%S"),
+            "targets": [],
+            "dirs": [],
+        }
+        self.add(list(previous.get("targets", [])) + self.targets,
+                 list(previous.get("dirs", [])))
+        _OPEN.append(self)
 
     def add(self, targets: Iterable[str], dirs: Iterable[str] = ()) -> None:
         """Add planned targets (and the directories of their temporary

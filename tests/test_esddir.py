@@ -316,25 +316,42 @@ def test_a_full_disk_changes_nothing(sandbox, monkeypatch):
     assert outside_state == before
 
 
-def test_a_failed_swap_says_where_the_old_one_went(sandbox, monkeypatch):
+def test_a_failed_swap_changes_nothing_and_says_so(sandbox, monkeypatch):
     need_root()
-    _stale_file(sandbox)
-    real_rename = os.rename
+    esd = _stale_file(sandbox)
+    before = tree_snapshot(sandbox)
 
-    def failing(src, dst, *args, **kwargs):
-        if str(src).endswith(".sunray-tmp") and str(dst) == ".esd":
-            raise OSError(5, "Input/output error")
-        return real_rename(src, dst, *args, **kwargs)
+    def failing(*args):
+        raise OSError(5, "Input/output error")
 
-    monkeypatch.setattr(os, "rename", failing)
-    with pytest.raises(esddir.JobFailed) as caught:
+    monkeypatch.setattr(esddir, "exchange", failing)
+    with pytest.raises(esddir.JobFailed, match="cannot put the new /tmp/.esd in place: "
+                       "Input/output error; nothing was changed"):
         esddir.ensure(Root(sandbox), CONFIG)
     monkeypatch.undo()
-    message = str(caught.value)
-    assert "cannot put the new /tmp/.esd in place: Input/output error" in message
-    aside = [p.name for p in (sandbox / "tmp").iterdir() if p.name.startswith(".esd.sunray-moved-")]
-    assert len(aside) == 1 and f"moved it aside to {aside[0]}" in message
-    assert sorted(p.name for p in (sandbox / "tmp").iterdir()) == aside  # no temporary dir left
+    assert esd.read_text() == "stale\n"
+    assert {k: v for k, v in tree_snapshot(sandbox).items()
+            if not k.startswith("var/lib/sunray")} == before
+
+
+@pytest.mark.parametrize("what", ["file", "symlink"])
+def test_without_an_atomic_swap_the_old_thing_still_goes_aside(what, sandbox, monkeypatch,
+                                                               tmp_path):
+    need_root()
+    if what == "file":
+        _stale_file(sandbox)
+    else:
+        (sandbox / "tmp/.esd").symlink_to(tmp_path)
+    monkeypatch.setattr(esddir, "exchange", lambda *args: False)  # an old kernel or libc
+    esddir.ensure(Root(sandbox), CONFIG)
+    monkeypatch.undo()
+    assert_esd_ok(sandbox)
+    aside = [p for p in (sandbox / "tmp").iterdir() if p.name != ".esd"]
+    if what == "file":
+        assert len(aside) == 1 and aside[0].name.startswith(".esd.sunray-moved-")
+        assert aside[0].read_text() == "stale\n"
+    else:
+        assert aside == []
 
 
 @pytest.mark.parametrize("what", ["missing", "file", "symlink", "foreign-dir", "wrong-mode"])
@@ -376,9 +393,17 @@ def test_revert_refuses_a_directory_in_use(sandbox):
     assert tree_snapshot(sandbox) == before
 
 
-def test_a_killed_run_is_reverted(sandbox, monkeypatch):
+@pytest.mark.parametrize("what", ["file", "symlink"])
+@pytest.mark.parametrize("where", ["exchange", "put_old_aside"])
+def test_a_killed_run_is_finished_by_a_rerun_and_reverted(what, where, sandbox, monkeypatch,
+                                                          tmp_path):
+    # Killed after making the new directory, before the swap (exchange), or
+    # after the swap, before the old thing went aside (put_old_aside).
     need_root()
-    _stale_file(sandbox)
+    if what == "file":
+        _stale_file(sandbox)
+    else:
+        (sandbox / "tmp/.esd").symlink_to(tmp_path)
     before = tree_snapshot(sandbox)
 
     class Killed(BaseException):
@@ -387,12 +412,33 @@ def test_a_killed_run_is_reverted(sandbox, monkeypatch):
     def killed(*args, **kwargs):
         raise Killed()
 
-    # Killed after the file was moved aside, before the new directory took its place.
-    monkeypatch.setattr(esddir, "_swap_in", killed)
-    with pytest.raises(Killed):
-        esddir.ensure(Root(sandbox), CONFIG)
-    monkeypatch.undo()
-    assert not (sandbox / "tmp/.esd").exists()
+    for then in ("rerun", "revert"):
+        monkeypatch.setattr(esddir, where, killed)
+        with pytest.raises(Killed):
+            esddir.ensure(Root(sandbox), CONFIG)
+        monkeypatch.undo()
+        if then == "rerun":
+            assert run_sunray("esd-dir", "--root", sandbox).returncode == 0
+            assert_esd_ok(sandbox)
+            names = sorted(p.name for p in (sandbox / "tmp").iterdir())
+            assert len(names) == (2 if what == "file" else 1), names
+        proc = run_sunray("esd-dir", "--root", sandbox, "--revert")
+        assert proc.returncode == 0, proc.stderr
+        assert tree_snapshot(sandbox) == before
+
+
+def test_a_later_run_meeting_a_new_file_keeps_the_first_record_and_reverts(sandbox):
+    need_root()
+    assert run_sunray("esd-dir", "--root", sandbox).returncode == 0  # it was missing
+    os.rmdir(sandbox / "tmp/.esd")
+    _stale_file(sandbox)  # something new at the name since
+    after_the_first = tree_snapshot(sandbox)
+    proc = run_sunray("esd-dir", "--root", sandbox)
+    assert proc.returncode == 0, proc.stderr
+    assert_esd_ok(sandbox)
     proc = run_sunray("esd-dir", "--root", sandbox, "--revert")
     assert proc.returncode == 0, proc.stderr
-    assert tree_snapshot(sandbox) == before
+    assert {k: v for k, v in tree_snapshot(sandbox).items()
+            if not k.startswith("var/lib/sunray")} == {
+        k: v for k, v in after_the_first.items() if not k.startswith("var/lib/sunray")}
+    assert not (sandbox / "var/lib/sunray").exists()

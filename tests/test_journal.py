@@ -106,3 +106,19 @@ def test_a_dry_run_or_a_run_with_nothing_to_do_leaves_no_state(sandbox):
     with Journal(Root(sandbox), {}, "test", [], revert=True):
         pass
     assert tree_snapshot(sandbox) == before
+
+
+def test_a_run_with_nothing_to_write_on_a_read_only_state_dir_is_fine(sandbox):
+    import subprocess
+
+    _cron(sandbox)
+    assert run_sunray("patch-tmpwatch", "--root", sandbox).returncode == 0
+    state = sandbox / STATE
+    if os.geteuid() != 0 or shutil.which("chattr") is None or subprocess.run(
+            ["chattr", "+i", str(state)], capture_output=True).returncode != 0:
+        pytest.skip("needs root and chattr")
+    try:
+        proc = run_sunray("patch-tmpwatch", "--root", sandbox)
+        assert proc.returncode == 0, proc.stderr
+    finally:
+        subprocess.run(["chattr", "-i", str(state)], check=True)

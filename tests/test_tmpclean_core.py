@@ -166,3 +166,24 @@ def test_already_patched_read_only_target_is_fine(sandbox):
         assert "drop-in already in place" in proc.stdout
     finally:
         subprocess.run(["chattr", "-i", str(frozen)], check=True)
+
+
+def test_revert_after_a_kill_between_rename_and_record_restores_every_cleaner(sandbox):
+    # issue 11, case 2: the renamed file was new while its record still said
+    # "original": --revert refused for ever and, all or nothing, blocked the
+    # other cleaners' revert too. What such a kill leaves is made here by hand.
+    import hashlib
+
+    install(sandbox, "rhel6-days")
+    install(sandbox, "tmpreaper-debian.conf", where="etc/tmpreaper.conf")
+    before = tree_snapshot(sandbox)
+    assert run_sunray("patch-tmpwatch", "--root", sandbox).returncode == 0
+    meta_path = sandbox / "var/lib/sunray/backup/meta" / (CRON + ".json")
+    meta = json.loads(meta_path.read_text())
+    original = hashlib.sha256((FIX / "rhel6-days").read_bytes()).hexdigest()
+    meta["writing"] = meta["wrote"]
+    meta["wrote"] = {"kind": "file", "sha256": original}
+    meta_path.write_text(json.dumps(meta))
+    proc = run_sunray("patch-tmpwatch", "--root", sandbox, "--revert")
+    assert proc.returncode == 0, proc.stderr
+    assert tree_snapshot(sandbox) == before

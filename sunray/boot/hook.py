@@ -14,13 +14,14 @@ Names (other code relies on them):
 * systemd unit ``/etc/systemd/system/sunray-boot.service``, enabled by
   ``/etc/systemd/system/multi-user.target.wants/sunray-boot.service``.
 
-What an install wrote is recorded in ``<state_dir>/boothook.json`` so that
-``--revert`` removes exactly that (files, links, and the directories the
-install had to create).
+What an install writes is recorded in ``<state_dir>/boothook.json`` before
+its first write (``record``), so that ``--revert`` removes exactly that
+(files, links, and the directories the install had to create), even after
+an install killed half-way. Installs and reverts run under the one lock and
+a run journal (``sunray.journal``).
 """
 
 import glob
-import json
 import math
 import os
 import re
@@ -37,9 +38,9 @@ from ..fileedit import FileEditor
 from ..journal import Journal
 from ..report import Report
 from ..rootfs import Root, executable
-from ..safeio import atomic_write
 from ..subprocesses import run_captured
 from ..tmpclean import dropin
+from . import record as hook_record
 
 NAME = "sunray-boot"
 INITS = ("auto", "sysv", "systemd")
@@ -58,7 +59,6 @@ SCRIPTS = (f"{RHEL_INITD}/{NAME}", f"{DEBIAN_INITD}/{NAME}")
 UNIT_DIR = "/etc/systemd/system"
 UNIT = f"{UNIT_DIR}/{NAME}.service"
 WANTS_LINK = f"{UNIT_DIR}/multi-user.target.wants/{NAME}.service"
-RECORD = "boothook.json"
 
 DEFAULT_PROGRAM = "/usr/bin/sunray"
 # Goes verbatim into a shell script and an ExecStart= line: plain characters
@@ -238,39 +238,6 @@ def _render_unit(settings, program):
     )
 
 
-def _missing_dirs(root, server_paths):
-    """Directories (server paths) that writing ``server_paths`` will create."""
-    missing = set()
-    for path in server_paths:
-        parent = PurePosixPath(path).parent
-        while str(parent) != "/" and not os.path.lexists(root.path(str(parent))):
-            missing.add(str(parent))
-            parent = parent.parent
-    return missing
-
-
-def _record_path(root, settings):
-    return root.state(RECORD, settings=settings)
-
-
-def _load_record(root, settings):
-    path = _record_path(root, settings)
-    try:
-        record = json.loads(path.read_text())
-    except FileNotFoundError:
-        return {}
-    except (OSError, ValueError) as e:
-        raise JobFailed(f"cannot read {root.server_path(path)}: {e}") from None
-    return record if isinstance(record, dict) else {}
-
-
-def _save_record(root, settings, record):
-    path = _record_path(root, settings)
-    # Through makedirs like every state write: no symlink leads it out of the root.
-    path = root.makedirs(root.server_path(path.parent)).host / path.name
-    atomic_write(path, (json.dumps(record, indent=2, sort_keys=True) + "\n").encode(), mode=0o644)
-
-
 def _run(argv, what):
     try:
         proc = run_captured(argv, timeout=120)
@@ -335,7 +302,7 @@ def install(root: Root, settings: Dict[str, Any], init: str = "auto", dry_run: b
         links[WANTS_LINK] = UNIT
 
     targets = list(files) + list(links)
-    record = _load_record(root, settings)
+    record = hook_record.load(root, settings)
     other = "systemd" if kind == "sysv" else "sysv"
     if other in record.get("inits", []):
         report.warnings.append(
@@ -345,11 +312,11 @@ def install(root: Root, settings: Dict[str, Any], init: str = "auto", dry_run: b
     # Refuse before the first write (a directory where a file or link goes,
     # a read-only mount): a bad target never leaves a half install.
     editor.check(files=list(files), links=list(links), what="install the boot hook")
-    new_record = _planned_record(root, record, kind, files, targets, commands, program)
+    new_record = hook_record.planned(root, record, kind, files, targets, commands, program)
     with Journal(root, settings, "install-boot-hook", targets, dry_run=dry_run) as journal:
         if not dry_run and new_record != record:
             # Before the first write: a killed install is reverted as a whole.
-            _save_record(root, settings, new_record)
+            hook_record.save(root, settings, new_record)
         for path, (content, mode) in files.items():
             report.add(editor.write(path, content, mode=mode))
         for path, target in links.items():
@@ -366,31 +333,6 @@ def install(root: Root, settings: Dict[str, Any], init: str = "auto", dry_run: b
     report.data["init"] = kind
     report.data["program"] = program
     return report
-
-
-def _planned_record(root, record, kind, files, targets, commands, program):
-    """The record of this install, made before its first write: what a
-    revert removes (the paths, the directories about to be created)."""
-    new = dict(record)
-    new["inits"] = list(record.get("inits", []))
-    if kind not in new["inits"]:
-        new["inits"].append(kind)
-    # The tmpfiles drop-in is shared with patch-tmpwatch: only revert it
-    # when this task is the one that writes it.
-    owned = [p for p in targets if p != dropin.DROPIN or p in record.get("paths", [])
-             or _differs(root, p, files[p][0])]
-    new["paths"] = sorted(set(record.get("paths", [])) | set(owned))
-    new["dirs"] = sorted(set(record.get("dirs", [])) | _missing_dirs(root, targets))
-    new["chkconfig"] = record.get("chkconfig", False) or bool(commands)
-    new["program"] = program
-    return new
-
-
-def _differs(root, server_path, content):
-    try:
-        return root.path(server_path).read_bytes() != content.encode()
-    except OSError:
-        return True
 
 
 def _chkconfig_registered(root):
@@ -410,7 +352,7 @@ def _all_own_paths(root):
 
 
 def _revert(root, settings, editor, report):
-    record = _load_record(root, settings)
+    record = hook_record.load(root, settings)
     paths = list(record.get("paths", []))
     paths += [p for p in _all_own_paths(root) if p not in paths and editor.has_backup(p)]
     if not paths:
@@ -435,7 +377,7 @@ def _revert(root, settings, editor, report):
     if _systemd_running(root) and "systemd" in record.get("inits", []):
         _run(["systemctl", "daemon-reload"], "systemctl daemon-reload")
     try:
-        os.unlink(_record_path(root, settings))
+        os.unlink(hook_record.record_path(root, settings))
     except FileNotFoundError:
         pass
 
