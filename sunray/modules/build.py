@@ -36,11 +36,12 @@ from typing import Dict, List, Optional, TextIO
 from ..errors import UsageError
 from ..report import Report
 from ..rootfs import Root
+from ..safeio import temp_name
 from .discover import file_digest, is_build_product
 from .install import settle_kernel
 from .plan import BuiltFile, ModuleBuild
 from .settings import Job, Signing
-from .tools import SCRATCH_PREFIX, find_tool, modinfo, open_nofollow, run_logged, safe_dir, temp_name
+from .tools import SCRATCH_PREFIX, find_tool, modinfo, open_nofollow, run_logged, safe_dir
 
 # A path the compiler may be told to map: no space, '=' or shell-ish character.
 _MAPPABLE = re.compile(r"^[A-Za-z0-9_./+-]+$")

@@ -19,13 +19,12 @@ from typing import Dict, List, Optional, Tuple
 
 from ..errors import JobFailed, UsageError
 from ..report import Report
-from ..safeio import check_writable, fsync_dir
+from ..safeio import check_writable, fsync_dir, temp_name
 from . import index
 from .plan import ModuleBuild
 from .record import Record, pending, read_record, record_path, string_list, tail, write_record
 from .results import INSTALL_FAILED, STATUS_BUILT, STATUS_FAILED, STATUS_SKIPPED
 from .settings import Job
-from .tools import temp_name
 
 
 def settle_kernel(job: Job, kernel: str, builds: List[ModuleBuild], report: Report) -> None:

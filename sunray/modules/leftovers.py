@@ -15,11 +15,12 @@ import shutil
 from pathlib import Path
 from typing import List, Sequence
 
+from ..safeio import is_temp_name, remove_temp_files
 from . import index
 from .build import scratch_base
 from .record import log_dir, read_record, record_path
 from .settings import Job, valid_dest
-from .tools import is_temp_name, remove_temp_files, scratch_leftovers
+from .tools import scratch_leftovers
 
 
 def _temp_dirs(job: Job, kernels: Sequence[str]) -> List[Path]:
