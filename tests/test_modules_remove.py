@@ -96,3 +96,35 @@ def test_a_run_waiting_on_a_removed_lock_file_locks_the_new_one(sandbox):
         out, err = proc.communicate(timeout=60)
     assert proc.returncode == 0, err
     assert not leftover.exists()
+
+
+def test_an_immutable_module_stops_the_removal_before_anything_goes(sandbox):
+    import json
+    import shutil
+
+    kernel = "6.1.0-9-amd64"
+    dest = sandbox / "lib/modules" / kernel / "extra/sunray"
+    dest.mkdir(parents=True)
+    for name in ("utadem.ko", "utio.ko"):
+        (dest / name).write_bytes(b"module " + name.encode())
+    (sandbox / "var/lib/sunray/modules").mkdir(parents=True)
+    (sandbox / "var/lib/sunray/modules" / f"{kernel}.json").write_text(json.dumps({
+        "kernel": kernel, "dest": "extra/sunray", "index_ours": True,
+        "dirs": [f"/lib/modules/{kernel}/extra", f"/lib/modules/{kernel}/extra/sunray"],
+        "modules": {"utadem": {"input": "x", "files": {"utadem.ko": "x"}},
+                    "utio": {"input": "y", "files": {"utio.ko": "y"}}}}))
+    before = tree_snapshot(sandbox)
+    if shutil.which("chattr") is None or subprocess.run(
+            ["chattr", "+i", str(dest / "utio.ko")], capture_output=True).returncode != 0:
+        pytest.skip("needs chattr and a file system with the immutable flag")
+    try:
+        proc = run_sunray("remove-modules", "--root", sandbox, "--kernel", kernel)
+        assert_clean_error(proc, 1, f"cannot remove the modules: /lib/modules/{kernel}/extra/"
+                           "sunray/utio.ko is not writable", "nothing was changed")
+        assert tree_snapshot(sandbox) == before
+    finally:
+        subprocess.run(["chattr", "-i", str(dest / "utio.ko")], check=True)
+    proc = run_sunray("remove-modules", "--root", sandbox, "--kernel", kernel)
+    assert proc.returncode == 0, proc.stderr
+    assert not (sandbox / "lib/modules" / kernel / "extra").exists()
+    assert not (sandbox / "var/lib/sunray/modules").exists()
