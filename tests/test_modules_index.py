@@ -4,6 +4,7 @@ rebuild); the doctor fails while modules.dep does not name the modules."""
 
 import json
 import os
+import subprocess
 
 import pytest
 from conftest import run_sunray, tree_snapshot
@@ -45,11 +46,17 @@ def without_log_contents(snapshot):
 def test_a_failed_depmod_is_run_again_by_the_next_run_and_the_doctor_fails_meanwhile(tmp_path):
     kernel = host_kernels()[-1]
     top = make_server(tmp_path / "root", [kernel])
-    proc = run(top, env=stub_depmod(tmp_path, "echo 'depmod: ERROR: disk trouble' >&2; exit 1"))
+    symbols = top / "lib/modules" / kernel / "modules.symbols"
+    # depmod killed after it wrote modules.dep, before its other files: a
+    # modules.dep that names our modules proves nothing then
+    real = subprocess.run(["sh", "-c", "command -v depmod || echo /sbin/depmod"],
+                          capture_output=True, text=True).stdout.strip()
+    env = stub_depmod(tmp_path, f'{real} "$@"; rm -f {symbols}; kill -KILL $$')
+    proc = run(top, env=env)
     assert proc.returncode == 1, proc.stderr
     doc = json.loads(proc.stdout)
-    assert doc["failure"].startswith(f"depmod for {kernel} exited 1")
-    assert not index_names_all(top, kernel)
+    assert doc["failure"].startswith(f"depmod for {kernel} exited -9"), doc["failure"]
+    assert index_names_all(top, kernel) and not symbols.exists()
     row = doctor_row(top, kernel)
     assert row["status"] == "fail" and "modules.dep" in row["detail"], row
 
@@ -58,7 +65,7 @@ def test_a_failed_depmod_is_run_again_by_the_next_run_and_the_doctor_fails_meanw
     doc = json.loads(proc.stdout)
     assert {p["status"] for p in doc["pairs"]} == {"up to date"}  # no rebuild, only depmod
     assert doc["settled"] == [kernel] and doc["changed"] is True
-    assert index_names_all(top, kernel)
+    assert index_names_all(top, kernel) and symbols.exists()
     assert doctor_row(top, kernel)["status"] == "ok"
     # and now it is a no-op again
     assert json.loads(run(top).stdout)["changed"] is False

@@ -159,5 +159,17 @@ def test_the_record_is_written_ahead_and_finished_last(job, tmp_path, monkeypatc
     assert during["dirs"] == [f"/lib/modules/{KERNEL}/extra", f"/lib/modules/{KERNEL}/extra/sunray"]
     assert during["index_ours"] is True
     final = json.loads(job.root.state("modules", f"{KERNEL}.json").read_text())
-    assert "pending" not in final and sorted(final["modules"]) == ["utadem", "utdisk", "utio"]
+    assert sorted(final["modules"]) == ["utadem", "utdisk", "utio"]
     assert "built" not in json.dumps(final)  # no time stamp: the same build, the same record
+    # depmod failed (or was killed after writing modules.dep, before its other
+    # files): the record stays pending, so the next run runs depmod again
+    assert final["pending"]["index"] == "depmod for x exited 1"
+    assert install.unfinished(job, KERNEL, final)
+    def depmod_works(job, kernel, dest_rel, files):
+        (job.kernel_dir(kernel) / "modules.dep").write_text(
+            "".join(f"{dest_rel}/{name}:\n" for name in files))
+
+    monkeypatch.setattr(install.index, "update", depmod_works)
+    assert install.finish_kernel(job, KERNEL, final) is None
+    final = json.loads(job.root.state("modules", f"{KERNEL}.json").read_text())
+    assert "pending" not in final and not install.unfinished(job, KERNEL, final)

@@ -80,6 +80,17 @@ def test_a_rerun_and_a_removal_remove_what_a_killed_run_left(tmp_path):
     assert (outside / "victim").read_text() == "keep"
     assert "removed what" not in rebuild(top).stdout  # gone for good: a no-op again
 
+    # killed after its last write: the run journal and the holder line are left
+    state = top / "var/lib/sunray"
+    clean_lock = (state / "sunray.lock").read_bytes()
+    (state / "journal.json").write_text(
+        '{"task": "rebuild-modules", "pid": 1, "targets": [], "dirs": []}\n')
+    (state / "sunray.lock").write_text("pid 1: sunray rebuild-modules (since 01:02:03)\n")
+    proc = rebuild(top)
+    assert proc.returncode == 0 and "an interrupted run was found" in proc.stdout, proc.stdout
+    assert not (state / "journal.json").exists()
+    assert (state / "sunray.lock").read_bytes() == clean_lock == b""
+
     ours = plant_ours(top, kernel)
     proc = run_sunray("remove-modules", "--root", top, "--kernel", kernel)
     assert proc.returncode == 0, proc.stderr

@@ -4,8 +4,13 @@ byte for byte (modules, directories, the module index as it was, record,
 logs, lock, state and log directories). (The removal hooks: the kernel hook
 tests.)"""
 
+import fcntl
+import os
+import subprocess
+import time
+
 import pytest
-from conftest import assert_clean_error, run_sunray, tree_snapshot
+from conftest import PYTHON, REPO, assert_clean_error, run_sunray, tree_snapshot
 from modules_support import host_kernels, make_server, rebuild
 
 
@@ -58,3 +63,68 @@ def test_what_was_there_before_stays_and_the_index_is_made_again(tmp_path):
     # that is still in use (kernel-hook.last)
     assert after.pop("var/lib/sunray/sunray.lock")[0][0] == "file"
     assert after == before
+
+
+def test_a_run_waiting_on_a_removed_lock_file_locks_the_new_one(sandbox):
+    state = sandbox / "var/lib/sunray"
+    (state / "modules").mkdir(parents=True)
+    leftover = state / "modules" / ".6.1.0-9-amd64.json.a1b2c3d4.sunray-tmp"
+    leftover.write_text("{}")  # something for remove-modules to do under the lock
+    lock = state / "sunray.lock"
+    first = os.open(lock, os.O_RDWR | os.O_CREAT)
+    fcntl.flock(first, fcntl.LOCK_EX)
+    os.write(first, b"pid 1: first holder\n")
+    proc = subprocess.Popen([PYTHON, "-m", "sunray", "remove-modules", "--root", str(sandbox),
+                             "--kernel", "6.1.0-9-amd64"], cwd=REPO, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True)
+    second = None
+    try:
+        line = proc.stderr.readline()
+        assert "waiting for /var/lib/sunray/sunray.lock (held by pid 1: first holder)" in line
+        # A revert removes the file while the run waits; another run makes a
+        # new one and holds it: the waiting run must wait for that one.
+        os.unlink(lock)
+        second = os.open(lock, os.O_RDWR | os.O_CREAT)
+        fcntl.flock(second, fcntl.LOCK_EX)
+        os.close(first)
+        time.sleep(1)
+        assert proc.poll() is None, proc.communicate()
+        assert leftover.exists()
+    finally:
+        if second is not None:
+            os.close(second)
+        out, err = proc.communicate(timeout=60)
+    assert proc.returncode == 0, err
+    assert not leftover.exists()
+
+
+def test_an_immutable_module_stops_the_removal_before_anything_goes(sandbox):
+    import json
+    import shutil
+
+    kernel = "6.1.0-9-amd64"
+    dest = sandbox / "lib/modules" / kernel / "extra/sunray"
+    dest.mkdir(parents=True)
+    for name in ("utadem.ko", "utio.ko"):
+        (dest / name).write_bytes(b"module " + name.encode())
+    (sandbox / "var/lib/sunray/modules").mkdir(parents=True)
+    (sandbox / "var/lib/sunray/modules" / f"{kernel}.json").write_text(json.dumps({
+        "kernel": kernel, "dest": "extra/sunray", "index_ours": True,
+        "dirs": [f"/lib/modules/{kernel}/extra", f"/lib/modules/{kernel}/extra/sunray"],
+        "modules": {"utadem": {"input": "x", "files": {"utadem.ko": "x"}},
+                    "utio": {"input": "y", "files": {"utio.ko": "y"}}}}))
+    before = tree_snapshot(sandbox)
+    if shutil.which("chattr") is None or subprocess.run(
+            ["chattr", "+i", str(dest / "utio.ko")], capture_output=True).returncode != 0:
+        pytest.skip("needs chattr and a file system with the immutable flag")
+    try:
+        proc = run_sunray("remove-modules", "--root", sandbox, "--kernel", kernel)
+        assert_clean_error(proc, 1, f"cannot remove the modules: /lib/modules/{kernel}/extra/"
+                           "sunray/utio.ko is not writable", "nothing was changed")
+        assert tree_snapshot(sandbox) == before
+    finally:
+        subprocess.run(["chattr", "-i", str(dest / "utio.ko")], check=True)
+    proc = run_sunray("remove-modules", "--root", sandbox, "--kernel", kernel)
+    assert proc.returncode == 0, proc.stderr
+    assert not (sandbox / "lib/modules" / kernel / "extra").exists()
+    assert not (sandbox / "var/lib/sunray/modules").exists()

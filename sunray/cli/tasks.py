@@ -423,11 +423,12 @@ def rebuild_modules(c: invoke.Context, root: Optional[str] = None, kernel: Optio
     """Build and install the SRSS kernel modules (utadem, utdisk, utio) per kernel.
 
     Builds /usr/src/SUNWut/* for each kernel with its own headers (never the
-    running kernel by accident), in parallel, installs into
-    /lib/modules/K/extra/sunray atomically, runs depmod and checks vermagic.
-    Up-to-date modules are not rebuilt. A failed build keeps the modules
-    already installed; the table shows the log path and the log's tail.
-    Exit 1 when any build failed.
+    running kernel by accident), in parallel, checks vermagic, installs a
+    kernel's set into /lib/modules/K/extra/sunray all or nothing, runs depmod
+    and checks that modules.dep names them. Up-to-date modules are not
+    rebuilt; a run killed or failed half-way is finished by the next one. A
+    failed build or install keeps the modules already installed; the table
+    shows the log path and the log's tail. Exit 1 when any build failed.
     """
     from sunray.modules.rebuild import rebuild
 
@@ -444,8 +445,10 @@ def remove_modules(c: invoke.Context, root: Optional[str] = None, kernel: Option
                    dry_run: bool = False, format: str = "text") -> None:
     """Delete the SRSS modules, record and logs this toolkit installed for one kernel.
 
-    Run by the kernel removal hooks. Touches only files listed in the
-    toolkit's record for that kernel.
+    Run by the kernel removal hooks; also the undo of rebuild-modules. Touches
+    only what the toolkit's record for that kernel lists (the modules, the
+    directories it created) and depmod's index, which it gives back as it
+    was: made again, or removed when the kernel had none before.
     """
     from sunray.modules.remove import remove
 

@@ -7,14 +7,17 @@ Where things are, in the order a rebuild uses them:
 * ``settings`` -- the ``sunray.modules`` settings checked, and ``Job``, one run's inputs;
 * ``discover`` -- kernels, headers, module sources, digests (read-only);
 * ``plan`` -- what each (kernel, module) pair is built from, and whether it is current;
-* ``lock`` -- one run at a time per tree;
+* ``leftovers`` -- what killed runs left, found and removed;
 * ``build`` -- kbuild per kernel, side by side, and signing;
-* ``install`` -- atomic install of a kernel's modules, the record, depmod;
+* ``install`` -- all-or-nothing install of a kernel's modules, depmod, the record;
+* ``index`` -- depmod, and whether modules.dep names our modules;
 * ``record`` -- the per-kernel record and the build logs;
 * ``results`` -- the report rows and their table;
 * ``tools`` -- running make, patch, modinfo, depmod; safe directories;
-* ``remove`` -- remove-modules, for the kernel removal hooks;
+* ``remove`` -- remove-modules, for the kernel removal hooks and as the undo;
 * ``kernel_hooks``, ``dkms_export``, ``checks`` -- the other tasks and the doctor's checks.
+
+Writing runs hold the run journal and the one lock (``sunray.journal``).
 
 Nothing is imported here: ``sunray --help`` stays fast.
 """

@@ -36,11 +36,12 @@ from typing import Dict, List, Optional, TextIO
 from ..errors import UsageError
 from ..report import Report
 from ..rootfs import Root
+from ..safeio import temp_name
 from .discover import file_digest, is_build_product
 from .install import settle_kernel
 from .plan import BuiltFile, ModuleBuild
 from .settings import Job, Signing
-from .tools import SCRATCH_PREFIX, find_tool, modinfo, open_nofollow, run_logged, safe_dir, temp_name
+from .tools import SCRATCH_PREFIX, find_tool, modinfo, open_nofollow, run_logged, safe_dir
 
 # A path the compiler may be told to map: no space, '=' or shell-ish character.
 _MAPPABLE = re.compile(r"^[A-Za-z0-9_./+-]+$")
@@ -63,7 +64,10 @@ def build_all(job: Job, todo: List[ModuleBuild], jobs: int, report: Report) -> N
     # gets its share of the jobs; MAKEFLAGS from outside is cleared.
     workers = min(jobs, len(by_kernel))
     make_jobs = max(1, jobs // workers)
-    scratch = tempfile.mkdtemp(prefix=SCRATCH_PREFIX, dir=scratch_base(job.root))
+    # Always a dir=: without one, tempfile first probes the temp directory
+    # with a file of its own, which a kill would leave there.
+    base = scratch_base(job.root) or os.environ.get("TMPDIR") or "/tmp"
+    scratch = tempfile.mkdtemp(prefix=SCRATCH_PREFIX, dir=base)
     try:
         with ThreadPoolExecutor(max_workers=workers) as pool:
             futures = {pool.submit(build_kernel, job, builds, scratch, make_jobs): kernel

@@ -13,9 +13,10 @@ import re
 from pathlib import Path
 from typing import Iterable, List, Optional
 
+from ..safeio import temp_name
 from .record import log_dir
 from .settings import Job
-from .tools import find_tool, open_nofollow, run_logged, safe_dir, temp_name
+from .tools import find_tool, open_nofollow, run_logged, safe_dir
 
 # The files depmod (kmod) writes into /lib/modules/K; modules.order,
 # modules.builtin and modules.builtin.modinfo come with the kernel package.

@@ -19,13 +19,12 @@ from typing import Dict, List, Optional, Tuple
 
 from ..errors import JobFailed, UsageError
 from ..report import Report
-from ..safeio import check_writable, fsync_dir
+from ..safeio import check_writable, fsync_dir, temp_name
 from . import index
 from .plan import ModuleBuild
 from .record import Record, pending, read_record, record_path, string_list, tail, write_record
 from .results import INSTALL_FAILED, STATUS_BUILT, STATUS_FAILED, STATUS_SKIPPED
 from .settings import Job
-from .tools import temp_name
 
 
 def settle_kernel(job: Job, kernel: str, builds: List[ModuleBuild], report: Report) -> None:
@@ -202,13 +201,19 @@ def unfinished(job: Job, kernel: str, record: Record) -> bool:
 
 
 def finish_kernel(job: Job, kernel: str, record: Record, run_depmod: bool = False) -> Optional[str]:
-    """depmod when asked to or when modules.dep does not name the modules,
-    then the record without ``pending``, last. None or the index's problem."""
+    """depmod when asked to, when an install is pending or when modules.dep
+    does not name the modules; then the record, last: without ``pending``
+    once depmod succeeded, else keeping it, so that the next run runs depmod
+    again (a depmod killed after writing modules.dep but before its other
+    files leaves a modules.dep that looks right). None or the index's problem."""
     dest_rel = record.get("dest") or job.module_settings.dest
     files = [n for entry in record["modules"].values() for n in (entry.get("files") or {})]
     problem = None
-    if run_depmod or not index.names_all(job, kernel, dest_rel, files):
+    if run_depmod or pending(record) or not index.names_all(job, kernel, dest_rel, files):
         problem = index.update(job, kernel, dest_rel, files)
-    record.pop("pending", None)
+    if problem:
+        record["pending"] = dict(pending(record), index=problem)
+    else:
+        record.pop("pending", None)
     write_record(job, kernel, record)
     return problem

@@ -7,7 +7,9 @@ runs share), ``.NAME.XXXXXXXX.sunray-tmp`` files in /lib/modules/K/<dest>,
 the log directory and the record directory, and temporary files of a
 depmod that is no longer running. Finding them is a few directory reads
 (a run with nothing to do stays cheap); removing them happens under the
-lock, where every one of them belongs to a run that is gone.
+lock, where every one of them belongs to a run that is gone. (A killed
+run's journal, and its holder line left in the lock file, are the journal's
+to finish: their presence only makes a run with nothing else to do enter it.)
 """
 
 import os
@@ -15,11 +17,14 @@ import shutil
 from pathlib import Path
 from typing import List, Sequence
 
+from ..journal import JOURNAL
+from ..runlock import LOCK_NAME
+from ..safeio import is_temp_name, remove_temp_files
 from . import index
 from .build import scratch_base
 from .record import log_dir, read_record, record_path
 from .settings import Job, valid_dest
-from .tools import is_temp_name, remove_temp_files, scratch_leftovers
+from .tools import scratch_leftovers
 
 
 def _temp_dirs(job: Job, kernels: Sequence[str]) -> List[Path]:
@@ -36,8 +41,20 @@ def _temp_dirs(job: Job, kernels: Sequence[str]) -> List[Path]:
 
 
 def find_leftovers(job: Job, kernels: Sequence[str]) -> List[str]:
-    """Server paths of what killed runs left for these kernels (read-only)."""
+    """Server paths of what killed runs left for these kernels (read-only).
+    A run journal, a lock file still naming a holder, or a temporary file
+    in the state directory count too: entering the journal finishes them."""
     found = [job.root.server_path(p) for p in scratch_leftovers(scratch_base(job.root))]
+    state = job.root.state(settings=job.settings)
+    if not state.is_symlink():
+        lock = state / LOCK_NAME
+        if os.path.lexists(state / JOURNAL) or (lock.is_file() and lock.stat().st_size):
+            found.append(job.root.server_path(state / JOURNAL))
+        try:
+            found.extend(job.root.server_path(state / n) for n in sorted(os.listdir(state))
+                         if is_temp_name(n))
+        except OSError:
+            pass
     for d in _temp_dirs(job, kernels):
         if d.is_symlink():
             continue

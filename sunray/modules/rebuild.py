@@ -13,12 +13,18 @@ import time
 from typing import Any, Dict, List, Optional, Sequence
 
 from ..errors import UsageError
+from ..journal import Journal
 from ..rootfs import Root
 from .build import build_all
-from .discover import discover_modules, headers_dir, headers_package, installed_kernels
+from .discover import (
+    discover_modules,
+    headers_dir,
+    headers_package,
+    installed_kernels,
+    module_objects,
+)
 from .install import finish_kernel, unfinished
 from .leftovers import find_leftovers, remove_leftovers
-from .lock import BuildLock
 from .plan import Plan, plan_builds, survey
 from .record import read_record, record_path, recorded_files
 from .results import INSTALL_FAILED, STATUS_CURRENT, STATUS_FAILED, STATUS_WOULD, ModulesReport
@@ -61,7 +67,8 @@ def _rebuild(job: Job, kernels: Optional[List[str]], jobs: Any = None, force: bo
             report.notes.append(f"{kernel}: would run depmod and finish the record")
         return _finish(report, work.plan, started)
     if work.todo or work.unfinished or leftovers:
-        with BuildLock(job):
+        with Journal(job.root, job.settings, "rebuild-modules", work.targets(),
+                     hold=True) as journal:
             if work.records_changed():
                 # another run built or removed modules while this one waited
                 del report.notes[said[0]:], report.warnings[said[1]:]
@@ -76,6 +83,7 @@ def _rebuild(job: Job, kernels: Optional[List[str]], jobs: Any = None, force: bo
                 report.settled.append(kernel)
                 if problem and not report.failure:
                     report.failure = problem
+        report.notes.extend(journal.notes)
     for build in work.current:
         build.row.status = STATUS_CURRENT
     return _finish(report, work.plan, started)
@@ -100,6 +108,20 @@ class _Work:
             if s.headers and s.kernel not in building and s.record["modules"]
             and any(b.kernel == s.kernel for b in self.plan.builds)
             and unfinished(job, s.kernel, s.record)]
+
+    def targets(self) -> List[str]:
+        """Server paths of the files this work may write (for the run journal)."""
+        kernels = list(dict.fromkeys([b.kernel for b in self.todo] + self.unfinished))
+        paths = []
+        for kernel in kernels:
+            paths.append(self.job.root.server_path(record_path(self.job, kernel)))
+            paths.append(self.job.root.server_path(self.job.kernel_dir(kernel) / "modules.dep"))
+        for build in self.todo:
+            paths.append(self.job.root.server_path(build.row.log))
+            dest = self.job.dest_dir(build.kernel)
+            paths.extend(self.job.root.server_path(dest / f"{name}.ko")
+                         for name in module_objects(build.srcdir))
+        return paths
 
     def records_changed(self) -> bool:
         """Whether a record changed since the plan (cheap: small files)."""

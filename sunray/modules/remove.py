@@ -17,12 +17,12 @@ from pathlib import Path
 from typing import Any, Dict, List, NamedTuple
 
 from ..fileedit import FileChange
+from ..journal import Journal
 from ..report import Report
 from ..rootfs import Root
 from ..safeio import check_writable
 from . import index
 from .leftovers import find_leftovers, remove_leftovers
-from .lock import LOCK_NAME, BuildLock
 from .record import (
     Record,
     log_dir,
@@ -34,10 +34,6 @@ from .record import (
 )
 from .settings import NAME_RE, Job, check_kernel, valid_dest
 from .tools import safe_dir
-
-# What may stay in the state directory without keeping it: the lock (and the
-# lock of versions before the one lock).
-_LOCK_FILES = (LOCK_NAME, "modules.lock")
 
 
 class Removal(NamedTuple):
@@ -114,9 +110,12 @@ def remove(root: Root, settings: Dict[str, Any], kernel: str, dry_run: bool = Fa
     if plan.empty:
         return report
     targets = plan.files + plan.index_files + [plan.record_file]
-    check_writable(root, [root.server_path(t) for t in targets if os.path.lexists(t)],
+    server_targets = [root.server_path(t) for t in targets]
+    check_writable(root, [p for p, t in zip(server_targets, targets) if os.path.lexists(t)],
                    "remove the modules")
-    with BuildLock(job) as lock:
+    # A revert's journal: the state directory goes too once nothing of
+    # sunray's is left in it.
+    with Journal(root, settings, "remove-modules", server_targets, revert=True) as journal:
         plan = _removal(job, kernel)  # another run may have changed it while we waited
         remove_leftovers(job, [kernel])
         for t in plan.files:
@@ -143,29 +142,14 @@ def remove(root: Root, settings: Dict[str, Any], kernel: str, dry_run: bool = Fa
         if os.path.lexists(plan.record_file):
             plan.record_file.unlink()
             report.add(FileChange(root.server_path(plan.record_file), "removed"))
-        _remove_empty_dirs(job, lock)
+        for d in (log_dir(job, kernel).parent, log_dir(job, kernel).parent.parent,
+                  plan.record_file.parent):
+            _rmdir_quietly(d)  # when empty: nothing else of sunray's in it
+        old_lock = root.state("modules.lock", settings=settings)  # before the one lock
+        if old_lock.is_file() and not old_lock.is_symlink():
+            old_lock.unlink()
+    report.notes.extend(journal.notes)
     return report
-
-
-def _remove_empty_dirs(job: Job, lock: BuildLock) -> None:
-    """The log and state directories once nothing of sunray's is in them
-    (the lock, held, goes with the state directory)."""
-    logs = log_dir(job, "x").parent
-    for d in (logs, logs.parent):
-        _rmdir_quietly(d)
-    records = record_path(job, "x").parent
-    _rmdir_quietly(records)
-    state = records.parent
-    try:
-        names = os.listdir(state)
-    except OSError:
-        return
-    if set(names) <= set(_LOCK_FILES) and lock.outermost:
-        for name in names:
-            if name != LOCK_NAME:
-                os.unlink(state / name)
-        lock.remove()
-        _rmdir_quietly(state)
 
 
 def _rmdir_quietly(path: Path) -> None:

@@ -1,10 +1,8 @@
 """The tools builds and installs run (make, patch, modinfo, depmod), run
 with a clean environment into a log, the safe way to the directories and
-files they write under the root, and the temporary names a killed run may
-leave behind: ``.NAME.<random>.sunray-tmp`` (staged .ko files, the old ones
-kept aside while a kernel's set is swapped, logs being written) and
-``sunray-kbuild-<random>`` (build scratch space in DIR/var/tmp), each
-removed by the next run or removal under the lock."""
+files they write under the root, and the build scratch directories a killed
+run may leave behind (``sunray-kbuild-<random>`` in DIR/var/tmp; its
+temporary files are safeio's ``.NAME.<random>.sunray-tmp``)."""
 
 import os
 import re
@@ -16,8 +14,6 @@ from typing import Dict, List, Optional, TextIO, Union
 from ..errors import JobFailed
 from ..rootfs import Root
 
-# .NAME.<random>.sunray-tmp: temp_name()'s, or mkstemp's (safeio.atomic_write).
-_TEMP_NAME = re.compile(r"^\..+\.[A-Za-z0-9_]{8}\.sunray-tmp$")
 SCRATCH_PREFIX = "sunray-kbuild-"
 _SCRATCH_NAME = re.compile(r"^sunray-kbuild-[A-Za-z0-9_]{8}$")  # mkdtemp's 8 characters
 
@@ -78,41 +74,6 @@ def safe_dir(root: Root, host_dir: Path, create: bool = True) -> Path:
 def open_nofollow(path: str, flags: int) -> int:
     """open() opener: never write through a symlink at a log's name."""
     return os.open(path, flags | os.O_NOFOLLOW, 0o644)
-
-
-def temp_name(name: str) -> str:
-    """A temporary name for ``name`` in the same directory."""
-    return f".{name}.{os.urandom(4).hex()}.sunray-tmp"
-
-
-def is_temp_name(name: str) -> bool:
-    """Whether ``name`` is one of sunray's temporary names."""
-    return bool(_TEMP_NAME.match(name))
-
-
-def remove_temp_files(directory: Union[str, Path]) -> List[str]:
-    """Remove the temporary files (never directories) a killed run left
-    directly in ``directory``: names of the pattern, owned by root or by us,
-    not followed. The names removed."""
-    removed: List[str] = []
-    try:
-        dfd = os.open(str(directory), os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW)
-    except OSError:
-        return removed
-    try:
-        for name in os.listdir(dfd):
-            if not is_temp_name(name):
-                continue
-            try:
-                st = os.lstat(name, dir_fd=dfd)
-                if st.st_uid in (0, os.geteuid()) and not stat.S_ISDIR(st.st_mode):
-                    os.unlink(name, dir_fd=dfd)
-                    removed.append(name)
-            except OSError:
-                continue  # gone already
-    finally:
-        os.close(dfd)
-    return removed
 
 
 def scratch_leftovers(base: Optional[str]) -> List[Path]:
