@@ -298,7 +298,7 @@ _ANY_CALL = re.compile(r"^(?:\d+ +)?([a-z0-9_]+)\(")
 
 
 # Random parts of names (mkstemp's 8 characters) and numbers (fds, pids).
-_RANDOM_PART = re.compile(r"[A-Za-z0-9_]{8}(?=\.sunray-tmp|\.sh\b|[\"/>])|\d+")
+_RANDOM_PART = re.compile(r"[A-Za-z0-9_]{8}(?=\.sunray-[a-z]+|\.sh\b|[\"/>])|\d+")
 _QUOTED = re.compile(r'"((?:[^"\\]|\\.)*)"')
 
 

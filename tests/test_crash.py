@@ -131,6 +131,7 @@ class Case:
     limit: int = 20
     follow: bool = False
     shards: int = 1
+    xfail: str = ""  # why it still fails (an entry of /work/briefs/crash-findings.md)
     env: Dict[str, str] = field(default_factory=dict)
 
 
@@ -152,7 +153,7 @@ CASES = [
     Case("apply", demo_tree, ["apply"],
          [REMOVE_MODULES, ["install-kernel-hooks", "--revert"], ["install-boot-hook", "--revert"],
           ["esd-dir", "--revert"], ["patch-tmpwatch", "--revert"]],
-         follow=True, shards=2, limit=8, env={**HOOK_ENV, **SMALL_BUILD}),
+         follow=True, shards=2, limit=6, env={**HOOK_ENV, **SMALL_BUILD}),
 ]
 
 
@@ -164,12 +165,14 @@ def _with_root(args: List[str], root: Path) -> List[str]:
 
 
 # (case, shard): a case with many expensive points is split over several
-# test items, so that xdist can run them side by side.
-ITEMS = [(c, k) for c in CASES for k in range(c.shards)]
+# test items, so that xdist can run them side by side. A case whose fix has
+# not landed is a strict xfail naming its entry in the findings.
+ITEMS = [pytest.param(c, k, id=c.name + (f"-{k + 1}of{c.shards}" if c.shards > 1 else ""),
+                      marks=[pytest.mark.xfail(strict=True, reason=c.xfail)] if c.xfail else [])
+         for c in CASES for k in range(c.shards)]
 
 
-@pytest.mark.parametrize(("case", "shard"), ITEMS, ids=[
-    c.name + (f"-{k + 1}of{c.shards}" if c.shards > 1 else "") for c, k in ITEMS])
+@pytest.mark.parametrize(("case", "shard"), ITEMS)
 def test_killed_anywhere_the_rerun_converges_and_the_revert_restores(case, shard, tmp_path):
     need_root()
     need("strace")
