@@ -35,7 +35,6 @@ followed:
   change, so that ``esd-dir --revert`` puts it back (``esdrevert``).
 """
 
-import errno
 import os
 import re
 import stat
@@ -47,7 +46,7 @@ from .errors import JobFailed, UsageError
 from .journal import Journal
 from .report import Check, Report
 from .rootfs import DIR_FLAGS, Root
-from .safeio import temp_name
+from .safeio import exchange, temp_name
 
 WANT_MODE = 0o1777
 WANT_UID = 0
@@ -336,37 +335,6 @@ def _exchange_in(parent_fd, new, name, path, seen):
     except OSError as e:
         raise JobFailed(f"cannot move {path} aside: {e.strerror}") from None
     _swap_in(parent_fd, held, name, path, [f"the old one is at {new}"])
-
-
-def exchange(parent_fd: int, first: str, second: str) -> bool:
-    """``renameat2(RENAME_EXCHANGE)`` of two names in one directory; False
-    when the C library and kernel cannot (then nothing happened)."""
-    import ctypes
-    import platform
-
-    libc = ctypes.CDLL(None, use_errno=True)
-    args = (ctypes.c_int(parent_fd), ctypes.c_char_p(os.fsencode(first)),
-            ctypes.c_int(parent_fd), ctypes.c_char_p(os.fsencode(second)),
-            ctypes.c_uint(_RENAME_EXCHANGE))
-    renameat2 = getattr(libc, "renameat2", None)
-    if renameat2 is not None:
-        result = renameat2(*args)
-    else:  # glibc before 2.28 (RHEL 7): the system call itself
-        number = _RENAMEAT2.get(platform.machine())
-        if number is None:
-            return False
-        result = libc.syscall(ctypes.c_long(number), *args)
-    if result == 0:
-        return True
-    err = ctypes.get_errno()
-    if err in (errno.ENOSYS, errno.EINVAL, errno.EOPNOTSUPP):
-        return False
-    raise OSError(err, os.strerror(err))
-
-
-_RENAME_EXCHANGE = 2
-_RENAMEAT2 = {"x86_64": 316, "aarch64": 276, "i686": 353, "i386": 353, "ppc64le": 357,
-              "ppc64": 357, "s390x": 347}
 
 
 def _exists(parent_fd, name):

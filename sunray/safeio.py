@@ -8,6 +8,7 @@
 * ``temp_name`` / ``is_temp_name``: the one pattern of sunray's temporary
   names (``.NAME.<random>.sunray-tmp``), so that a rerun or a revert can
   remove what a killed run left (``remove_temp_files``);
+* ``exchange``: two names swapped in one step (``renameat2``);
 * ``restorecon``: new files on the live system get their SELinux label.
 
 ``sunray.fileedit.FileEditor`` builds backed-up, revertible edits on these.
@@ -270,3 +271,35 @@ def fsync_dir(directory: Union[str, Path]) -> None:
         pass
     finally:
         os.close(dfd)
+
+
+def exchange(parent_fd: int, first: str, second: str) -> bool:
+    """Swap two names in one directory atomically (``renameat2`` with
+    ``RENAME_EXCHANGE``); False when the C library and kernel cannot (then
+    nothing happened), OSError when the swap itself fails."""
+    import ctypes
+    import platform
+
+    libc = ctypes.CDLL(None, use_errno=True)
+    args = (ctypes.c_int(parent_fd), ctypes.c_char_p(os.fsencode(first)),
+            ctypes.c_int(parent_fd), ctypes.c_char_p(os.fsencode(second)),
+            ctypes.c_uint(_RENAME_EXCHANGE))
+    renameat2 = getattr(libc, "renameat2", None)
+    if renameat2 is not None:
+        result = renameat2(*args)
+    else:  # glibc before 2.28 (RHEL 7): the system call itself
+        number = _RENAMEAT2.get(platform.machine())
+        if number is None:
+            return False
+        result = libc.syscall(ctypes.c_long(number), *args)
+    if result == 0:
+        return True
+    err = ctypes.get_errno()
+    if err in (errno.ENOSYS, errno.EINVAL, errno.EOPNOTSUPP):
+        return False
+    raise OSError(err, os.strerror(err))
+
+
+_RENAME_EXCHANGE = 2
+_RENAMEAT2 = {"x86_64": 316, "aarch64": 276, "i686": 353, "i386": 353, "ppc64le": 357,
+              "ppc64": 357, "s390x": 347}
