@@ -1,11 +1,14 @@
 """The entry points of rebuild-modules, of the boot step and of doctor's
-status: which kernels, then plan, build and install under the build lock.
+status: which kernels, the plan (input checked before anything is written),
+then build and install under the run journal and its lock.
 
 Every kernel gets the SRSS modules built against its own headers and
 installed only when all of them built: a failure leaves the installed modules
-and the record as they were. When nothing changed since the last build, a
-run (the boot check included) costs a few stat calls and digests, no
-subprocess.
+and the record as they were. A run also finishes what a killed or failed one
+left: its temporary files, a pending install, a modules.dep that does not
+name the modules. When nothing changed since the last build, a run (the boot
+check included) costs a few stat calls, digests and one read of each
+kernel's modules.dep: no subprocess, no lock, no write.
 """
 
 import os
@@ -80,9 +83,10 @@ def _rebuild(job: Job, kernels: Optional[List[str]], jobs: Any = None, force: bo
                 build_all(job, work.todo, jobs, report)
             for kernel in work.unfinished:
                 problem = finish_kernel(job, kernel, work.records[kernel])
-                report.settled.append(kernel)
-                if problem and not report.failure:
-                    report.failure = problem
+                if problem:
+                    report.failure = report.failure or problem
+                else:
+                    report.settled.append(kernel)
         report.notes.extend(journal.notes)
     for build in work.current:
         build.row.status = STATUS_CURRENT
