@@ -131,7 +131,6 @@ class Case:
     limit: int = 20
     follow: bool = False
     shards: int = 1
-    xfail: str = ""  # why it still fails (an entry of /work/briefs/crash-findings.md)
     env: Dict[str, str] = field(default_factory=dict)
 
 
@@ -165,10 +164,8 @@ def _with_root(args: List[str], root: Path) -> List[str]:
 
 
 # (case, shard): a case with many expensive points is split over several
-# test items, so that xdist can run them side by side. A case whose fix has
-# not landed is a strict xfail naming its entry in the findings.
-ITEMS = [pytest.param(c, k, id=c.name + (f"-{k + 1}of{c.shards}" if c.shards > 1 else ""),
-                      marks=[pytest.mark.xfail(strict=True, reason=c.xfail)] if c.xfail else [])
+# test items, so that xdist can run them side by side.
+ITEMS = [pytest.param(c, k, id=c.name + (f"-{k + 1}of{c.shards}" if c.shards > 1 else ""))
          for c in CASES for k in range(c.shards)]
 
 
