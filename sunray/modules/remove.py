@@ -57,6 +57,8 @@ class Removal(NamedTuple):
 def _removal(job: Job, kernel: str) -> Removal:
     root = job.root
     path = record_path(job, kernel)
+    # Never read (or later remove) state through a symlink out of the root.
+    path = safe_dir(root, path.parent, create=False) / path.name
     record = read_record(path)
     # The record says where it installed; the settings may have changed since.
     dests = []
