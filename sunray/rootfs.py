@@ -149,6 +149,11 @@ class Root:
                     continue
                 done.append(part)
                 fds.append(fd)
+        except OSError as e:
+            # Calls relative to a directory descriptor name only the component.
+            if e.filename is not None and not os.path.isabs(str(e.filename)):
+                e.filename = str(self.top.joinpath(*done, str(e.filename)))
+            raise
         finally:
             for fd in fds:
                 os.close(fd)
