@@ -5,6 +5,10 @@ Invoke program:
 
 - a command-line parse error exits 2 (bad usage), like every other usage
   error of the toolkit;
+- every error it prints is one line starting ``sunray: ``, whatever the
+  input (sunray.errors.message_line);
+- settings files are read with bounds (sunray.yamlload: size, aliases,
+  nesting, UTF-8, keys that are names);
 - a broken configuration (a YAML syntax error, a list where a section
   belongs, ``INVOKE_SUNRAY_MODULES_JOBS=abc``, a missing ``-f FILE``) ends
   with exit 2 and one line ``sunray: config: ...``, never a traceback;
@@ -27,6 +31,7 @@ from invoke.exceptions import Exit, UncastableEnvVar
 from invoke.parser import ParseError
 
 from .. import __version__
+from ..errors import SunrayError, message_line, shown
 
 # Core flags the toolkit honours; Invoke's others concern run() or loading a
 # tasks module from disk (search root, collection), which `sunray` never does.
@@ -45,15 +50,18 @@ def config_errors(config: Optional[Config] = None) -> Iterator[None]:
         yield
     except Exit:
         raise
+    except SunrayError as e:  # sunray.yamlload's refusals name the file
+        raise Exit(message_line(f"sunray: config: {e}"), code=2) from None
     except yaml.YAMLError as e:
-        raise Exit(f"sunray: config: {_yaml_message(e)}", code=2) from None
+        raise Exit(message_line(f"sunray: config: {_yaml_message(e)}"), code=2) from None
     except OSError as e:
-        raise Exit(f"sunray: config: {e.filename or ''}: {e.strerror or e}", code=2) from None
+        raise Exit(message_line(f"sunray: config: {e.filename or ''}: {e.strerror or e}"),
+                   code=2) from None
     except Exception as e:  # Invoke raises several kinds (ValueError, UncastableEnvVar...)
         if os.environ.get("SUNRAY_DEBUG"):
             raise
         message = (_shape_conflict(config) if config is not None else None) or str(e)
-        raise Exit(f"sunray: config: {' '.join(message.split())}", code=2) from None
+        raise Exit(message_line(f"sunray: config: {message}"), code=2) from None
 
 
 def _yaml_message(error):
@@ -80,7 +88,7 @@ def _shape_conflict(config):
         if data is None:
             continue
         if not isinstance(data, dict):
-            return f"{path}: expected a mapping of settings (section: ...), not {data!r}"
+            return f"{path}: expected a mapping of settings (section: ...), not {shown(data)}"
         conflict = _first_conflict(known, data, "")
         if conflict:
             return f"{path}: {conflict}"
@@ -94,7 +102,7 @@ def _first_conflict(known, data, where):
             continue
         if isinstance(known[key], dict) != isinstance(value, dict):
             if isinstance(known[key], dict):
-                return f"{path}: {value!r} where a section of settings belongs"
+                return f"{path}: {shown(value)} where a section of settings belongs"
             return f"{path}: a section where a single value belongs"
         if isinstance(value, dict):
             conflict = _first_conflict(known[key], value, f"{path}.")
@@ -133,8 +141,18 @@ class SunrayEnvironment(Environment):
 
 
 class SunrayConfig(Config):
-    """Invoke's Config with strict env vars and one-line errors while the
-    executor loads the task's configuration."""
+    """Invoke's Config with bounded settings files, strict env vars and
+    one-line errors while the executor loads the task's configuration."""
+
+    def _load_yaml(self, path: str) -> Any:
+        # Invoke's yaml.safe_load of the whole file: a 1 KB alias bomb hung
+        # the program; a non-UTF-8 file gave a codec error naming no file.
+        from ..yamlload import read_config_file
+
+        return read_config_file(str(path))
+
+    _load_yml = _load_yaml
+    _load_json = _load_yaml  # read_config_file reads .json as JSON
 
     def load_collection(self, data: Dict[str, Any], merge: bool = True) -> None:
         with config_errors(self):
