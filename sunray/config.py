@@ -216,7 +216,7 @@ def validate(data: Dict[str, Any], shape: Dict[str, Any] = DEFAULTS,
     environment variable gives) turned into real bools and numbers. Raises
     UsageError naming the key path, the value and the type it should have.
     """
-    checked = {}
+    checked: Dict[str, Any] = {}
     for key, value in data.items():
         path = f"{where}.{key}"
         if key not in shape:

@@ -144,7 +144,7 @@ class SunrayConfig(Config):
     """Invoke's Config with bounded settings files, strict env vars and
     one-line errors while the executor loads the task's configuration."""
 
-    def _load_yaml(self, path: str) -> Any:
+    def _load_yaml(self, path: Any) -> Any:  # a str, whatever its hint says
         # Invoke's yaml.safe_load of the whole file: a 1 KB alias bomb hung
         # the program; a non-UTF-8 file gave a codec error naming no file.
         from ..yamlload import read_config_file
