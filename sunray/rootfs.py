@@ -44,11 +44,14 @@ class Root:
         if top is None or str(top) == "":
             top = "/"
         top = Path(top)
-        if not top.exists():
-            raise UsageError(f"root {top} does not exist")
-        if not top.is_dir():
-            raise UsageError(f"root {top} is not a directory")
-        self.top = top.resolve()
+        try:
+            if not top.exists():
+                raise UsageError(f"root {top} does not exist")
+            if not top.is_dir():
+                raise UsageError(f"root {top} is not a directory")
+            self.top = top.resolve()
+        except OSError as e:  # a name too long, a loop of symlinks
+            raise UsageError(f"root {top}: {e.strerror}") from None
 
     @property
     def is_host(self) -> bool:

@@ -64,6 +64,30 @@ def config_errors(config: Optional[Config] = None) -> Iterator[None]:
         raise Exit(message_line(f"sunray: config: {message}"), code=2) from None
 
 
+@contextlib.contextmanager
+def usage_errors() -> Iterator[None]:
+    """Invoke's parse errors, and the messages of its own Exits (``--help
+    frobnicate``, ``--list nosuch``), -> exit 2 with one line "sunray: ..."."""
+    try:
+        yield
+    except (ParseError, ValueError) as e:  # ValueError: --list-depth abc, --jobs abc
+        raise Exit(usage_line(str(e)), code=2) from None
+    except Exit as e:
+        if e.message and not str(e.message).startswith("sunray: "):  # Invoke's own words
+            raise Exit(usage_line(str(e.message)), code=2) from None
+        raise
+
+
+def usage_line(problem: str) -> str:
+    """Invoke's message about the command line as sunray prints it."""
+    # "Flag <Argument: root> needed value..." names the flag as the admin typed it.
+    problem = re.sub(r"<Argument: ([\w-]+)[^>]*>",
+                     lambda m: ("--" if len(m.group(1)) > 1 else "-") + m.group(1), problem)
+    if re.search(r"'(--dry|-d|-R)'", problem):  # Invoke's own dry-run flag
+        problem += " (to change nothing, give the task --dry-run)"
+    return message_line(f"sunray: {problem}")
+
+
 def _yaml_message(error):
     mark = getattr(error, "problem_mark", None)
     problem = getattr(error, "problem", None) or str(error)
@@ -193,10 +217,8 @@ class SunrayProgram(Program):
     def parse_core(self, argv: Optional[List[str]]) -> None:
         # Invoke's parse_core, less the flags removed above (--debug, --write-pyc).
         self.normalize_argv(argv)
-        try:
+        with usage_errors():
             self.parse_core_args()
-        except (ParseError, ValueError) as e:  # ValueError: --list-depth abc
-            raise Exit(f"sunray: {e}", code=2) from None
         if self.args.version.value:
             self.print_version()
             raise Exit
@@ -209,13 +231,13 @@ class SunrayProgram(Program):
             raise Exit
 
     def parse_tasks(self) -> None:
-        try:
+        with usage_errors():
             super().parse_tasks()
-        except (ParseError, ValueError) as e:  # ValueError: --jobs abc on an int flag
-            hint = ""
-            if re.search(r"'(--dry|-d|-R)'", str(e)):  # Invoke's own dry-run flag
-                hint = " (to change nothing, give the task --dry-run)"
-            raise Exit(f"sunray: {e}{hint}", code=2) from None
+
+    def parse_cleanup(self) -> None:
+        # --help TASK, --list ROOT, --list-depth with json: Invoke's own messages.
+        with usage_errors():
+            super().parse_cleanup()
 
     def update_config(self, merge: bool = True) -> None:
         # Invoke's update_config, less the run() overrides; a -f FILE (or
@@ -223,7 +245,7 @@ class SunrayProgram(Program):
         path = self.args.config.value or os.environ.get("INVOKE_RUNTIME_CONFIG") or None
         if path is not None and not os.path.isfile(os.path.expanduser(path)):
             problem = "not a file" if os.path.exists(os.path.expanduser(path)) else "no such file"
-            raise Exit(f"sunray: config: {path}: {problem}", code=2)
+            raise Exit(message_line(f"sunray: config: {path}: {problem}"), code=2)
         with config_errors(self.config):
             # Invoke's hint says os.PathLike only; it takes a str (its own Program passes one).
             self.config.set_runtime_path(path)  # type: ignore[arg-type]
