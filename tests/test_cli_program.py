@@ -185,3 +185,21 @@ def test_bad_command_line_exits_2_in_one_line(home, sandbox, args, needles):
     for needle in needles:
         assert needle in lines[0], (needle, lines[0])
     assert tree_snapshot(sandbox) == before
+
+
+@pytest.mark.parametrize("name", ["invoke.yaml", "invoke.yml", "invoke.json"])
+def test_the_system_settings_file_is_read_with_bounds_too(tmp_path, name):
+    """/etc/invoke.yaml goes through the same reader as -f and ~/.invoke.yaml
+    (here with the system prefix moved to a directory of the test's own)."""
+    from invoke.exceptions import Exit
+
+    from sunray.cli.program import SunrayConfig, config_errors
+
+    bad = tmp_path / name
+    bad.write_bytes(b'{"sunray": {"esd": {"dir": "/tmp/\xff"}}}\n')
+    config = SunrayConfig(lazy=True, system_prefix=f"{tmp_path}/", user_prefix=f"{tmp_path}/none.")
+    with pytest.raises(Exit) as caught, config_errors(config):
+        config.load_base_conf_files()
+    assert caught.value.code == 2
+    assert caught.value.message == \
+        f"sunray: config: {bad}: not UTF-8 text (byte 0xff at offset 33, line 1)"
