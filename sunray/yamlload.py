@@ -6,7 +6,7 @@ before ten times, so 1 KB becomes 10**30 values the moment anything copies
 or prints it (Invoke's merge does). So a document is first composed (nodes,
 aliases still shared: cheap) and its *expanded* size counted with one sum per
 shared node; it is built into Python data only when that stays under
-MAX_NODES. The file itself is read as at most MAX_BYTES bytes and decoded as
+MAX_NODES (and nests at most MAX_DEPTH deep). The file itself is read as at most MAX_BYTES bytes and decoded as
 UTF-8 (or UTF-16 with a byte order mark, as YAML allows) whatever the locale.
 
 ``load_bounded_yaml()`` is for any YAML input (the savings proposal too);
@@ -25,6 +25,9 @@ from .errors import UsageError, shown
 
 MAX_BYTES = 1 << 20  # 1 MiB: a settings file is a few hundred bytes
 MAX_NODES = 100_000  # values once aliases are written out
+# Sections in sections: settings go 4 deep. Python code that walks data
+# recursively (Invoke's merge, copy.deepcopy) fails some 300 levels down.
+MAX_DEPTH = 100
 
 _STR_TAG = "tag:yaml.org,2002:str"
 _MERGE_TAG = "tag:yaml.org,2002:merge"
@@ -185,8 +188,9 @@ def _children(node) -> List[Any]:
 def _check_nodes(top: Any, label: str, max_nodes: int, names_only: bool) -> None:
     """Count the values ``top`` stands for with every alias written out (one
     sum per shared node, so a bomb costs what its text does); refuse a
-    document over ``max_nodes``, an alias inside itself, and (names_only)
-    a key that is not a string. Iterative: no recursion limit to meet."""
+    document over ``max_nodes``, nesting deeper than MAX_DEPTH, an alias
+    inside itself, and (names_only) a key that is not a string. Iterative:
+    no recursion limit to meet."""
     sizes: Dict[int, int] = {}
     ancestors: Set[int] = set()
     stack: List[Tuple[Any, bool]] = [(top, False)]
@@ -207,6 +211,8 @@ def _check_nodes(top: Any, label: str, max_nodes: int, names_only: bool) -> None
             raise UsageError(f"{label}: {_where(node)}: an alias that refers to itself "
                              "(it would never end)")
         ancestors.add(key)
+        if len(ancestors) > MAX_DEPTH:
+            raise UsageError(f"{label}: {_where(node)}: nested deeper than {MAX_DEPTH} levels")
         stack.append((node, True))
         if names_only and node.id == "mapping":
             _check_names(node, label)

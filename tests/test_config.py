@@ -302,6 +302,8 @@ BAD_INPUTS = [
      ["FILE", "line 1, column 4: an alias that refers to itself"]),
     ("deep nesting", b"sunray: " + b"[" * 5000 + b"]" * 5000, "yaml", {}, ["esd-dir"],
      ["FILE", "nested too deeply"]),
+    ("nested 250 deep", b"sunray: {tmp: {protect: " + b"[" * 250 + b"]" * 250 + b"}}", "yaml",
+     {}, ["esd-dir"], ["FILE", "line 1, column 122: nested deeper than 100 levels"]),
     ("not UTF-8", b"sunray:\n  esd: {dir: /tmp/\xff}\n", "yaml", {}, ["esd-dir"],
      ["FILE", "not UTF-8 text (byte 0xff at offset 26, line 2)"]),
     ("a NUL character", b"sunray:\n  esd: {dir: /tmp/\x00}\n", "yaml", {}, ["esd-dir"],

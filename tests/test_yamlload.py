@@ -73,6 +73,16 @@ def test_deep_nesting_is_refused_not_a_crash():
     text = "a: " + "[" * 5000 + "]" * 5000 + "\n"
     with pytest.raises(UsageError, match=r"^site: nested too deeply"):
         load_bounded_yaml(text, "site")
+    # Deep enough to break Invoke's recursive merge later, not the reader.
+    text = "a: " + "[" * 250 + "]" * 250 + "\n"
+    with pytest.raises(UsageError, match=r"^site: line 1, column 103: nested deeper than 100 levels"):
+        load_bounded_yaml(text, "site")
+    value, depth = load_bounded_yaml("a: " + "[" * 99 + "]" * 99, "site")["a"], 1
+    while value:
+        value, depth = value[0], depth + 1
+    assert depth == 99  # with the mapping around it: 100 levels, the most there may be
+    with pytest.raises(UsageError, match="nested deeper than 100 levels"):
+        load_bounded_yaml("a: " + "[" * 100 + "]" * 100, "site")
 
 
 def test_size_limit(tmp_path):

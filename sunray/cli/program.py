@@ -44,16 +44,12 @@ CORE_FLAGS = (
 @contextlib.contextmanager
 def config_errors(config: Optional[Config] = None) -> Iterator[None]:
     """Invoke's errors while loading or merging configuration -> exit 2, one line."""
-    from invoke.util import yaml  # the YAML module Invoke loads files with
-
     try:
         yield
     except Exit:
         raise
-    except SunrayError as e:  # sunray.yamlload's refusals name the file
+    except SunrayError as e:  # sunray.yamlload's refusals (YAML errors too) name the file
         raise Exit(message_line(f"sunray: config: {e}"), code=2) from None
-    except yaml.YAMLError as e:
-        raise Exit(message_line(f"sunray: config: {_yaml_message(e)}"), code=2) from None
     except OSError as e:
         raise Exit(message_line(f"sunray: config: {e.filename or ''}: {e.strerror or e}"),
                    code=2) from None
@@ -86,14 +82,6 @@ def usage_line(problem: str) -> str:
     if re.search(r"'(--dry|-d|-R)'", problem):  # Invoke's own dry-run flag
         problem += " (to change nothing, give the task --dry-run)"
     return message_line(f"sunray: {problem}")
-
-
-def _yaml_message(error):
-    mark = getattr(error, "problem_mark", None)
-    problem = getattr(error, "problem", None) or str(error)
-    if mark is None:
-        return problem
-    return f"{mark.name}: line {mark.line + 1}, column {mark.column + 1}: {problem}"
 
 
 def _shape_conflict(config):
