@@ -214,7 +214,8 @@ def validate(data: Dict[str, Any], shape: Dict[str, Any] = DEFAULTS,
 
     Returns the data with words for booleans and digits for numbers (what an
     environment variable gives) turned into real bools and numbers. Raises
-    UsageError naming the key path, the value and the type it should have.
+    UsageError naming the key path, the value and the type (and range) it
+    should have.
     """
     checked: Dict[str, Any] = {}
     for key, value in data.items():
