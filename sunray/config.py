@@ -7,15 +7,16 @@ Defaults live here, in code. Invoke layers ``/etc/invoke.yaml``,
 ``sunray.modules``, ...).
 
 ``section()`` checks the merged section against the shapes of DEFAULTS
-(a value of the wrong type, an unknown key), so no task meets a wrong type;
-each concern still checks what its values mean (paths, names, ranges).
+(a value of the wrong type, an unknown key) and every number against its
+range in RANGES, so no task meets a wrong type or an absurd number; each
+concern still checks what its values mean (paths, names).
 """
 
 import copy
 import math
 from typing import TYPE_CHECKING, Any, Dict, Optional
 
-from .errors import UsageError
+from .errors import UsageError, shown
 
 if TYPE_CHECKING:
     import invoke
@@ -187,6 +188,18 @@ _KINDS = {
     "sunray.fleet.command_timeout": ("number",),
 }
 
+# Every number setting's range: lowest, highest, and what it counts (the
+# error says it). A timeout of 1e26 s would reach the systemd unit, where
+# systemd ignores it. tests/test_config.py checks that no number is missing.
+RANGES = {
+    "sunray.modules.lock_timeout": (0, 86400, "seconds"),
+    "sunray.modules.jobs": (0, 256, "builds at once; 0: one per CPU"),
+    "sunray.boot.timeout": (1, 86400, "seconds"),
+    "sunray.fleet.parallel": (1, 256, "hosts at once"),
+    "sunray.fleet.connect_timeout": (1, 3600, "seconds"),
+    "sunray.fleet.command_timeout": (1, 86400, "seconds"),
+}
+
 _TRUE = ("true", "yes", "on", "1")
 _FALSE = ("false", "no", "off", "0")
 
@@ -201,9 +214,10 @@ def validate(data: Dict[str, Any], shape: Dict[str, Any] = DEFAULTS,
 
     Returns the data with words for booleans and digits for numbers (what an
     environment variable gives) turned into real bools and numbers. Raises
-    UsageError naming the key path, the value and the type it should have.
+    UsageError naming the key path, the value and the type (and range) it
+    should have.
     """
-    checked = {}
+    checked: Dict[str, Any] = {}
     for key, value in data.items():
         path = f"{where}.{key}"
         if key not in shape:
@@ -225,8 +239,21 @@ def validate(data: Dict[str, Any], shape: Dict[str, Any] = DEFAULTS,
             except _Mismatch:
                 pass
         else:
-            raise UsageError(_wrong(path, value, " or ".join(_NAMES[k] for k in kinds)))
+            raise UsageError(_wrong(path, value, _expected(path, kinds)))
+        span = RANGES.get(path)
+        if span is not None and not span[0] <= checked[key] <= span[1]:
+            raise UsageError(_wrong(path, checked[key], _expected(path, kinds)))
     return checked
+
+
+def _expected(path, kinds):
+    """What a key takes, in words: its kinds, and its range if it has one."""
+    span = RANGES.get(path)
+    if span is None:
+        return " or ".join(_NAMES[k] for k in kinds)
+    low, high, unit = span
+    number = "a whole number" if kinds == ("int",) else "a number"
+    return f"{number} from {low} to {high} ({unit})"
 
 
 def as_bool(value: Any, path: str = "value") -> bool:
@@ -274,7 +301,9 @@ def _number(value, integer):
         value = int(value)  # YAML's 600.0
     if isinstance(value, bool) or not isinstance(value, int if integer else (int, float)):
         raise _Mismatch
-    if not math.isfinite(value) or value < 0:
+    if isinstance(value, float) and not math.isfinite(value):  # an int is finite, however big
+        raise _Mismatch
+    if value < 0:
         raise _Mismatch
     return value
 
@@ -354,7 +383,7 @@ _NAMES = {
 
 
 def _wrong(path, value, expected):
-    return f"config: {path}: {value!r} is not {expected}"
+    return f"config: {path}: {shown(value)} is not {expected}"
 
 
 def _did_you_mean(key, shape):

@@ -45,11 +45,14 @@ class Root:
         if top is None or str(top) == "":
             top = "/"
         top = Path(top)
-        if not top.exists():
-            raise UsageError(f"root {top} does not exist")
-        if not top.is_dir():
-            raise UsageError(f"root {top} is not a directory")
-        self.top = top.resolve()
+        try:
+            if not top.exists():
+                raise UsageError(f"root {top} does not exist")
+            if not top.is_dir():
+                raise UsageError(f"root {top} is not a directory")
+            self.top = top.resolve()
+        except OSError as e:  # a name too long, a loop of symlinks
+            raise UsageError(f"root {top}: {e.strerror}") from None
 
     @property
     def is_host(self) -> bool:
@@ -156,6 +159,11 @@ class Root:
                     continue
                 done.append(part)
                 fds.append(fd)
+        except OSError as e:
+            # Calls relative to a directory descriptor name only the component.
+            if e.filename is not None and not os.path.isabs(str(e.filename)):
+                e.filename = str(self.top.joinpath(*done, str(e.filename)))
+            raise
         finally:
             for fd in fds:
                 os.close(fd)

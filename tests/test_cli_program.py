@@ -139,3 +139,67 @@ def test_invoke_in_checkout_sees_the_same_tasks():
     proc = subprocess.run([invoke, "--list"], cwd=REPO, capture_output=True, text=True)
     assert proc.returncode == 0, proc.stderr
     assert "patch-tmpwatch" in proc.stdout and "esd-dir" in proc.stdout
+
+
+# --- every usage error: one line starting "sunray: ", exit 2, nothing written ----------
+
+LONG = "/x" * 3000
+# (id, arguments, needles); SANDBOX is the test's root
+BAD_COMMAND_LINES = [
+    ("help for no such task", ["--help", "frobnicate"], ["sunray: ", "'frobnicate'"]),
+    ("list no such collection", ["--list", "nosuch"], ["sunray: ", "'nosuch'"]),
+    ("list depth with json", ["--list", "--list-depth", "2", "--list-format", "json"],
+     ["sunray: ", "--list-depth"]),
+    ("list depth not a number", ["--list", "--list-depth", "abc"], ["sunray: ", "abc"]),
+    ("no such task", ["frobnicate"], ["sunray: ", "'frobnicate'"]),
+    ("task name with a newline", ["esd\n-dir"], ["'esd\\n-dir'"]),
+    ("root with a newline", ["esd-dir", "--root", "/a\nb"], ["root /a\\nb does not exist"]),
+    ("root with an escape", ["esd-dir", "--root", "/a\x1b[2Jb"], ["root /a\\x1b[2Jb"]),
+    ("root not UTF-8", ["esd-dir", "--root", "/a\udcffb"], ["root /a\\xffb does not exist"]),
+    ("root very long", ["esd-dir", "--root", LONG], ["root /x/x", "...", "x/x: File name too long"]),
+    ("format with a newline", ["patch-tmpwatch", "--root", "SANDBOX", "--format", "x\ny"],
+     ["--format", "x\\ny"]),
+    ("flag without its value", ["esd-dir", "--root"], ["--root needed value"]),
+    ("settings flag without its value", ["-f"], ["sunray: "]),
+    ("unknown flag with a newline", ["esd-dir", "--ro\not", "SANDBOX"], ["--ro\\not"]),
+    ("jobs huge", ["rebuild-modules", "--root", "SANDBOX", "--dry-run", "--jobs", "9" * 40],
+     ["--jobs 9999", "1 to 256"]),
+    ("settings file a directory", ["-f", "SANDBOX", "esd-dir", "--root", "SANDBOX"],
+     ["sunray: config: ", "not a file"]),
+]
+
+
+@pytest.mark.parametrize("args, needles", [row[1:] for row in BAD_COMMAND_LINES],
+                         ids=[row[0] for row in BAD_COMMAND_LINES])
+def test_bad_command_line_exits_2_in_one_line(home, sandbox, args, needles):
+    """Before: `sunray --help frobnicate` printed Invoke's "No idea what
+    'frobnicate' is!" (no "sunray:", exit 1), a --root with a newline gave
+    a two-line error, --list nosuch exited 1."""
+    before = tree_snapshot(sandbox)
+    args = [str(sandbox) if arg == "SANDBOX" else arg for arg in args]
+    proc = sunray(home, *args)
+    lines = proc.stderr.splitlines()
+    assert proc.returncode == 2, (proc.returncode, proc.stderr[-2000:])
+    assert len(lines) == 1, proc.stderr[-2000:]
+    assert lines[0].startswith("sunray: ") and len(lines[0]) <= 300, lines[0]
+    for needle in needles:
+        assert needle in lines[0], (needle, lines[0])
+    assert tree_snapshot(sandbox) == before
+
+
+@pytest.mark.parametrize("name", ["invoke.yaml", "invoke.yml", "invoke.json"])
+def test_the_system_settings_file_is_read_with_bounds_too(tmp_path, name):
+    """/etc/invoke.yaml goes through the same reader as -f and ~/.invoke.yaml
+    (here with the system prefix moved to a directory of the test's own)."""
+    from invoke.exceptions import Exit
+
+    from sunray.cli.program import SunrayConfig, config_errors
+
+    bad = tmp_path / name
+    bad.write_bytes(b'{"sunray": {"esd": {"dir": "/tmp/\xff"}}}\n')
+    config = SunrayConfig(lazy=True, system_prefix=f"{tmp_path}/", user_prefix=f"{tmp_path}/none.")
+    with pytest.raises(Exit) as caught, config_errors(config):
+        config.load_base_conf_files()
+    assert caught.value.code == 2
+    assert caught.value.message == \
+        f"sunray: config: {bad}: not UTF-8 text (byte 0xff at offset 33, line 1)"

@@ -96,7 +96,7 @@ BAD_FILES = [
     ("sunray: {modules: {modules: [utio, 5]}}", "sunray.modules.modules"),
     ("sunray: {doctor: {watched_files: [5]}}", "sunray.doctor.watched_files: [5]"),
     ("sunray: {tmp: {protect: /tmp/x}}", "sunray.tmp.protect: '/tmp/x' is not a list"),
-    ("sunray: {boot: {timeout: true}}", "sunray.boot.timeout: True is not a finite number"),
+    ("sunray: {boot: {timeout: true}}", "sunray.boot.timeout: True is not a number from 1 to"),
     ("sunray: {boot: {timeout: -5}}", "sunray.boot.timeout: -5"),
     ("sunray: {modules: {lock_timeout: .nan}}", "sunray.modules.lock_timeout: nan"),
     ("sunray: {modules: {lock_timeout: .inf}}", "sunray.modules.lock_timeout: inf"),
@@ -214,7 +214,7 @@ def test_validator_refuses_bad_numbers(value):
 def test_validator_refuses_bad_seconds(value):
     data = defaults()
     data["boot"]["timeout"] = value
-    with pytest.raises(UsageError, match=r"sunray\.boot\.timeout: .* is not a finite number"):
+    with pytest.raises(UsageError, match=r"sunray\.boot\.timeout: .* is not a number from 1 to 86400"):
         validate(data)
 
 
@@ -247,3 +247,172 @@ def test_config_from_environment_reaches_tasks(sandbox):
     proc = run_sunray("esd-dir", "--dry-run", "--format", "json",
                       env={"INVOKE_SUNRAY_ROOT": str(sandbox / "missing")})
     assert_clean_error(proc, 2, str(sandbox / "missing"))
+
+
+# --- every bad input: one line, exit 2, nothing written ------------------------------
+
+
+def alias_bomb(levels, width=10, use="sunray: {tmp: {protect: *a%d}}"):
+    """A "billion laughs" document: each level lists the one before ``width`` times."""
+    lines = ["a0: &a0 [" + ", ".join(["lol"] * width) + "]"]
+    for i in range(1, levels + 1):
+        lines.append(f"a{i}: &a{i} [" + ", ".join([f"*a{i - 1}"] * width) + "]")
+    return ("\n".join(lines) + "\n" + use % levels + "\n").encode()
+
+
+HUGE = "1" + "0" * 400
+# (id, settings file bytes (None: none), its suffix, environment, task, needles);
+# the needle "FILE": the line starts naming the settings file.
+BAD_INPUTS = [
+    ("newline in a value", b'sunray: {modules: {src: "/usr/a\\nb"}}', "yaml", {},
+     ["rebuild-modules", "--dry-run"], ["/usr/a\\nb"]),
+    ("escape sequence in a value", b'sunray: {modules: {src: "/usr/\\e[31mred"}}', "yaml", {},
+     ["rebuild-modules", "--dry-run"], ["/usr/\\x1b[31mred"]),
+    ("line separator in a value", 'sunray: {modules: {src: "/usr/a\u2028b"}}'.encode(), "yaml",
+     {}, ["rebuild-modules", "--dry-run"], ["/usr/a\\u2028b"]),
+    ("timeout 1e26", b"sunray: {boot: {timeout: 1e26}}", "yaml", {}, ["install-boot-hook"],
+     ["sunray.boot.timeout: ", "from 1 to 86400"]),
+    ("timeout 1.0e+26", b"sunray: {boot: {timeout: 1.0e+26}}", "yaml", {},
+     ["install-boot-hook"], ["sunray.boot.timeout: 1e+26", "from 1 to 86400"]),
+    ("timeout huge integer", f"sunray: {{boot: {{timeout: {HUGE}}}}}".encode(), "yaml", {},
+     ["install-boot-hook"], ["sunray.boot.timeout: ", "from 1 to 86400"]),
+    ("timeout 0", b"sunray: {boot: {timeout: 0}}", "yaml", {}, ["install-boot-hook"],
+     ["sunray.boot.timeout: 0 ", "from 1 to 86400"]),
+    ("timeout .nan", b"sunray: {boot: {timeout: .nan}}", "yaml", {}, ["install-boot-hook"],
+     ["sunray.boot.timeout: nan"]),
+    ("timeout -.inf", b"sunray: {boot: {timeout: -.inf}}", "yaml", {}, ["install-boot-hook"],
+     ["sunray.boot.timeout: -inf"]),
+    ("jobs huge", b"sunray: {modules: {jobs: 99999999999999999999}}", "yaml", {},
+     ["rebuild-modules"], ["sunray.modules.jobs: 99999999999999999999 ", "from 0 to 256"]),
+    ("jobs 257", b"sunray: {modules: {jobs: 257}}", "yaml", {}, ["rebuild-modules"],
+     ["sunray.modules.jobs: 257 ", "from 0 to 256"]),
+    ("lock_timeout a year", b"sunray: {modules: {lock_timeout: 31536000}}", "yaml", {},
+     ["rebuild-modules"], ["sunray.modules.lock_timeout: 31536000 ", "from 0 to 86400"]),
+    ("fleet.parallel 0", b"sunray: {fleet: {parallel: 0}}", "yaml", {}, ["esd-dir"],
+     ["sunray.fleet.parallel: 0 ", "from 1 to 256"]),
+    ("connect_timeout 0", b"sunray: {fleet: {connect_timeout: 0}}", "yaml", {}, ["esd-dir"],
+     ["sunray.fleet.connect_timeout: 0 ", "from 1 to 3600"]),
+    ("command_timeout 1e9", b"sunray: {fleet: {command_timeout: 1e9}}", "yaml", {},
+     ["esd-dir"], ["sunray.fleet.command_timeout: ", "from 1 to 86400"]),
+    ("alias bomb", alias_bomb(30), "yaml", {}, ["esd-dir"],
+     ["FILE", "more than 100,000 values", "an alias bomb?"]),
+    ("alias structure under the limit", alias_bomb(3), "yaml", {}, ["esd-dir"],
+     ["sunray.tmp.protect: [[[", "...", "is not a list of strings"]),
+    ("recursive alias", b"a: &a [*a]\nsunray: {tmp: {protect: *a}}", "yaml", {}, ["esd-dir"],
+     ["FILE", "line 1, column 4: an alias that refers to itself"]),
+    ("deep nesting", b"sunray: " + b"[" * 5000 + b"]" * 5000, "yaml", {}, ["esd-dir"],
+     ["FILE", "nested too deeply"]),
+    ("nested 250 deep", b"sunray: {tmp: {protect: " + b"[" * 250 + b"]" * 250 + b"}}", "yaml",
+     {}, ["esd-dir"], ["FILE", "line 1, column 122: nested deeper than 100 levels"]),
+    ("not UTF-8", b"sunray:\n  esd: {dir: /tmp/\xff}\n", "yaml", {}, ["esd-dir"],
+     ["FILE", "not UTF-8 text (byte 0xff at offset 26, line 2)"]),
+    ("a NUL character", b"sunray:\n  esd: {dir: /tmp/\x00}\n", "yaml", {}, ["esd-dir"],
+     ["FILE", "line 2, column 19: character '\\x00' is not allowed in YAML"]),
+    ("larger than 1 MiB", b"# " + b"x" * (1 << 20) + b"\n", "yaml", {}, ["esd-dir"],
+     ["FILE", "larger than 1 MiB"]),
+    ("an int key", b"sunray: {1: x}", "yaml", {}, ["esd-dir"],
+     ["FILE", "line 1, column 10: key 1 is not a name"]),
+    ("a bool key", b"sunray:\n  esd: {yes: x}", "yaml", {}, ["esd-dir"],
+     ["FILE", "line 2, column 9: key yes is not a name"]),
+    ("unknown key", b"sunray: {boot: {timout: 5}}", "yaml", {}, ["esd-dir"],
+     ["sunray.boot.timout: unknown setting (did you mean 'timeout'?)"]),
+    ("a long value", ('sunray: {tmp: {protect: "/tmp/' + "x" * 5000 + '"}}').encode(), "yaml",
+     {}, ["esd-dir"], ["sunray.tmp.protect: '/tmp/xxx", "xxx...xxx", "' is not a list of strings"]),
+    ("bad JSON", b'{"sunray": {', "json", {}, ["esd-dir"],
+     ["FILE", "line 1, column 13: Expecting property name"]),
+    ("JSON not UTF-8", b'{"sunray": {"esd": {"dir": "/tmp/\xff"}}}', "json", {}, ["esd-dir"],
+     ["FILE", "not UTF-8 text (byte 0xff at offset 33, line 1)"]),
+    ("env newline", None, None, {"INVOKE_SUNRAY_MODULES_JOBS": "1\n2"}, ["esd-dir"],
+     ["sunray.modules.jobs: '1\\n2'"]),
+    ("env 1e26", None, None, {"INVOKE_SUNRAY_BOOT_TIMEOUT": "1e26"}, ["install-boot-hook"],
+     ["sunray.boot.timeout: ", "from 1 to 86400"]),
+    ("env inf", None, None, {"INVOKE_SUNRAY_BOOT_TIMEOUT": "inf"}, ["install-boot-hook"],
+     ["sunray.boot.timeout: 'inf'"]),
+]
+
+
+@pytest.mark.parametrize("content, suffix, env, task, needles",
+                         [row[1:] for row in BAD_INPUTS], ids=[row[0] for row in BAD_INPUTS])
+def test_bad_input_exits_2_in_one_line_writing_nothing(home, sandbox, tmp_path, content, suffix,
+                                                       env, task, needles):
+    """Each bad setting, through -f FILE and through ~/.invoke.SUFFIX: exactly
+    one line on stderr, starting 'sunray: ', at most 300 characters; exit 2;
+    nothing created or changed under the root; and quickly (an alias bomb
+    hung the program)."""
+    (sandbox / "etc/systemd/system").mkdir(parents=True)  # a systemd tree for the boot hook
+    (sandbox / "lib/systemd").mkdir(parents=True)
+    (sandbox / "lib/systemd/systemd").write_text("")
+    before = tree_snapshot(sandbox)
+    runs = []
+    if content is None:
+        runs.append([])
+    else:
+        config = tmp_path / f"site.{suffix}"
+        config.write_bytes(content)
+        runs.append(["-f", config])
+    for core in runs + ([["home"]] if content is not None else []):
+        if core == ["home"]:
+            (home / f".invoke.{suffix}").write_bytes(content)
+            core = []
+        proc = run_sunray(*core, *task, "--root", sandbox, env={"HOME": str(home), **env},
+                          timeout=60)
+        lines = proc.stderr.splitlines()
+        assert proc.returncode == 2, (proc.returncode, proc.stderr[-2000:])
+        assert len(lines) == 1, proc.stderr[-2000:]
+        assert lines[0].startswith("sunray: ") and len(lines[0]) <= 300, lines[0]
+        for needle in needles:
+            if needle == "FILE":  # the message names the file (what else could say which?)
+                needle = f"sunray: config: {config if core else home / ('.invoke.' + suffix)}: "
+            assert needle in lines[0], (needle, lines[0])
+        assert tree_snapshot(sandbox) == before
+
+
+@pytest.mark.parametrize("content", [b"", b"# nothing set here\n", b"---\n", b"sunray: {}\n"])
+def test_an_empty_settings_file_sets_nothing(home, sandbox, tmp_path, content):
+    config = tmp_path / "site.yaml"
+    config.write_bytes(content)
+    proc = esd_dir_dry(home, sandbox, "-f", config)
+    assert proc.returncode == 0, proc.stderr
+    assert "/tmp/.esd" in proc.stdout
+
+
+def test_every_number_setting_has_a_range():
+    """A timeout of 1e26 s was written into the unit, where systemd ignores it."""
+    from sunray.config import DEFAULTS, RANGES
+
+    def numbers(shape, where):
+        for key, value in shape.items():
+            if isinstance(value, dict):
+                yield from numbers(value, f"{where}.{key}")
+            elif isinstance(value, (int, float)) and not isinstance(value, bool):
+                yield f"{where}.{key}", value
+
+    found = dict(numbers(DEFAULTS, "sunray"))
+    assert found and set(found) == set(RANGES)
+    for path, default in found.items():
+        low, high = RANGES[path][:2]
+        assert low <= default <= high, path
+        key = path[len("sunray."):]
+        assert f"`{key}`" in (REPO / "docs/configuration.md").read_text() or \
+            key.startswith("fleet."), path
+        assert f"{low} to {high}" in (REPO / "docs/configuration.md").read_text(), path
+
+
+@pytest.mark.parametrize("path, value, ok", [
+    ("boot.timeout", 1, True), ("boot.timeout", 86400, True), ("boot.timeout", 86401, False),
+    ("boot.timeout", 0.5, False), ("boot.timeout", "1e26", False), ("boot.timeout", 10 ** 400, False),
+    ("modules.jobs", 0, True), ("modules.jobs", 256, True), ("modules.jobs", 257, False),
+    ("modules.lock_timeout", 0, True), ("modules.lock_timeout", 0.5, True),
+    ("modules.lock_timeout", 86401, False), ("fleet.parallel", 1, True),
+    ("fleet.parallel", 0, False), ("fleet.connect_timeout", 2.5, True),
+    ("fleet.connect_timeout", 3601, False), ("fleet.command_timeout", 86400, True),
+])
+def test_validator_ranges(path, value, ok):
+    data = defaults()
+    concern, key = path.split(".")
+    data[concern][key] = value
+    if ok:
+        assert validate(data)[concern][key] == value
+    else:
+        with pytest.raises(UsageError, match=rf"sunray\.{path}: .* is not .* from "):
+            validate(data)

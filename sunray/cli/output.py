@@ -9,7 +9,7 @@ import os
 import sys
 from typing import TYPE_CHECKING, Any, Callable, Dict, Optional, TextIO
 
-from ..errors import JobFailed, SunrayError, one_line
+from ..errors import MAX_LINE, JobFailed, SunrayError, message_line, one_line
 from ..report import FORMATS, check_format  # noqa: F401 (tasks import check_format from here)
 
 if TYPE_CHECKING:
@@ -22,7 +22,9 @@ def guarded(func: Callable[..., Any]) -> Callable[..., Any]:
     """Turn toolkit errors into a one-line message and an exit code.
 
     UsageError -> exit 2, JobFailed -> exit 1; anything unexpected is reported
-    in one line too (set SUNRAY_DEBUG=1 to see the traceback).
+    in one line too (set SUNRAY_DEBUG=1 to see the traceback). Whatever the
+    message holds, it is printed as one line (sunray.errors.message_line),
+    and an OS error's file inside the task's root by its server path.
     """
     from invoke.exceptions import Exit
 
@@ -33,7 +35,7 @@ def guarded(func: Callable[..., Any]) -> Callable[..., Any]:
         except Exit:
             raise
         except SunrayError as e:
-            raise Exit(f"sunray: {e}", code=e.exit_code) from None
+            raise Exit(message_line(f"sunray: {e}"), code=e.exit_code) from None
         except KeyboardInterrupt:
             raise Exit("sunray: interrupted", code=130) from None
         except BrokenPipeError:
@@ -41,15 +43,13 @@ def guarded(func: Callable[..., Any]) -> Callable[..., Any]:
         except OSError as e:
             if os.environ.get("SUNRAY_DEBUG"):
                 raise
-            raise Exit(f"sunray: {one_line(e)}", code=1) from None
+            raise Exit(message_line(f"sunray: {one_line(e, _task_root)}"), code=1) from None
         except Exception as e:  # a bug: still no traceback for the admin
             if os.environ.get("SUNRAY_DEBUG"):
                 raise
-            raise Exit(
-                f"sunray: internal error: {type(e).__name__}: {e} "
-                "(run with SUNRAY_DEBUG=1 for a traceback)",
-                code=1,
-            ) from None
+            hint = " (run with SUNRAY_DEBUG=1 for a traceback)"
+            cause = message_line(one_line(e), MAX_LINE - len("sunray: internal error: " + hint))
+            raise Exit(f"sunray: internal error: {cause}{hint}", code=1) from None
 
     return wrapper
 
@@ -60,11 +60,19 @@ def settings(ctx: Optional["invoke.Context"], name: Optional[str] = None) -> Dic
     return section(ctx, name)
 
 
+# The host directory of the root the running task works on: the guard names
+# an OS error's file as the server sees it (a task makes one Root, here).
+_task_root: Optional[str] = None
+
+
 def root_of(ctx: Optional["invoke.Context"], root: Optional[str]) -> "Root":
     """The Root for a task: --root, else the settings' ``sunray.root``, else /."""
     from ..rootfs import Root
 
-    return Root(root or settings(ctx).get("root") or "/")
+    global _task_root
+    made = Root(root or settings(ctx).get("root") or "/")
+    _task_root = str(made.top)
+    return made
 
 
 def emit(result: Any, fmt: str = "text", stream: Optional[TextIO] = None) -> None:
@@ -88,7 +96,7 @@ def finish(result: Any, fmt: str = "text") -> None:
     """Print the result, print its warnings on stderr, and fail when it failed."""
     emit(result, fmt)
     for warning in getattr(result, "warnings", []) or []:
-        print(f"sunray: warning: {warning}", file=sys.stderr)
+        print(message_line(f"sunray: warning: {warning}", 4 * MAX_LINE), file=sys.stderr)
     failure = getattr(result, "failure", None)
     if failure:
         raise JobFailed(failure)

@@ -5,6 +5,10 @@ Invoke program:
 
 - a command-line parse error exits 2 (bad usage), like every other usage
   error of the toolkit;
+- every error it prints is one line starting ``sunray: ``, whatever the
+  input (sunray.errors.message_line);
+- settings files are read with bounds (sunray.yamlload: size, aliases,
+  nesting, UTF-8, keys that are names);
 - a broken configuration (a YAML syntax error, a list where a section
   belongs, ``INVOKE_SUNRAY_MODULES_JOBS=abc``, a missing ``-f FILE``) ends
   with exit 2 and one line ``sunray: config: ...``, never a traceback;
@@ -27,6 +31,7 @@ from invoke.exceptions import Exit, UncastableEnvVar
 from invoke.parser import ParseError
 
 from .. import __version__
+from ..errors import SunrayError, message_line, shown
 
 # Core flags the toolkit honours; Invoke's others concern run() or loading a
 # tasks module from disk (search root, collection), which `sunray` never does.
@@ -39,29 +44,44 @@ CORE_FLAGS = (
 @contextlib.contextmanager
 def config_errors(config: Optional[Config] = None) -> Iterator[None]:
     """Invoke's errors while loading or merging configuration -> exit 2, one line."""
-    from invoke.util import yaml  # the YAML module Invoke loads files with
-
     try:
         yield
     except Exit:
         raise
-    except yaml.YAMLError as e:
-        raise Exit(f"sunray: config: {_yaml_message(e)}", code=2) from None
+    except SunrayError as e:  # sunray.yamlload's refusals (YAML errors too) name the file
+        raise Exit(message_line(f"sunray: config: {e}"), code=2) from None
     except OSError as e:
-        raise Exit(f"sunray: config: {e.filename or ''}: {e.strerror or e}", code=2) from None
+        raise Exit(message_line(f"sunray: config: {e.filename or ''}: {e.strerror or e}"),
+                   code=2) from None
     except Exception as e:  # Invoke raises several kinds (ValueError, UncastableEnvVar...)
         if os.environ.get("SUNRAY_DEBUG"):
             raise
         message = (_shape_conflict(config) if config is not None else None) or str(e)
-        raise Exit(f"sunray: config: {' '.join(message.split())}", code=2) from None
+        raise Exit(message_line(f"sunray: config: {message}"), code=2) from None
 
 
-def _yaml_message(error):
-    mark = getattr(error, "problem_mark", None)
-    problem = getattr(error, "problem", None) or str(error)
-    if mark is None:
-        return problem
-    return f"{mark.name}: line {mark.line + 1}, column {mark.column + 1}: {problem}"
+@contextlib.contextmanager
+def usage_errors() -> Iterator[None]:
+    """Invoke's parse errors, and the messages of its own Exits (``--help
+    frobnicate``, ``--list nosuch``), -> exit 2 with one line "sunray: ..."."""
+    try:
+        yield
+    except (ParseError, ValueError) as e:  # ValueError: --list-depth abc, --jobs abc
+        raise Exit(usage_line(str(e)), code=2) from None
+    except Exit as e:
+        if e.message and not str(e.message).startswith("sunray: "):  # Invoke's own words
+            raise Exit(usage_line(str(e.message)), code=2) from None
+        raise
+
+
+def usage_line(problem: str) -> str:
+    """Invoke's message about the command line as sunray prints it."""
+    # "Flag <Argument: root> needed value..." names the flag as the admin typed it.
+    problem = re.sub(r"<Argument: ([\w-]+)[^>]*>",
+                     lambda m: ("--" if len(m.group(1)) > 1 else "-") + m.group(1), problem)
+    if re.search(r"'(--dry|-d|-R)'", problem):  # Invoke's own dry-run flag
+        problem += " (to change nothing, give the task --dry-run)"
+    return message_line(f"sunray: {problem}")
 
 
 def _shape_conflict(config):
@@ -80,7 +100,7 @@ def _shape_conflict(config):
         if data is None:
             continue
         if not isinstance(data, dict):
-            return f"{path}: expected a mapping of settings (section: ...), not {data!r}"
+            return f"{path}: expected a mapping of settings (section: ...), not {shown(data)}"
         conflict = _first_conflict(known, data, "")
         if conflict:
             return f"{path}: {conflict}"
@@ -94,7 +114,7 @@ def _first_conflict(known, data, where):
             continue
         if isinstance(known[key], dict) != isinstance(value, dict):
             if isinstance(known[key], dict):
-                return f"{path}: {value!r} where a section of settings belongs"
+                return f"{path}: {shown(value)} where a section of settings belongs"
             return f"{path}: a section where a single value belongs"
         if isinstance(value, dict):
             conflict = _first_conflict(known[key], value, f"{path}.")
@@ -133,8 +153,18 @@ class SunrayEnvironment(Environment):
 
 
 class SunrayConfig(Config):
-    """Invoke's Config with strict env vars and one-line errors while the
-    executor loads the task's configuration."""
+    """Invoke's Config with bounded settings files, strict env vars and
+    one-line errors while the executor loads the task's configuration."""
+
+    def _load_yaml(self, path: Any) -> Any:  # a str, whatever its hint says
+        # Invoke's yaml.safe_load of the whole file: a 1 KB alias bomb hung
+        # the program; a non-UTF-8 file gave a codec error naming no file.
+        from ..yamlload import read_config_file
+
+        return read_config_file(str(path))
+
+    _load_yml = _load_yaml
+    _load_json = _load_yaml  # read_config_file reads .json as JSON
 
     def load_collection(self, data: Dict[str, Any], merge: bool = True) -> None:
         with config_errors(self):
@@ -175,10 +205,8 @@ class SunrayProgram(Program):
     def parse_core(self, argv: Optional[List[str]]) -> None:
         # Invoke's parse_core, less the flags removed above (--debug, --write-pyc).
         self.normalize_argv(argv)
-        try:
+        with usage_errors():
             self.parse_core_args()
-        except (ParseError, ValueError) as e:  # ValueError: --list-depth abc
-            raise Exit(f"sunray: {e}", code=2) from None
         if self.args.version.value:
             self.print_version()
             raise Exit
@@ -191,13 +219,13 @@ class SunrayProgram(Program):
             raise Exit
 
     def parse_tasks(self) -> None:
-        try:
+        with usage_errors():
             super().parse_tasks()
-        except (ParseError, ValueError) as e:  # ValueError: --jobs abc on an int flag
-            hint = ""
-            if re.search(r"'(--dry|-d|-R)'", str(e)):  # Invoke's own dry-run flag
-                hint = " (to change nothing, give the task --dry-run)"
-            raise Exit(f"sunray: {e}{hint}", code=2) from None
+
+    def parse_cleanup(self) -> None:
+        # --help TASK, --list ROOT, --list-depth with json: Invoke's own messages.
+        with usage_errors():
+            super().parse_cleanup()
 
     def update_config(self, merge: bool = True) -> None:
         # Invoke's update_config, less the run() overrides; a -f FILE (or
@@ -205,7 +233,7 @@ class SunrayProgram(Program):
         path = self.args.config.value or os.environ.get("INVOKE_RUNTIME_CONFIG") or None
         if path is not None and not os.path.isfile(os.path.expanduser(path)):
             problem = "not a file" if os.path.exists(os.path.expanduser(path)) else "no such file"
-            raise Exit(f"sunray: config: {path}: {problem}", code=2)
+            raise Exit(message_line(f"sunray: config: {path}: {problem}"), code=2)
         with config_errors(self.config):
             # Invoke's hint says os.PathLike only; it takes a str (its own Program passes one).
             self.config.set_runtime_path(path)  # type: ignore[arg-type]
