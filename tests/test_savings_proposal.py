@@ -90,7 +90,7 @@ BAD_FLAGS = [
     (["--country", "netherland"], ["did you mean NLD (Netherlands)"]),
     (["--country", "NLD", "--g-per-kwh", "300"], ["not both"]),
     (["--preset", "castle"], ["--preset", "'castle'", "home, office"]),
-    (["--format", "pdf"], ["--format", "html"]),
+    (["--format", "docx"], ["--format", "html, pdf"]),
     (["--config", "/nonexistent/p.yaml"], ["--config", "No such file"]),
 ]
 

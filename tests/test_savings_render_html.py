@@ -125,7 +125,7 @@ def test_rendered_dom_has_the_sites_totals_chart_and_attribution(report):
     for name in ("Head office Rotterdam", "Warehouse Venlo", "Branch Antwerp"):
         assert name in dom
     assert "Total: 3 sites, 157 seats" in dom
-    assert "60,012" in dom and "7,680 kWh" in dom   # before and net, all sites
+    assert "60,012" in dom and '7,680 <span class="unit">kWh' in dom  # before and net
     assert ATTRIBUTION in dom
     # The chart: two SVGs, before and after bars for the total and each site,
     # the after bars split into residual desktops, thin clients and servers.

@@ -316,9 +316,14 @@ def check_esound(c: invoke.Context, rpm: Optional[List[str]] = None, installed: 
         "Default: sunray.savings.preset (office).",
         "config": "YAML proposal FILE: title, customer, defaults: and sites: (each with its "
         "own name, seats and inputs). One table per site and a total.",
-        "format": "text (default), json, yaml, csv, markdown or html (a report for the "
-        "customer, self-contained).",
+        "format": "text (default), json, yaml, csv, markdown, html (a report for the "
+        "customer, self-contained) or pdf (that report printed by headless Chromium; "
+        "needs --output).",
         "output": "Write to FILE (atomically) instead of stdout. Never through a symlink.",
+        "lang": "Language of the report: en (default: sunray.savings.lang), de or nl; "
+        "numbers given as flags are read as it writes them (de: 0,32).",
+        "paper": "Paper size of the html and pdf report: a4 (default: sunray.savings.paper) "
+        "or letter.",
         "title": "Title of the proposal (default: the file's, or 'Sun Ray savings estimate').",
         "site": "Name of the site (without --config).",
         "seats": "Desktops replaced by Sun Rays (1..1000000).",
@@ -346,7 +351,8 @@ def check_esound(c: invoke.Context, rpm: Optional[List[str]] = None, installed: 
 )
 @guarded
 def savings(c: invoke.Context, preset: Optional[str] = None, config: Optional[str] = None,
-            format: str = "text", output: Optional[str] = None, title: Optional[str] = None,
+            format: str = "text", output: Optional[str] = None, lang: Optional[str] = None,
+            paper: Optional[str] = None, title: Optional[str] = None,
             site: Optional[str] = None, seats: Optional[str] = None,
             desktop_watts: Optional[str] = None, hours_before: Optional[str] = None,
             hours_after: Optional[str] = None, thin_client_watts: Optional[str] = None,
@@ -368,6 +374,7 @@ def savings(c: invoke.Context, preset: Optional[str] = None, config: Optional[st
     sunray savings --preset home              (the posts: 164 -> 27 kWh, 137 kWh, 34 EUR, 62 kg)
     sunray savings --seats 40 --country DEU --price 0.32
     sunray savings --config proposal.yaml --format html --output report.html
+    sunray savings --config proposal.yaml --lang de --format pdf --output angebot.pdf
 
     Carbon intensity: Ember and Our World in Data (CC BY 4.0), via CodeCarbon (MIT).
     """
@@ -375,11 +382,11 @@ def savings(c: invoke.Context, preset: Optional[str] = None, config: Optional[st
     given = {name: value for name, value in locals().items() if name != "c"}
     from sunray.savings import proposal
 
-    for name in ("config", "format", "output"):
+    for name in ("config", "format", "output", "lang", "paper"):
         given.pop(name)
     # --config is the proposal file, not Invoke's configuration (that is settings).
     finish(proposal.run(settings(c, "savings"), given, proposal_path=config, fmt=format,
-                        output=output))
+                        output=output, lang=lang, paper=paper))
 
 
 # --- kernel modules: rebuild, kernel hooks, DKMS export -------------------

@@ -6,10 +6,9 @@ method and sources (the machine formats carry the sources too). The
 renderers only lay these out.
 """
 
-from decimal import ROUND_HALF_UP, Decimal
 from typing import List, Optional, Tuple
 
-from . import model
+from . import i18n, model
 from .carbon import ATTRIBUTION, SOURCE
 from .proposal import Proposal
 
@@ -29,19 +28,14 @@ TotalRow = Tuple[str, str, str, str]      # label, kWh, money, kg CO2
 # --- numbers and words -------------------------------------------------------
 
 def show(value: Optional[float], decimals: int = 0) -> str:
-    """Display rounding: half up, thousands separators, no '-0'."""
-    if value is None:
-        return "-"
-    q = Decimal(1).scaleb(-decimals)
-    d = Decimal(repr(float(value))).quantize(q, rounding=ROUND_HALF_UP)
-    if d == 0:
-        d = abs(d)
-    return f"{d:,.{decimals}f}"
+    """Display rounding: half up, thousands separators, no '-0'; in the
+    active language's form (en 1,234.5; de and nl 1.234,5)."""
+    return i18n.active().number(value, decimals)
 
 
 def num(value: float) -> str:
-    """An input figure as typed: 0.5, 24, 1.5."""
-    return f"{value:g}"
+    """An input figure as typed: 0.5, 24, 1.5 (de and nl: 0,5)."""
+    return i18n.active().plain(value)
 
 
 def money_word(currency: Optional[str]) -> str:
@@ -63,14 +57,14 @@ def total_heading(total: model.Total) -> str:
 
 def site_rows(result: model.SiteResult) -> List[SiteRow]:
     """A site's table, one row per line of the comparison."""
-    return [(model.LINE_LABELS[k], show(result.kwh_per_seat[k]), show(result.kwh[k]),
+    return [(i18n.t(model.LINE_LABELS[k]), show(result.kwh_per_seat[k]), show(result.kwh[k]),
              show(result.money[k]), show(result.co2_kg[k])) for k in model.LINES]
 
 
 def total_rows(total: model.Total) -> List[TotalRow]:
     """The total's table; money '-' when the sites' currencies differ."""
     money = total.money or {}
-    return [(model.LINE_LABELS[k], show(total.kwh[k]), show(money.get(k)),
+    return [(i18n.t(model.LINE_LABELS[k]), show(total.kwh[k]), show(money.get(k)),
              show(total.co2_kg[k])) for k in model.LINES]
 
 
@@ -147,7 +141,7 @@ def sources(proposal: Proposal) -> List[str]:
                      "(the posts used 450 g CO2/kWh, the Netherlands in 2009).")
     for iso3, name, year, g in proposal.countries:
         lines.append(f"{name} ({iso3}): {num(g)} g CO2e/kWh in {year}; {SOURCE}.")
-    lines.append(f"{ATTRIBUTION}.")
+    lines.append(f"{i18n.t(ATTRIBUTION)}.")
     return lines
 
 

@@ -260,7 +260,7 @@ def evaluate(sites: List[model.Site], meta: Dict[str, str]) -> Proposal:
                     results, total, notes)
 
 
-def write_output(path: PathLike, text: str) -> None:
+def write_output(path: PathLike, data: bytes) -> None:
     """Write the report to ``path`` atomically; never through a symlink."""
     from ..safeio import atomic_write
 
@@ -279,7 +279,7 @@ def write_output(path: PathLike, text: str) -> None:
         raise UsageError(f"--output {path}: directory {p.parent} does not exist")
     mode = stat.S_IMODE(st.st_mode) if st is not None else 0o644
     try:
-        atomic_write(p, text.encode("utf-8"), mode=mode)
+        atomic_write(p, data, mode=mode)
     except OSError as e:
         raise UsageError(f"--output {path}: cannot write: {e.strerror}") from None
 
@@ -304,15 +304,19 @@ class SavingsOutput:
 
 def run(savings_settings: Mapping[str, Any], flags: Mapping[str, Optional[str]],
         proposal_path: Optional[PathLike] = None, fmt: str = "text",
-        output: Optional[PathLike] = None) -> SavingsOutput:
-    """The savings task: plan, evaluate, render, print or write."""
-    from . import report
+        output: Optional[PathLike] = None, lang: Optional[str] = None,
+        paper: Optional[str] = None) -> SavingsOutput:
+    """The savings task: plan, evaluate, render, print or write. Numbers in
+    ``flags`` are read as the report's language writes them (--lang de: 0,32)."""
+    from . import i18n, report
 
-    renderer = report.renderer(fmt)
+    request = report.Request.checked(fmt, lang, paper, output, savings_settings)
+    numeric = [f.name for f in model.FIELDS if f.kind in ("int", "number")]
+    flags = i18n.typed_numbers(flags, numeric, request.locale)
     data = read_proposal(proposal_path) if proposal_path is not None else None
     sites, meta = plan(savings_settings, flags, proposal_path, data)
-    text = renderer(evaluate(sites, meta))
+    document = report.render(evaluate(sites, meta), request)
     if output:
-        write_output(output, text)
-        return SavingsOutput(text, written_to=str(output))
-    return SavingsOutput(text)
+        write_output(output, document)
+        return SavingsOutput("", written_to=str(output))
+    return SavingsOutput(document.decode("utf-8"))
