@@ -5,9 +5,12 @@ every string a report shows, and --lang/--paper through the program."""
 import json
 import re
 import string
+from decimal import ROUND_HALF_UP, Decimal
 
 import pytest
 from conftest import FIXTURES, assert_clean_error, run_sunray
+from hypothesis import given
+from hypothesis import strategies as st
 from savings_support import PROPOSAL, write_yaml
 
 from sunray.savings import i18n, proposal, report
@@ -31,6 +34,12 @@ def test_numbers_money_and_dates_follow_each_language():
     assert [loc.date("2026-11-30") for loc in (EN, DE, NL)] == [
         "30 November 2026", "30. November 2026", "30 november 2026"]
     assert DE.date("Winter 2026") == "Winter 2026"
+
+
+@given(st.floats(min_value=-1e12, max_value=1e12) | st.integers(-10**9, 10**9).map(lambda i: i / 2))
+def test_whole_units_round_half_up_as_decimal_does(value):
+    d = Decimal(repr(float(value))).quantize(Decimal(1), rounding=ROUND_HALF_UP)
+    assert EN.number(value) == f"{abs(d) if d == 0 else d:,.0f}"
 
 
 @pytest.mark.parametrize("loc, text, value", [
@@ -103,7 +112,7 @@ def _reports(lang, *paths):
     pages = []
     for path in paths:
         sites, meta = proposal.plan({}, {}, path)
-        pages.append(report.render(proposal.evaluate(sites, meta), request).decode())
+        pages.append(report.render(proposal.evaluate(sites, meta), request)[0][1].decode())
     return pages
 
 

@@ -4,6 +4,8 @@ German, with running header and page numbers; each page is also saved as a
 PNG under tests/artefacts/ (git-ignored) for a person to look at. Without a
 Chromium, or when it fails, the task ends with one line and no file."""
 
+import csv
+import io
 import os
 import re
 import subprocess
@@ -11,8 +13,9 @@ from pathlib import Path
 
 import pytest
 from conftest import FIXTURES, REPO, assert_clean_error, need, run_sunray
+from savings_support import write_yaml
 
-from sunray.savings import pdf
+from sunray.savings import pdf, report
 
 # Savings and fleet run on an admin's workstation (Python 3.9+): not in the 3.6 tier.
 pytestmark = pytest.mark.workstation
@@ -131,3 +134,21 @@ def test_document_information_is_added_as_an_update():
 
 def test_artefacts_are_ignored_by_git():
     assert "tests/artefacts/" in Path(REPO / ".gitignore").read_text().splitlines()
+
+
+@pytest.mark.system
+def test_a_large_proposal_gets_a_summary_pdf_and_every_site_in_a_csv_beside(tmp_path):
+    need("chromium", "pdfinfo", "pdftotext")
+    n = report.PDF_APPENDIX_SITES + 1
+    path = write_yaml(tmp_path, {"sites": [{"name": f"Site {i:03d}", "seats": i + 1}
+                                           for i in range(n)]})
+    out = tmp_path / "big.pdf"
+    proc = run_sunray("savings", "--config", path, "--format", "pdf", "--output", out)
+    assert proc.returncode == 0, proc.stderr
+    beside = tmp_path / "big-sites.csv"
+    assert proc.stdout.strip() == f"wrote {out}, {beside}"
+    rows = list(csv.DictReader(io.StringIO(beside.read_text())))
+    assert len([r for r in rows if r["row"] == "site"]) == n
+    text = re.sub(r"\s+", " ", _text(out))
+    assert f"all {n} sites are in the file big-sites.csv beside this report" in text
+    assert int(_info(out)["Pages"]) <= 4  # cards and charts, total and sites table, notes

@@ -54,7 +54,7 @@ def test_every_format_parses_and_agrees(outputs):
         assert len({ln.count("|") for ln in lines}) <= 1, table
 
     page = outputs["html"]
-    assert re.search(show(t["kwh"]["net_saving"]) + r' <span class="unit">kWh', page)
+    assert re.search(show(t["kwh"]["net_saving"]) + r'</span> <span class="unit">kWh', page)
     assert ATTRIBUTION in page
 
 

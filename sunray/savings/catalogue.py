@@ -135,6 +135,12 @@ CATALOGUE: Dict[str, Tuple[str, str]] = {
         "Die {n} Standorte mit der größten Netto-Einsparung; alle {total} Standorte stehen im Anhang.",
         "De {n} locaties met de grootste netto besparing; alle {total} locaties staan in de bijlage.",
     ),
+    "The {n} sites with the largest net saving; all {total} sites are in the file {file} beside this report.": (
+        "Die {n} Standorte mit der größten Netto-Einsparung; alle {total} Standorte stehen in der "
+        "Datei {file} neben diesem Bericht.",
+        "De {n} locaties met de grootste netto besparing; alle {total} locaties staan in het "
+        "bestand {file} naast dit rapport.",
+    ),
     "Appendix: every site ({n})": (
         "Anhang: alle Standorte ({n})",
         "Bijlage: alle locaties ({n})",

@@ -315,8 +315,9 @@ def run(savings_settings: Mapping[str, Any], flags: Mapping[str, Optional[str]],
     flags = i18n.typed_numbers(flags, numeric, request.locale)
     data = read_proposal(proposal_path) if proposal_path is not None else None
     sites, meta = plan(savings_settings, flags, proposal_path, data)
-    document = report.render(evaluate(sites, meta), request)
+    files = report.render(evaluate(sites, meta), request)
     if output:
-        write_output(output, document)
-        return SavingsOutput("", written_to=str(output))
-    return SavingsOutput(document.decode("utf-8"))
+        for path, document in files:
+            write_output(path or output, document)
+        return SavingsOutput("", written_to=", ".join(str(path) for path, _ in files))
+    return SavingsOutput(files[0][1].decode("utf-8"))

@@ -160,8 +160,11 @@ def _css_string(text: str) -> str:
                          for c in text) + '"'
 
 
-def html_context(proposal: Proposal, paper: str = "a4") -> Dict[str, Any]:
-    """Everything the template shows, already worded and rounded."""
+def html_context(proposal: Proposal, paper: str = "a4",
+                 sites_file: Optional[str] = None) -> Dict[str, Any]:
+    """Everything the template shows, already worded and rounded. Beyond
+    DETAIL_SITES sites, every site is in an appendix table, or, when
+    ``sites_file`` names one, in that CSV file beside the report."""
     from markupsafe import Markup
 
     p = proposal
@@ -197,11 +200,9 @@ def html_context(proposal: Proposal, paper: str = "a4") -> Dict[str, Any]:
         "chart_note": t("The chart shows the {n} largest sites.", n=DETAIL_SITES)
         if many else "",
         "sites": [_site_row(r, differ) for r in (by_saving if many else results)],
-        "sites_note": t("The {n} sites with the largest net saving; all {total} sites are "
-                        "listed in the appendix.", n=DETAIL_SITES, total=show(len(results)))
-        if many else "",
+        "sites_note": _sites_note(len(results), sites_file),
         "site_currency": currency,
-        "appendix": [_site_row(r, ()) for r in results] if many else [],
+        "appendix": [_site_row(r, ()) for r in results] if many and not sites_file else [],
         "assumptions": shared,
         "methodology": methodology(),
         "notes": p.notes,
@@ -210,9 +211,22 @@ def html_context(proposal: Proposal, paper: str = "a4") -> Dict[str, Any]:
     }
 
 
-def to_html(proposal: Proposal, paper: str = "a4") -> str:
+def _sites_note(sites: int, sites_file: Optional[str]) -> str:
+    """Where every site is, when the sites table holds only the largest."""
+    if sites <= DETAIL_SITES:
+        return ""
+    if sites_file:
+        return t("The {n} sites with the largest net saving; all {total} sites are in the "
+                 "file {file} beside this report.", n=DETAIL_SITES, total=show(sites),
+                 file=sites_file)
+    return t("The {n} sites with the largest net saving; all {total} sites are listed in the "
+             "appendix.", n=DETAIL_SITES, total=show(sites))
+
+
+def to_html(proposal: Proposal, paper: str = "a4", sites_file: Optional[str] = None) -> str:
     """The report page in the active language, rendered with autoescape on
     (names stay text)."""
     from ..templating import render
 
-    return render("savings-report.html.j2", autoescape=True, **html_context(proposal, paper))
+    return render("savings-report.html.j2", autoescape=True,
+                  **html_context(proposal, paper, sites_file))

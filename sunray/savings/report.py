@@ -9,7 +9,8 @@ kWh shows as 164), in the report's language (``--lang``).
 """
 
 from dataclasses import dataclass
-from typing import Any, Callable, Dict, Mapping, Optional
+from pathlib import Path
+from typing import Any, Callable, Dict, List, Mapping, Optional, Tuple
 
 from ..errors import UsageError
 from ..report import check_format
@@ -17,6 +18,10 @@ from . import i18n, render_data, render_html, render_text
 from .proposal import Proposal
 
 Renderer = Callable[[Proposal], str]
+# A PDF holds every site up to this many (Chromium prints a long table at
+# about a page a second); beyond, the PDF has the summary and a CSV of every
+# site is written beside it.
+PDF_APPENDIX_SITES = 100
 
 FORMATS = ("text", "json", "yaml", "csv", "markdown", "html", "pdf")
 RENDERERS: Dict[str, Renderer] = {
@@ -35,6 +40,7 @@ class Request:
     fmt: str
     locale: i18n.Locale
     paper: str
+    output: Optional[Path] = None
 
     @classmethod
     def checked(cls, fmt: str, lang: Optional[str], paper: Optional[str],
@@ -53,19 +59,34 @@ class Request:
                              f"{', '.join(render_html.PAPERS)}")
         if fmt == "pdf" and not output:
             raise UsageError("--format pdf needs --output FILE (a PDF is not for a terminal)")
-        return cls(fmt, locale, paper.strip().lower())
+        return cls(fmt, locale, paper.strip().lower(), Path(output) if output else None)
 
 
-def render(proposal: Proposal, request: Request) -> bytes:
-    """The report in the requested format and language, as bytes."""
+def sites_csv_path(output: Path) -> Path:
+    """Where the CSV of every site goes beside a PDF: report.pdf -> report-sites.csv."""
+    return output.with_name(output.stem + "-sites.csv")
+
+
+def render(proposal: Proposal, request: Request) -> List[Tuple[Optional[Path], bytes]]:
+    """The report in the requested format and language: (path, bytes) of the
+    document (path ``request.output``, None for stdout), and of the CSV of
+    every site beside a PDF too large to hold them."""
     with i18n.using(request.locale):
-        if request.fmt in ("html", "pdf"):
-            page = render_html.to_html(proposal, request.paper)
-            if request.fmt == "html":
-                return page.encode("utf-8")
-            from . import pdf
+        if request.fmt not in ("html", "pdf"):
+            return [(request.output, RENDERERS[request.fmt](proposal).encode("utf-8"))]
+        beside = None
+        if (request.fmt == "pdf" and request.output is not None
+                and len(proposal.results) > PDF_APPENDIX_SITES):
+            beside = sites_csv_path(request.output)
+        page = render_html.to_html(proposal, request.paper,
+                                   sites_file=beside.name if beside else None)
+        if request.fmt == "html":
+            return [(request.output, page.encode("utf-8"))]
+        from . import pdf
 
-            return pdf.html_to_pdf(page, title=proposal.title, author=proposal.prepared_by,
-                                   subject=proposal.customer)
-        return RENDERERS[request.fmt](proposal).encode("utf-8")
-
+        files = [(request.output, pdf.html_to_pdf(page, title=proposal.title,
+                                                  author=proposal.prepared_by,
+                                                  subject=proposal.customer))]
+    if beside is not None:
+        files.append((beside, render_data.to_csv(proposal).encode("utf-8")))
+    return files
