@@ -28,7 +28,9 @@ def test_every_format_parses_and_agrees(outputs):
     data = json.loads(outputs["json"])
     assert yaml.safe_load(outputs["yaml"]) == data
     rows = list(csv.DictReader(io.StringIO(outputs["csv"])))
-    assert [r["row"] for r in rows] == ["site", "site", "site", "total"]
+    assert [r["row"] for r in rows] == ["site", "site", "site", "total", "source", "generator"]
+    assert rows[-2]["site"] == ATTRIBUTION  # the attribution travels with the figures
+    rows = rows[:-2]
     for row, site_ in zip(rows, data["sites"]):
         assert row["site"] == site_["name"]
         for line in model.LINES:

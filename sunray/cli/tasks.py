@@ -318,7 +318,10 @@ def check_esound(c: invoke.Context, rpm: Optional[List[str]] = None, installed: 
         "own name, seats and inputs). One table per site and a total.",
         "format": "text (default), json, yaml, csv, markdown or html (a report for the "
         "customer, self-contained).",
-        "output": "Write to FILE (atomically) instead of stdout. Never through a symlink.",
+        "output": "Write to FILE (atomically) instead of stdout. Never through a symlink, "
+        "never over an input; over a file that is not an earlier savings report only "
+        "with --force.",
+        "force": "Let --output replace an existing file that is not a savings report.",
         "title": "Title of the proposal (default: the file's, or 'Sun Ray savings estimate').",
         "site": "Name of the site (without --config).",
         "seats": "Desktops replaced by Sun Rays (1..1000000).",
@@ -346,8 +349,8 @@ def check_esound(c: invoke.Context, rpm: Optional[List[str]] = None, installed: 
 )
 @guarded
 def savings(c: invoke.Context, preset: Optional[str] = None, config: Optional[str] = None,
-            format: str = "text", output: Optional[str] = None, title: Optional[str] = None,
-            site: Optional[str] = None, seats: Optional[str] = None,
+            format: str = "text", output: Optional[str] = None, force: bool = False,
+            title: Optional[str] = None, site: Optional[str] = None, seats: Optional[str] = None,
             desktop_watts: Optional[str] = None, hours_before: Optional[str] = None,
             hours_after: Optional[str] = None, thin_client_watts: Optional[str] = None,
             thin_client_hours: Optional[str] = None, server_watts: Optional[str] = None,
@@ -375,11 +378,11 @@ def savings(c: invoke.Context, preset: Optional[str] = None, config: Optional[st
     given = {name: value for name, value in locals().items() if name != "c"}
     from sunray.savings import proposal
 
-    for name in ("config", "format", "output"):
+    for name in ("config", "format", "output", "force"):
         given.pop(name)
     # --config is the proposal file, not Invoke's configuration (that is settings).
     finish(proposal.run(settings(c, "savings"), given, proposal_path=config, fmt=format,
-                        output=output))
+                        output=output, force=force))
 
 
 # --- kernel modules: rebuild, kernel hooks, DKMS export -------------------

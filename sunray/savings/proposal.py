@@ -15,8 +15,6 @@ where it is read, so an error names the flag or the file, site and key.
 """
 
 import datetime
-import os
-import stat
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Dict, List, Mapping, Optional, Tuple, Union
@@ -260,30 +258,6 @@ def evaluate(sites: List[model.Site], meta: Dict[str, str]) -> Proposal:
                     results, total, notes)
 
 
-def write_output(path: PathLike, text: str) -> None:
-    """Write the report to ``path`` atomically; never through a symlink."""
-    from ..safeio import atomic_write
-
-    p = Path(path)
-    try:
-        st = os.lstat(p)
-    except FileNotFoundError:
-        st = None
-    except OSError as e:
-        raise UsageError(f"--output {path}: {e.strerror}") from None
-    if st is not None and stat.S_ISLNK(st.st_mode):
-        raise UsageError(f"--output {path}: is a symlink; refusing to write through it")
-    if st is not None and not stat.S_ISREG(st.st_mode):
-        raise UsageError(f"--output {path}: exists and is not a regular file")
-    if not p.parent.is_dir():
-        raise UsageError(f"--output {path}: directory {p.parent} does not exist")
-    mode = stat.S_IMODE(st.st_mode) if st is not None else 0o644
-    try:
-        atomic_write(p, text.encode("utf-8"), mode=mode)
-    except OSError as e:
-        raise UsageError(f"--output {path}: cannot write: {e.strerror}") from None
-
-
 @dataclass
 class SavingsOutput:
     """What the task prints: the rendered document, or where it went."""
@@ -304,15 +278,22 @@ class SavingsOutput:
 
 def run(savings_settings: Mapping[str, Any], flags: Mapping[str, Optional[str]],
         proposal_path: Optional[PathLike] = None, fmt: str = "text",
-        output: Optional[PathLike] = None) -> SavingsOutput:
-    """The savings task: plan, evaluate, render, print or write."""
+        output: Optional[PathLike] = None, force: bool = False) -> SavingsOutput:
+    """The savings task: plan, evaluate, render, print or write.
+
+    The destination is checked first (never an input; a stranger's file only
+    with ``force``), so a refused ``--output`` costs no work."""
+    from . import output as destination
     from . import report
 
     renderer = report.renderer(fmt)
+    if output:
+        inputs = [proposal_path] if proposal_path is not None else []
+        destination.check_output(output, inputs, force=force)
     data = read_proposal(proposal_path) if proposal_path is not None else None
     sites, meta = plan(savings_settings, flags, proposal_path, data)
     text = renderer(evaluate(sites, meta))
     if output:
-        write_output(output, text)
+        destination.write_output(output, text.encode("utf-8"))
         return SavingsOutput(text, written_to=str(output))
     return SavingsOutput(text)

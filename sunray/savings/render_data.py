@@ -13,6 +13,7 @@ from typing import Any, Callable, Dict, List, Optional, Union
 from . import model
 from .carbon import ATTRIBUTION
 from .display import grid_source, sources
+from .output import MARKER
 from .proposal import Proposal
 
 CSV_FIXED = ("row", "site", "preset", "seats", "currency", "g_per_kwh", "country")
@@ -64,6 +65,7 @@ def to_dict(proposal: Proposal) -> Dict[str, Any]:
     """The whole proposal as plain data (what json and yaml print)."""
     t = proposal.total
     return {
+        "generator": MARKER,
         "title": proposal.title,
         "customer": proposal.customer or None,
         "prepared_by": proposal.prepared_by or None,
@@ -149,4 +151,8 @@ def to_csv(proposal: Proposal) -> str:
         money = _round3(t.money[k]) if t.money is not None else ""
         row += ["", _round3(t.kwh[k]), money, _round3(t.co2_kg[k])]
     w.writerow(row + _cost_cells(t.costs))
+    # Trailing rows that name themselves in the "row" column: spreadsheets
+    # and csv.DictReader read them as rows; a '#' comment line they would not skip.
+    w.writerow(["source", ATTRIBUTION])
+    w.writerow(["generator", MARKER])
     return out.getvalue()

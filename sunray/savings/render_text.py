@@ -15,6 +15,7 @@ from .display import (
     total_heading,
     total_rows,
 )
+from .output import MARKER
 from .proposal import Proposal
 
 # --- plain text ------------------------------------------------------------------
@@ -53,6 +54,7 @@ def to_text(proposal: Proposal) -> str:
         lines += ["", "Notes:"] + [f"  - {n}" for n in p.notes]
     if p.countries:
         lines += ["", ATTRIBUTION + "."]
+    lines += ["", f"Report by {MARKER}."]
     return "\n".join(lines) + "\n"
 
 
@@ -96,4 +98,5 @@ def to_markdown(proposal: Proposal) -> str:
         lines += ["", "## Notes", ""] + [f"- {md(n)}" for n in p.notes]
     lines += ["", "## Method", ""] + [f"- {md(m)}" for m in methodology()]
     lines += ["", "## Sources", ""] + [f"- {md(s)}" for s in sources(p)]
+    lines += ["", f"<!-- generator: {MARKER} -->"]
     return "\n".join(lines).replace("\n\n\n", "\n\n") + "\n"
