@@ -152,7 +152,8 @@ def test_model_checks_name_the_value_and_range():
 
 
 def test_mixed_currencies_are_not_added_up(tmp_path):
-    path = write_yaml(tmp_path, {"sites": [{"name": "NL"}, {"name": "CH", "currency": "CHF"}]})
+    path = write_yaml(tmp_path, {"defaults": {"seats": 2},
+                                 "sites": [{"name": "NL"}, {"name": "CH", "currency": "CHF"}]})
     sites_, meta = plan({}, {}, path)
     p = evaluate(sites_, meta)
     assert p.total.money is None

@@ -70,7 +70,7 @@ def test_hostile_names_stay_text_in_every_format(tmp_path):
     md = run_sunray("savings", "--config", path, "--format", "markdown").stdout
     heading = next(ln for ln in md.splitlines() if "alert" in ln)
     assert "\\<script\\>" in heading and "\\|" in heading and "\\*x\\*" in heading
-    hostile_csv = write_yaml(tmp_path, {"sites": [{"name": "=HYPERLINK(1)"}]}, "c.yaml")
+    hostile_csv = write_yaml(tmp_path, {"sites": [{"name": "=HYPERLINK(1)", "seats": 1}]}, "c.yaml")
     rows = list(csv.reader(io.StringIO(
         run_sunray("savings", "--config", hostile_csv, "--format", "csv").stdout)))
     assert rows[1][1] == "'=HYPERLINK(1)"
