@@ -9,6 +9,12 @@ Every site's values are layered, later winning:
 4. the site's own entry under ``sites:``,
 5. command-line flags (a what-if: they apply to every site).
 
+Inputs no preset sets start from ``model.DEFAULTS``. Every Site keeps where
+each of its inputs came from, so the report can list inputs and defaults
+with their sources. ``servers:`` (file) or ``--servers`` says whether each
+site buys whole servers of its own (``per-site``, the default) or the sites
+share a pool of whole servers, each carrying its seats' share (``shared``).
+
 A layer that gives ``country`` drops a lower layer's ``g_per_kwh`` and the
 other way round; one layer giving both is an error. Every value is checked
 where it is read, so an error names the flag or the file, site and key.
@@ -23,7 +29,9 @@ from ..errors import UsageError
 from ..safeio import stat_input
 from . import model
 
-TOP_KEYS = ("title", "customer", "prepared_by", "date", "preset", "defaults", "sites")
+TOP_KEYS = ("title", "customer", "prepared_by", "date", "preset", "servers", "defaults",
+            "sites")
+SERVER_MODES = ("per-site", "shared")
 MAX_PROPOSAL_BYTES = 64 * 1024 * 1024
 DEFAULT_TITLE = "Sun Ray savings estimate"
 
@@ -43,6 +51,7 @@ class Proposal:
     results: List[model.SiteResult]
     total: model.Total
     notes: List[str] = field(default_factory=list)
+    servers: str = "per-site"
 
     @property
     def countries(self) -> List[Tuple[str, str, Optional[int], float]]:
@@ -59,6 +68,12 @@ def _check_preset(value: Any, where: str) -> str:
     if value not in model.PRESETS:
         raise UsageError(f"{where} = {value!r}: unknown preset; allowed: "
                          f"{', '.join(model.PRESETS)}")
+    return value
+
+
+def _check_servers(value: Any, where: str) -> str:
+    if value not in SERVER_MODES:
+        raise UsageError(f"{where} = {value!r}: allowed: {', '.join(SERVER_MODES)}")
     return value
 
 
@@ -110,7 +125,7 @@ def _build(values: Dict[str, Any], origin: Dict[str, str]) -> model.Site:
         figure = carbon.lookup(code, origin["country"])
         values.update(g_per_kwh=figure.g_per_kwh, country=figure.iso3,
                       country_name=figure.country, country_year=figure.year)
-    return model.Site(**values)
+    return model.Site(**values, origin=origin)
 
 
 def _loader() -> Any:
@@ -197,6 +212,7 @@ def plan(savings_settings: Mapping[str, Any], flags: Mapping[str, Optional[str]]
     """
     flags = dict(flags)
     preset_flag = flags.pop("preset", None)
+    servers_flag = flags.pop("servers", None)
     title = flags.pop("title", None)
     site_name = flags.pop("site", None)
     site_keys = tuple(model.FIELD) + ("name", "preset")
@@ -220,7 +236,8 @@ def plan(savings_settings: Mapping[str, Any], flags: Mapping[str, Optional[str]]
     settings_layer = _layer(savings_settings.get("defaults") or {}, "sunray.savings.defaults",
                             value_keys)
 
-    meta = {"title": "", "customer": "", "prepared_by": "", "date": ""}
+    meta = {"title": "", "customer": "", "prepared_by": "", "date": "",
+            "servers": "per-site"}
     file_layer: _Layer = ({}, {})
     entries: List[Any] = [{}]
     if proposal_path is not None:
@@ -231,8 +248,9 @@ def plan(savings_settings: Mapping[str, Any], flags: Mapping[str, Optional[str]]
         if unknown:
             raise UsageError(f"{where}: unknown key {unknown[0]!r}; allowed: "
                              f"{', '.join(TOP_KEYS)}")
-        meta = {k: _meta(data, where, k) for k in meta if k != "date"}
+        meta = {k: _meta(data, where, k) for k in meta if k not in ("date", "servers")}
         meta["date"] = _date(data, where)
+        meta["servers"] = _check_servers(data.get("servers", "per-site"), f"{where}.servers")
         if data.get("preset") is not None:
             base_preset = _check_preset(data["preset"], f"{where}.preset")
         file_layer = _layer(data.get("defaults") or {}, f"{where}.defaults", value_keys)
@@ -253,8 +271,10 @@ def plan(savings_settings: Mapping[str, Any], flags: Mapping[str, Optional[str]]
         here = f"{site_where}[{index}]"
         site_values, site_origin = _layer(entry, here, site_keys)
         preset = preset_flag or site_values.pop("preset", None) or base_preset
-        values: Dict[str, Any] = dict(model.PRESETS[preset])
-        origin = dict.fromkeys(values, f"preset {preset}")
+        values: Dict[str, Any] = {k: v for k, (v, _) in model.DEFAULTS.items()}
+        origin = dict.fromkeys(values, "default")
+        values.update(model.PRESETS[preset])
+        origin.update(dict.fromkeys(model.PRESETS[preset], f"preset {preset}"))
         _merge(values, origin, settings_layer)
         _merge(values, origin, file_layer)
         _merge(values, origin, (site_values, site_origin))
@@ -274,6 +294,8 @@ def plan(savings_settings: Mapping[str, Any], flags: Mapping[str, Optional[str]]
             # A preset's one seat is a single desktop's example, not a site's size.
             raise UsageError(f"{here} ({name!r}): no seats; give seats: for the site, "
                              "under defaults:, or --seats")
+    if servers_flag is not None:
+        meta["servers"] = _check_servers(servers_flag, "--servers")
     if title is not None:
         meta["title"] = model.check_name(title, "--title")
     meta["title"] = meta["title"] or DEFAULT_TITLE
@@ -283,15 +305,28 @@ def plan(savings_settings: Mapping[str, Any], flags: Mapping[str, Optional[str]]
 
 def evaluate(sites: List[model.Site], meta: Dict[str, str]) -> Proposal:
     """Compute every site and the total: the Proposal."""
+    if meta.get("servers") == "shared":
+        sites = pooled(sites)
     results = [model.compute(s) for s in sites]
-    notes = []
-    for r in results:
-        notes.extend(model.observations(r))
+    notes = model.observations(results)
     total = model.total(results)
     if total.money is None:
         notes.append("The sites use different currencies: money is not totalled.")
     return Proposal(meta["title"], meta["customer"], meta["prepared_by"], meta["date"],
-                    results, total, notes)
+                    results, total, notes, meta.get("servers", "per-site"))
+
+
+def pooled(sites: List[model.Site]) -> List[model.Site]:
+    """The sites sharing whole servers: the pool is ceil(sum of seats / seats
+    per server) servers, and each site carries its seats' share of it."""
+    import dataclasses
+    import math
+
+    shares = [s.seats / s.seats_per_server for s in sites]
+    needed = sum(shares)
+    whole = math.ceil(needed - 1e-9)
+    scale = whole / needed if needed else 0.0
+    return [dataclasses.replace(s, servers=share * scale) for s, share in zip(sites, shares)]
 
 
 @dataclass
