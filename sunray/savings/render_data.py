@@ -14,6 +14,7 @@ from . import model
 from .carbon import ATTRIBUTION
 from .display import grid_source, sources
 from .output import MARKER
+from .sources import inputs_and_defaults
 from .proposal import Proposal
 
 CSV_FIXED = ("row", "site", "preset", "seats", "currency", "g_per_kwh", "country")
@@ -84,6 +85,9 @@ def to_dict(proposal: Proposal) -> Dict[str, Any]:
             "costs": _costs_dict(t.costs),
         },
         "notes": list(proposal.notes),
+        "inputs_and_defaults": [
+            {"label": label, "value": value, "unit": unit, "source": source}
+            for label, value, unit, source in inputs_and_defaults(proposal.results)],
         "sources": sources(proposal),
         "attribution": ATTRIBUTION,
     }
