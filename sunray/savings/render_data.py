@@ -14,8 +14,8 @@ from . import model
 from .carbon import ATTRIBUTION
 from .display import grid_source, sources
 from .output import MARKER
-from .sources import inputs_and_defaults
 from .proposal import Proposal
+from .sources import inputs_and_defaults
 
 CSV_FIXED = ("row", "site", "preset", "seats", "currency", "g_per_kwh", "country")
 CSV_COST = ("investment", "avoided", "net_investment", "payback_years", "years",
