@@ -193,3 +193,16 @@ def test_a_site_without_seats_is_an_error_naming_it(tmp_path):
     assert run_sunray("savings", "--config", path).returncode == 0
     path = write_yaml(tmp_path, {"sites": [{"name": "Annex"}]})
     assert run_sunray("savings", "--config", path, "--seats", "5").returncode == 0
+
+
+def test_a_json_proposal_reads_like_its_yaml(tmp_path):
+    data = {"date": "2009-02-01", "defaults": {"seats": 3},
+            "sites": [{"name": "A"}, {"name": "B", "price": 0.3}]}
+    as_yaml = write_yaml(tmp_path, data)
+    as_json = tmp_path / "p.json"
+    as_json.write_text(json.dumps(data))
+    outs = [json.loads(run_sunray("savings", "--config", p, "--format", "json").stdout)
+            for p in (as_yaml, as_json)]
+    assert outs[0] == outs[1]
+    as_json.write_text('{"sites": [1, }')
+    assert_clean_error(run_sunray("savings", "--config", as_json), 2, "not valid YAML")

@@ -59,13 +59,7 @@ def origin_source(site: model.Site, name: str) -> str:
     if where.startswith("preset "):
         preset = where[len("preset "):]
         return PRESET_SOURCES.get(preset, {}).get(name, f"preset {preset}: {model.OURS}")
-    if where.startswith("--") or where.startswith("sunray."):
-        return f"given: {where.split('.defaults.')[0]}"
-    if ".sites[" in where:
-        return "given: the proposal's sites"
-    if ".defaults." in where:
-        return "given: the proposal's defaults"
-    return "given"
+    return f"given: {where}" if where else "given"
 
 
 def _unit(site: model.Site, f: model.Field) -> str:
@@ -79,20 +73,24 @@ def _unit(site: model.Site, f: model.Field) -> str:
 def inputs_and_defaults(results: List[model.SiteResult]) -> List[InputRow]:
     """Every input value the sites used, once per distinct value and source,
     in the order of the model's fields (a country's grid figure names it)."""
-    seen: Dict[Tuple[str, Any, str], InputRow] = {}
+    seen: Dict[Tuple[str, Any, str, str], InputRow] = {}
     fields = [f for f in model.FIELDS if f.name not in ("country", "currency")]
     for r in results:
         s = r.site
+        origin = s.origin
         for f in fields:
             value = getattr(s, f.name)
             if value is None:
+                continue
+            # A site's country stands for its grid figure's source.
+            where = s.country or "" if f.name == "g_per_kwh" else origin.get(f.name, "")
+            key = (f.name, value, where, s.currency)
+            if key in seen:
                 continue
             if f.name == "g_per_kwh" and s.country:
                 source = f"{s.country_name} ({s.country}) {s.country_year}: {SOURCE}"
             else:
                 source = origin_source(s, f.name)
-            key = (f.name, value, source)
-            if key not in seen:
-                seen[key] = (f.label, value, _unit(s, f), source)
+            seen[key] = (f.label, value, _unit(s, f), source)
     order = {f.label: i for i, f in enumerate(fields)}
-    return sorted(seen.values(), key=lambda row: order[row[0]])
+    return sorted(dict.fromkeys(seen.values()), key=lambda row: order[row[0]])
