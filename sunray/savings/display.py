@@ -180,6 +180,47 @@ def payback_text(years: Optional[float]) -> str:
     return f"payback in {show(years, 1)} years"
 
 
+# --- scenarios and sensitivity --------------------------------------------------
+
+def scenario_table(proposal: Proposal) -> Tuple[List[str], List[List[str]]]:
+    """Header and rows: 'expected' (the proposal as given) and each scenario,
+    side by side; no rows without scenarios."""
+    if not proposal.scenarios:
+        return [], []
+    columns = [("expected", proposal.total)] + [(sc.name, sc.total) for sc in proposal.scenarios]
+    cur = money_word(proposal.total.currency)
+    rows = [
+        ["changes"] + ["as given"] + [", ".join(f"{model.FIELD[k].label.lower()} {num(v)}"
+                                                for k, v in sc.changes.items())
+                                      for sc in proposal.scenarios],
+        ["net kWh per year"] + [show(t.kwh["net_saving"]) for _, t in columns],
+        [f"net {cur} per year"] + [show(t.money["net_saving"]) if t.money else "-"
+                                   for _, t in columns],
+        [f"{KG} per year"] + [show(t.co2_kg["net_saving"]) for _, t in columns],
+    ]
+    if proposal.total.costs is not None:
+        rows.append(["benefit over the horizon"] +
+                    [show(t.costs.horizon_benefit) if t.costs else "-" for _, t in columns])
+        rows.append(["payback"] + [payback_text(t.costs.payback_years) if t.costs else "-"
+                                   for _, t in columns])
+    return ["", *(name for name, _ in columns)], rows
+
+
+def sensitivity_line(proposal: Proposal) -> str:
+    """'+-20 % of one input on every site moves the yearly net saving: ...'."""
+    from .scenarios import SENSITIVITY_SITES, SWING_PCT
+
+    found = proposal.sensitivity
+    if found is None:
+        return (f"Sensitivity: not computed for more than {SENSITIVITY_SITES:,} sites.")
+    parts = [f"{s.label} {show(s.low)} to {show(s.high)} {s.unit}"
+             for s in found if s.swing > 0]
+    if not parts:
+        return ""
+    return (f"Sensitivity (each input {SWING_PCT} % lower / higher on every site, yearly net "
+            f"saving, largest effect first): " + "; ".join(parts))
+
+
 # --- method and sources ----------------------------------------------------------
 
 def sources(proposal: Proposal) -> List[str]:

@@ -30,7 +30,8 @@ from ..safeio import stat_input
 from . import model
 
 TOP_KEYS = ("title", "customer", "prepared_by", "date", "preset", "servers", "defaults",
-            "sites")
+            "scenarios", "sites")
+MAX_SCENARIOS = 6
 SERVER_MODES = ("per-site", "shared")
 MAX_PROPOSAL_BYTES = 64 * 1024 * 1024
 DEFAULT_TITLE = "Sun Ray savings estimate"
@@ -52,6 +53,8 @@ class Proposal:
     total: model.Total
     notes: List[str] = field(default_factory=list)
     servers: str = "per-site"
+    scenarios: List[Any] = field(default_factory=list)    # scenarios.Scenario
+    sensitivity: Optional[List[Any]] = None                # scenarios.Sensitivity
 
     @property
     def countries(self) -> List[Tuple[str, str, Optional[int], float]]:
@@ -202,6 +205,24 @@ def _meta(data: Dict[str, Any], where: str, key: str, limit: int = 200) -> str:
     return value.strip()
 
 
+def _scenarios(value: Any, where: str) -> List[Tuple[str, Dict[str, Any]]]:
+    """``scenarios:`` as [(name, {field: value})]: inputs every site takes."""
+    if value is None:
+        return []
+    if not isinstance(value, dict) or not 1 <= len(value) <= MAX_SCENARIOS:
+        raise UsageError(f"{where}: expected a mapping of 1 to {MAX_SCENARIOS} scenario names "
+                         "to inputs, e.g. low: {price: 0.25}")
+    keys = tuple(k for k in model.FIELD if k not in ("country", "currency", "seats"))
+    named = []
+    for name, changes in value.items():
+        label = model.check_name(name, f"{where} name")
+        if label == "expected":
+            raise UsageError(f"{where}.expected: 'expected' is the proposal as given")
+        values, _ = _layer(changes, f"{where}.{label}", keys)
+        named.append((label, values))
+    return named
+
+
 def _date(data: Dict[str, Any], where: str) -> str:
     """The proposal's date as YYYY-MM-DD ('' when not given)."""
     value = data.get("date")
@@ -218,7 +239,7 @@ def _date(data: Dict[str, Any], where: str) -> str:
 
 def plan(savings_settings: Mapping[str, Any], flags: Mapping[str, Optional[str]],
          proposal_path: Optional[PathLike] = None,
-         data: Optional[Dict[str, Any]] = None) -> Tuple[List[model.Site], Dict[str, str]]:
+         data: Optional[Dict[str, Any]] = None) -> Tuple[List[model.Site], Dict[str, Any]]:
     """Validated Sites (and the proposal's title data) from every layer.
 
     ``savings_settings`` is the ``sunray.savings`` section; ``flags`` the
@@ -251,8 +272,8 @@ def plan(savings_settings: Mapping[str, Any], flags: Mapping[str, Optional[str]]
     settings_layer = _layer(savings_settings.get("defaults") or {}, "sunray.savings.defaults",
                             value_keys)
 
-    meta = {"title": "", "customer": "", "prepared_by": "", "date": "",
-            "servers": "per-site"}
+    meta: Dict[str, Any] = {"title": "", "customer": "", "prepared_by": "", "date": "",
+                            "servers": "per-site"}
     file_layer: _Layer = ({}, {})
     entries: List[Any] = [{}]
     if proposal_path is not None:
@@ -266,6 +287,7 @@ def plan(savings_settings: Mapping[str, Any], flags: Mapping[str, Optional[str]]
         meta = {k: _meta(data, where, k) for k in meta if k not in ("date", "servers")}
         meta["date"] = _date(data, where)
         meta["servers"] = _check_servers(data.get("servers", "per-site"), f"{where}.servers")
+        meta["scenarios"] = _scenarios(data.get("scenarios"), f"{where}.scenarios")
         if data.get("preset") is not None:
             base_preset = _check_preset(data["preset"], f"{where}.preset")
         file_layer = _layer(data.get("defaults") or {}, f"{where}.defaults", value_keys)
@@ -324,17 +346,24 @@ def plan(savings_settings: Mapping[str, Any], flags: Mapping[str, Optional[str]]
     return sites, meta
 
 
-def evaluate(sites: List[model.Site], meta: Dict[str, str]) -> Proposal:
-    """Compute every site and the total: the Proposal."""
-    if meta.get("servers") == "shared":
-        sites = pooled(sites)
-    results = [model.compute(s) for s in sites]
+def evaluate(sites: List[model.Site], meta: Dict[str, Any]) -> Proposal:
+    """Compute every site and the total, the scenarios and the sensitivity."""
+    from . import scenarios
+
+    shared = meta.get("servers") == "shared"
+
+    def recompute(variant: List[model.Site]) -> List[model.SiteResult]:
+        return [model.compute(s) for s in (pooled(variant) if shared else variant)]
+
+    results = recompute(sites)
     notes = model.observations(results)
     total = model.total(results)
     if total.money is None:
         notes.append("The sites use different currencies: money is not totalled.")
     return Proposal(meta["title"], meta["customer"], meta["prepared_by"], meta["date"],
-                    results, total, notes, meta.get("servers", "per-site"))
+                    results, total, notes, meta.get("servers", "per-site"),
+                    scenarios.run(sites, meta.get("scenarios") or [], recompute),
+                    scenarios.sensitivity(sites, recompute))
 
 
 def pooled(sites: List[model.Site]) -> List[model.Site]:

@@ -63,6 +63,19 @@ def site_dict(result: model.SiteResult) -> Dict[str, Any]:
     }
 
 
+def _total_dict(t: model.Total) -> Dict[str, Any]:
+    return {
+        "sites": t.sites,
+        "seats": t.seats,
+        "servers": _round3(t.servers),
+        "currency": t.currency,
+        "kwh": _r3(t.kwh),
+        "money": _r3(t.money) if t.money is not None else None,
+        "co2_kg": _r3(t.co2_kg),
+        "costs": _costs_dict(t.costs),
+    }
+
+
 def to_dict(proposal: Proposal) -> Dict[str, Any]:
     """The whole proposal as plain data (what json and yaml print)."""
     t = proposal.total
@@ -74,16 +87,13 @@ def to_dict(proposal: Proposal) -> Dict[str, Any]:
         "date": proposal.date,
         "servers": proposal.servers,
         "sites": [site_dict(r) for r in proposal.results],
-        "total": {
-            "sites": t.sites,
-            "seats": t.seats,
-            "servers": _round3(t.servers),
-            "currency": t.currency,
-            "kwh": _r3(t.kwh),
-            "money": _r3(t.money) if t.money is not None else None,
-            "co2_kg": _r3(t.co2_kg),
-            "costs": _costs_dict(t.costs),
-        },
+        "total": _total_dict(t),
+        "scenarios": [
+            {"name": sc.name, "changes": sc.changes, "total": _total_dict(sc.total)}
+            for sc in proposal.scenarios],
+        "sensitivity": None if proposal.sensitivity is None else [
+            {"input": x.name, "label": x.label, "low": _round3(x.low),
+             "high": _round3(x.high), "unit": x.unit} for x in proposal.sensitivity],
         "notes": list(proposal.notes),
         "inputs_and_defaults": [
             {"label": label, "value": value, "unit": unit, "source": source}

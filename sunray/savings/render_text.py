@@ -12,7 +12,9 @@ from .display import (
     money_word,
     num,
     num_servers,
+    scenario_table,
     seats_text,
+    sensitivity_line,
     site_rows,
     sources,
     total_heading,
@@ -67,6 +69,12 @@ def to_text(proposal: Proposal) -> str:
         lines += ["", f"Total: {total_heading(t)}"]
         lines += _table(("per year", "kWh", money_word(t.currency), KG), total_rows(t))
         lines += ["  " + c for c in cost_lines(t.costs, t.currency, seats=t.seats)]
+    header, rows = scenario_table(p)
+    if rows:
+        lines += ["", "Scenarios:"] + _table(header, rows)
+    sensitivity = sensitivity_line(p)
+    if sensitivity:
+        lines += ["", sensitivity]
     if p.notes:
         lines += ["", "Notes:"] + [f"  - {n}" for n in p.notes]
     lines += ["", "Inputs and defaults:"] + [f"  - {line}" for line in input_lines(p)]
@@ -112,6 +120,13 @@ def to_markdown(proposal: Proposal) -> str:
         costs = cost_lines(r.costs, s.currency, s)
         if costs:
             lines += [""] + [f"- {md(c)}" for c in costs]
+    header, rows = scenario_table(p)
+    if rows:
+        lines += ["", "## Scenarios", ""] + _md_table([md(h) for h in header],
+                                                      [[md(c) for c in r] for r in rows])
+    sensitivity = sensitivity_line(p)
+    if sensitivity:
+        lines += ["", md(sensitivity)]
     if p.notes:
         lines += ["", "## Notes", ""] + [f"- {md(n)}" for n in p.notes]
     lines += ["", "## Inputs and defaults", ""] + [f"- {md(x)}" for x in input_lines(p)]
