@@ -129,14 +129,14 @@ def test_rendered_dom_has_the_sites_totals_chart_and_attribution(report):
     for name in ("Head office Rotterdam", "Warehouse Venlo", "Branch Antwerp"):
         assert name in dom
     assert "Total: 3 sites, 157 seats" in dom
-    assert "60,012" in dom and '7,680</span> <span class="unit">kWh' in dom  # before and net
+    assert "61,562" in dom and '9,230</span> <span class="unit">kWh' in dom  # before and net
     assert ATTRIBUTION in dom
     # The chart: two SVGs, before and after bars for the total and each site,
     # the after bars split into residual desktops, thin clients and servers.
     assert dom.count("<svg") == 2
     before = re.findall(r'<rect class="bar bar-before" data-kwh="([\d,]+)"[^>]*width="([\d.]+)"',
                         dom)
-    assert [kwh for kwh, _ in before] == ["60,012", "27,600", "21,900", "10,512"]
+    assert [kwh for kwh, _ in before] == ["61,562", "29,150", "21,900", "10,512"]
     assert all(float(w) > 0 for _, w in before)
     assert len(re.findall(r'<rect class="bar bar-server"', dom)) == 4
 

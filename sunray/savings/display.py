@@ -6,23 +6,23 @@ method and sources (the machine formats carry the sources too). The
 renderers only lay these out.
 """
 
+import math
 from typing import List, Optional, Tuple
 
-from . import i18n, model
+from . import i18n, lifecycle, model
 from .carbon import ATTRIBUTION, SOURCE
 from .proposal import Proposal
+from .sources import FRAUNHOFER, POST_SAYS
 
-POSTS = ("Blog post 'Get Thin and make the World a better place' (26 January 2009): "
-         "150 W desktop, 3 h/day before and 0.5 h/day after, 450 g CO2/kWh, "
-         "0.25 EUR/kWh; office desktops at 100 W all year")
-REFERENCES = ("A 2008 study measured a 16 W thin client plus 41 W of server per seat "
-              "(20 seats per server) against an 85 W PC; Forrester (2008) found about "
-              "25 % saving once servers and cooling are counted, where '75 %' claims "
-              "leave the server out")
+# One term for the grid's and the devices' greenhouse gases, everywhere.
+CO2E = "CO2e"
+KG = "kg " + CO2E
+# Payback shows in months up to this many, then in years.
+MONTHS_UP_TO = 36
 
 # A table row as displayed: the line's label, then its figures.
-SiteRow = Tuple[str, str, str, str, str]  # label, kWh per seat, kWh, money, kg CO2
-TotalRow = Tuple[str, str, str, str]      # label, kWh, money, kg CO2
+SiteRow = Tuple[str, str, str, str, str]  # label, kWh per seat, kWh, money, kg CO2e
+TotalRow = Tuple[str, str, str, str]      # label, kWh, money, kg CO2e
 
 
 # --- numbers and words -------------------------------------------------------
@@ -36,6 +36,12 @@ def show(value: Optional[float], decimals: int = 0) -> str:
 def num(value: float) -> str:
     """An input figure as typed: 0.5, 24, 1.5 (de and nl: 0,5)."""
     return i18n.active().plain(value)
+
+
+def money(value: Optional[float], currency: Optional[str]) -> str:
+    """An amount of money with its currency: '1,234 EUR' (the one place that
+    places the currency, so a locale can move it)."""
+    return f"{show(value)} {money_word(currency)}"
 
 
 def money_word(currency: Optional[str]) -> str:
@@ -90,57 +96,136 @@ def basis(site: model.Site) -> List[str]:
         f"seats per server {num(site.seats_per_server)} "
         f"(= {show(share_w, 1)} W per seat while on)",
         f"Electricity: {num(site.price)} {site.currency}/kWh; "
-        f"{num(site.g_per_kwh)} g CO2/kWh ({grid_source(site)})",
+        f"{num(site.g_per_kwh)} g {CO2E}/kWh ({grid_source(site)})",
     ]
 
 
+def _signed(value: float, more: str, less: str, unit: str = "") -> str:
+    """'1,234 kWh saved' or '1,234 kWh extra': never '-1,234 ... saved'."""
+    word = more if value >= 0 else less
+    return f"{show(abs(value))}{unit} {word}"
+
+
 def cost_lines(costs: Optional[model.Costs], currency: Optional[str],
-               site: Optional[model.Site] = None) -> List[str]:
+               site: Optional[model.Site] = None, seats: Optional[int] = None) -> List[str]:
     """Investment, payback and horizon in plain lines; none without costs.
-    With ``site``, the investment line names its hardware prices."""
+    With ``site``, the investment line names its hardware prices; with
+    ``seats`` (or a site) a line per seat follows."""
     if costs is None:
         return []
-    cur = money_word(currency)
     lines = []
-    invest = f"Investment: {show(costs.investment)} {cur}"
+    invest = f"Investment at the switch: {money(costs.investment, currency)}"
     if site is not None:
         parts = []
         if site.thin_client_price is not None:
-            parts.append(f"thin clients at {num(site.thin_client_price)} {cur}")
+            parts.append(f"thin clients at {num(site.thin_client_price)} {money_word(currency)}")
         if site.server_price is not None:
-            parts.append(f"servers at {num(site.server_price)} {cur} per "
-                         f"{num(site.seats_per_server)} seats")
+            parts.append(f"{num_servers(site.server_count)} at "
+                         f"{num(site.server_price)} {money_word(currency)}")
         if parts:
             invest += f" ({', '.join(parts)})"
     lines.append(invest)
-    lines.append(f"Avoided desktop replacements: {show(costs.avoided)} {cur}; "
-                 f"net investment {show(costs.net_investment)} {cur}")
-    lines.append(f"Payback: {payback_text(costs.payback_years)}")
+    if costs.avoided:
+        if costs.net_investment <= 0:
+            lines.append(f"Desktops not bought: {money(costs.avoided, currency)}: ahead from "
+                         f"day one by {money(-costs.net_investment, currency)}")
+        else:
+            lines.append(f"Desktops not bought: {money(costs.avoided, currency)}; "
+                         f"net investment {money(costs.net_investment, currency)}")
+    if costs.net_investment > 0 or costs.payback_years != 0:
+        text = payback_text(costs.payback_years)
+        lines.append(text[0].upper() + text[1:])
     horizon = f"Over {costs.years} years" if costs.years else "Over each site's horizon"
-    lines.append(f"{horizon}: net benefit {show(costs.horizon_benefit)} {cur}, "
-                 f"{show(costs.horizon_kwh)} kWh and {show(costs.horizon_co2_kg)} kg CO2 saved")
+    if costs.refresh:
+        spent = _signed(costs.refresh, "spent", "saved", " " + money_word(currency))
+        lines.append(f"{horizon}, replacements (thin clients and servers, less the desktops "
+                     f"not bought): {spent}")
+    word = "net benefit" if costs.horizon_benefit >= 0 else "net cost"
+    lines.append(f"{horizon}: {word} {money(abs(costs.horizon_benefit), currency)}, "
+                 f"{_signed(costs.horizon_kwh, 'saved', 'extra', ' kWh')} and "
+                 f"{_signed(costs.horizon_co2_kg, 'saved', 'extra', ' ' + KG)}")
+    if costs.embodied_co2_kg:
+        lines.append(f"Manufacturing {CO2E} {horizon.lower()}: "
+                     f"{_signed(costs.embodied_co2_kg, 'avoided', 'extra', ' ' + KG)}")
+    seats = seats if seats is not None else (site.seats if site is not None else None)
+    if seats:
+        lines.append(f"Per seat {horizon.lower()}: {word} "
+                     f"{money(abs(costs.horizon_benefit) / seats, currency)}, "
+                     f"{_signed(costs.horizon_co2_kg / seats, 'saved', 'extra', ' ' + KG)}")
     return lines
 
 
+def num_servers(count: float) -> str:
+    """'1 server', '4 servers', '1.3 servers' (a share of a shared pool)."""
+    shown = show(count) if float(count).is_integer() else show(count, 1)
+    return f"{shown} server" + ("" if shown == "1" else "s")
+
+
 def payback_text(years: Optional[float]) -> str:
-    """The payback time in words: never, at once, or '7.2 years'."""
+    """The payback in words: 'payback in 14 months', '... in 4.3 years' (over
+    36 months), 'ahead from day one', or no payback within the limit."""
     if years is None:
-        return "never, on electricity alone"
+        return f"no payback within {lifecycle.PAYBACK_LIMIT} years"
     if years == 0:
-        return "at once (the avoided desktops pay for it)"
-    return f"{show(years, 1)} years"
+        return "ahead from day one"
+    months = int(math.ceil(round(years * 12, 6)))
+    if months <= MONTHS_UP_TO:
+        return f"payback in {months} month{'s' if months != 1 else ''}"
+    return f"payback in {show(years, 1)} years"
+
+
+# --- scenarios and sensitivity --------------------------------------------------
+
+def scenario_table(proposal: Proposal) -> Tuple[List[str], List[List[str]]]:
+    """Header and rows: 'expected' (the proposal as given) and each scenario,
+    side by side; no rows without scenarios."""
+    if not proposal.scenarios:
+        return [], []
+    columns = [("expected", proposal.total)] + [(sc.name, sc.total) for sc in proposal.scenarios]
+    cur = money_word(proposal.total.currency)
+    rows = [
+        ["changes"] + ["as given"] + [", ".join(f"{model.FIELD[k].label.lower()} {num(v)}"
+                                                for k, v in sc.changes.items())
+                                      for sc in proposal.scenarios],
+        ["net kWh per year"] + [show(t.kwh["net_saving"]) for _, t in columns],
+        [f"net {cur} per year"] + [show(t.money["net_saving"]) if t.money else "-"
+                                   for _, t in columns],
+        [f"{KG} per year"] + [show(t.co2_kg["net_saving"]) for _, t in columns],
+    ]
+    if proposal.total.costs is not None:
+        rows.append(["benefit over the horizon"] +
+                    [show(t.costs.horizon_benefit) if t.costs else "-" for _, t in columns])
+        rows.append(["payback"] + [payback_text(t.costs.payback_years) if t.costs else "-"
+                                   for _, t in columns])
+    return ["", *(name for name, _ in columns)], rows
+
+
+def sensitivity_line(proposal: Proposal) -> str:
+    """'+-20 % of one input on every site moves the yearly net saving: ...'."""
+    from .scenarios import SENSITIVITY_SITES, SWING_PCT
+
+    found = proposal.sensitivity
+    if found is None:
+        return (f"Sensitivity: not computed for more than {SENSITIVITY_SITES:,} sites.")
+    parts = [f"{s.label} {show(s.low)} to {show(s.high)} {s.unit}"
+             for s in found if s.swing > 0]
+    if not parts:
+        return ""
+    return (f"Sensitivity (each input {SWING_PCT} % lower / higher on every site, yearly net "
+            f"saving, largest effect first): " + "; ".join(parts))
 
 
 # --- method and sources ----------------------------------------------------------
 
 def sources(proposal: Proposal) -> List[str]:
     """Where the presets and the grid figures come from, with the attribution."""
-    lines = [f"Presets: {POSTS}."]
+    lines = [f"Presets: {POST_SAYS}."]
     if any(not r.site.country for r in proposal.results):
-        lines.append("Grid carbon intensity given as a number where no country is named "
-                     "(the posts used 450 g CO2/kWh, the Netherlands in 2009).")
+        lines.append(f"Grid carbon intensity given as a number where no country is named "
+                     f"(the post's 450 grams per kWh is a CO2 figure; this report calls "
+                     f"every grid and device figure {CO2E}).")
     for iso3, name, year, g in proposal.countries:
-        lines.append(f"{name} ({iso3}): {num(g)} g CO2e/kWh in {year}; {SOURCE}.")
+        lines.append(f"{name} ({iso3}): {num(g)} g {CO2E}/kWh in {year}; {SOURCE}.")
     lines.append(f"{i18n.t(ATTRIBUTION)}.")
     return lines
 
@@ -148,12 +233,18 @@ def sources(proposal: Proposal) -> List[str]:
 def methodology() -> List[str]:
     """How the figures are computed, in plain lines."""
     return [
-        "Per seat and year: desktops before = desktop W x h/day before x days.",
-        "After = residual desktop use + thin client W x h/day x days + server share.",
-        "Server share = server W x server h/day x server days x PUE / seats per server: "
-        "servers run in a cooled room, usually around the clock.",
+        "Per seat and year: desktops before = desktop W x h/day before x days, plus the "
+        "desktop's off or standby power for the rest of the year.",
+        "After = residual desktop use (and its off power, when a desktop stays) "
+        "+ thin client W x h/day x days + server share.",
+        "Server share = servers x server W x server h/day x server days x PUE / seats; "
+        "a site buys whole servers (ceil(seats / seats per server)) unless servers are "
+        "shared across sites. Servers run in a cooled room, usually around the clock.",
         "Gross saving = desktops before - residual desktop use (the usual, naive figure); "
         "net saving = before - after (what the customer saves).",
-        "Money = kWh x price; CO2 kg = kWh x g CO2 per kWh / 1000.",
-        f"For comparison: {REFERENCES}.",
+        f"Money = kWh x price; {KG} = kWh x g {CO2E} per kWh / 1000.",
+        "Over the horizon: devices are bought again when their lifetime ends (desktops "
+        "not bought recur too); the price escalates and money is discounted by the "
+        "rates listed; payback is when the running total turns positive.",
+        f"For comparison: {FRAUNHOFER}.",
     ]
