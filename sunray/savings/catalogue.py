@@ -11,9 +11,9 @@ COLUMN = {"de": 0, "nl": 1}
 
 CATALOGUE: Dict[str, Tuple[str, str]] = {
     # the page
-    "Sun Ray thin clients · energy, cost and CO2": (
-        "Sun-Ray-Thin-Clients · Energie, Kosten und CO2",
-        "Sun Ray thin clients · energie, kosten en CO2",
+    "Sun Ray thin clients · energy, cost and CO2e": (
+        "Sun-Ray-Thin-Clients · Energie, Kosten und CO2e",
+        "Sun Ray thin clients · energie, kosten en CO2e",
     ),
     "Prepared for {customer}": (
         "Erstellt für {customer}",
@@ -165,8 +165,8 @@ CATALOGUE: Dict[str, Tuple[str, str]] = {
         "Figures are yearly estimates from the assumptions above, rounded for display; the electricity "
         "price and the grid's carbon intensity change over time."
     ): (
-        "Die Zahlen sind jährliche Schätzungen aus den obigen Annahmen, für die Anzeige gerundet; "
-        "Strompreis und CO2-Intensität des Stromnetzes ändern sich mit der Zeit.",
+        "Jährliche Schätzungen aus den obigen Annahmen, gerundet; Strompreis und CO2-Intensität "
+        "des Netzes ändern sich mit der Zeit.",
         "De cijfers zijn jaarlijkse schattingen op basis van de bovenstaande aannames, afgerond "
         "weergegeven; de stroomprijs en de CO2-intensiteit van het net veranderen in de loop van de "
         "tijd.",
@@ -353,5 +353,552 @@ CATALOGUE: Dict[str, Tuple[str, str]] = {
     "Net saving (after thin clients and servers)": (
         "Netto-Einsparung (nach Thin Clients und Servern)",
         "Netto besparing (na thin clients en servers)",
+    ),
+    # the model's words (display.py, model.py, sources.py)
+    "Inputs and defaults": (
+        "Eingaben und Vorgaben",
+        "Invoer en standaardwaarden",
+    ),
+    "Input": (
+        "Eingabe",
+        "Invoer",
+    ),
+    "Value": (
+        "Wert",
+        "Waarde",
+    ),
+    "Source": (
+        "Quelle",
+        "Bron",
+    ),
+    "Servers: each site buys whole servers": (
+        "Server: Jeder Standort kauft ganze Server",
+        "Servers: elke locatie koopt hele servers",
+    ),
+    "Servers: shared across sites, each site carries its seats' share of {n} servers": (
+        "Server: von den Standorten gemeinsam genutzt, jeder Standort trägt den Anteil seiner "
+        "Arbeitsplätze an {n} Servern",
+        "Servers: gedeeld door de locaties, elke locatie draagt het aandeel van haar werkplekken in {n} servers",
+    ),
+    "Desktop power when off or asleep": (
+        "Leistung PC ausgeschaltet oder im Ruhezustand",
+        "Vermogen pc uit of in slaapstand",
+    ),
+    "Desktop lifetime (refresh cycle)": (
+        "Lebensdauer PC (Austauschzyklus)",
+        "Levensduur pc (vervangingscyclus)",
+    ),
+    "Thin client lifetime": (
+        "Lebensdauer Thin Client",
+        "Levensduur thin client",
+    ),
+    "Server lifetime": (
+        "Lebensdauer Server",
+        "Levensduur server",
+    ),
+    "Extra admin/licence cost of thin clients (negative: a saving)": (
+        "Zusätzliche Verwaltungs-/Lizenzkosten der Thin Clients (negativ: eine Einsparung)",
+        "Extra beheer-/licentiekosten van thin clients (negatief: een besparing)",
+    ),
+    "Electricity price escalation": (
+        "Strompreissteigerung",
+        "Stijging van de stroomprijs",
+    ),
+    "Discount rate": (
+        "Abzinsungssatz",
+        "Disconteringsvoet",
+    ),
+    "Desktop manufacturing CO2e": (
+        "CO2e der PC-Herstellung",
+        "CO2e van de productie van een pc",
+    ),
+    "Thin client manufacturing CO2e": (
+        "CO2e der Thin-Client-Herstellung",
+        "CO2e van de productie van een thin client",
+    ),
+    "Server manufacturing CO2e": (
+        "CO2e der Server-Herstellung",
+        "CO2e van de productie van een server",
+    ),
+    "% per year": (
+        "% pro Jahr",
+        "% per jaar",
+    ),
+    "per seat and year": (
+        "je Arbeitsplatz und Jahr",
+        "per werkplek per jaar",
+    ),
+    "g CO2e/kWh": (
+        "g CO2e/kWh",
+        "g CO2e/kWh",
+    ),
+    "kg CO2e per desktop": (
+        "kg CO2e je PC",
+        "kg CO2e per pc",
+    ),
+    "kg CO2e per server": (
+        "kg CO2e je Server",
+        "kg CO2e per server",
+    ),
+    "kg CO2e per thin client": (
+        "kg CO2e je Thin Client",
+        "kg CO2e per thin client",
+    ),
+    "given: {what}": (
+        "angegeben: {what}",
+        "opgegeven: {what}",
+    ),
+    "preset home: {what}": (
+        "Vorgabe home: {what}",
+        "voorinstelling home: {what}",
+    ),
+    "preset office: {what}": (
+        "Vorgabe office: {what}",
+        "voorinstelling office: {what}",
+    ),
+    "the proposal's defaults": (
+        "die Vorgaben des Angebots",
+        "de standaardwaarden van het voorstel",
+    ),
+    "the proposal's sites": (
+        "die Standorte des Angebots",
+        "de locaties van het voorstel",
+    ),
+    "not counted unless given": (
+        "nicht gezählt, wenn nicht angegeben",
+        "niet meegeteld tenzij opgegeven",
+    ),
+    "not counted unless given (your vendor's product carbon footprint sheet)": (
+        "nicht gezählt, wenn nicht angegeben (das Datenblatt zum CO2-Fußabdruck Ihres Herstellers)",
+        "niet meegeteld tenzij opgegeven (het productblad over de CO2-voetafdruk van uw leverancier)",
+    ),
+    "our assumption": (
+        "unsere Annahme",
+        "onze aanname",
+    ),
+    "our assumption (the post counts hours of use only)": (
+        "unsere Annahme (der Blogbeitrag zählt nur die Nutzungsstunden)",
+        "onze aanname (de blogpost telt alleen de gebruiksuren)",
+    ),
+    "our assumption (the post: the server 'only uses a bit more power')": (
+        "unsere Annahme (der Blogbeitrag: der Server 'only uses a bit more power', braucht nur etwas mehr Strom)",
+        "onze aanname (de blogpost: de server 'only uses a bit more power', gebruikt maar iets meer stroom)",
+    ),
+    "our assumption (within the post's 'no more than half')": (
+        "unsere Annahme (innerhalb des 'no more than half' des Blogbeitrags: höchstens die Hälfte)",
+        "onze aanname (binnen de 'no more than half' van de blogpost: hoogstens de helft)",
+    ),
+    "our assumption: a PC switched off or asleep but plugged in; measure yours": (
+        "unsere Annahme: ein ausgeschalteter oder ruhender PC am Netz; messen Sie Ihre",
+        "onze aanname: een uitgeschakelde of slapende pc met stekker in het stopcontact; meet de uwe",
+    ),
+    "our assumption: a common office PC refresh cycle": (
+        "unsere Annahme: ein üblicher Austauschzyklus für Büro-PCs",
+        "onze aanname: een gangbare vervangingscyclus voor kantoor-pc's",
+    ),
+    "our assumption: a common server refresh cycle": (
+        "unsere Annahme: ein üblicher Austauschzyklus für Server",
+        "onze aanname: een gangbare vervangingscyclus voor servers",
+    ),
+    "our assumption: money not discounted": (
+        "unsere Annahme: Geld nicht abgezinst",
+        "onze aanname: geld niet verdisconteerd",
+    ),
+    "our assumption: thin-client vendors claim about twice a PC's life": (
+        "unsere Annahme: Thin-Client-Hersteller nennen etwa die doppelte Lebensdauer eines PCs",
+        "onze aanname: leveranciers van thin clients noemen ongeveer twee keer de levensduur van een pc",
+    ),
+    "our assumption: today's price throughout": (
+        "unsere Annahme: durchgehend der heutige Preis",
+        "onze aanname: de hele periode de prijs van vandaag",
+    ),
+    "our reading of the post's 34 euros for 137 kWh": (
+        "unsere Lesart der 34 Euro für 137 kWh im Blogbeitrag",
+        "onze lezing van de 34 euro voor 137 kWh in de blogpost",
+    ),
+    "the blog post 'Get Thin and make the World a better place' (26 January 2009)": (
+        "der Blogbeitrag 'Get Thin and make the World a better place' (26. Januar 2009)",
+        "de blogpost 'Get Thin and make the World a better place' (26 januari 2009)",
+    ),
+    (
+        "the blog post 'Get Thin and make the World a better place' (26 January 2009) (a Sun Ray uses"
+        " between 3 and 4 W)"
+    ): (
+        "der Blogbeitrag 'Get Thin and make the World a better place' (26. Januar 2009) (eine Sun"
+        " Ray braucht 3 bis 4 W)",
+        "de blogpost 'Get Thin and make the World a better place' (26 januari 2009) (een Sun Ray "
+        "gebruikt 3 tot 4 W)",
+    ),
+    "the blog post 'Get Thin and make the World a better place' (26 January 2009) (year round)": (
+        "der Blogbeitrag 'Get Thin and make the World a better place' (26. Januar 2009) (ganzjährig)",
+        "de blogpost 'Get Thin and make the World a better place' (26 januari 2009) (het hele jaar)",
+    ),
+    "1 seat": (
+        "1 Arbeitsplatz",
+        "1 werkplek",
+    ),
+    "{n} seats": (
+        "{n} Arbeitsplätze",
+        "{n} werkplekken",
+    ),
+    "1 site": (
+        "1 Standort",
+        "1 locatie",
+    ),
+    "{n} sites": (
+        "{n} Standorte",
+        "{n} locaties",
+    ),
+    "1 server": (
+        "1 Server",
+        "1 server",
+    ),
+    "{n} servers": (
+        "{n} Server",
+        "{n} servers",
+    ),
+    " (every site)": (
+        " (jeder Standort)",
+        " (elke locatie)",
+    ),
+    "{names} and {n} more": (
+        "{names} und {n} weitere",
+        "{names} en nog {n}",
+    ),
+    "as given": (
+        "wie angegeben",
+        "zoals opgegeven",
+    ),
+    "Investment at the switch: {amount}": (
+        "Investition beim Umstieg: {amount}",
+        "Investering bij de overstap: {amount}",
+    ),
+    "thin clients at {price}": (
+        "Thin Clients zu {price}",
+        "thin clients à {price}",
+    ),
+    "{servers} at {price}": (
+        "{servers} zu {price}",
+        "{servers} à {price}",
+    ),
+    "Desktops not bought: {avoided}: ahead from day one by {amount}": (
+        "Nicht gekaufte PCs: {avoided}: vom ersten Tag an {amount} im Plus",
+        "Niet gekochte pc's: {avoided}: vanaf de eerste dag {amount} voor",
+    ),
+    "Desktops not bought: {avoided}; net investment {amount}": (
+        "Nicht gekaufte PCs: {avoided}; Netto-Investition {amount}",
+        "Niet gekochte pc's: {avoided}; netto investering {amount}",
+    ),
+    "Over {years} years": (
+        "Über {years} Jahre",
+        "Over {years} jaar",
+    ),
+    "over {years} years": (
+        "über {years} Jahre",
+        "over {years} jaar",
+    ),
+    "Over each site's horizon": (
+        "Über den Zeitraum jedes Standorts",
+        "Over de looptijd van elke locatie",
+    ),
+    "over each site's horizon": (
+        "über den Zeitraum jedes Standorts",
+        "over de looptijd van elke locatie",
+    ),
+    "{horizon}, replacements (thin clients and servers, less the desktops not bought): {amount}": (
+        "{horizon}, Ersatzkäufe (Thin Clients und Server, abzüglich der nicht gekauften PCs): {amount}",
+        "{horizon}, vervanging (thin clients en servers, min de niet gekochte pc's): {amount}",
+    ),
+    "{horizon}: {money}, {kwh} and {co2}": (
+        "{horizon}: {money}, {kwh} und {co2}",
+        "{horizon}: {money}, {kwh} en {co2}",
+    ),
+    "Manufacturing CO2e {horizon}: {co2}": (
+        "CO2e der Herstellung {horizon}: {co2}",
+        "CO2e van de productie {horizon}: {co2}",
+    ),
+    "Per seat {horizon}: {money}, {co2}": (
+        "Je Arbeitsplatz {horizon}: {money}, {co2}",
+        "Per werkplek {horizon}: {money}, {co2}",
+    ),
+    "net benefit {amount}": (
+        "Netto-Nutzen {amount}",
+        "netto voordeel {amount}",
+    ),
+    "net cost {amount}": (
+        "Netto-Kosten {amount}",
+        "netto kosten {amount}",
+    ),
+    "{amount} saved": (
+        "{amount} eingespart",
+        "{amount} bespaard",
+    ),
+    "{amount} extra": (
+        "{amount} mehr",
+        "{amount} extra",
+    ),
+    "{amount} spent": (
+        "{amount} ausgegeben",
+        "{amount} uitgegeven",
+    ),
+    "{amount} avoided": (
+        "{amount} vermieden",
+        "{amount} vermeden",
+    ),
+    "{amount} less than the desktops would cost": (
+        "{amount} weniger, als die PCs kosten würden",
+        "{amount} minder dan de pc's zouden kosten",
+    ),
+    "ahead from day one": (
+        "vom ersten Tag an im Plus",
+        "vanaf de eerste dag voor",
+    ),
+    "no payback within {years} years": (
+        "keine Amortisation innerhalb von {years} Jahren",
+        "niet terugverdiend binnen {years} jaar",
+    ),
+    "none within {years} years": (
+        "nicht innerhalb von {years} Jahren",
+        "niet binnen {years} jaar",
+    ),
+    "payback in 1 month": (
+        "Amortisation in 1 Monat",
+        "terugverdiend in 1 maand",
+    ),
+    "payback in {n} months": (
+        "Amortisation in {n} Monaten",
+        "terugverdiend in {n} maanden",
+    ),
+    "payback in {years} years": (
+        "Amortisation in {years} Jahren",
+        "terugverdiend in {years} jaar",
+    ),
+    "1 month": (
+        "1 Monat",
+        "1 maand",
+    ),
+    "{months} months": (
+        "{months} Monate",
+        "{months} maanden",
+    ),
+    "Scenarios": (
+        "Szenarien",
+        "Scenario's",
+    ),
+    "expected": (
+        "erwartet",
+        "verwacht",
+    ),
+    "changes": (
+        "Änderungen",
+        "wijzigingen",
+    ),
+    "net kWh per year": (
+        "Netto-kWh pro Jahr",
+        "netto kWh per jaar",
+    ),
+    "net {currency} per year": (
+        "Netto-{currency} pro Jahr",
+        "netto {currency} per jaar",
+    ),
+    "{unit} per year": (
+        "{unit} pro Jahr",
+        "{unit} per jaar",
+    ),
+    "benefit over the horizon": (
+        "Nutzen über den Zeitraum",
+        "voordeel over de looptijd",
+    ),
+    "payback": (
+        "Amortisation",
+        "terugverdientijd",
+    ),
+    "Sensitivity: not computed for more than {n} sites.": (
+        "Sensitivität: für mehr als {n} Standorte nicht berechnet.",
+        "Gevoeligheid: niet berekend voor meer dan {n} locaties.",
+    ),
+    "{input} {low} to {high} {unit}": (
+        "{input} {low} bis {high} {unit}",
+        "{input} {low} tot {high} {unit}",
+    ),
+    (
+        "Sensitivity (each input {pct} % lower / higher on every site, yearly net saving, largest "
+        "effect first): {parts}"
+    ): (
+        "Sensitivität (jede Eingabe an jedem Standort {pct} % niedriger / höher, jährliche "
+        "Netto-Einsparung, größte Wirkung zuerst): {parts}",
+        "Gevoeligheid (elke invoer op elke locatie {pct}% lager / hoger, jaarlijkse netto "
+        "besparing, grootste effect eerst): {parts}",
+    ),
+    "There is no net saving{sites}: thin clients and servers use as much as the desktops saved, or more.": (
+        "Es gibt keine Netto-Einsparung{sites}: Thin Clients und Server verbrauchen so viel, wie "
+        "die PCs einsparen, oder mehr.",
+        "Er is geen netto besparing{sites}: thin clients en servers verbruiken evenveel als de "
+        "pc's besparen, of meer.",
+    ),
+    "The server share is above the posts' rule of thumb (at most half the gross desktop saving){sites}.": (
+        "Der Serveranteil liegt über der Faustregel der Blogbeiträge (höchstens die Hälfte der "
+        "Brutto-Einsparung der PCs){sites}.",
+        "Het serveraandeel ligt boven de vuistregel van de blogposts (hoogstens de helft van de "
+        "bruto besparing op pc's){sites}.",
+    ),
+    "The hardware does not pay back within {years} years on these figures{sites}.": (
+        "Die Hardware amortisiert sich mit diesen Zahlen nicht innerhalb von {years} Jahren{sites}.",
+        "De hardware verdient zich met deze cijfers niet binnen {years} jaar terug{sites}.",
+    ),
+    (
+        "Whole servers less than half used{sites}: with 'servers: shared' sites share servers and "
+        "each carries its seats' share."
+    ): (
+        "Ganze Server zu weniger als der Hälfte genutzt{sites}: mit 'servers: shared' teilen sich"
+        " die Standorte Server, und jeder trägt den Anteil seiner Arbeitsplätze.",
+        "Hele servers voor minder dan de helft benut{sites}: met 'servers: shared' delen de "
+        "locaties servers en draagt elke locatie het aandeel van haar werkplekken.",
+    ),
+    "The sites use different currencies: money is not totalled.": (
+        "Die Standorte rechnen in verschiedenen Währungen: Geldbeträge werden nicht summiert.",
+        "De locaties gebruiken verschillende valuta: geldbedragen worden niet opgeteld.",
+    ),
+    "Desktops: {w} W, {before} h/day before, {after} h/day after, {days} days/year": (
+        "PCs: {w} W, {before} h/Tag vorher, {after} h/Tag nachher, {days} Tage/Jahr",
+        "Pc's: {w} W, {before} u/dag voor, {after} u/dag na, {days} dagen/jaar",
+    ),
+    "Thin clients: {w} W, {hours} h/day": (
+        "Thin Clients: {w} W, {hours} h/Tag",
+        "Thin clients: {w} W, {hours} u/dag",
+    ),
+    (
+        "Server: {w} W, {hours} h/day, {days} days/year, PUE {pue}, seats per server {seats} (= "
+        "{share} W per seat while on)"
+    ): (
+        "Server: {w} W, {hours} h/Tag, {days} Tage/Jahr, PUE {pue}, Arbeitsplätze je Server "
+        "{seats} (= {share} W je Arbeitsplatz im Betrieb)",
+        "Server: {w} W, {hours} u/dag, {days} dagen/jaar, PUE {pue}, werkplekken per server "
+        "{seats} (= {share} W per werkplek tijdens bedrijf)",
+    ),
+    "Electricity: {price} {currency}/kWh; {g} g CO2e/kWh ({source})": (
+        "Strom: {price} {currency}/kWh; {g} g CO2e/kWh ({source})",
+        "Stroom: {price} {currency}/kWh; {g} g CO2e/kWh ({source})",
+    ),
+    (
+        "Per seat and year: desktops before = desktop W x h/day before x days, plus the desktop's off"
+        " or standby power for the rest of the year."
+    ): (
+        "Je Arbeitsplatz und Jahr: PCs vorher = PC-Leistung W x h/Tag vorher x Tage, plus die "
+        "Leistung des ausgeschalteten oder ruhenden PCs im Rest des Jahres.",
+        "Per werkplek per jaar: pc's voor = vermogen pc W x u/dag voor x dagen, plus het vermogen"
+        " van de uitgeschakelde of slapende pc de rest van het jaar.",
+    ),
+    (
+        "After = residual desktop use (and its off power, when a desktop stays) + thin client W x "
+        "h/day x days + server share."
+    ): (
+        "Nachher = verbleibende PC-Nutzung (und deren Ruheleistung, wenn ein PC bleibt) + Thin "
+        "Client W x h/Tag x Tage + Serveranteil.",
+        "Na = resterend pc-gebruik (en het sluimerverbruik, als er een pc blijft) + thin client W"
+        " x u/dag x dagen + serveraandeel.",
+    ),
+    (
+        "Server share = servers x server W x server h/day x server days x PUE / seats; a site buys "
+        "whole servers (ceil(seats / seats per server)) unless servers are shared across sites. "
+        "Servers run in a cooled room, usually around the clock."
+    ): (
+        "Serveranteil = Server x Server-W x Server-h/Tag x Servertage x PUE / Arbeitsplätze; ein "
+        "Standort kauft ganze Server (aufgerundet: Arbeitsplätze / Arbeitsplätze je Server), wenn"
+        " die Server nicht standortübergreifend geteilt werden. Server laufen in einem gekühlten "
+        "Raum, meist rund um die Uhr.",
+        "Serveraandeel = servers x server-W x server-u/dag x serverdagen x PUE / werkplekken; een"
+        " locatie koopt hele servers (naar boven afgerond: werkplekken / werkplekken per server),"
+        " tenzij servers tussen locaties worden gedeeld. Servers draaien in een gekoelde ruimte, "
+        "meestal de klok rond.",
+    ),
+    (
+        "Gross saving = desktops before - residual desktop use (the usual, naive figure); net saving "
+        "= before - after (what the customer saves)."
+    ): (
+        "Brutto-Einsparung = PCs vorher - verbleibende PC-Nutzung (die übliche, naive Zahl); "
+        "Netto-Einsparung = vorher - nachher (was der Kunde spart).",
+        "Bruto besparing = pc's voor - resterend pc-gebruik (het gebruikelijke, naïeve cijfer); "
+        "netto besparing = voor - na (wat de klant bespaart).",
+    ),
+    "Money = kWh x price; kg CO2e = kWh x g CO2e per kWh / 1000.": (
+        "Geld = kWh x Preis; kg CO2e = kWh x g CO2e je kWh / 1000.",
+        "Geld = kWh x prijs; kg CO2e = kWh x g CO2e per kWh / 1000.",
+    ),
+    (
+        "Over the horizon: devices are bought again when their lifetime ends (desktops not bought "
+        "recur too); the price escalates and money is discounted by the rates listed; payback is when"
+        " the running total turns positive."
+    ): (
+        "Über den Zeitraum: Geräte werden am Ende ihrer Lebensdauer neu gekauft (auch die nicht "
+        "gekauften PCs wiederholen sich); der Preis steigt und Geld wird mit den genannten Sätzen"
+        " abgezinst; amortisiert ist es, wenn die laufende Summe positiv wird.",
+        "Over de looptijd: apparaten worden opnieuw gekocht als hun levensduur om is (ook de niet"
+        " gekochte pc's keren terug); de prijs stijgt en geld wordt verdisconteerd tegen de "
+        "genoemde percentages; terugverdiend is het zodra het lopende totaal positief wordt.",
+    ),
+    (
+        "For comparison: Fraunhofer UMSICHT, for IGEL Technology (December 2006): a thin-client "
+        "workplace uses about 41 W including its share of the server and cooling, against about 85 W "
+        "for a PC."
+    ): (
+        "Zum Vergleich: Fraunhofer UMSICHT, für IGEL Technology (Dezember 2006): ein "
+        "Thin-Client-Arbeitsplatz braucht etwa 41 W einschließlich seines Anteils an Server und "
+        "Kühlung, gegenüber etwa 85 W für einen PC.",
+        "Ter vergelijking: Fraunhofer UMSICHT, voor IGEL Technology (december 2006): een "
+        "thin-client-werkplek gebruikt ongeveer 41 W inclusief zijn aandeel in server en koeling,"
+        " tegen ongeveer 85 W voor een pc.",
+    ),
+    "Presets: {source}.": (
+        "Vorgaben: {source}.",
+        "Voorinstellingen: {source}.",
+    ),
+    (
+        "The blog post 'Get Thin and make the World a better place' (26 January 2009): a desktop of "
+        "about 150 W on at least 3 hours a day, 30 minutes a day with Sun Rays: about 165 and 28 kWh "
+        "a year, 137 kWh, 34 euros and 62 kg CO2 (450 grams per kWh) saved; office desktops at 100 W "
+        "year round: as much as 200 euros or about 390 kg CO2 per desktop, of which no more than half"
+        " goes to servers. It gives no price per kWh: 0.25 EUR/kWh is our reading of its 34 euros for"
+        " 137 kWh"
+    ): (
+        "Der Blogbeitrag 'Get Thin and make the World a better place' (26. Januar 2009): ein PC "
+        "mit etwa 150 W, mindestens 3 Stunden am Tag an, mit Sun Rays 30 Minuten am Tag: etwa 165"
+        " und 28 kWh im Jahr, 137 kWh, 34 Euro und 62 kg CO2 (450 Gramm je kWh) eingespart; "
+        "Büro-PCs mit 100 W das ganze Jahr: bis zu 200 Euro oder etwa 390 kg CO2 je PC, wovon "
+        "höchstens die Hälfte auf Server entfällt. Einen Preis je kWh nennt er nicht: 0,25 "
+        "EUR/kWh ist unsere Lesart seiner 34 Euro für 137 kWh",
+        "De blogpost 'Get Thin and make the World a better place' (26 januari 2009): een pc van "
+        "ongeveer 150 W die minstens 3 uur per dag aanstaat, met Sun Rays 30 minuten per dag: "
+        "ongeveer 165 en 28 kWh per jaar, 137 kWh, 34 euro en 62 kg CO2 (450 gram per kWh) "
+        "bespaard; kantoor-pc's van 100 W het hele jaar: tot 200 euro of ongeveer 390 kg CO2 per "
+        "pc, waarvan hoogstens de helft naar servers gaat. Een prijs per kWh noemt hij niet: 0,25"
+        " EUR/kWh is onze lezing van zijn 34 euro voor 137 kWh",
+    ),
+    (
+        "Grid carbon intensity given as a number where no country is named (the post's 450 grams per "
+        "kWh is a CO2 figure; this report calls every grid and device figure CO2e)."
+    ): (
+        "CO2-Intensität des Stromnetzes als Zahl angegeben, wo kein Land genannt ist (die 450 "
+        "Gramm je kWh des Blogbeitrags sind eine CO2-Zahl; dieser Bericht nennt jede Netz- und "
+        "Gerätezahl CO2e).",
+        "CO2-intensiteit van het net als getal opgegeven waar geen land is genoemd (de 450 gram "
+        "per kWh van de blogpost is een CO2-cijfer; dit rapport noemt elk net- en apparaatcijfer "
+        "CO2e).",
+    ),
+    "{country} ({iso3}): {g} g CO2e/kWh in {year}; {source}.": (
+        "{country} ({iso3}): {g} g CO2e/kWh im Jahr {year}; {source}.",
+        "{country} ({iso3}): {g} g CO2e/kWh in {year}; {source}.",
+    ),
+    "Not counted unless given": (
+        "Nicht gezählt, wenn nicht angegeben",
+        "Niet meegeteld tenzij opgegeven",
+    ),
+    "from day one": (
+        "ab dem ersten Tag",
+        "vanaf dag één",
+    ),
+    "net": (
+        "netto",
+        "netto",
     ),
 }

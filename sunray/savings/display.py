@@ -11,6 +11,7 @@ from typing import List, Optional, Tuple
 
 from . import i18n, lifecycle, model
 from .carbon import ATTRIBUTION, SOURCE
+from .i18n import t
 from .proposal import Proposal
 from .sources import FRAUNHOFER, POST_SAYS
 
@@ -41,36 +42,39 @@ def num(value: float) -> str:
 def money(value: Optional[float], currency: Optional[str]) -> str:
     """An amount of money with its currency: '1,234 EUR' (the one place that
     places the currency, so a locale can move it)."""
-    return f"{show(value)} {money_word(currency)}"
+    if not currency:
+        return f"{show(value)} {money_word(currency)}"
+    return i18n.active().money(show(value), currency)
 
 
 def money_word(currency: Optional[str]) -> str:
     """The money column's heading: the currency, or 'money' when mixed."""
-    return currency or "money"
+    return currency or t("money")
 
 
 def seats_text(n: int) -> str:
     """'1 seat', '1,200 seats'."""
-    return f"{n:,} seat" + ("" if n == 1 else "s")
+    return t("1 seat") if n == 1 else t("{n} seats", n=show(n))
 
 
 def total_heading(total: model.Total) -> str:
     """'3 sites, 157 seats'."""
-    return f"{total.sites:,} site{'s' if total.sites != 1 else ''}, {seats_text(total.seats)}"
+    sites = t("1 site") if total.sites == 1 else t("{n} sites", n=show(total.sites))
+    return f"{sites}, {seats_text(total.seats)}"
 
 
 # --- the tables ----------------------------------------------------------------
 
 def site_rows(result: model.SiteResult) -> List[SiteRow]:
     """A site's table, one row per line of the comparison."""
-    return [(i18n.t(model.LINE_LABELS[k]), show(result.kwh_per_seat[k]), show(result.kwh[k]),
+    return [(t(model.LINE_LABELS[k]), show(result.kwh_per_seat[k]), show(result.kwh[k]),
              show(result.money[k]), show(result.co2_kg[k])) for k in model.LINES]
 
 
 def total_rows(total: model.Total) -> List[TotalRow]:
     """The total's table; money '-' when the sites' currencies differ."""
     money = total.money or {}
-    return [(i18n.t(model.LINE_LABELS[k]), show(total.kwh[k]), show(money.get(k)),
+    return [(t(model.LINE_LABELS[k]), show(total.kwh[k]), show(money.get(k)),
              show(total.co2_kg[k])) for k in model.LINES]
 
 
@@ -81,29 +85,37 @@ def grid_source(site: model.Site) -> str:
     if site.country:
         return (f"{site.country_name} ({site.country}) {site.country_year}, "
                 "Ember and Our World in Data via CodeCarbon")
-    return "as given"
+    return t("as given")
 
 
 def basis(site: model.Site) -> List[str]:
     """The inputs of a site in four plain lines."""
     share_w = site.server_watts * site.pue / site.seats_per_server
     return [
-        f"Desktops: {num(site.desktop_watts)} W, {num(site.hours_before)} h/day before, "
-        f"{num(site.hours_after)} h/day after, {num(site.days)} days/year",
-        f"Thin clients: {num(site.thin_client_watts)} W, {num(site.thin_client_hours)} h/day",
-        f"Server: {num(site.server_watts)} W, {num(site.server_hours)} h/day, "
-        f"{num(site.server_days)} days/year, PUE {num(site.pue)}, "
-        f"seats per server {num(site.seats_per_server)} "
-        f"(= {show(share_w, 1)} W per seat while on)",
-        f"Electricity: {num(site.price)} {site.currency}/kWh; "
-        f"{num(site.g_per_kwh)} g {CO2E}/kWh ({grid_source(site)})",
+        t("Desktops: {w} W, {before} h/day before, {after} h/day after, {days} days/year",
+          w=num(site.desktop_watts), before=num(site.hours_before),
+          after=num(site.hours_after), days=num(site.days)),
+        t("Thin clients: {w} W, {hours} h/day", w=num(site.thin_client_watts),
+          hours=num(site.thin_client_hours)),
+        t("Server: {w} W, {hours} h/day, {days} days/year, PUE {pue}, seats per server "
+          "{seats} (= {share} W per seat while on)", w=num(site.server_watts),
+          hours=num(site.server_hours), days=num(site.server_days), pue=num(site.pue),
+          seats=num(site.seats_per_server), share=show(share_w, 1)),
+        t("Electricity: {price} {currency}/kWh; {g} g CO2e/kWh ({source})",
+          price=num(site.price), currency=site.currency, g=num(site.g_per_kwh),
+          source=grid_source(site)),
     ]
 
 
 def _signed(value: float, more: str, less: str, unit: str = "") -> str:
-    """'1,234 kWh saved' or '1,234 kWh extra': never '-1,234 ... saved'."""
-    word = more if value >= 0 else less
-    return f"{show(abs(value))}{unit} {word}"
+    """'1,234 kWh saved' or '1,234 kWh extra': never '-1,234 ... saved'.
+    ``more`` and ``less`` are templates with {amount} (the figure and unit)."""
+    return t(more if value >= 0 else less, amount=f"{show(abs(value))}{unit}")
+
+
+def _signed_money(value: float, more: str, less: str, currency: Optional[str]) -> str:
+    """Like _signed, for money (the currency placed as the language places it)."""
+    return t(more if value >= 0 else less, amount=money(abs(value), currency))
 
 
 def cost_lines(costs: Optional[model.Costs], currency: Optional[str],
@@ -114,64 +126,78 @@ def cost_lines(costs: Optional[model.Costs], currency: Optional[str],
     if costs is None:
         return []
     lines = []
-    invest = f"Investment at the switch: {money(costs.investment, currency)}"
+    invest = t("Investment at the switch: {amount}", amount=money(costs.investment, currency))
     if site is not None:
         parts = []
         if site.thin_client_price is not None:
-            parts.append(f"thin clients at {num(site.thin_client_price)} {money_word(currency)}")
+            parts.append(t("thin clients at {price}",
+                           price=i18n.active().money(num(site.thin_client_price), currency)
+                           if currency else num(site.thin_client_price)))
         if site.server_price is not None:
-            parts.append(f"{num_servers(site.server_count)} at "
-                         f"{num(site.server_price)} {money_word(currency)}")
+            parts.append(t("{servers} at {price}", servers=num_servers(site.server_count),
+                           price=i18n.active().money(num(site.server_price), currency)
+                           if currency else num(site.server_price)))
         if parts:
             invest += f" ({', '.join(parts)})"
     lines.append(invest)
     if costs.avoided:
         if costs.net_investment <= 0:
-            lines.append(f"Desktops not bought: {money(costs.avoided, currency)}: ahead from "
-                         f"day one by {money(-costs.net_investment, currency)}")
+            lines.append(t("Desktops not bought: {avoided}: ahead from day one by {amount}",
+                           avoided=money(costs.avoided, currency),
+                           amount=money(-costs.net_investment, currency)))
         else:
-            lines.append(f"Desktops not bought: {money(costs.avoided, currency)}; "
-                         f"net investment {money(costs.net_investment, currency)}")
+            lines.append(t("Desktops not bought: {avoided}; net investment {amount}",
+                           avoided=money(costs.avoided, currency),
+                           amount=money(costs.net_investment, currency)))
     if costs.net_investment > 0 or costs.payback_years != 0:
         text = payback_text(costs.payback_years)
         lines.append(text[0].upper() + text[1:])
-    horizon = f"Over {costs.years} years" if costs.years else "Over each site's horizon"
+    horizon = (t("Over {years} years", years=costs.years) if costs.years
+               else t("Over each site's horizon"))
+    horizon_in = (t("over {years} years", years=costs.years) if costs.years
+                  else t("over each site's horizon"))
     if costs.refresh:
-        spent = _signed(costs.refresh, "spent", "saved", " " + money_word(currency))
-        lines.append(f"{horizon}, replacements (thin clients and servers, less the desktops "
-                     f"not bought): {spent}")
-    word = "net benefit" if costs.horizon_benefit >= 0 else "net cost"
-    lines.append(f"{horizon}: {word} {money(abs(costs.horizon_benefit), currency)}, "
-                 f"{_signed(costs.horizon_kwh, 'saved', 'extra', ' kWh')} and "
-                 f"{_signed(costs.horizon_co2_kg, 'saved', 'extra', ' ' + KG)}")
+        lines.append(t("{horizon}, replacements (thin clients and servers, less the desktops "
+                       "not bought): {amount}", horizon=horizon,
+                       amount=_signed_money(costs.refresh, "{amount} spent", "{amount} saved",
+                                            currency)))
+    benefit = abs(costs.horizon_benefit)
+    word = "net benefit {amount}" if costs.horizon_benefit >= 0 else "net cost {amount}"
+    lines.append(t("{horizon}: {money}, {kwh} and {co2}", horizon=horizon,
+                   money=t(word, amount=money(benefit, currency)),
+                   kwh=_signed(costs.horizon_kwh, "{amount} saved", "{amount} extra", " kWh"),
+                   co2=_signed(costs.horizon_co2_kg, "{amount} saved", "{amount} extra",
+                               " " + KG)))
     if costs.embodied_co2_kg:
-        lines.append(f"Manufacturing {CO2E} {horizon.lower()}: "
-                     f"{_signed(costs.embodied_co2_kg, 'avoided', 'extra', ' ' + KG)}")
+        lines.append(t("Manufacturing CO2e {horizon}: {co2}", horizon=horizon_in,
+                       co2=_signed(costs.embodied_co2_kg, "{amount} avoided", "{amount} extra",
+                                   " " + KG)))
     seats = seats if seats is not None else (site.seats if site is not None else None)
     if seats:
-        lines.append(f"Per seat {horizon.lower()}: {word} "
-                     f"{money(abs(costs.horizon_benefit) / seats, currency)}, "
-                     f"{_signed(costs.horizon_co2_kg / seats, 'saved', 'extra', ' ' + KG)}")
+        lines.append(t("Per seat {horizon}: {money}, {co2}", horizon=horizon_in,
+                       money=t(word, amount=money(benefit / seats, currency)),
+                       co2=_signed(costs.horizon_co2_kg / seats, "{amount} saved",
+                                   "{amount} extra", " " + KG)))
     return lines
 
 
 def num_servers(count: float) -> str:
     """'1 server', '4 servers', '1.3 servers' (a share of a shared pool)."""
     shown = show(count) if float(count).is_integer() else show(count, 1)
-    return f"{shown} server" + ("" if shown == "1" else "s")
+    return t("1 server") if shown == "1" else t("{n} servers", n=shown)
 
 
 def payback_text(years: Optional[float]) -> str:
     """The payback in words: 'payback in 14 months', '... in 4.3 years' (over
     36 months), 'ahead from day one', or no payback within the limit."""
     if years is None:
-        return f"no payback within {lifecycle.PAYBACK_LIMIT} years"
+        return t("no payback within {years} years", years=lifecycle.PAYBACK_LIMIT)
     if years == 0:
-        return "ahead from day one"
+        return t("ahead from day one")
     months = int(math.ceil(round(years * 12, 6)))
     if months <= MONTHS_UP_TO:
-        return f"payback in {months} month{'s' if months != 1 else ''}"
-    return f"payback in {show(years, 1)} years"
+        return t("payback in 1 month") if months == 1 else t("payback in {n} months", n=months)
+    return t("payback in {years} years", years=show(years, 1))
 
 
 # --- scenarios and sensitivity --------------------------------------------------
@@ -181,22 +207,25 @@ def scenario_table(proposal: Proposal) -> Tuple[List[str], List[List[str]]]:
     side by side; no rows without scenarios."""
     if not proposal.scenarios:
         return [], []
-    columns = [("expected", proposal.total)] + [(sc.name, sc.total) for sc in proposal.scenarios]
+    columns = [(t("expected"), proposal.total)] + [(sc.name, sc.total)
+                                                   for sc in proposal.scenarios]
     cur = money_word(proposal.total.currency)
     rows = [
-        ["changes"] + ["as given"] + [", ".join(f"{model.FIELD[k].label.lower()} {num(v)}"
-                                                for k, v in sc.changes.items())
-                                      for sc in proposal.scenarios],
-        ["net kWh per year"] + [show(t.kwh["net_saving"]) for _, t in columns],
-        [f"net {cur} per year"] + [show(t.money["net_saving"]) if t.money else "-"
-                                   for _, t in columns],
-        [f"{KG} per year"] + [show(t.co2_kg["net_saving"]) for _, t in columns],
+        [t("changes")] + [t("as given")] + [", ".join(f"{t(model.FIELD[k].label).lower()} {num(v)}"
+                                                      for k, v in sc.changes.items())
+                                            for sc in proposal.scenarios],
+        [t("net kWh per year")] + [show(total.kwh["net_saving"]) for _, total in columns],
+        [t("net {currency} per year", currency=cur)]
+        + [show(total.money["net_saving"]) if total.money else "-" for _, total in columns],
+        [t("{unit} per year", unit=KG)] + [show(total.co2_kg["net_saving"])
+                                           for _, total in columns],
     ]
     if proposal.total.costs is not None:
-        rows.append(["benefit over the horizon"] +
-                    [show(t.costs.horizon_benefit) if t.costs else "-" for _, t in columns])
-        rows.append(["payback"] + [payback_text(t.costs.payback_years) if t.costs else "-"
-                                   for _, t in columns])
+        rows.append([t("benefit over the horizon")] +
+                    [show(total.costs.horizon_benefit) if total.costs else "-"
+                     for _, total in columns])
+        rows.append([t("payback")] + [payback_text(total.costs.payback_years) if total.costs
+                                      else "-" for _, total in columns])
     return ["", *(name for name, _ in columns)], rows
 
 
@@ -206,33 +235,37 @@ def sensitivity_line(proposal: Proposal) -> str:
 
     found = proposal.sensitivity
     if found is None:
-        return (f"Sensitivity: not computed for more than {SENSITIVITY_SITES:,} sites.")
-    parts = [f"{s.label} {show(s.low)} to {show(s.high)} {s.unit}"
+        return t("Sensitivity: not computed for more than {n} sites.",
+                 n=show(SENSITIVITY_SITES))
+    loc = i18n.active()
+    parts = [t("{input} {low} to {high} {unit}", input=t(s.label), low=show(s.low),
+               high=show(s.high), unit=s.unit if s.unit == "kWh" else loc.currency_heading(s.unit))
              for s in found if s.swing > 0]
     if not parts:
         return ""
-    return (f"Sensitivity (each input {SWING_PCT} % lower / higher on every site, yearly net "
-            f"saving, largest effect first): " + "; ".join(parts))
+    return t("Sensitivity (each input {pct} % lower / higher on every site, yearly net "
+             "saving, largest effect first): {parts}", pct=SWING_PCT, parts="; ".join(parts))
 
 
 # --- method and sources ----------------------------------------------------------
 
 def sources(proposal: Proposal) -> List[str]:
     """Where the presets and the grid figures come from, with the attribution."""
-    lines = [f"Presets: {POST_SAYS}."]
+    lines = [t("Presets: {source}.", source=t(POST_SAYS))]
     if any(not r.site.country for r in proposal.results):
-        lines.append(f"Grid carbon intensity given as a number where no country is named "
-                     f"(the post's 450 grams per kWh is a CO2 figure; this report calls "
-                     f"every grid and device figure {CO2E}).")
+        lines.append(t("Grid carbon intensity given as a number where no country is named "
+                       "(the post's 450 grams per kWh is a CO2 figure; this report calls "
+                       "every grid and device figure CO2e)."))
     for iso3, name, year, g in proposal.countries:
-        lines.append(f"{name} ({iso3}): {num(g)} g {CO2E}/kWh in {year}; {SOURCE}.")
-    lines.append(f"{i18n.t(ATTRIBUTION)}.")
+        lines.append(t("{country} ({iso3}): {g} g CO2e/kWh in {year}; {source}.",
+                       country=name, iso3=iso3, g=num(g), year=year, source=SOURCE))
+    lines.append(f"{t(ATTRIBUTION)}.")
     return lines
 
 
 def methodology() -> List[str]:
     """How the figures are computed, in plain lines."""
-    return [
+    return [t(line) for line in (
         "Per seat and year: desktops before = desktop W x h/day before x days, plus the "
         "desktop's off or standby power for the rest of the year.",
         "After = residual desktop use (and its off power, when a desktop stays) "
@@ -242,9 +275,9 @@ def methodology() -> List[str]:
         "shared across sites. Servers run in a cooled room, usually around the clock.",
         "Gross saving = desktops before - residual desktop use (the usual, naive figure); "
         "net saving = before - after (what the customer saves).",
-        f"Money = kWh x price; {KG} = kWh x g {CO2E} per kWh / 1000.",
+        "Money = kWh x price; kg CO2e = kWh x g CO2e per kWh / 1000.",
         "Over the horizon: devices are bought again when their lifetime ends (desktops "
         "not bought recur too); the price escalates and money is discounted by the "
         "rates listed; payback is when the running total turns positive.",
-        f"For comparison: {FRAUNHOFER}.",
-    ]
+        "For comparison: " + FRAUNHOFER + ".",
+    )]

@@ -383,30 +383,37 @@ def total(results: List[SiteResult]) -> Total:
 def observations(results: List[SiteResult]) -> List[str]:
     """Plain-language remarks a customer should read next to the figures,
     each said once, naming the sites it applies to."""
+    from .i18n import t
+
     def named(rs: List[SiteResult]) -> str:
         names = [r.site.name for r in rs]
         if len(results) == 1:
             return ""
-        shown = ", ".join(names[:5]) + (f" and {len(names) - 5:,} more" if len(names) > 5 else "")
-        return f" ({shown})" if len(names) < len(results) else " (every site)"
+        if len(names) == len(results):
+            return t(" (every site)")
+        shown = ", ".join(names[:5])
+        if len(names) > 5:
+            shown = t("{names} and {n} more", names=shown, n=f"{len(names) - 5:,}")
+        return f" ({shown})"
 
     notes = []
     losing = [r for r in results if r.kwh_per_seat["net_saving"] <= 0]
     if losing:
-        notes.append("There is no net saving" + named(losing) + ": thin clients and servers "
-                     "use as much as the desktops saved, or more.")
+        notes.append(t("There is no net saving{sites}: thin clients and servers use as much "
+                       "as the desktops saved, or more.", sites=named(losing)))
     heavy = [r for r in results
              if r.server_fraction is not None and r.server_fraction > 0.5]
     if heavy:
-        notes.append("The server share is above the posts' rule of thumb (at most half the "
-                     "gross desktop saving)" + named(heavy) + ".")
+        notes.append(t("The server share is above the posts' rule of thumb (at most half the "
+                       "gross desktop saving){sites}.", sites=named(heavy)))
     never = [r for r in results if r.costs is not None and r.costs.payback_years is None]
     if never:
-        notes.append(f"The hardware does not pay back within {lifecycle.PAYBACK_LIMIT} years "
-                     "on these figures" + named(never) + ".")
+        notes.append(t("The hardware does not pay back within {years} years on these "
+                       "figures{sites}.", years=lifecycle.PAYBACK_LIMIT, sites=named(never)))
     idle = [r for r in results if r.site.servers is None
             and r.site.seats < 0.5 * r.site.server_count * r.site.seats_per_server]
     if idle:
-        notes.append("Whole servers less than half used" + named(idle) + ": with "
-                     "'servers: shared' sites share servers and each carries its seats' share.")
+        notes.append(t("Whole servers less than half used{sites}: with 'servers: shared' "
+                       "sites share servers and each carries its seats' share.",
+                       sites=named(idle)))
     return notes

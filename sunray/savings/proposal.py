@@ -359,7 +359,9 @@ def evaluate(sites: List[model.Site], meta: Dict[str, Any]) -> Proposal:
     notes = model.observations(results)
     total = model.total(results)
     if total.money is None:
-        notes.append("The sites use different currencies: money is not totalled.")
+        from .i18n import t
+
+        notes.append(t("The sites use different currencies: money is not totalled."))
     return Proposal(meta["title"], meta["customer"], meta["prepared_by"], meta["date"],
                     results, total, notes, meta.get("servers", "per-site"),
                     scenarios.run(sites, meta.get("scenarios") or [], recompute),
@@ -417,7 +419,8 @@ def run(savings_settings: Mapping[str, Any], flags: Mapping[str, Optional[str]],
     flags = i18n.typed_numbers(flags, numeric, request.locale)
     data = read_proposal(proposal_path) if proposal_path is not None else None
     sites, meta = plan(savings_settings, flags, proposal_path, data)
-    files = report.render(evaluate(sites, meta), request)
+    with report.language(request):  # the notes are worded as the proposal is evaluated
+        files = report.render(evaluate(sites, meta), request)
     if output:
         for path, _ in files[1:]:  # the CSV beside a large PDF, known only now
             if path is not None:

@@ -10,24 +10,33 @@ saving and a compact appendix (its own pages) lists every site, so 10,000
 sites stay a few MB of HTML that Chromium lays out in seconds.
 """
 
+import math
 import textwrap
 from typing import Any, Dict, List, Optional, Sequence, Tuple
 
-from . import i18n, model
-from .carbon import ATTRIBUTION
+from . import i18n, lifecycle, model
+from .carbon import ATTRIBUTION, SOURCE
+from .catalogue import CATALOGUE
 from .display import (
+    KG,
+    MONTHS_UP_TO,
     cost_lines,
     methodology,
     num,
+    scenario_table,
+    sensitivity_line,
     show,
     sources,
     total_rows,
 )
 from .i18n import t
 from .proposal import Proposal
+from .sources import inputs_and_defaults
 
 DETAIL_SITES = 25  # sites in the chart and the sites table; more go to the appendix
 PAPERS = ("a4", "letter")
+# The source model.DEFAULTS gives an input left out at 0: such inputs share one row.
+NOT_COUNTED = "not counted unless given"
 BAR_H = 12
 CHART_LABEL_W = 210
 CHART_BAR_W = 400
@@ -104,14 +113,62 @@ def _shared_inputs(results: List[model.SiteResult]) -> Tuple[List[Tuple[str, str
 
 
 def _payback_short(costs: Optional[model.Costs]) -> str:
+    """The payback for a table cell or a card: months up to three years."""
     if costs is None:
         return ""
     years = costs.payback_years
     if years is None:
-        return t("never")
+        return t("none within {years} years", years=lifecycle.PAYBACK_LIMIT)
     if years == 0:
-        return t("at once")
+        return t("from day one")
+    months = int(math.ceil(round(years * 12, 6)))
+    if months <= MONTHS_UP_TO:
+        return t("{months} months", months=months) if months != 1 else t("1 month")
     return t("{years} years", years=show(years, 1))
+
+
+def _input_rows(results: List[model.SiteResult]) -> List[Tuple[str, str, str]]:
+    """Every input and default as (label, value with unit, source), worded."""
+    loc = i18n.active()
+    rows = []
+    uncounted = []
+    for label, value, unit, source in inputs_and_defaults(results):
+        if label == model.FIELD["seats"].label:
+            continue  # each site's seats are in the sites table
+        if not value and source.startswith(NOT_COUNTED):
+            uncounted.append(t(label))  # one row for what is left out, not one each
+            continue
+        shown = num(value) if isinstance(value, (int, float)) else str(value)
+        currency = next((c for c in {r.site.currency for r in results} if unit.startswith(c + " ")),
+                        None)
+        if currency:
+            text = f"{loc.money(shown, currency)} {t(unit[len(currency) + 1:])}"
+        elif unit.endswith("/kWh") and unit[:-4] in {r.site.currency for r in results}:
+            text = f"{shown} {unit}"  # a price: the currency as given
+        else:
+            text = f"{shown} {t(unit) if unit else ''}".strip()
+        rows.append((t(label), text, source_text(source)))
+    if uncounted:
+        rows.append((t("Not counted unless given"), "0", ", ".join(uncounted)))
+    return rows
+
+
+def source_text(source: str) -> str:
+    """A source of an input in the active language: 'given: --price' and
+    'preset office: ...' worded around what stays as it is (a flag, a file)."""
+    for prefix in ("given: ", "preset home: ", "preset office: "):
+        if source.startswith(prefix):
+            rest = source[len(prefix):]
+            rest = i18n.t(rest) if rest in CATALOGUE or not _literal(rest) else rest
+            return t(prefix + "{what}", what=rest)
+    if SOURCE in source:  # a country's grid figure: the data set's own citation
+        return source
+    return t(source)
+
+
+def _literal(text: str) -> bool:
+    """A flag, a settings key or a file place: shown as it is in every language."""
+    return text.startswith(("--", "sunray.")) or "/" in text or ".sites" in text
 
 
 def _site_row(result: model.SiteResult, differ: Sequence[str]) -> Dict[str, Any]:
@@ -135,7 +192,7 @@ def _cards(total: model.Total) -> List[Dict[str, str]]:
     loc = i18n.active()
     net, gross = total.kwh["net_saving"], total.kwh["gross_saving"]
     running = total.kwh["thin_client"] + total.kwh["server"]
-    co2 = f"{show(total.co2_kg['net_saving'])} kg CO2"
+    co2 = f"{show(total.co2_kg['net_saving'])} {KG}"
     cards = [
         {"title": t("Net saving per year"), "value": show(net), "unit": "kWh",
          "detail": (loc.money(show(total.money["net_saving"]), total.currency) + " · " + co2)
@@ -146,10 +203,14 @@ def _cards(total: model.Total) -> List[Dict[str, str]]:
          "detail": t("{percent} % of the gross saving", percent=show(100 * running / gross))
          if gross > 0 else t("counted in the net saving")},
     ]
-    if total.costs is not None:
-        cards.append({"title": t("Payback"), "value": _payback_short(total.costs), "unit": "",
-                      "detail": t("net investment {amount}", amount=loc.money(
-                          show(total.costs.net_investment), total.currency))})
+    costs = total.costs
+    if costs is not None:
+        net = costs.net_investment
+        detail = (t("net investment {amount}", amount=loc.money(show(net), total.currency))
+                  if net > 0 else t("{amount} less than the desktops would cost",
+                                    amount=loc.money(show(-net), total.currency)))
+        cards.append({"title": t("Payback"), "value": _payback_short(costs), "unit": "",
+                      "detail": detail})
     return cards
 
 
@@ -186,11 +247,11 @@ def html_context(proposal: Proposal, paper: str = "a4",
         "running_title": Markup(_css_string(p.title)),
         "page_word": Markup(_css_string(t("Page") + " ")),
         "of_word": Markup(_css_string(" " + t("of") + " ")),
-        "cards": _cards(total), "currency": currency,
+        "cards": _cards(total), "currency": currency, "kg": KG,
         "total_heading": t("{sites} sites, {seats} seats", sites=show(total.sites),
                            seats=show(total.seats)),
         "total_rows": total_rows(total),
-        "total_costs": cost_lines(total.costs, total.currency),
+        "total_costs": cost_lines(total.costs, total.currency, seats=total.seats),
         "total_negative": total.kwh["net_saving"] < 0,
         "chart_total": chart([(t("All sites") if total.sites > 1 else results[0].site.name,
                                total.kwh)]),
@@ -203,12 +264,23 @@ def html_context(proposal: Proposal, paper: str = "a4",
         "sites_note": _sites_note(len(results), sites_file),
         "site_currency": currency,
         "appendix": [_site_row(r, ()) for r in results] if many and not sites_file else [],
-        "assumptions": shared,
+        "inputs": _input_rows(results),
+        "servers": t("Servers: shared across sites, each site carries its seats' share of "
+                     "{n} servers", n=show(total.servers))
+        if p.servers == "shared" else t("Servers: each site buys whole servers"),
+        "scenarios": _scenarios(p),
+        "sensitivity": sensitivity_line(p),
         "methodology": methodology(),
         "notes": p.notes,
-        "sources": sources(p),
+        # The attribution closes the sources of the other formats; here the footer has it.
+        "sources": [line for line in sources(p) if line != t(ATTRIBUTION) + "."],
         "attribution": t(ATTRIBUTION),
     }
+
+
+def _scenarios(proposal: Proposal) -> Dict[str, Any]:
+    header, rows = scenario_table(proposal)
+    return {"header": header, "rows": rows}
 
 
 def _sites_note(sites: int, sites_file: Optional[str]) -> str:

@@ -10,7 +10,7 @@ kWh shows as 164), in the report's language (``--lang``).
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable, Dict, List, Mapping, Optional, Tuple
+from typing import Any, Callable, ContextManager, Dict, List, Mapping, Optional, Tuple
 
 from ..errors import UsageError
 from ..report import check_format
@@ -24,6 +24,7 @@ Renderer = Callable[[Proposal], str]
 PDF_APPENDIX_SITES = 100
 
 FORMATS = ("text", "json", "yaml", "csv", "markdown", "html", "pdf")
+HUMAN = ("text", "markdown", "html", "pdf")  # in the report's language; the others in English
 RENDERERS: Dict[str, Renderer] = {
     "text": render_text.to_text,
     "json": render_data.to_json,
@@ -67,11 +68,17 @@ def sites_csv_path(output: Path) -> Path:
     return output.with_name(output.stem + "-sites.csv")
 
 
+def language(request: Request) -> "ContextManager[i18n.Locale]":
+    """The words of the run (notes are worded when the proposal is
+    evaluated): the report's language for human formats, else English."""
+    return i18n.using(request.locale if request.fmt in HUMAN else i18n.LOCALES["en"])
+
+
 def render(proposal: Proposal, request: Request) -> List[Tuple[Optional[Path], bytes]]:
     """The report in the requested format and language: (path, bytes) of the
     document (path ``request.output``, None for stdout), and of the CSV of
     every site beside a PDF too large to hold them."""
-    with i18n.using(request.locale):
+    with language(request):
         if request.fmt not in ("html", "pdf"):
             return [(request.output, RENDERERS[request.fmt](proposal).encode("utf-8"))]
         beside = None
