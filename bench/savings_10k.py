@@ -4,7 +4,9 @@ Runs ``python -m sunray savings --config P --format F --output O`` as the
 admin would (interpreter start, imports, reading, model, render, atomic
 write) and prints the wall time, best of three, for the proposal as YAML
 and as JSON (the same data; JSON is YAML too and reads 100x faster), to
-JSON, CSV and YAML. The target: 10,000 sites to JSON under 1 s.
+JSON, CSV and YAML, and from the JSON proposal to the HTML report and to
+the PDF summary (headless Chromium; the CSV of every site is written beside
+it). The targets: 10,000 sites to JSON under 1 s, to the PDF under 10 s.
 
     .venv/bin/python bench/savings_10k.py [SITES]
 """
@@ -23,6 +25,7 @@ import yaml
 REPO = Path(__file__).resolve().parent.parent
 
 TARGET_S = 1.0
+PDF_TARGET_S = 10.0
 
 
 def generated_proposal(n, seed=2009):
@@ -76,6 +79,18 @@ def main():
                     verdict = f"  (target < {TARGET_S:.1f} s: {'OK' if ok else 'TOO SLOW'})"
                 print(f"{source:>4} proposal -> {fmt:<4} {seconds:6.2f} s  "
                       f"{out.stat().st_size / 2**20:5.1f} MiB{verdict}")
+        for fmt in ("html", "pdf"):
+            out = Path(tmp) / f"out.{fmt}"
+            seconds = _whole_command(inputs["json"], fmt, out)
+            verdict = ""
+            if fmt == "pdf":
+                fast = seconds < PDF_TARGET_S
+                ok = ok and fast
+                verdict = (f"  (target < {PDF_TARGET_S:.0f} s: {'OK' if fast else 'TOO SLOW'}; "
+                           f"+ {out.with_name('out-sites.csv').stat().st_size / 2**20:.1f} MiB "
+                           "CSV beside it)")
+            print(f"json proposal -> {fmt:<4} {seconds:6.2f} s  "
+                  f"{out.stat().st_size / 2**20:5.1f} MiB{verdict}")
     return 0 if ok else 1
 
 
