@@ -5,6 +5,7 @@ PNG under tests/artefacts/ (git-ignored) for a person to look at. Without a
 Chromium, or when it fails, the task ends with one line and no file."""
 
 import csv
+import html
 import io
 import os
 import re
@@ -81,6 +82,35 @@ def test_site_names_are_whole_and_german_numbers_have_a_decimal_comma(school_pdf
         assert "Netto-Einsparung" in flat
     else:
         assert "380.9g" in flat and "29,211" in flat
+
+
+def _page_words(path):
+    """Per page: its height and its words as (yMax, text), from pdftotext -bbox."""
+    out = subprocess.run(["pdftotext", "-bbox", str(path), "-"], capture_output=True,
+                         text=True, check=True).stdout
+    pages = []
+    for page in out.split("<page ")[1:]:
+        height = float(re.search(r'height="([\d.]+)"', page).group(1))
+        words = [(float(y), html.unescape(w))
+                 for y, w in re.findall(r'yMax="([\d.]+)">([^<]*)</word>', page)]
+        pages.append((height, words))
+    return pages
+
+
+@pytest.mark.system
+def test_no_page_is_half_empty_and_no_heading_is_left_at_a_page_foot(school_pdf):
+    lang, path = school_pdf
+    page_html = run_sunray("savings", "--config", SCHOOL, "--lang", lang, "--format",
+                           "html").stdout
+    headings = {re.sub(r"\s+", " ", html.unescape(h)).strip()
+                for h in re.findall(r"<h[23][^>]*>(.*?)</h[23]>", page_html)}
+    pages = _page_words(path)
+    for number, (height, words) in enumerate(pages[:-1], 1):
+        body = [(y, w) for y, w in words if y < height - 30]  # not the page number line
+        bottom = max(y for y, _ in body)
+        assert bottom > 0.75 * height, f"page {number} ends at {bottom / height:.0%}"
+        last_line = " ".join(w for y, w in body if y > bottom - 2)
+        assert last_line not in headings, f"page {number} ends with the heading {last_line!r}"
 
 
 @pytest.mark.system
