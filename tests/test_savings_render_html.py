@@ -167,6 +167,13 @@ def _proposal(path):
     return proposal_module.evaluate(sites, meta)
 
 
+def test_a_single_site_report_shows_its_figures_line_by_line():
+    page = to_html(_proposal(None))
+    assert "The figures: 1 site, 1 seat" in page
+    for label in ("Desktops before", "Server share", "Net saving (after thin clients and servers)"):
+        assert f"<td>{label}</td>" in page
+
+
 def test_bars_are_labelled_before_and_after_and_long_names_wrap(tmp_path):
     name = "A very long site name that goes on and on, Building C (Annex) 12"
     page = to_html(_proposal(write_yaml(tmp_path, {"sites": [

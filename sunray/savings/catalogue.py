@@ -79,10 +79,6 @@ CATALOGUE: Dict[str, Tuple[str, str]] = {
         "Gesamt: {what}",
         "Totaal: {what}",
     ),
-    "{sites} sites, {seats} seats": (
-        "{sites} Standorte, {seats} Arbeitsplätze",
-        "{sites} locaties, {seats} werkplekken",
-    ),
     "Per year": (
         "Pro Jahr",
         "Per jaar",
@@ -123,10 +119,6 @@ CATALOGUE: Dict[str, Tuple[str, str]] = {
         "nachher",
         "na",
     ),
-    "net saving": (
-        "Netto-Einsparung",
-        "netto besparing",
-    ),
     "Payback": (
         "Amortisation",
         "Terugverdientijd",
@@ -148,10 +140,6 @@ CATALOGUE: Dict[str, Tuple[str, str]] = {
     "Points to note": (
         "Zu beachten",
         "Aandachtspunten",
-    ),
-    "Assumptions": (
-        "Annahmen",
-        "Aannames",
     ),
     "Method": (
         "Methode",
@@ -203,14 +191,6 @@ CATALOGUE: Dict[str, Tuple[str, str]] = {
     "net investment {amount}": (
         "Netto-Investition {amount}",
         "netto investering {amount}",
-    ),
-    "never": (
-        "nie",
-        "nooit",
-    ),
-    "at once": (
-        "sofort",
-        "direct",
     ),
     "{years} years": (
         "{years} Jahre",
@@ -320,10 +300,6 @@ CATALOGUE: Dict[str, Tuple[str, str]] = {
     "per kWh": (
         "pro kWh",
         "per kWh",
-    ),
-    "g CO2/kWh": (
-        "g CO2/kWh",
-        "g CO2/kWh",
     ),
     "per thin client": (
         "je Thin Client",
@@ -900,5 +876,9 @@ CATALOGUE: Dict[str, Tuple[str, str]] = {
     "net": (
         "netto",
         "netto",
+    ),
+    "The figures: {what}": (
+        "Die Zahlen: {what}",
+        "De cijfers: {what}",
     ),
 }

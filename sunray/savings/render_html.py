@@ -27,6 +27,7 @@ from .display import (
     sensitivity_line,
     show,
     sources,
+    total_heading,
     total_rows,
 )
 from .i18n import t
@@ -248,8 +249,7 @@ def html_context(proposal: Proposal, paper: str = "a4",
         "page_word": Markup(_css_string(t("Page") + " ")),
         "of_word": Markup(_css_string(" " + t("of") + " ")),
         "cards": _cards(total), "currency": currency, "kg": KG,
-        "total_heading": t("{sites} sites, {seats} seats", sites=show(total.sites),
-                           seats=show(total.seats)),
+        "total_heading": total_heading(total),
         "total_rows": total_rows(total),
         "total_costs": cost_lines(total.costs, total.currency, seats=total.seats),
         "total_negative": total.kwh["net_saving"] < 0,
