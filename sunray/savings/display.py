@@ -92,14 +92,15 @@ def grid_source(site: model.Site) -> str:
 
 def basis(site: model.Site) -> List[str]:
     """The inputs of a site in four plain lines."""
-    share_w = site.server_watts * site.pue / site.seats_per_server
+    share_w = site.server_count * site.server_watts * site.pue / site.seats
     return [
         f"Desktops: {num(site.desktop_watts)} W, {num(site.hours_before)} h/day before, "
         f"{num(site.hours_after)} h/day after, {num(site.days)} days/year",
         f"Thin clients: {num(site.thin_client_watts)} W, {num(site.thin_client_hours)} h/day",
         f"Server: {num(site.server_watts)} W, {num(site.server_hours)} h/day, "
         f"{num(site.server_days)} days/year, PUE {num(site.pue)}, "
-        f"seats per server {num(site.seats_per_server)} "
+        f"seats per server {num(site.seats_per_server)}: {num_servers(site.server_count)} "
+        f"{'shared' if site.servers is not None else 'bought'} "
         f"(= {show(share_w, 1)} W per seat while on)",
         f"Electricity: {num(site.price)} {site.currency}/kWh; "
         f"{num(site.g_per_kwh)} g {CO2E}/kWh ({grid_source(site)})",
