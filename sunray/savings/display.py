@@ -44,10 +44,12 @@ def num(value: float) -> str:
     return f"{value:g}"
 
 
-def money(value: Optional[float], currency: Optional[str]) -> str:
+def money(value: Optional[float], currency: Optional[str], exact: bool = False) -> str:
     """An amount of money with its currency: '1,234 EUR' (the one place that
-    places the currency, so a locale can move it)."""
-    return f"{show(value)} {money_word(currency)}"
+    places the currency, so a locale can move it); ``exact``: an input price
+    as typed ('249.5 EUR'), not rounded."""
+    shown = num(value) if exact and value is not None else show(value)
+    return f"{shown} {money_word(currency)}"
 
 
 def money_word(currency: Optional[str]) -> str:
@@ -125,10 +127,10 @@ def cost_lines(costs: Optional[model.Costs], currency: Optional[str],
     if site is not None:
         parts = []
         if site.thin_client_price is not None:
-            parts.append(f"thin clients at {num(site.thin_client_price)} {money_word(currency)}")
+            parts.append(f"thin clients at {money(site.thin_client_price, currency, exact=True)}")
         if site.server_price is not None:
             parts.append(f"{num_servers(site.server_count)} at "
-                         f"{num(site.server_price)} {money_word(currency)}")
+                         f"{money(site.server_price, currency, exact=True)}")
         if parts:
             invest += f" ({', '.join(parts)})"
     lines.append(invest)
@@ -241,7 +243,7 @@ def methodology() -> List[str]:
     """How the figures are computed, in plain lines."""
     return [
         "Per seat and year: desktops before = desktop W x h/day before x days, plus the "
-        "desktop's off or standby power for the rest of the year.",
+        f"desktop's off or standby power for the rest of the year's {model.HOURS_PER_YEAR:,} h.",
         "After = residual desktop use (and its off power, when a desktop stays) "
         "+ thin client W x h/day x days + server share.",
         "Server share = servers x server W x server h/day x server days x PUE / seats; "
