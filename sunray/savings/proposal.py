@@ -409,7 +409,13 @@ def run(savings_settings: Mapping[str, Any], flags: Mapping[str, Optional[str]],
 
     renderer = report.renderer(fmt)
     if output:
-        inputs = [proposal_path] if proposal_path is not None else []
+        # Every file the run reads: the proposal, and the bundled grid table
+        # (a file in a checkout or an installed copy; inside a pyz it is not).
+        from .carbon import TABLE
+
+        inputs: List[PathLike] = [Path(__file__).resolve().parent.parent / TABLE]
+        if proposal_path is not None:
+            inputs.append(proposal_path)
         destination.check_output(output, inputs, force=force)
     data = read_proposal(proposal_path) if proposal_path is not None else None
     sites, meta = plan(savings_settings, flags, proposal_path, data)
