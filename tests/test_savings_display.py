@@ -110,3 +110,10 @@ def test_every_input_is_listed_with_its_source():
     assert {"label", "value", "unit", "source"} == set(rows["Desktop power"])
     text = _report("text", "--preset", "home")
     assert "Inputs and defaults:" in text and "our assumption" in text
+
+
+def test_the_basis_names_the_whole_servers_and_their_watts_per_seat():
+    from sunray.savings.display import basis
+
+    lines = basis(site("office", seats=40, seats_per_server=30, server_watts=450, pue=1.6))
+    assert "2 servers bought (= 36.0 W per seat while on)" in lines[2]

@@ -86,3 +86,15 @@ def test_embodied_co2e_counts_purchases_in_the_horizon():
                                  server_embodied_kg=600), 0, 0, 5, 0, 0, 0, 0)
     # desktops avoided at 0 and 4; thin clients at 0; the server at 0.
     assert c.embodied_co2_kg == pytest.approx(2 * 10 * 300 - 10 * 30 - 600)
+
+
+def test_an_idle_whole_server_is_noted_and_bad_modes_refused(tmp_path):
+    from conftest import assert_clean_error
+
+    data = json.loads(run_sunray("savings", "--preset", "office", "--format", "json").stdout)
+    assert data["sites"][0]["servers"] == 1
+    assert any("less than half used" in n and "servers: shared" in n for n in data["notes"])
+    assert_clean_error(run_sunray("savings", "--servers", "pooled"), 2,
+                       "--servers = 'pooled'", "per-site, shared")
+    path = write_yaml(tmp_path, {"servers": "all", "sites": [{"name": "A", "seats": 2}]})
+    assert_clean_error(run_sunray("savings", "--config", path), 2, ".servers = 'all'")

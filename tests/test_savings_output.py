@@ -72,3 +72,13 @@ def test_is_our_output_reads_only_head_and_tail(tmp_path):
     assert not is_our_output(path)
     path = write_yaml(tmp_path, {"title": "a proposal"})
     assert not is_our_output(path)
+
+
+def test_output_over_the_bundled_grid_table_is_refused_even_with_force():
+    from conftest import REPO
+
+    table = REPO / "sunray" / "savings" / "data" / "carbon-intensity.csv"
+    before = table.read_bytes()
+    proc = run_sunray("savings", "--country", "DEU", "--output", table, "--force")
+    assert_clean_error(proc, 2, "input of this run")
+    assert table.read_bytes() == before

@@ -744,13 +744,21 @@ CATALOGUE: Dict[str, Tuple[str, str]] = {
         "Thin clients: {w} W, {hours} u/dag",
     ),
     (
-        "Server: {w} W, {hours} h/day, {days} days/year, PUE {pue}, seats per server {seats} (= "
-        "{share} W per seat while on)"
+        "Server: {w} W, {hours} h/day, {days} days/year, PUE {pue}, seats per server {seats}: "
+        "{servers} (= {share} W per seat while on)"
     ): (
         "Server: {w} W, {hours} h/Tag, {days} Tage/Jahr, PUE {pue}, Arbeitsplätze je Server "
-        "{seats} (= {share} W je Arbeitsplatz im Betrieb)",
+        "{seats}: {servers} (= {share} W je Arbeitsplatz im Betrieb)",
         "Server: {w} W, {hours} u/dag, {days} dagen/jaar, PUE {pue}, werkplekken per server "
-        "{seats} (= {share} W per werkplek tijdens bedrijf)",
+        "{seats}: {servers} (= {share} W per werkplek tijdens bedrijf)",
+    ),
+    "{servers} shared": (
+        "{servers} geteilt",
+        "{servers} gedeeld",
+    ),
+    "{servers} bought": (
+        "{servers} gekauft",
+        "{servers} gekocht",
     ),
     "Electricity: {price} {currency}/kWh; {g} g CO2e/kWh ({source})": (
         "Strom: {price} {currency}/kWh; {g} g CO2e/kWh ({source})",
@@ -758,12 +766,13 @@ CATALOGUE: Dict[str, Tuple[str, str]] = {
     ),
     (
         "Per seat and year: desktops before = desktop W x h/day before x days, plus the desktop's off"
-        " or standby power for the rest of the year."
+        " or standby power for the rest of the year's {hours} h."
     ): (
         "Je Arbeitsplatz und Jahr: PCs vorher = PC-Leistung W x h/Tag vorher x Tage, plus die "
-        "Leistung des ausgeschalteten oder ruhenden PCs im Rest des Jahres.",
+        "Leistung des ausgeschalteten oder ruhenden PCs in den übrigen Stunden der {hours} h "
+        "des Jahres.",
         "Per werkplek per jaar: pc's voor = vermogen pc W x u/dag voor x dagen, plus het vermogen"
-        " van de uitgeschakelde of slapende pc de rest van het jaar.",
+        " van de uitgeschakelde of slapende pc in de overige uren van de {hours} u per jaar.",
     ),
     (
         "After = residual desktop use (and its off power, when a desktop stays) + thin client W x "

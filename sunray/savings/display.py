@@ -39,12 +39,14 @@ def num(value: float) -> str:
     return i18n.active().plain(value)
 
 
-def money(value: Optional[float], currency: Optional[str]) -> str:
+def money(value: Optional[float], currency: Optional[str], exact: bool = False) -> str:
     """An amount of money with its currency: '1,234 EUR' (the one place that
-    places the currency, so a locale can move it)."""
+    places the currency, so a locale can move it, in the active language);
+    ``exact``: an input price as typed ('249.5 EUR'), not rounded."""
+    shown = num(value) if exact and value is not None else show(value)
     if not currency:
-        return f"{show(value)} {money_word(currency)}"
-    return i18n.active().money(show(value), currency)
+        return f"{shown} {money_word(currency)}"
+    return i18n.active().money(shown, currency)
 
 
 def money_word(currency: Optional[str]) -> str:
@@ -90,7 +92,7 @@ def grid_source(site: model.Site) -> str:
 
 def basis(site: model.Site) -> List[str]:
     """The inputs of a site in four plain lines."""
-    share_w = site.server_watts * site.pue / site.seats_per_server
+    share_w = site.server_count * site.server_watts * site.pue / site.seats
     return [
         t("Desktops: {w} W, {before} h/day before, {after} h/day after, {days} days/year",
           w=num(site.desktop_watts), before=num(site.hours_before),
@@ -98,9 +100,12 @@ def basis(site: model.Site) -> List[str]:
         t("Thin clients: {w} W, {hours} h/day", w=num(site.thin_client_watts),
           hours=num(site.thin_client_hours)),
         t("Server: {w} W, {hours} h/day, {days} days/year, PUE {pue}, seats per server "
-          "{seats} (= {share} W per seat while on)", w=num(site.server_watts),
+          "{seats}: {servers} (= {share} W per seat while on)", w=num(site.server_watts),
           hours=num(site.server_hours), days=num(site.server_days), pue=num(site.pue),
-          seats=num(site.seats_per_server), share=show(share_w, 1)),
+          seats=num(site.seats_per_server),
+          servers=t("{servers} shared" if site.servers is not None else "{servers} bought",
+                    servers=num_servers(site.server_count)),
+          share=show(share_w, 1)),
         t("Electricity: {price} {currency}/kWh; {g} g CO2e/kWh ({source})",
           price=num(site.price), currency=site.currency, g=num(site.g_per_kwh),
           source=grid_source(site)),
@@ -131,12 +136,10 @@ def cost_lines(costs: Optional[model.Costs], currency: Optional[str],
         parts = []
         if site.thin_client_price is not None:
             parts.append(t("thin clients at {price}",
-                           price=i18n.active().money(num(site.thin_client_price), currency)
-                           if currency else num(site.thin_client_price)))
+                           price=money(site.thin_client_price, currency, exact=True)))
         if site.server_price is not None:
             parts.append(t("{servers} at {price}", servers=num_servers(site.server_count),
-                           price=i18n.active().money(num(site.server_price), currency)
-                           if currency else num(site.server_price)))
+                           price=money(site.server_price, currency, exact=True)))
         if parts:
             invest += f" ({', '.join(parts)})"
     lines.append(invest)
@@ -265,9 +268,9 @@ def sources(proposal: Proposal) -> List[str]:
 
 def methodology() -> List[str]:
     """How the figures are computed, in plain lines."""
-    return [t(line) for line in (
-        "Per seat and year: desktops before = desktop W x h/day before x days, plus the "
-        "desktop's off or standby power for the rest of the year.",
+    return [t("Per seat and year: desktops before = desktop W x h/day before x days, plus the "
+              "desktop's off or standby power for the rest of the year's {hours} h.",
+              hours=show(model.HOURS_PER_YEAR))] + [t(line) for line in (
         "After = residual desktop use (and its off power, when a desktop stays) "
         "+ thin client W x h/day x days + server share.",
         "Server share = servers x server W x server h/day x server days x PUE / seats; "

@@ -18,8 +18,8 @@ from .proposal import Proposal
 from .sources import inputs_and_defaults
 
 CSV_FIXED = ("row", "site", "preset", "seats", "currency", "g_per_kwh", "country")
-CSV_COST = ("investment", "avoided", "net_investment", "payback_years", "years",
-            "horizon_benefit")
+CSV_COST = ("investment", "avoided", "net_investment", "payback_years", "payback_months",
+            "years", "horizon_benefit", "refresh", "embodied_co2_kg")
 
 
 def _round3(v: float, _floor: Callable[[float], int] = math.floor) -> float:
