@@ -107,12 +107,13 @@ def test_every_translation_keeps_the_fields_of_its_english_text():
             assert translated and _fields(translated) == _fields(english), (english, translated)
 
 
-def _reports(lang, *paths):
-    request = report.Request.checked("html", lang, None, None, {})
+def _reports(lang, *paths, fmt="html"):
+    request = report.Request.checked(fmt, lang, None, None, {})
     pages = []
     for path in paths:
-        sites, meta = proposal.plan({}, {}, path)
-        pages.append(report.render(proposal.evaluate(sites, meta), request)[0][1].decode())
+        with report.language(request):  # notes are worded as the proposal is evaluated
+            sites, meta = proposal.plan({}, {}, path)
+            pages.append(report.render(proposal.evaluate(sites, meta), request)[0][1].decode())
     return pages
 
 
@@ -121,10 +122,26 @@ def _many_sites(tmp_path):
                                  "sites": [{"name": f"S{i}", "seats": 5 + i} for i in range(30)]})
 
 
+def _scenarios(tmp_path):
+    """Shared servers, every life-cycle input, scenarios, two countries."""
+    return write_yaml(tmp_path, {
+        "servers": "shared", "scenarios": {"low": {"price": 0.2},
+                                           "servers scheduled": {"server_hours": 12}},
+        "defaults": {"thin_client_price": 250, "server_price": 3000, "desktop_price": 700,
+                     "desktop_embodied_kg": 300, "thin_client_embodied_kg": 20,
+                     "server_embodied_kg": 800, "running_cost": 10, "price_escalation": 3,
+                     "discount_rate": 2, "price": 0.3},
+        "sites": [{"name": "A", "seats": 40}, {"name": "B", "seats": 7, "country": "NLD"}]},
+        "scenarios.yaml")
+
+
 @pytest.mark.parametrize("lang", ["de", "nl"])
 def test_every_string_the_report_shows_has_a_translation(lang, tmp_path):
     i18n.MISSING.clear()
-    pages = _reports(lang, SCHOOL, PROPOSAL, _many_sites(tmp_path))
+    paths = (SCHOOL, PROPOSAL, _many_sites(tmp_path), _scenarios(tmp_path))
+    pages = _reports(lang, *paths)
+    for fmt in ("text", "markdown"):
+        _reports(lang, *paths, fmt=fmt)
     assert sorted(text for code, text in i18n.MISSING if code == lang) == []
     # Nothing passed t() by: no text on the page is an English text the catalogue translates.
     nodes = {node.strip() for page in pages for node in re.split(r"<[^>]+>", page)}

@@ -890,4 +890,63 @@ CATALOGUE: Dict[str, Tuple[str, str]] = {
         "Die Zahlen: {what}",
         "De cijfers: {what}",
     ),
+    # the text and markdown formats (render_text.py)
+    "Inputs and defaults:": (
+        "Eingaben und Vorgaben:",
+        "Invoer en standaardwaarden:",
+    ),
+    "Notes": (
+        "Hinweise",
+        "Opmerkingen",
+    ),
+    "Notes:": (
+        "Hinweise:",
+        "Opmerkingen:",
+    ),
+    "Report by {generator}.": (
+        "Bericht von {generator}.",
+        "Rapport door {generator}.",
+    ),
+    "Scenarios:": (
+        "Szenarien:",
+        "Scenario's:",
+    ),
+    "Servers: {how}": (
+        "Server: {how}",
+        "Servers: {how}",
+    ),
+    "Site: {name} ({seats}, preset {preset})": (
+        "Standort: {name} ({seats}, Vorgabe {preset})",
+        "Locatie: {name} ({seats}, voorinstelling {preset})",
+    ),
+    "{name} ({seats}, preset {preset})": (
+        "{name} ({seats}, Vorgabe {preset})",
+        "{name} ({seats}, voorinstelling {preset})",
+    ),
+    "Sources": (
+        "Quellen",
+        "Bronnen",
+    ),
+    "each site buys whole servers": (
+        "jeder Standort kauft ganze Server",
+        "elke locatie koopt hele servers",
+    ),
+    "shared across sites: each site carries its seats' share of {servers}": (
+        "von den Standorten geteilt: jeder Standort trägt den Anteil seiner Arbeitsplätze an "
+        "{servers}",
+        "gedeeld door de locaties: elke locatie draagt het aandeel van haar werkplekken in "
+        "{servers}",
+    ),
+    "for {customer}": (
+        "für {customer}",
+        "voor {customer}",
+    ),
+    "kWh/seat": (
+        "kWh/Platz",
+        "kWh/werkplek",
+    ),
+    "per year": (
+        "pro Jahr",
+        "per jaar",
+    ),
 }

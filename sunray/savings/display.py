@@ -11,9 +11,10 @@ from typing import List, Optional, Tuple
 
 from . import i18n, lifecycle, model
 from .carbon import ATTRIBUTION, SOURCE
+from .catalogue import CATALOGUE
 from .i18n import t
 from .proposal import Proposal
-from .sources import FRAUNHOFER, POST_SAYS
+from .sources import FRAUNHOFER, POST_SAYS, inputs_and_defaults
 
 # One term for the grid's and the devices' greenhouse gases, everywhere.
 CO2E = "CO2e"
@@ -248,6 +249,58 @@ def sensitivity_line(proposal: Proposal) -> str:
         return ""
     return t("Sensitivity (each input {pct} % lower / higher on every site, yearly net "
              "saving, largest effect first): {parts}", pct=SWING_PCT, parts="; ".join(parts))
+
+
+# --- inputs and defaults ----------------------------------------------------------
+
+# The source model.DEFAULTS gives an input left out at 0: such inputs share one row.
+NOT_COUNTED = "not counted unless given"
+
+
+def input_rows(results: List[model.SiteResult]) -> List[Tuple[str, str, str]]:
+    """Every input and default as (label, value with unit, source), worded;
+    without the seats (each site shows its own) and with the inputs left out
+    at 0 in one row."""
+    loc = i18n.active()
+    rows = []
+    uncounted = []
+    for label, value, unit, source in inputs_and_defaults(results):
+        if label == model.FIELD["seats"].label:
+            continue  # each site's seats are in the sites table
+        if not value and source.startswith(NOT_COUNTED):
+            uncounted.append(t(label))  # one row for what is left out, not one each
+            continue
+        shown = num(value) if isinstance(value, (int, float)) else str(value)
+        currency = next((c for c in {r.site.currency for r in results} if unit.startswith(c + " ")),
+                        None)
+        if currency:
+            text = f"{loc.money(shown, currency)} {t(unit[len(currency) + 1:])}"
+        elif unit.endswith("/kWh") and unit[:-4] in {r.site.currency for r in results}:
+            text = f"{shown} {unit}"  # a price: the currency as given
+        else:
+            text = f"{shown} {t(unit) if unit else ''}".strip()
+        rows.append((t(label), text, source_text(source)))
+    if uncounted:
+        rows.append((t("Not counted unless given"), "0", ", ".join(uncounted)))
+    return rows
+
+
+def source_text(source: str) -> str:
+    """A source of an input in the active language: 'given: --price' and
+    'preset office: ...' worded around what stays as it is (a flag, a file)."""
+    for prefix in ("given: ", "preset home: ", "preset office: "):
+        if source.startswith(prefix):
+            rest = source[len(prefix):]
+            rest = i18n.t(rest) if rest in CATALOGUE or not _literal(rest) else rest
+            return t(prefix + "{what}", what=rest)
+    if SOURCE in source:  # a country's grid figure: the data set's own citation
+        return source
+    return t(source)
+
+
+def _literal(text: str) -> bool:
+    """A flag, a settings key or a file place: shown as it is in every language."""
+    return text.startswith(("--", "sunray.")) or "/" in text or ".sites" in text
 
 
 # --- method and sources ----------------------------------------------------------

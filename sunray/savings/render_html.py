@@ -15,12 +15,12 @@ import textwrap
 from typing import Any, Dict, List, Optional, Sequence, Tuple
 
 from . import i18n, lifecycle, model
-from .carbon import ATTRIBUTION, SOURCE
-from .catalogue import CATALOGUE
+from .carbon import ATTRIBUTION
 from .display import (
     KG,
     MONTHS_UP_TO,
     cost_lines,
+    input_rows,
     methodology,
     num,
     scenario_table,
@@ -32,12 +32,9 @@ from .display import (
 )
 from .i18n import t
 from .proposal import Proposal
-from .sources import inputs_and_defaults
 
 DETAIL_SITES = 25  # sites in the chart and the sites table; more go to the appendix
 PAPERS = ("a4", "letter")
-# The source model.DEFAULTS gives an input left out at 0: such inputs share one row.
-NOT_COUNTED = "not counted unless given"
 BAR_H = 12
 CHART_LABEL_W = 210
 CHART_BAR_W = 400
@@ -126,50 +123,6 @@ def _payback_short(costs: Optional[model.Costs]) -> str:
     if months <= MONTHS_UP_TO:
         return t("{months} months", months=months) if months != 1 else t("1 month")
     return t("{years} years", years=show(years, 1))
-
-
-def _input_rows(results: List[model.SiteResult]) -> List[Tuple[str, str, str]]:
-    """Every input and default as (label, value with unit, source), worded."""
-    loc = i18n.active()
-    rows = []
-    uncounted = []
-    for label, value, unit, source in inputs_and_defaults(results):
-        if label == model.FIELD["seats"].label:
-            continue  # each site's seats are in the sites table
-        if not value and source.startswith(NOT_COUNTED):
-            uncounted.append(t(label))  # one row for what is left out, not one each
-            continue
-        shown = num(value) if isinstance(value, (int, float)) else str(value)
-        currency = next((c for c in {r.site.currency for r in results} if unit.startswith(c + " ")),
-                        None)
-        if currency:
-            text = f"{loc.money(shown, currency)} {t(unit[len(currency) + 1:])}"
-        elif unit.endswith("/kWh") and unit[:-4] in {r.site.currency for r in results}:
-            text = f"{shown} {unit}"  # a price: the currency as given
-        else:
-            text = f"{shown} {t(unit) if unit else ''}".strip()
-        rows.append((t(label), text, source_text(source)))
-    if uncounted:
-        rows.append((t("Not counted unless given"), "0", ", ".join(uncounted)))
-    return rows
-
-
-def source_text(source: str) -> str:
-    """A source of an input in the active language: 'given: --price' and
-    'preset office: ...' worded around what stays as it is (a flag, a file)."""
-    for prefix in ("given: ", "preset home: ", "preset office: "):
-        if source.startswith(prefix):
-            rest = source[len(prefix):]
-            rest = i18n.t(rest) if rest in CATALOGUE or not _literal(rest) else rest
-            return t(prefix + "{what}", what=rest)
-    if SOURCE in source:  # a country's grid figure: the data set's own citation
-        return source
-    return t(source)
-
-
-def _literal(text: str) -> bool:
-    """A flag, a settings key or a file place: shown as it is in every language."""
-    return text.startswith(("--", "sunray.")) or "/" in text or ".sites" in text
 
 
 def _site_row(result: model.SiteResult, differ: Sequence[str]) -> Dict[str, Any]:
@@ -264,7 +217,7 @@ def html_context(proposal: Proposal, paper: str = "a4",
         "sites_note": _sites_note(len(results), sites_file),
         "site_currency": currency,
         "appendix": [_site_row(r, ()) for r in results] if many and not sites_file else [],
-        "inputs": _input_rows(results),
+        "inputs": input_rows(results),
         "servers": t("Servers: shared across sites, each site carries its seats' share of "
                      "{n} servers", n=show(total.servers))
         if p.servers == "shared" else t("Servers: each site buys whole servers"),
