@@ -1,7 +1,9 @@
-"""The report's languages (sunray/savings/i18n.py and catalogue.py): numbers,
+"""The report's languages (sunray/savings/i18n.py and data/translations.csv): numbers,
 money, dates and typed numbers per language, the catalogue complete for
 every string a report shows, and --lang/--paper through the program."""
 
+import csv
+import io
 import json
 import re
 import string
@@ -14,7 +16,6 @@ from hypothesis import strategies as st
 from savings_support import PROPOSAL, write_yaml
 
 from sunray.savings import i18n, proposal, report
-from sunray.savings.catalogue import CATALOGUE
 
 # Savings and fleet run on an admin's workstation (Python 3.9+): not in the 3.6 tier.
 pytestmark = pytest.mark.workstation
@@ -100,6 +101,9 @@ def _fields(text):
     return {name for _, name, _, _ in string.Formatter().parse(text) if name}
 
 
+CATALOGUE = {english: tuple(row.values()) for english, row in i18n.catalogue().items()}
+
+
 def test_every_translation_keeps_the_fields_of_its_english_text():
     for english, translations in CATALOGUE.items():
         assert len(translations) == len(i18n.LANGS) - 1, english
@@ -157,3 +161,13 @@ def test_the_template_only_uses_texts_in_the_catalogue():
     texts = re.findall(r"""\bt\("((?:[^"\\]|\\.)*)"[,)]""", source)
     assert texts
     assert [text for text in texts if text not in CATALOGUE] == []
+
+
+def test_the_translations_table_is_a_plain_csv_with_one_row_per_text():
+    from sunray.resources import read
+
+    rows = list(csv.reader(io.StringIO(read(i18n.TRANSLATIONS).decode("utf-8"))))
+    assert rows[0] == list(i18n.LANGS)
+    assert all(len(row) == len(i18n.LANGS) for row in rows)
+    english = [row[0] for row in rows[1:]]
+    assert len(english) == len(set(english)) == len(i18n.catalogue())  # no text twice

@@ -11,7 +11,6 @@ from typing import List, Optional, Tuple
 
 from . import i18n, lifecycle, model
 from .carbon import ATTRIBUTION, SOURCE
-from .catalogue import CATALOGUE
 from .i18n import t
 from .proposal import Proposal
 from .sources import FRAUNHOFER, POST_SAYS, inputs_and_defaults
@@ -291,7 +290,7 @@ def source_text(source: str) -> str:
     for prefix in ("given: ", "preset home: ", "preset office: "):
         if source.startswith(prefix):
             rest = source[len(prefix):]
-            rest = i18n.t(rest) if rest in CATALOGUE or not _literal(rest) else rest
+            rest = t(rest) if rest in i18n.catalogue() or not _literal(rest) else rest
             return t(prefix + "{what}", what=rest)
     if SOURCE in source:  # a country's grid figure: the data set's own citation
         return source

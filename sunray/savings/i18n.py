@@ -1,10 +1,14 @@
 """The languages of the savings report (``--lang en|de|nl``): words, numbers,
 money, dates, and numbers as people type them.
 
-Words go through ``t("English text")``: the catalogue (``catalogue.py``) is
-keyed by the English text, so English needs no entry and a missing
-translation shows as English and is recorded in ``MISSING`` (a test renders
-every report in every language and asserts it stays empty).
+Words go through ``t("English text")``: the catalogue
+(``sunray/savings/data/translations.csv``: columns en, de, nl, one text a
+row, ``{name}`` fields kept in every language) is keyed by the English text,
+so English needs no entry; a missing translation shows as English and is
+recorded in ``MISSING`` (a test renders every report in every language and
+asserts it stays empty). Terms kept the same throughout: de "Einsparung"
+(saving), "Arbeitsplatz" (seat), "Standort" (site); nl "besparing",
+"werkplek", "locatie".
 
 Numbers, per language's convention:
 
@@ -25,16 +29,20 @@ not followed by exactly three digits: en ``0,32`` is 0.32, de ``0.32`` is
 """
 
 import contextlib
+import csv
 import datetime
+import functools
+import io
 import re
 from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Collection, Dict, Iterator, Mapping, Optional, Set, Tuple
 
 from ..errors import UsageError
-from .catalogue import CATALOGUE, COLUMN
+from ..resources import read
 
 LANGS = ("en", "de", "nl")
+TRANSLATIONS = "savings/data/translations.csv"  # a resource inside the sunray package
 MONTHS = {
     "en": ("January", "February", "March", "April", "May", "June", "July", "August",
            "September", "October", "November", "December"),
@@ -62,11 +70,11 @@ class Locale:
     def t(self, text: str, **values: object) -> str:
         """``text`` in this language, with ``{name}`` fields filled in."""
         if self.lang != "en":
-            entry = CATALOGUE.get(text)
-            if entry is None:
+            translated = catalogue().get(text)
+            if translated is None:
                 MISSING.add((self.lang, text))
             else:
-                text = entry[COLUMN[self.lang]]
+                text = translated[self.lang]
         return text.format(**values) if values else text
 
     def number(self, value: Optional[float], decimals: int = 0) -> str:
@@ -132,6 +140,13 @@ class Locale:
     def number_example(self) -> str:
         """How a number is written here, for error messages."""
         return self.number(1234.5, 1)
+
+
+@functools.lru_cache(maxsize=None)
+def catalogue() -> Dict[str, Dict[str, str]]:
+    """{English text: {language: text}} from the translations table, read once."""
+    rows = csv.DictReader(io.StringIO(read(TRANSLATIONS).decode("utf-8")))
+    return {row["en"]: {lang: row[lang] for lang in LANGS[1:]} for row in rows}
 
 
 _SWAP = str.maketrans({",": ".", ".": ","})
