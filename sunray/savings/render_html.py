@@ -1,7 +1,8 @@
 """The HTML report of a savings Proposal: one self-contained page for the
 customer (templates/savings-report.html.j2), laid out for print (A4 or
 Letter, two pages for a few sites): summary cards, before/after bar charts,
-the total, one table row per site, notes, assumptions, method and sources.
+the total, one table row per site, scenarios and sensitivity, notes, every
+input and default with its source, method and sources.
 
 Figures, rows and lines come from ``display``; words go through ``i18n.t``
 in the active language. Up to ``DETAIL_SITES`` sites every site is in the
@@ -80,7 +81,7 @@ def chart(rows: Sequence[Tuple[str, Dict[str, float]]]) -> Dict[str, Any]:
 
 
 def _shown(result: model.SiteResult, name: str) -> str:
-    """An input of a site as the assumptions list shows it: value and unit."""
+    """An input of a site as its row in the sites table shows it: value and unit."""
     site = result.site
     value = getattr(site, name)
     f = model.FIELD[name]
@@ -95,19 +96,11 @@ def _shown(result: model.SiteResult, name: str) -> str:
     return f"{shown} {unit}".strip()
 
 
-def _shared_inputs(results: List[model.SiteResult]) -> Tuple[List[Tuple[str, str]], List[str]]:
-    """Inputs every site shares, as (label, value) for the assumptions list,
-    and the names of the inputs that differ between sites."""
-    shared, differ = [], []
-    for f in model.FIELDS:
-        if f.name in ("seats", "country"):
-            continue
-        value = getattr(results[0].site, f.name)
-        if any(getattr(r.site, f.name) != value for r in results[1:]):
-            differ.append(f.name)
-        elif value is not None:
-            shared.append((t(f.label), _shown(results[0], f.name)))
-    return shared, differ
+def _differing_inputs(results: List[model.SiteResult]) -> List[str]:
+    """The inputs whose value differs between sites (each site's row names its own)."""
+    first = results[0].site
+    return [f.name for f in model.FIELDS if f.name not in ("seats", "country")
+            and any(getattr(r.site, f.name) != getattr(first, f.name) for r in results[1:])]
 
 
 def _payback_short(costs: Optional[model.Costs]) -> str:
@@ -190,7 +183,7 @@ def html_context(proposal: Proposal, paper: str = "a4",
     by_saving = sorted(results, key=lambda r: -r.kwh["net_saving"])[:DETAIL_SITES]
     biggest = sorted(results, key=lambda r: -r.kwh["before"])[:DETAIL_SITES]
     shown_ids = {id(r) for r in biggest}
-    shared, differ = _shared_inputs(results)
+    differ = _differing_inputs(results)
     date = loc.date(p.date)
     header = " · ".join(x for x in (p.customer, date) if x)
     currency = loc.currency_heading(total.currency)
