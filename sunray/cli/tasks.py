@@ -316,17 +316,15 @@ def check_esound(c: invoke.Context, rpm: Optional[List[str]] = None, installed: 
         "Default: sunray.savings.preset (office).",
         "config": "YAML proposal FILE: title, customer, defaults: and sites: (each with its "
         "own name, seats and inputs). One table per site and a total.",
-        "format": "text (default), json, yaml, csv, markdown, html (a report for the "
-        "customer, self-contained) or pdf (that report printed by headless Chromium; "
-        "needs --output).",
+        "format": "text (default), json, yaml, csv, markdown, html (a report for the customer, "
+        "self-contained) or pdf (that report printed by headless Chromium; needs --output).",
         "output": "Write to FILE (atomically) instead of stdout. Never through a symlink, "
         "never over an input; over a file that is not an earlier savings report only "
         "with --force.",
         "force": "Let --output replace an existing file that is not a savings report.",
-        "lang": "Language of the report: en (default: sunray.savings.lang), de or nl; "
-        "numbers given as flags are read as it writes them (de: 0,32).",
-        "paper": "Paper size of the html and pdf report: a4 (default: sunray.savings.paper) "
-        "or letter.",
+        "lang": "Report language: en (default: sunray.savings.lang), de or nl; numbers as it "
+        "writes them (de: --price 0,32).",
+        "paper": "Paper of the html and pdf report: a4 (default: sunray.savings.paper) or letter.",
         "title": "Title of the proposal (default: the file's, or 'Sun Ray savings estimate').",
         "site": "Name of the site (without --config).",
         "servers": "per-site (default: each site buys whole servers, ceil(seats / seats per "
@@ -367,26 +365,22 @@ def check_esound(c: invoke.Context, rpm: Optional[List[str]] = None, installed: 
     }
 )
 @guarded
-def savings(c: invoke.Context, preset: Optional[str] = None, config: Optional[str] = None,
-            format: str = "text", output: Optional[str] = None, force: bool = False,
-            lang: Optional[str] = None, paper: Optional[str] = None,
-            title: Optional[str] = None, site: Optional[str] = None,
-            servers: Optional[str] = None, seats: Optional[str] = None,
-            desktop_watts: Optional[str] = None, hours_before: Optional[str] = None,
-            hours_after: Optional[str] = None, thin_client_watts: Optional[str] = None,
-            thin_client_hours: Optional[str] = None, server_watts: Optional[str] = None,
-            server_hours: Optional[str] = None, server_days: Optional[str] = None,
-            seats_per_server: Optional[str] = None, pue: Optional[str] = None,
-            days: Optional[str] = None, price: Optional[str] = None, currency: Optional[str] = None,
-            g_per_kwh: Optional[str] = None, country: Optional[str] = None,
-            thin_client_price: Optional[str] = None, server_price: Optional[str] = None,
-            desktop_price: Optional[str] = None, years: Optional[str] = None,
+def savings(c: invoke.Context, preset: Optional[str] = None, config: Optional[str] = None, format: str = "text",
+            output: Optional[str] = None, force: bool = False, lang: Optional[str] = None,
+            paper: Optional[str] = None, title: Optional[str] = None, site: Optional[str] = None,
+            servers: Optional[str] = None, seats: Optional[str] = None, desktop_watts: Optional[str] = None,
+            hours_before: Optional[str] = None, hours_after: Optional[str] = None,
+            thin_client_watts: Optional[str] = None, thin_client_hours: Optional[str] = None,
+            server_watts: Optional[str] = None, server_hours: Optional[str] = None, server_days: Optional[str] = None,
+            seats_per_server: Optional[str] = None, pue: Optional[str] = None, days: Optional[str] = None,
+            price: Optional[str] = None, currency: Optional[str] = None, g_per_kwh: Optional[str] = None,
+            country: Optional[str] = None, thin_client_price: Optional[str] = None,
+            server_price: Optional[str] = None, desktop_price: Optional[str] = None, years: Optional[str] = None,
             desktop_off_watts: Optional[str] = None, desktop_life: Optional[str] = None,
             thin_client_life: Optional[str] = None, server_life: Optional[str] = None,
             running_cost: Optional[str] = None, price_escalation: Optional[str] = None,
             discount_rate: Optional[str] = None, desktop_embodied_kg: Optional[str] = None,
-            thin_client_embodied_kg: Optional[str] = None,
-            server_embodied_kg: Optional[str] = None) -> None:
+            thin_client_embodied_kg: Optional[str] = None, server_embodied_kg: Optional[str] = None) -> None:
     """Energy, money and CO2 saved by replacing desktop PCs with Sun Rays.
 
     Per seat and year: desktops before against residual desktop use + thin
