@@ -124,6 +124,10 @@ DEFAULTS = {
         # Inputs that override the preset on every run (e.g. your price and
         # currency, or country: NLD); the keys are the savings task's inputs.
         "defaults": {},
+        # Language of the savings report (en, de or nl) and paper size of its
+        # html and pdf forms (a4 or letter).
+        "lang": "en",
+        "paper": "a4",
     },
 }
 

@@ -14,7 +14,7 @@ pytestmark = pytest.mark.workstation
 def test_country_figure_year_source_and_attribution():
     proc = run_sunray("savings", "--country", "deu")
     assert proc.returncode == 0, proc.stderr
-    assert "380.9 g CO2/kWh (Germany (DEU) 2023" in proc.stdout
+    assert "380.9 g CO2e/kWh (Germany (DEU) 2023" in proc.stdout  # the data is CO2e
     assert ATTRIBUTION in proc.stdout
     data = json.loads(run_sunray("savings", "--country", "DEU", "--format", "json").stdout)
     grid = data["sites"][0]["grid"]

@@ -41,7 +41,79 @@ def test_text_markdown_and_html_show_the_same_rows():
     assert cells[:len(rows)] == rows
 
     page = to_html(proposal)
-    block = page[page.index("<h3>Office"):]
-    found = re.findall(r"<tr class=\"\w+\"><td>(.*?)</td><td>(.*?)</td><td>(.*?)</td>"
-                       r"<td>(.*?)</td><td>(.*?)</td></tr>", block)
-    assert found[:len(rows)] == rows
+    # The HTML's sites table: one row per site with its before, after and net figures.
+    row = re.search(r'<td class="name">Office</td>(.*?)</tr>', page).group(1)
+    cells = re.findall(r"<td[^>]*>(.*?)</td>", row)
+    by_label = {r[0]: r for r in rows}
+    before, after, net = (by_label[model.LINE_LABELS[k]] for k in ("before", "after", "net_saving"))
+    assert cells[:6] == ["12", before[2], after[2], net[2], net[3], net[4]]
+
+
+# --- the words ----------------------------------------------------------------------
+
+def _report(fmt="text", *args):
+    from conftest import run_sunray
+
+    proc = run_sunray("savings", "--format", fmt, *args)
+    assert proc.returncode == 0, proc.stderr
+    return proc.stdout
+
+
+def test_negative_net_investment_is_ahead_from_day_one():
+    out = _report("text", "--preset", "office", "--seats", "15", "--thin-client-price", "250",
+                  "--desktop-price", "800")
+    assert "ahead from day one" in out
+    assert "never" not in out and "net investment -" not in out
+
+
+def test_a_negative_saving_is_extra_kwh_not_negative_saved():
+    out = _report("text", "--preset", "office", "--seats", "1", "--thin-client-price", "250")
+    assert "extra" in out
+    assert not re.search(r"-[\d,]+ kWh.* saved", out)
+    assert "not pay back within 30 years" in out
+    assert out.count("pay back") == 1  # one note, not one per place
+
+
+def test_payback_in_months_then_years():
+    from sunray.savings.display import payback_text
+
+    assert payback_text(14 / 12) == "payback in 14 months"
+    assert payback_text(3.0) == "payback in 36 months"
+    assert payback_text(4.25) == "payback in 4.3 years"
+    assert payback_text(0.0) == "ahead from day one"
+    assert payback_text(None) == "no payback within 30 years"
+
+
+def test_citations_credit_only_what_the_sources_say():
+    out = _report("markdown", "--preset", "home")
+    assert "Fraunhofer UMSICHT" in out and "December 2006" in out
+    assert "41 W" in out and "including" in out
+    assert "16 W" not in out
+    assert "gives no price per kWh: 0.25 EUR/kWh is our reading" in out
+    assert "Netherlands in 2009" not in out
+    assert "34 euros for 137 kWh" in out  # what the post gives, and our reading of it
+    # One term, CO2e, except where the post is quoted (it says CO2).
+    ours = "\n".join(ln for ln in out.splitlines() if "Presets:" not in ln)
+    assert "kg CO2e" in ours and "kg CO2 " not in ours and "CO2 |" not in ours
+
+
+def test_every_input_is_listed_with_its_source():
+    import json
+
+    data = json.loads(_report("json", "--preset", "home", "--price", "0.3",
+                              "--desktop-price", "500"))
+    rows = {r["label"]: r for r in data["inputs_and_defaults"]}
+    assert rows["Electricity price"]["value"] == 0.3
+    assert rows["Electricity price"]["source"] == "given: --price"
+    assert "blog post" in rows["Desktop power"]["source"]
+    assert rows["Desktop lifetime (refresh cycle)"]["source"].startswith("our assumption")
+    assert {"label", "value", "unit", "source"} == set(rows["Desktop power"])
+    text = _report("text", "--preset", "home")
+    assert "Inputs and defaults:" in text and "our assumption" in text
+
+
+def test_the_basis_names_the_whole_servers_and_their_watts_per_seat():
+    from sunray.savings.display import basis
+
+    lines = basis(site("office", seats=40, seats_per_server=30, server_watts=450, pue=1.6))
+    assert "2 servers bought (= 36.0 W per seat while on)" in lines[2]

@@ -37,11 +37,12 @@ def test_home_preset_reproduces_the_posts_exactly():
 
 
 def test_office_preset_reproduces_the_posts_and_counts_the_server():
-    r = model.compute(site("office"))
+    # 15 seats fill the preset's one whole server (a site buys whole servers).
+    r = model.compute(site("office", seats=15))
     k = r.kwh_per_seat
     assert k["before"] == pytest.approx(876)
-    assert show(r.co2_kg["before"]) == "394"          # the posts: "about 390 kg"
-    assert show(r.money["gross_saving"]) == "219"      # the posts: "as much as 200 euros"
+    assert show(r.co2_kg["before"] / 15) == "394"          # the posts: "about 390 kg"
+    assert show(r.money["gross_saving"] / 15) == "219"      # the posts: "as much as 200 euros"
     assert k["server"] == pytest.approx(350.4)         # 40 W per seat, 24x7
     assert k["server"] <= k["gross_saving"] / 2        # the posts: at most half
     proc = run_sunray("savings", "--preset", "office", "--format", "json")
@@ -52,7 +53,7 @@ def test_office_preset_reproduces_the_posts_and_counts_the_server():
 
 def test_office_server_share_is_settable_and_flagged_above_half():
     proc = run_sunray("savings", "--preset", "office", "--seats-per-server", "5",
-                      "--format", "json")
+                      "--seats", "5", "--format", "json")
     data = json.loads(proc.stdout)
     assert data["sites"][0]["kwh_per_seat"]["server"] == pytest.approx(1051.2)
     assert any("above the posts' rule of thumb" in n for n in data["notes"])
@@ -84,14 +85,17 @@ def sites(draw):
         days=draw(st.floats(1, 366)),
         price=draw(st.floats(0, 5)),
         g_per_kwh=draw(st.floats(0, 1200)),
+        desktop_off_watts=draw(st.floats(0, 10)),
     )
 
 
 @hsettings(max_examples=200, deadline=None)
 @given(sites(), st.integers(1, 1000))
 def test_savings_scale_linearly_with_seats(s, factor):
-    one = model.compute(replace(s, seats=1))
-    many = model.compute(replace(s, seats=s.seats * factor))
+    # Linear in seats for a share of servers; whole servers are tested below.
+    one = model.compute(replace(s, seats=1, servers=1 / s.seats_per_server))
+    seats = s.seats * factor
+    many = model.compute(replace(s, seats=seats, servers=seats / s.seats_per_server))
     for table in ("kwh", "money", "co2_kg"):
         for line in model.LINES:
             expected = getattr(one, table)[line] * s.seats * factor
@@ -101,7 +105,8 @@ def test_savings_scale_linearly_with_seats(s, factor):
 @hsettings(max_examples=200, deadline=None)
 @given(sites())
 def test_no_difference_gives_no_saving(s):
-    same = replace(s, hours_after=s.hours_before, thin_client_watts=0, server_watts=0)
+    same = replace(s, hours_after=s.hours_before, thin_client_watts=0, server_watts=0,
+                   desktop_off_watts=0)
     r = model.compute(same)
     for table in (r.kwh, r.money, r.co2_kg):
         assert table["gross_saving"] == pytest.approx(0, abs=1e-9)
@@ -113,10 +118,11 @@ def test_no_difference_gives_no_saving(s):
 def test_units_are_consistent(s):
     r = model.compute(s)
     k = r.kwh_per_seat
-    if s.desktop_watts * s.hours_before > 1e-6:  # not in subnormal floats
-        # kWh x 1000 / (W x h/day x days) is 1: watt-hours, not watts or kW.
-        assert k["before"] * 1000 / (s.desktop_watts * s.hours_before * s.days) == \
-            pytest.approx(1)
+    off_hours = max(8760 - s.hours_before * s.days, 0)
+    used = s.desktop_watts * s.hours_before * s.days + s.desktop_off_watts * off_hours
+    if used > 1e-6:  # not in subnormal floats
+        # kWh x 1000 / (W x h/day x days + off W x other hours) is 1: watt-hours.
+        assert k["before"] * 1000 / used == pytest.approx(1)
     assert k["after"] == pytest.approx(k["desktop_after"] + k["thin_client"] + k["server"])
     assert k["net_saving"] == pytest.approx(k["gross_saving"] - k["thin_client"] - k["server"],
                                             rel=1e-9, abs=1e-9)
@@ -127,14 +133,16 @@ def test_units_are_consistent(s):
 
 
 def test_payback_and_horizon():
-    r = model.compute(site("office", seats=15, thin_client_price=250, server_price=4000))
+    # Lifetimes past the payback: no refresh, so the simple formula holds.
+    r = model.compute(site("office", seats=15, thin_client_price=250, server_price=4000,
+                           thin_client_life=30, server_life=30))
     c = r.costs
     assert c.investment == pytest.approx(15 * 250 + 4000)
     assert c.yearly_saving == pytest.approx(15 * 490.56 * 0.25)
     assert c.payback_years == pytest.approx(7750 / (15 * 490.56 * 0.25))
     assert c.horizon_benefit == pytest.approx(5 * 15 * 490.56 * 0.25 - 7750)
     # Avoided desktops worth more than the hardware: it pays back at once.
-    assert model.compute(site("office", thin_client_price=250, desktop_price=800)) \
+    assert model.compute(site("office", seats=15, thin_client_price=250, desktop_price=800)) \
         .costs.payback_years == 0
     # Running costs above the savings: never, whatever the desktops were worth.
     losing = site("office", server_watts=5000, thin_client_price=250, desktop_price=800)
@@ -152,7 +160,8 @@ def test_model_checks_name_the_value_and_range():
 
 
 def test_mixed_currencies_are_not_added_up(tmp_path):
-    path = write_yaml(tmp_path, {"sites": [{"name": "NL"}, {"name": "CH", "currency": "CHF"}]})
+    path = write_yaml(tmp_path, {"defaults": {"seats": 2},
+                                 "sites": [{"name": "NL"}, {"name": "CH", "currency": "CHF"}]})
     sites_, meta = plan({}, {}, path)
     p = evaluate(sites_, meta)
     assert p.total.money is None

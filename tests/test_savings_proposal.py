@@ -90,7 +90,7 @@ BAD_FLAGS = [
     (["--country", "netherland"], ["did you mean NLD (Netherlands)"]),
     (["--country", "NLD", "--g-per-kwh", "300"], ["not both"]),
     (["--preset", "castle"], ["--preset", "'castle'", "home, office"]),
-    (["--format", "pdf"], ["--format", "html"]),
+    (["--format", "docx"], ["--format", "html, pdf"]),
     (["--config", "/nonexistent/p.yaml"], ["--config", "No such file"]),
 ]
 
@@ -110,7 +110,7 @@ BAD_YAML = [
     ({"sites": [{"name": "A", "seats": True}]}, ["sites[0].seats = True", "not a number"]),
     ({"sites": [{"name": "A", "pue": 0.5}]}, ["sites[0].pue = 0.5", "1..3"]),
     ({"sites": [{"name": "A", "watts": 100}]}, ["sites[0]: unknown key 'watts'", "desktop_watts"]),
-    ({"sites": [{"name": "A"}, {"name": "A"}]}, ["sites[1].name = 'A'", "unique"]),
+    ({"sites": [{"name": "A", "seats": 1}, {"name": "A", "seats": 2}]}, ["sites[1].name = 'A'", "unique"]),
     ({"sites": [{"name": "A", "country": "ATL"}]}, ["sites[0].country = 'ATL'", "ISO 3166"]),
     ({"defaults": {"days": 0}}, ["defaults.days = 0", "1..366"]),
     ({"defaults": [1, 2]}, ["defaults: expected a mapping"]),
@@ -166,3 +166,43 @@ def test_output_refuses_symlinks_and_missing_directories(tmp_path):
     assert_clean_error(proc, 2, "does not exist")
     proc = run_sunray("savings", "--output", tmp_path)
     assert_clean_error(proc, 2, "not a regular file")
+
+
+# --- dates and seats -----------------------------------------------------------------
+
+
+@pytest.mark.parametrize("date", ["2026-13-45", "2026-02-30", "tomorrow", "01.02.2009"])
+def test_a_bad_date_names_the_key_and_the_form(tmp_path, date):
+    path = write_yaml(tmp_path, f"date: {date}\nsites: [{{name: A, seats: 2}}]\n")
+    proc = run_sunray("savings", "--config", path)
+    assert_clean_error(proc, 2, f"{path}.date", "YYYY-MM-DD")
+
+
+def test_a_good_date_is_kept_as_written(tmp_path):
+    path = write_yaml(tmp_path, "date: 2009-02-01\nsites: [{name: A, seats: 2}]\n")
+    data = json.loads(run_sunray("savings", "--config", path, "--format", "json").stdout)
+    assert data["date"] == "2009-02-01"
+
+
+def test_a_site_without_seats_is_an_error_naming_it(tmp_path):
+    path = write_yaml(tmp_path, {"sites": [{"name": "A", "seats": 3}, {"name": "Annex"}]})
+    proc = run_sunray("savings", "--config", path)
+    assert_clean_error(proc, 2, "sites[1]", "'Annex'", "seats")
+    # A default for every site, or the flag, gives the seats.
+    path = write_yaml(tmp_path, {"defaults": {"seats": 4}, "sites": [{"name": "Annex"}]})
+    assert run_sunray("savings", "--config", path).returncode == 0
+    path = write_yaml(tmp_path, {"sites": [{"name": "Annex"}]})
+    assert run_sunray("savings", "--config", path, "--seats", "5").returncode == 0
+
+
+def test_a_json_proposal_reads_like_its_yaml(tmp_path):
+    data = {"date": "2009-02-01", "defaults": {"seats": 3},
+            "sites": [{"name": "A"}, {"name": "B", "price": 0.3}]}
+    as_yaml = write_yaml(tmp_path, data)
+    as_json = tmp_path / "p.json"
+    as_json.write_text(json.dumps(data))
+    outs = [json.loads(run_sunray("savings", "--config", p, "--format", "json").stdout)
+            for p in (as_yaml, as_json)]
+    assert outs[0] == outs[1]
+    as_json.write_text('{"sites": [1, }')
+    assert_clean_error(run_sunray("savings", "--config", as_json), 2, "not valid YAML")

@@ -28,7 +28,9 @@ def test_every_format_parses_and_agrees(outputs):
     data = json.loads(outputs["json"])
     assert yaml.safe_load(outputs["yaml"]) == data
     rows = list(csv.DictReader(io.StringIO(outputs["csv"])))
-    assert [r["row"] for r in rows] == ["site", "site", "site", "total"]
+    assert [r["row"] for r in rows] == ["site", "site", "site", "total", "source", "generator"]
+    assert rows[-2]["site"] == ATTRIBUTION  # the attribution travels with the figures
+    rows = rows[:-2]
     for row, site_ in zip(rows, data["sites"]):
         assert row["site"] == site_["name"]
         for line in model.LINES:
@@ -54,7 +56,7 @@ def test_every_format_parses_and_agrees(outputs):
         assert len({ln.count("|") for ln in lines}) <= 1, table
 
     page = outputs["html"]
-    assert show(t["kwh"]["net_saving"]) + " kWh" in page
+    assert re.search(show(t["kwh"]["net_saving"]) + r'</span> <span class="unit">kWh', page)
     assert ATTRIBUTION in page
 
 
@@ -68,7 +70,7 @@ def test_hostile_names_stay_text_in_every_format(tmp_path):
     md = run_sunray("savings", "--config", path, "--format", "markdown").stdout
     heading = next(ln for ln in md.splitlines() if "alert" in ln)
     assert "\\<script\\>" in heading and "\\|" in heading and "\\*x\\*" in heading
-    hostile_csv = write_yaml(tmp_path, {"sites": [{"name": "=HYPERLINK(1)"}]}, "c.yaml")
+    hostile_csv = write_yaml(tmp_path, {"sites": [{"name": "=HYPERLINK(1)", "seats": 1}]}, "c.yaml")
     rows = list(csv.reader(io.StringIO(
         run_sunray("savings", "--config", hostile_csv, "--format", "csv").stdout)))
     assert rows[1][1] == "'=HYPERLINK(1)"

@@ -6,71 +6,77 @@ method and sources (the machine formats carry the sources too). The
 renderers only lay these out.
 """
 
-from decimal import ROUND_HALF_UP, Decimal
+import math
 from typing import List, Optional, Tuple
 
-from . import model
+from . import i18n, lifecycle, model
 from .carbon import ATTRIBUTION, SOURCE
+from .i18n import t
 from .proposal import Proposal
+from .sources import FRAUNHOFER, POST_SAYS, inputs_and_defaults
 
-POSTS = ("Blog post 'Get Thin and make the World a better place' (26 January 2009): "
-         "150 W desktop, 3 h/day before and 0.5 h/day after, 450 g CO2/kWh, "
-         "0.25 EUR/kWh; office desktops at 100 W all year")
-REFERENCES = ("A 2008 study measured a 16 W thin client plus 41 W of server per seat "
-              "(20 seats per server) against an 85 W PC; Forrester (2008) found about "
-              "25 % saving once servers and cooling are counted, where '75 %' claims "
-              "leave the server out")
+# One term for the grid's and the devices' greenhouse gases, everywhere.
+CO2E = "CO2e"
+KG = "kg " + CO2E
+# Payback shows in months up to this many, then in years.
+MONTHS_UP_TO = 36
 
 # A table row as displayed: the line's label, then its figures.
-SiteRow = Tuple[str, str, str, str, str]  # label, kWh per seat, kWh, money, kg CO2
-TotalRow = Tuple[str, str, str, str]      # label, kWh, money, kg CO2
+SiteRow = Tuple[str, str, str, str, str]  # label, kWh per seat, kWh, money, kg CO2e
+TotalRow = Tuple[str, str, str, str]      # label, kWh, money, kg CO2e
 
 
 # --- numbers and words -------------------------------------------------------
 
 def show(value: Optional[float], decimals: int = 0) -> str:
-    """Display rounding: half up, thousands separators, no '-0'."""
-    if value is None:
-        return "-"
-    q = Decimal(1).scaleb(-decimals)
-    d = Decimal(repr(float(value))).quantize(q, rounding=ROUND_HALF_UP)
-    if d == 0:
-        d = abs(d)
-    return f"{d:,.{decimals}f}"
+    """Display rounding: half up, thousands separators, no '-0'; in the
+    active language's form (en 1,234.5; de and nl 1.234,5)."""
+    return i18n.active().number(value, decimals)
 
 
 def num(value: float) -> str:
-    """An input figure as typed: 0.5, 24, 1.5."""
-    return f"{value:g}"
+    """An input figure as typed: 0.5, 24, 1.5 (de and nl: 0,5)."""
+    return i18n.active().plain(value)
+
+
+def money(value: Optional[float], currency: Optional[str], exact: bool = False) -> str:
+    """An amount of money with its currency: '1,234 EUR' (the one place that
+    places the currency, so a locale can move it, in the active language);
+    ``exact``: an input price as typed ('249.5 EUR'), not rounded."""
+    shown = num(value) if exact and value is not None else show(value)
+    if not currency:
+        return f"{shown} {money_word(currency)}"
+    return i18n.active().money(shown, currency)
 
 
 def money_word(currency: Optional[str]) -> str:
     """The money column's heading: the currency, or 'money' when mixed."""
-    return currency or "money"
+    return currency or t("money")
 
 
 def seats_text(n: int) -> str:
     """'1 seat', '1,200 seats'."""
-    return f"{n:,} seat" + ("" if n == 1 else "s")
+    return t("1 seat") if n == 1 else t("{n} seats", n=show(n))
 
 
 def total_heading(total: model.Total) -> str:
     """'3 sites, 157 seats'."""
-    return f"{total.sites:,} site{'s' if total.sites != 1 else ''}, {seats_text(total.seats)}"
+    sites = t("1 site") if total.sites == 1 else t("{n} sites", n=show(total.sites))
+    return f"{sites}, {seats_text(total.seats)}"
 
 
 # --- the tables ----------------------------------------------------------------
 
 def site_rows(result: model.SiteResult) -> List[SiteRow]:
     """A site's table, one row per line of the comparison."""
-    return [(model.LINE_LABELS[k], show(result.kwh_per_seat[k]), show(result.kwh[k]),
+    return [(t(model.LINE_LABELS[k]), show(result.kwh_per_seat[k]), show(result.kwh[k]),
              show(result.money[k]), show(result.co2_kg[k])) for k in model.LINES]
 
 
 def total_rows(total: model.Total) -> List[TotalRow]:
     """The total's table; money '-' when the sites' currencies differ."""
     money = total.money or {}
-    return [(model.LINE_LABELS[k], show(total.kwh[k]), show(money.get(k)),
+    return [(t(model.LINE_LABELS[k]), show(total.kwh[k]), show(money.get(k)),
              show(total.co2_kg[k])) for k in model.LINES]
 
 
@@ -81,85 +87,252 @@ def grid_source(site: model.Site) -> str:
     if site.country:
         return (f"{site.country_name} ({site.country}) {site.country_year}, "
                 "Ember and Our World in Data via CodeCarbon")
-    return "as given"
+    return t("as given")
 
 
 def basis(site: model.Site) -> List[str]:
     """The inputs of a site in four plain lines."""
-    share_w = site.server_watts * site.pue / site.seats_per_server
+    share_w = site.server_count * site.server_watts * site.pue / site.seats
     return [
-        f"Desktops: {num(site.desktop_watts)} W, {num(site.hours_before)} h/day before, "
-        f"{num(site.hours_after)} h/day after, {num(site.days)} days/year",
-        f"Thin clients: {num(site.thin_client_watts)} W, {num(site.thin_client_hours)} h/day",
-        f"Server: {num(site.server_watts)} W, {num(site.server_hours)} h/day, "
-        f"{num(site.server_days)} days/year, PUE {num(site.pue)}, "
-        f"seats per server {num(site.seats_per_server)} "
-        f"(= {show(share_w, 1)} W per seat while on)",
-        f"Electricity: {num(site.price)} {site.currency}/kWh; "
-        f"{num(site.g_per_kwh)} g CO2/kWh ({grid_source(site)})",
+        t("Desktops: {w} W, {before} h/day before, {after} h/day after, {days} days/year",
+          w=num(site.desktop_watts), before=num(site.hours_before),
+          after=num(site.hours_after), days=num(site.days)),
+        t("Thin clients: {w} W, {hours} h/day", w=num(site.thin_client_watts),
+          hours=num(site.thin_client_hours)),
+        t("Server: {w} W, {hours} h/day, {days} days/year, PUE {pue}, seats per server "
+          "{seats}: {servers} (= {share} W per seat while on)", w=num(site.server_watts),
+          hours=num(site.server_hours), days=num(site.server_days), pue=num(site.pue),
+          seats=num(site.seats_per_server),
+          servers=t("{servers} shared" if site.servers is not None else "{servers} bought",
+                    servers=num_servers(site.server_count)),
+          share=show(share_w, 1)),
+        t("Electricity: {price} {currency}/kWh; {g} g CO2e/kWh ({source})",
+          price=num(site.price), currency=site.currency, g=num(site.g_per_kwh),
+          source=grid_source(site)),
     ]
 
 
+def _signed(value: float, more: str, less: str, unit: str = "") -> str:
+    """'1,234 kWh saved' or '1,234 kWh extra': never '-1,234 ... saved'.
+    ``more`` and ``less`` are templates with {amount} (the figure and unit)."""
+    return t(more if value >= 0 else less, amount=f"{show(abs(value))}{unit}")
+
+
+def _signed_money(value: float, more: str, less: str, currency: Optional[str]) -> str:
+    """Like _signed, for money (the currency placed as the language places it)."""
+    return t(more if value >= 0 else less, amount=money(abs(value), currency))
+
+
 def cost_lines(costs: Optional[model.Costs], currency: Optional[str],
-               site: Optional[model.Site] = None) -> List[str]:
+               site: Optional[model.Site] = None, seats: Optional[int] = None) -> List[str]:
     """Investment, payback and horizon in plain lines; none without costs.
-    With ``site``, the investment line names its hardware prices."""
+    With ``site``, the investment line names its hardware prices; with
+    ``seats`` (or a site) a line per seat follows."""
     if costs is None:
         return []
-    cur = money_word(currency)
     lines = []
-    invest = f"Investment: {show(costs.investment)} {cur}"
+    invest = t("Investment at the switch: {amount}", amount=money(costs.investment, currency))
     if site is not None:
         parts = []
         if site.thin_client_price is not None:
-            parts.append(f"thin clients at {num(site.thin_client_price)} {cur}")
+            parts.append(t("thin clients at {price}",
+                           price=money(site.thin_client_price, currency, exact=True)))
         if site.server_price is not None:
-            parts.append(f"servers at {num(site.server_price)} {cur} per "
-                         f"{num(site.seats_per_server)} seats")
+            parts.append(t("{servers} at {price}", servers=num_servers(site.server_count),
+                           price=money(site.server_price, currency, exact=True)))
         if parts:
             invest += f" ({', '.join(parts)})"
     lines.append(invest)
-    lines.append(f"Avoided desktop replacements: {show(costs.avoided)} {cur}; "
-                 f"net investment {show(costs.net_investment)} {cur}")
-    lines.append(f"Payback: {payback_text(costs.payback_years)}")
-    horizon = f"Over {costs.years} years" if costs.years else "Over each site's horizon"
-    lines.append(f"{horizon}: net benefit {show(costs.horizon_benefit)} {cur}, "
-                 f"{show(costs.horizon_kwh)} kWh and {show(costs.horizon_co2_kg)} kg CO2 saved")
+    if costs.avoided:
+        if costs.net_investment <= 0:
+            lines.append(t("Desktops not bought: {avoided}: ahead from day one by {amount}",
+                           avoided=money(costs.avoided, currency),
+                           amount=money(-costs.net_investment, currency)))
+        else:
+            lines.append(t("Desktops not bought: {avoided}; net investment {amount}",
+                           avoided=money(costs.avoided, currency),
+                           amount=money(costs.net_investment, currency)))
+    if costs.net_investment > 0 or costs.payback_years != 0:
+        text = payback_text(costs.payback_years)
+        lines.append(text[0].upper() + text[1:])
+    horizon = (t("Over {years} years", years=costs.years) if costs.years
+               else t("Over each site's horizon"))
+    horizon_in = (t("over {years} years", years=costs.years) if costs.years
+                  else t("over each site's horizon"))
+    if costs.refresh:
+        lines.append(t("{horizon}, replacements (thin clients and servers, less the desktops "
+                       "not bought): {amount}", horizon=horizon,
+                       amount=_signed_money(costs.refresh, "{amount} spent", "{amount} saved",
+                                            currency)))
+    benefit = abs(costs.horizon_benefit)
+    word = "net benefit {amount}" if costs.horizon_benefit >= 0 else "net cost {amount}"
+    lines.append(t("{horizon}: {money}, {kwh} and {co2}", horizon=horizon,
+                   money=t(word, amount=money(benefit, currency)),
+                   kwh=_signed(costs.horizon_kwh, "{amount} saved", "{amount} extra", " kWh"),
+                   co2=_signed(costs.horizon_co2_kg, "{amount} saved", "{amount} extra",
+                               " " + KG)))
+    if costs.embodied_co2_kg:
+        lines.append(t("Manufacturing CO2e {horizon}: {co2}", horizon=horizon_in,
+                       co2=_signed(costs.embodied_co2_kg, "{amount} avoided", "{amount} extra",
+                                   " " + KG)))
+    seats = seats if seats is not None else (site.seats if site is not None else None)
+    if seats:
+        lines.append(t("Per seat {horizon}: {money}, {co2}", horizon=horizon_in,
+                       money=t(word, amount=money(benefit / seats, currency)),
+                       co2=_signed(costs.horizon_co2_kg / seats, "{amount} saved",
+                                   "{amount} extra", " " + KG)))
     return lines
 
 
+def num_servers(count: float) -> str:
+    """'1 server', '4 servers', '1.3 servers' (a share of a shared pool)."""
+    shown = show(count) if float(count).is_integer() else show(count, 1)
+    return t("1 server") if shown == "1" else t("{n} servers", n=shown)
+
+
 def payback_text(years: Optional[float]) -> str:
-    """The payback time in words: never, at once, or '7.2 years'."""
+    """The payback in words: 'payback in 14 months', '... in 4.3 years' (over
+    36 months), 'ahead from day one', or no payback within the limit."""
     if years is None:
-        return "never, on electricity alone"
+        return t("no payback within {years} years", years=lifecycle.PAYBACK_LIMIT)
     if years == 0:
-        return "at once (the avoided desktops pay for it)"
-    return f"{show(years, 1)} years"
+        return t("ahead from day one")
+    months = int(math.ceil(round(years * 12, 6)))
+    if months <= MONTHS_UP_TO:
+        return t("payback in 1 month") if months == 1 else t("payback in {n} months", n=months)
+    return t("payback in {years} years", years=show(years, 1))
+
+
+# --- scenarios and sensitivity --------------------------------------------------
+
+def scenario_table(proposal: Proposal) -> Tuple[List[str], List[List[str]]]:
+    """Header and rows: 'expected' (the proposal as given) and each scenario,
+    side by side; no rows without scenarios."""
+    if not proposal.scenarios:
+        return [], []
+    columns = [(t("expected"), proposal.total)] + [(sc.name, sc.total)
+                                                   for sc in proposal.scenarios]
+    cur = money_word(proposal.total.currency)
+    rows = [
+        [t("changes")] + [t("as given")] + [", ".join(f"{t(model.FIELD[k].label).lower()} {num(v)}"
+                                                      for k, v in sc.changes.items())
+                                            for sc in proposal.scenarios],
+        [t("net kWh per year")] + [show(total.kwh["net_saving"]) for _, total in columns],
+        [t("net {currency} per year", currency=cur)]
+        + [show(total.money["net_saving"]) if total.money else "-" for _, total in columns],
+        [t("{unit} per year", unit=KG)] + [show(total.co2_kg["net_saving"])
+                                           for _, total in columns],
+    ]
+    if proposal.total.costs is not None:
+        rows.append([t("benefit over the horizon")] +
+                    [show(total.costs.horizon_benefit) if total.costs else "-"
+                     for _, total in columns])
+        rows.append([t("payback")] + [payback_text(total.costs.payback_years) if total.costs
+                                      else "-" for _, total in columns])
+    return ["", *(name for name, _ in columns)], rows
+
+
+def sensitivity_line(proposal: Proposal) -> str:
+    """'+-20 % of one input on every site moves the yearly net saving: ...'."""
+    from .scenarios import SENSITIVITY_SITES, SWING_PCT
+
+    found = proposal.sensitivity
+    if found is None:
+        return t("Sensitivity: not computed for more than {n} sites.",
+                 n=show(SENSITIVITY_SITES))
+    loc = i18n.active()
+    parts = [t("{input} {low} to {high} {unit}", input=t(s.label), low=show(s.low),
+               high=show(s.high), unit=s.unit if s.unit == "kWh" else loc.currency_heading(s.unit))
+             for s in found if s.swing > 0]
+    if not parts:
+        return ""
+    return t("Sensitivity (each input {pct} % lower / higher on every site, yearly net "
+             "saving, largest effect first): {parts}", pct=SWING_PCT, parts="; ".join(parts))
+
+
+# --- inputs and defaults ----------------------------------------------------------
+
+# The source model.DEFAULTS gives an input left out at 0: such inputs share one row.
+NOT_COUNTED = "not counted unless given"
+
+
+def input_rows(results: List[model.SiteResult]) -> List[Tuple[str, str, str]]:
+    """Every input and default as (label, value with unit, source), worded;
+    without the seats (each site shows its own) and with the inputs left out
+    at 0 in one row."""
+    loc = i18n.active()
+    rows = []
+    uncounted = []
+    for label, value, unit, source in inputs_and_defaults(results):
+        if label == model.FIELD["seats"].label:
+            continue  # each site's seats are in the sites table
+        if not value and source.startswith(NOT_COUNTED):
+            uncounted.append(t(label))  # one row for what is left out, not one each
+            continue
+        shown = num(value) if isinstance(value, (int, float)) else str(value)
+        currency = next((c for c in {r.site.currency for r in results} if unit.startswith(c + " ")),
+                        None)
+        if currency:
+            text = f"{loc.money(shown, currency)} {t(unit[len(currency) + 1:])}"
+        elif unit.endswith("/kWh") and unit[:-4] in {r.site.currency for r in results}:
+            text = f"{shown} {unit}"  # a price: the currency as given
+        else:
+            text = f"{shown} {t(unit) if unit else ''}".strip()
+        rows.append((t(label), text, source_text(source)))
+    if uncounted:
+        rows.append((t("Not counted unless given"), "0", ", ".join(uncounted)))
+    return rows
+
+
+def source_text(source: str) -> str:
+    """A source of an input in the active language: 'given: --price' and
+    'preset office: ...' worded around what stays as it is (a flag, a file)."""
+    for prefix in ("given: ", "preset home: ", "preset office: "):
+        if source.startswith(prefix):
+            rest = source[len(prefix):]
+            rest = t(rest) if rest in i18n.catalogue() or not _literal(rest) else rest
+            return t(prefix + "{what}", what=rest)
+    if SOURCE in source:  # a country's grid figure: the data set's own citation
+        return source
+    return t(source)
+
+
+def _literal(text: str) -> bool:
+    """A flag, a settings key or a file place: shown as it is in every language."""
+    return text.startswith(("--", "sunray.")) or "/" in text or ".sites" in text
 
 
 # --- method and sources ----------------------------------------------------------
 
 def sources(proposal: Proposal) -> List[str]:
     """Where the presets and the grid figures come from, with the attribution."""
-    lines = [f"Presets: {POSTS}."]
+    lines = [t("Presets: {source}.", source=t(POST_SAYS))]
     if any(not r.site.country for r in proposal.results):
-        lines.append("Grid carbon intensity given as a number where no country is named "
-                     "(the posts used 450 g CO2/kWh, the Netherlands in 2009).")
+        lines.append(t("Grid carbon intensity given as a number where no country is named "
+                       "(the post's 450 grams per kWh is a CO2 figure; this report calls "
+                       "every grid and device figure CO2e)."))
     for iso3, name, year, g in proposal.countries:
-        lines.append(f"{name} ({iso3}): {num(g)} g CO2e/kWh in {year}; {SOURCE}.")
-    lines.append(f"{ATTRIBUTION}.")
+        lines.append(t("{country} ({iso3}): {g} g CO2e/kWh in {year}; {source}.",
+                       country=name, iso3=iso3, g=num(g), year=year, source=SOURCE))
+    lines.append(f"{t(ATTRIBUTION)}.")
     return lines
 
 
 def methodology() -> List[str]:
     """How the figures are computed, in plain lines."""
-    return [
-        "Per seat and year: desktops before = desktop W x h/day before x days.",
-        "After = residual desktop use + thin client W x h/day x days + server share.",
-        "Server share = server W x server h/day x server days x PUE / seats per server: "
-        "servers run in a cooled room, usually around the clock.",
+    return [t("Per seat and year: desktops before = desktop W x h/day before x days, plus the "
+              "desktop's off or standby power for the rest of the year's {hours} h.",
+              hours=show(model.HOURS_PER_YEAR))] + [t(line) for line in (
+        "After = residual desktop use (and its off power, when a desktop stays) "
+        "+ thin client W x h/day x days + server share.",
+        "Server share = servers x server W x server h/day x server days x PUE / seats; "
+        "a site buys whole servers (ceil(seats / seats per server)) unless servers are "
+        "shared across sites. Servers run in a cooled room, usually around the clock.",
         "Gross saving = desktops before - residual desktop use (the usual, naive figure); "
         "net saving = before - after (what the customer saves).",
-        "Money = kWh x price; CO2 kg = kWh x g CO2 per kWh / 1000.",
-        f"For comparison: {REFERENCES}.",
-    ]
+        "Money = kWh x price; kg CO2e = kWh x g CO2e per kWh / 1000.",
+        "Over the horizon: devices are bought again when their lifetime ends (desktops "
+        "not bought recur too); the price escalates and money is discounted by the "
+        "rates listed; payback is when the running total turns positive.",
+        "For comparison: " + FRAUNHOFER + ".",
+    )]

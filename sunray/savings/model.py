@@ -3,25 +3,34 @@
 Pure arithmetic, no I/O. For one site (a group of seats sharing inputs):
 
 * before        = desktop W x desktop h/day x days
-* after         = residual desktop use (desktop W x residual h/day x days)
+                + desktop off W x the year's other hours (standby, plugged in)
+* after         = residual desktop use (the same for the residual h/day; no
+                  off power when no desktop stays, residual h/day 0)
                 + thin client W x its h/day x days
-                + server share = server W x server h/day x server days x PUE
-                                 / seats per server
+                + server share = servers x server W x server h/day x server days
+                                 x PUE / seats
 * gross saving  = before - residual desktop use   (what the posts computed)
 * net saving    = before - after                   (what the customer gets)
 
-Energy in kWh, money = kWh x price, CO2 in kg = kWh x g/kWh / 1000. The
-server share is where naive comparisons cheat: servers run 24x7 in a cooled
-room (PUE), whatever the desktops did. Values are plain floats; rounding is
-the renderers' business.
+A site buys whole servers: ceil(seats / seats per server), unless the
+proposal shares servers across sites (the caller passes the site's share of
+the pool). Energy in kWh, money = kWh x price, CO2e in kg = kWh x g/kWh /
+1000. The server share is where naive comparisons cheat: servers run 24x7
+in a cooled room (PUE), whatever the desktops did. Money over the years
+(refreshes, escalation, discounting, payback) is ``lifecycle``'s. Values are
+plain floats; rounding is the renderers' business.
 """
 
 import math
 import operator
-from dataclasses import dataclass
-from typing import Any, Dict, List, Optional, Union
+from dataclasses import dataclass, field
+from typing import Any, Dict, List, Optional, Tuple, Union
 
 from ..errors import UsageError
+from . import lifecycle
+from .lifecycle import Costs
+
+__all__ = ["Costs"]  # re-exported: a SiteResult's money is a lifecycle.Costs
 
 
 @dataclass(frozen=True)
@@ -69,16 +78,49 @@ FIELDS = (
     Field("days", "number", 1, 366, "days/year", "Days of use"),
     Field("price", "number", 0, 1_000_000, "per kWh", "Electricity price"),
     Field("currency", "text", 1, 8, "", "Currency"),
-    Field("g_per_kwh", "number", 0, 2000, "g CO2/kWh", "Grid carbon intensity"),
+    Field("g_per_kwh", "number", 0, 2000, "g CO2e/kWh", "Grid carbon intensity"),
     Field("country", "country", 0, 0, "", "Country (grid carbon intensity)"),
     Field("thin_client_price", "number", 0, 10_000_000, "per thin client", "Thin client price"),
     Field("server_price", "number", 0, 10_000_000, "per server", "Server price"),
     Field("desktop_price", "number", 0, 10_000_000, "per seat",
           "Avoided desktop replacement"),
     Field("years", "int", 1, 30, "years", "Horizon"),
+    Field("desktop_off_watts", "number", 0, 500, "W", "Desktop power when off or asleep"),
+    Field("desktop_life", "number", 1, 30, "years", "Desktop lifetime (refresh cycle)"),
+    Field("thin_client_life", "number", 1, 30, "years", "Thin client lifetime"),
+    Field("server_life", "number", 1, 30, "years", "Server lifetime"),
+    Field("running_cost", "number", -1_000_000, 1_000_000, "per seat and year",
+          "Extra admin/licence cost of thin clients (negative: a saving)"),
+    Field("price_escalation", "number", -20, 50, "% per year", "Electricity price escalation"),
+    Field("discount_rate", "number", 0, 50, "% per year", "Discount rate"),
+    Field("desktop_embodied_kg", "number", 0, 10_000, "kg CO2e per desktop",
+          "Desktop manufacturing CO2e"),
+    Field("thin_client_embodied_kg", "number", 0, 10_000, "kg CO2e per thin client",
+          "Thin client manufacturing CO2e"),
+    Field("server_embodied_kg", "number", 0, 100_000, "kg CO2e per server",
+          "Server manufacturing CO2e"),
 )
 FIELD = {f.name: f for f in FIELDS}
 COST_FIELDS = ("thin_client_price", "server_price", "desktop_price")
+HOURS_PER_YEAR = 24 * 365
+
+# Inputs no preset sets: (value, where it comes from). The report lists each
+# one it used with this source; ours are marked as ours.
+OURS = "our assumption"
+DEFAULTS: Dict[str, Tuple[float, str]] = {
+    "desktop_off_watts": (2, f"{OURS}: a PC switched off or asleep but plugged in; "
+                          "measure yours"),
+    "desktop_life": (4, f"{OURS}: a common office PC refresh cycle"),
+    "thin_client_life": (8, f"{OURS}: thin-client vendors claim about twice a PC's life"),
+    "server_life": (5, f"{OURS}: a common server refresh cycle"),
+    "running_cost": (0, "not counted unless given"),
+    "price_escalation": (0, f"{OURS}: today's price throughout"),
+    "discount_rate": (0, f"{OURS}: money not discounted"),
+    "desktop_embodied_kg": (0, "not counted unless given (your vendor's product "
+                            "carbon footprint sheet)"),
+    "thin_client_embodied_kg": (0, "not counted unless given"),
+    "server_embodied_kg": (0, "not counted unless given"),
+}
 
 # Presets reproduce the posts (FACTS.md section 1). Figures the posts do not
 # give are ours and say so in the README:
@@ -87,13 +129,18 @@ COST_FIELDS = ("thin_client_price", "server_price", "desktop_price")
 #   the time moved off the desktop), at home, so no cooling (PUE 1).
 # - office: a 400 W server for 15 seats in a PUE 1.5 room is 40 W per seat,
 #   24x7: 350 kWh, 40 % of the 876 kWh desktop, inside the posts' "at most
-#   half of those savings need to be invested in servers".
+#   half of those savings need to be invested in servers" (15 seats fill
+#   the one whole server a site buys).
+# - price: the post gives 34 euros for 137 kWh, about 0.25 EUR/kWh; it does
+#   not state a price. The desktops of both are used, not left on standby
+#   (home: off power 0, as the post counts only hours of use).
 PRESETS = {
     "home": dict(
         seats=1, desktop_watts=150, hours_before=3, hours_after=0.5,
         thin_client_watts=4, thin_client_hours=2.5,
         server_watts=10, server_hours=2.5, server_days=365, seats_per_server=1, pue=1.0,
         days=365, price=0.25, currency="EUR", g_per_kwh=450, years=5,
+        desktop_off_watts=0,
     ),
     "office": dict(
         seats=1, desktop_watts=100, hours_before=24, hours_after=0,
@@ -198,10 +245,32 @@ class Site:
     thin_client_price: Optional[float] = None
     server_price: Optional[float] = None
     desktop_price: Optional[float] = None
+    desktop_off_watts: float = DEFAULTS["desktop_off_watts"][0]
+    desktop_life: float = DEFAULTS["desktop_life"][0]
+    thin_client_life: float = DEFAULTS["thin_client_life"][0]
+    server_life: float = DEFAULTS["server_life"][0]
+    running_cost: float = DEFAULTS["running_cost"][0]
+    price_escalation: float = DEFAULTS["price_escalation"][0]
+    discount_rate: float = DEFAULTS["discount_rate"][0]
+    desktop_embodied_kg: float = DEFAULTS["desktop_embodied_kg"][0]
+    thin_client_embodied_kg: float = DEFAULTS["thin_client_embodied_kg"][0]
+    server_embodied_kg: float = DEFAULTS["server_embodied_kg"][0]
+    # Servers this site pays for: None = whole servers of its own,
+    # ceil(seats / seats per server); a number = its share of a shared pool.
+    servers: Optional[float] = None
+    # Where each input came from: {field: "preset office", "--price", ...}.
+    origin: Dict[str, str] = field(default_factory=dict, compare=False, hash=False)
 
     @property
     def has_costs(self) -> bool:
-        return any(getattr(self, n) is not None for n in COST_FIELDS)
+        return any(getattr(self, n) is not None for n in COST_FIELDS) or self.running_cost != 0
+
+    @property
+    def server_count(self) -> float:
+        """Servers the site pays for (whole, or its share of a shared pool)."""
+        if self.servers is not None:
+            return self.servers
+        return float(math.ceil(self.seats / self.seats_per_server - 1e-9))
 
     def inputs(self) -> Dict[str, Any]:
         """The model inputs as a plain dict (for reports and machine output)."""
@@ -209,24 +278,6 @@ class Site:
 
 
 _INPUTS = operator.attrgetter(*FIELD)
-
-
-@dataclass(frozen=True)
-class Costs:
-    """Hardware money for one site (or the total): what pays back, and when."""
-
-    investment: float          # thin clients + server share, all seats
-    avoided: float             # desktop replacements no longer bought
-    net_investment: float      # investment - avoided
-    yearly_saving: float       # net money saving per year
-    payback_years: Optional[float]  # None: never pays back; 0: at once
-    years: Optional[int]       # horizon (None in a total of mixed horizons)
-    horizon_benefit: float     # years x yearly saving - net investment
-    horizon_kwh: float
-    horizon_co2_kg: float
-
-    def to_dict(self) -> Dict[str, Any]:
-        return dict(self.__dict__)
 
 
 @dataclass(frozen=True)
@@ -249,10 +300,16 @@ class SiteResult:
 
 def energy_per_seat(s: Site) -> Dict[str, float]:
     """kWh per seat per year for every line of the comparison."""
-    before = s.desktop_watts * s.hours_before * s.days / 1000
-    desktop_after = s.desktop_watts * s.hours_after * s.days / 1000
+    used_before = s.hours_before * s.days
+    used_after = s.hours_after * s.days
+    off = s.desktop_off_watts / 1000
+    before = s.desktop_watts * used_before / 1000 + off * max(HOURS_PER_YEAR - used_before, 0)
+    desktop_after = s.desktop_watts * used_after / 1000
+    if s.hours_after > 0:  # the desktop stays, and idles plugged in the rest of the year
+        desktop_after += off * max(HOURS_PER_YEAR - used_after, 0)
     thin_client = s.thin_client_watts * s.thin_client_hours * s.days / 1000
-    server = s.server_watts * s.server_hours * s.server_days * s.pue / s.seats_per_server / 1000
+    server = (s.server_count * s.server_watts * s.server_hours * s.server_days * s.pue
+              / s.seats / 1000)
     after = desktop_after + thin_client + server
     return {
         "before": before,
@@ -276,31 +333,15 @@ def compute(site: Site) -> SiteResult:
     co2 = {k: v * co2_factor for k, v in kwh.items()}
     costs = None
     if site.has_costs:
-        investment = seats * ((site.thin_client_price or 0)
-                              + (site.server_price or 0) / site.seats_per_server)
-        avoided = seats * (site.desktop_price or 0)
-        costs = _costs(investment, avoided, money["net_saving"], site.years,
-                       kwh["net_saving"], co2["net_saving"])
+        devices = lifecycle.Devices(
+            seats, site.server_count, site.thin_client_price or 0, site.server_price or 0,
+            site.desktop_price or 0, site.thin_client_life, site.server_life,
+            site.desktop_life, site.thin_client_embodied_kg, site.server_embodied_kg,
+            site.desktop_embodied_kg)
+        costs = lifecycle.costs(devices, money["net_saving"], site.running_cost * seats,
+                                site.years, site.price_escalation, site.discount_rate,
+                                kwh["net_saving"], co2["net_saving"])
     return SiteResult(site, per_seat, kwh, money, co2, costs)
-
-
-def _costs(investment: float, avoided: float, yearly: float, years: Optional[int],
-           yearly_kwh: float, yearly_co2: float) -> Costs:
-    net = investment - avoided
-    payback = _payback(net, yearly)
-    horizon = years or 0
-    return Costs(investment, avoided, net, yearly, payback, years,
-                 horizon * yearly - net, horizon * yearly_kwh, horizon * yearly_co2)
-
-
-def _payback(net_investment: float, yearly_saving: float) -> Optional[float]:
-    """Years until the savings repay the net investment: 0 at once, None never
-    (running costs exceed the savings, so the money only goes one way)."""
-    if yearly_saving > 0:
-        return max(net_investment, 0) / yearly_saving
-    if yearly_saving == 0 and net_investment <= 0:
-        return 0.0
-    return None
 
 
 @dataclass(frozen=True)
@@ -314,6 +355,7 @@ class Total:
     currency: Optional[str]
     money: Optional[Dict[str, float]]
     costs: Optional[Costs]
+    servers: float = 0.0
 
 
 def total(results: List[SiteResult]) -> Total:
@@ -331,38 +373,47 @@ def total(results: List[SiteResult]) -> Total:
             co2[k] += r.co2_kg[k]
             money[k] += r.money[k]
     currency = currencies.pop() if len(currencies) == 1 else None
-    costs = None
     site_costs = [r.costs for r in results if r.costs is not None]
-    if currency and site_costs:
-        years = {c.years for c in site_costs}
-        costs = Costs(
-            investment=sum(c.investment for c in site_costs),
-            avoided=sum(c.avoided for c in site_costs),
-            net_investment=sum(c.net_investment for c in site_costs),
-            yearly_saving=sum(c.yearly_saving for c in site_costs),
-            payback_years=None,
-            years=years.pop() if len(years) == 1 else None,
-            horizon_benefit=sum(c.horizon_benefit for c in site_costs),
-            horizon_kwh=sum(c.horizon_kwh for c in site_costs),
-            horizon_co2_kg=sum(c.horizon_co2_kg for c in site_costs),
-        )
-        payback = _payback(costs.net_investment, costs.yearly_saving)
-        costs = Costs(**{**costs.__dict__, "payback_years": payback})
+    costs = lifecycle.add(site_costs) if currency and site_costs else None
+    servers = sum(r.site.server_count for r in results)
     return Total(len(results), seats, kwh, co2, currency,
-                 money if currency else None, costs)
+                 money if currency else None, costs, servers)
 
 
-def observations(result: SiteResult) -> List[str]:
-    """Plain-language remarks a customer should read next to the figures."""
+def observations(results: List[SiteResult]) -> List[str]:
+    """Plain-language remarks a customer should read next to the figures,
+    each said once, naming the sites it applies to."""
+    from .i18n import t
+
+    def named(rs: List[SiteResult]) -> str:
+        names = [r.site.name for r in rs]
+        if len(results) == 1:
+            return ""
+        if len(names) == len(results):
+            return t(" (every site)")
+        shown = ", ".join(names[:5])
+        if len(names) > 5:
+            shown = t("{names} and {n} more", names=shown, n=f"{len(names) - 5:,}")
+        return f" ({shown})"
+
     notes = []
-    name = result.site.name
-    if result.kwh_per_seat["net_saving"] <= 0:
-        notes.append(f"{name}: no net saving: thin clients and the server share use as "
-                     "much as the desktops saved, or more.")
-    fraction = result.server_fraction
-    if fraction is not None and fraction > 0.5:
-        notes.append(f"{name}: the server share is {fraction:.0%} of the gross desktop "
-                     "saving, above the posts' rule of thumb (at most half).")
-    if result.costs and result.costs.payback_years is None:
-        notes.append(f"{name}: the hardware never pays back on electricity alone.")
+    losing = [r for r in results if r.kwh_per_seat["net_saving"] <= 0]
+    if losing:
+        notes.append(t("There is no net saving{sites}: thin clients and servers use as much "
+                       "as the desktops saved, or more.", sites=named(losing)))
+    heavy = [r for r in results
+             if r.server_fraction is not None and r.server_fraction > 0.5]
+    if heavy:
+        notes.append(t("The server share is above the posts' rule of thumb (at most half the "
+                       "gross desktop saving){sites}.", sites=named(heavy)))
+    never = [r for r in results if r.costs is not None and r.costs.payback_years is None]
+    if never:
+        notes.append(t("The hardware does not pay back within {years} years on these "
+                       "figures{sites}.", years=lifecycle.PAYBACK_LIMIT, sites=named(never)))
+    idle = [r for r in results if r.site.servers is None
+            and r.site.seats < 0.5 * r.site.server_count * r.site.seats_per_server]
+    if idle:
+        notes.append(t("Whole servers less than half used{sites}: with 'servers: shared' "
+                       "sites share servers and each carries its seats' share.",
+                       sites=named(idle)))
     return notes

@@ -13,11 +13,13 @@ from typing import Any, Callable, Dict, List, Optional, Union
 from . import model
 from .carbon import ATTRIBUTION
 from .display import grid_source, sources
+from .output import MARKER
 from .proposal import Proposal
+from .sources import inputs_and_defaults
 
 CSV_FIXED = ("row", "site", "preset", "seats", "currency", "g_per_kwh", "country")
-CSV_COST = ("investment", "avoided", "net_investment", "payback_years", "years",
-            "horizon_benefit")
+CSV_COST = ("investment", "avoided", "net_investment", "payback_years", "payback_months",
+            "years", "horizon_benefit", "refresh", "embodied_co2_kg")
 
 
 def _round3(v: float, _floor: Callable[[float], int] = math.floor) -> float:
@@ -47,6 +49,7 @@ def site_dict(result: model.SiteResult) -> Dict[str, Any]:
         "name": s.name,
         "preset": s.preset,
         "seats": s.seats,
+        "servers": _round3(s.server_count),
         "currency": s.currency,
         "inputs": s.inputs(),
         "grid": {"g_per_kwh": s.g_per_kwh, "country": s.country,
@@ -60,25 +63,41 @@ def site_dict(result: model.SiteResult) -> Dict[str, Any]:
     }
 
 
+def _total_dict(t: model.Total) -> Dict[str, Any]:
+    return {
+        "sites": t.sites,
+        "seats": t.seats,
+        "servers": _round3(t.servers),
+        "currency": t.currency,
+        "kwh": _r3(t.kwh),
+        "money": _r3(t.money) if t.money is not None else None,
+        "co2_kg": _r3(t.co2_kg),
+        "costs": _costs_dict(t.costs),
+    }
+
+
 def to_dict(proposal: Proposal) -> Dict[str, Any]:
     """The whole proposal as plain data (what json and yaml print)."""
     t = proposal.total
     return {
+        "generator": MARKER,
         "title": proposal.title,
         "customer": proposal.customer or None,
         "prepared_by": proposal.prepared_by or None,
         "date": proposal.date,
+        "servers": proposal.servers,
         "sites": [site_dict(r) for r in proposal.results],
-        "total": {
-            "sites": t.sites,
-            "seats": t.seats,
-            "currency": t.currency,
-            "kwh": _r3(t.kwh),
-            "money": _r3(t.money) if t.money is not None else None,
-            "co2_kg": _r3(t.co2_kg),
-            "costs": _costs_dict(t.costs),
-        },
+        "total": _total_dict(t),
+        "scenarios": [
+            {"name": sc.name, "changes": sc.changes, "total": _total_dict(sc.total)}
+            for sc in proposal.scenarios],
+        "sensitivity": None if proposal.sensitivity is None else [
+            {"input": x.name, "label": x.label, "low": _round3(x.low),
+             "high": _round3(x.high), "unit": x.unit} for x in proposal.sensitivity],
         "notes": list(proposal.notes),
+        "inputs_and_defaults": [
+            {"label": label, "value": value, "unit": unit, "source": source}
+            for label, value, unit, source in inputs_and_defaults(proposal.results)],
         "sources": sources(proposal),
         "attribution": ATTRIBUTION,
     }
@@ -95,15 +114,21 @@ def to_json(proposal: Proposal) -> str:
 
 
 def to_yaml(proposal: Proposal) -> str:
-    """The same data as YAML (libyaml's dumper when there is one)."""
+    """The same data as YAML: block style for the proposal, one flow mapping
+    per site (JSON, which YAML reads as it is): PyYAML's representer took
+    69 s and 650 MB for 10,000 sites, this a fraction of a second."""
     try:
         import yaml  # PyYAML: the `savings` extra
     except ImportError:  # Invoke's vendored copy of PyYAML: same output, no libyaml
         from invoke.util import yaml  # type: ignore[no-redef]
 
+    d = to_dict(proposal)
+    sites = d.pop("sites")
     dumper = getattr(yaml, "CSafeDumper", yaml.SafeDumper)
-    return yaml.dump(to_dict(proposal), Dumper=dumper, sort_keys=False, allow_unicode=True,
-                     default_flow_style=False)
+    head = yaml.dump(d, Dumper=dumper, sort_keys=False, allow_unicode=True,
+                     default_flow_style=False, width=100)
+    rows = "".join(f"- {json.dumps(site, ensure_ascii=False)}\n" for site in sites)
+    return head + "sites:\n" + rows
 
 
 # --- csv ----------------------------------------------------------------------
@@ -149,4 +174,8 @@ def to_csv(proposal: Proposal) -> str:
         money = _round3(t.money[k]) if t.money is not None else ""
         row += ["", _round3(t.kwh[k]), money, _round3(t.co2_kg[k])]
     w.writerow(row + _cost_cells(t.costs))
+    # Trailing rows that name themselves in the "row" column: spreadsheets
+    # and csv.DictReader read them as rows; a '#' comment line they would not skip.
+    w.writerow(["source", ATTRIBUTION])
+    w.writerow(["generator", MARKER])
     return out.getvalue()

@@ -1,153 +1,250 @@
 """The HTML report of a savings Proposal: one self-contained page for the
-customer (templates/savings-report.html.j2) with summary cards and bar
-charts; the figures, rows and lines come from ``display``."""
+customer (templates/savings-report.html.j2), laid out for print (A4 or
+Letter, two pages for a few sites): summary cards, before/after bar charts,
+the total, one table row per site, scenarios and sensitivity, notes, every
+input and default with its source, method and sources.
 
-from typing import Any, Dict, List, Sequence, Tuple
+Figures, rows and lines come from ``display``; words go through ``i18n.t``
+in the active language. Up to ``DETAIL_SITES`` sites every site is in the
+sites table; beyond that the table holds the sites with the largest net
+saving and a compact appendix (its own pages) lists every site, so 10,000
+sites stay a few MB of HTML that Chromium lays out in seconds.
+"""
 
-from . import model
+import math
+import textwrap
+from typing import Any, Dict, List, Optional, Sequence, Tuple
+
+from . import i18n, lifecycle, model
 from .carbon import ATTRIBUTION
 from .display import (
-    basis,
+    KG,
+    MONTHS_UP_TO,
     cost_lines,
+    input_rows,
     methodology,
-    money_word,
     num,
-    seats_text,
+    scenario_table,
+    sensitivity_line,
     show,
-    site_rows,
     sources,
     total_heading,
     total_rows,
 )
+from .i18n import t
 from .proposal import Proposal
 
-CHART_SITES = 25  # the per-site chart shows the largest; the tables show every site
-BAR_H = 16
-CHART_LABEL_W = 200
-CHART_BAR_W = 470
-CHART_W = CHART_LABEL_W + CHART_BAR_W + 90
-SEGMENTS = (("desktop_after", "Residual desktop use"), ("thin_client", "Thin clients"),
-            ("server", "Server share"))
+DETAIL_SITES = 25  # sites in the chart and the sites table; more go to the appendix
+PAPERS = ("a4", "letter")
+BAR_H = 12
+CHART_LABEL_W = 210
+CHART_BAR_W = 400
+CHART_W = CHART_LABEL_W + CHART_BAR_W + 150
+LABEL_CHARS = 30  # a chart label wraps at this width (SVG text does not wrap itself)
+SEGMENTS = ("desktop_after", "thin_client", "server")
+SEGMENT_NAMES = {"before": "Desktops before", "desktop_after": "Residual desktop use",
+                 "thin_client": "Thin clients", "server": "Server share"}
 
 
 def chart(rows: Sequence[Tuple[str, Dict[str, float]]]) -> Dict[str, Any]:
     """Bar geometry for (label, kwh dict) rows: a 'before' bar and a stacked
-    'after' bar (residual desktops, thin clients, server share) per row."""
+    'after' bar (residual desktops, thin clients, server share) per row, each
+    labelled; a long label wraps onto more lines instead of being cut."""
     top = max((max(k["before"], k["after"]) for _, k in rows), default=0) or 1.0
     scale = CHART_BAR_W / top
-    groups, y = [], 8
+    groups, y = [], 6
     for label, k in rows:
+        lines = textwrap.wrap(label, LABEL_CHARS, break_long_words=True) or [""]
+        height = max(2 * BAR_H + 4, 13 * len(lines))
         x: float = CHART_LABEL_W
         segments = []
-        for key, name in SEGMENTS:
+        for key in SEGMENTS:
             w = max(k[key], 0) * scale
-            segments.append({"key": key, "name": name, "x": round(x, 2), "w": round(w, 2),
-                             "kwh": show(k[key])})
+            segments.append({"key": key, "name": t(SEGMENT_NAMES[key]), "x": round(x, 2),
+                             "w": round(w, 2), "kwh": show(k[key])})
             x += w
         groups.append({
-            "label": label if len(label) <= 30 else label[:29] + "…",
+            "lines": lines,
+            "label_y": y + height / 2 - 6.5 * (len(lines) - 1) + 4,
             "full_label": label,
-            "y": y,
-            "before_w": round(k["before"] * scale, 2),
-            "before": show(k["before"]),
-            "after": show(k["after"]),
+            "y": y + (height - 2 * BAR_H - 4) / 2,
+            "before_w": round(max(k["before"], 0) * scale, 2),
+            "before": t("before: {kwh} kWh", kwh=show(k["before"])),
+            "before_kwh": show(k["before"]),
+            "after": t("after: {kwh} kWh", kwh=show(k["after"])),
             "after_end": round(x, 2),
             "segments": segments,
         })
-        y += 2 * BAR_H + 22
+        y += height + 8
     return {"width": CHART_W, "height": y, "groups": groups, "bar_h": BAR_H,
-            "label_w": CHART_LABEL_W, "bar_w": CHART_BAR_W}
+            "label_w": CHART_LABEL_W}
 
 
-def _common_inputs(results: List[model.SiteResult]) -> List[Tuple[str, str]]:
-    """Inputs every site shares (listed once under Assumptions)."""
+def _shown(result: model.SiteResult, name: str) -> str:
+    """An input of a site as its row in the sites table shows it: value and unit."""
+    site = result.site
+    value = getattr(site, name)
+    f = model.FIELD[name]
+    shown = num(value) if isinstance(value, (int, float)) else str(value)
+    unit = t(f.unit) if f.unit else ""
+    if name == "price":
+        unit = f"{site.currency}/kWh"
+    elif name in model.COST_FIELDS:
+        return f"{i18n.active().money(shown, site.currency)} {unit}".strip()
+    elif name == "seats_per_server":
+        unit = ""
+    return f"{shown} {unit}".strip()
+
+
+def _differing_inputs(results: List[model.SiteResult]) -> List[str]:
+    """The inputs whose value differs between sites (each site's row names its own)."""
     first = results[0].site
-    rows = []
-    for f in model.FIELDS:
-        if f.name in ("seats", "country"):
-            continue
-        value = getattr(first, f.name)
-        if value is None or any(getattr(r.site, f.name) != value for r in results[1:]):
-            continue
-        shown = num(value) if isinstance(value, (int, float)) else value
-        unit = f.unit
-        if f.name == "price":
-            unit = f"{first.currency}/kWh"
-        elif f.name in model.COST_FIELDS:
-            unit = f"{first.currency} {unit}"
-        elif f.name == "seats_per_server":
-            unit = ""
-        rows.append((f.label, f"{shown} {unit}".strip()))
-    return rows
+    return [f.name for f in model.FIELDS if f.name not in ("seats", "country")
+            and any(getattr(r.site, f.name) != getattr(first, f.name) for r in results[1:])]
 
 
-def _cards(total: model.Total) -> List[Dict[str, str]]:
-    """The summary cards: net and gross saving, thin clients and servers, payback."""
-    t = total
-    cur = money_word(t.currency)
-    net, gross = t.kwh["net_saving"], t.kwh["gross_saving"]
-    cards = [
-        {"title": "Net saving per year", "value": f"{show(net)} kWh",
-         "detail": f"{show(t.money['net_saving'])} {cur} · {show(t.co2_kg['net_saving'])} kg CO2"
-         if t.money else f"{show(t.co2_kg['net_saving'])} kg CO2"},
-        {"title": "Gross desktop saving", "value": f"{show(gross)} kWh",
-         "detail": "what the desktops no longer use"},
-        {"title": "Thin clients and servers", "value":
-         f"{show(t.kwh['thin_client'] + t.kwh['server'])} kWh",
-         "detail": (f"{show(100 * (t.kwh['thin_client'] + t.kwh['server']) / gross)} % of the "
-                    "gross saving") if gross > 0 else "counted in the net saving"},
-    ]
-    if t.costs is not None:
-        years = t.costs.payback_years
-        short = ("never" if years is None else "at once" if years == 0
-                 else f"{show(years, 1)} years")
-        cards.append({"title": "Payback", "value": short,
-                      "detail": f"net investment {show(t.costs.net_investment)} {cur}"})
-    return cards
+def _payback_short(costs: Optional[model.Costs]) -> str:
+    """The payback for a table cell or a card: months up to three years."""
+    if costs is None:
+        return ""
+    years = costs.payback_years
+    if years is None:
+        return t("none within {years} years", years=lifecycle.PAYBACK_LIMIT)
+    if years == 0:
+        return t("from day one")
+    months = int(math.ceil(round(years * 12, 6)))
+    if months <= MONTHS_UP_TO:
+        return t("{months} months", months=months) if months != 1 else t("1 month")
+    return t("{years} years", years=show(years, 1))
 
 
-def html_context(proposal: Proposal) -> Dict[str, Any]:
-    """Everything the template shows, already worded and rounded."""
-    p = proposal
-    t = p.total
-    biggest = sorted(p.results, key=lambda r: -r.kwh["before"])[:CHART_SITES]
-    biggest_names = {id(r) for r in biggest}
-    chart_sites = [r for r in p.results if id(r) in biggest_names]
-    sites = []
-    for r in p.results:
-        s = r.site
-        sites.append({
-            "name": s.name, "seats": seats_text(s.seats), "preset": s.preset,
-            "currency": s.currency, "basis": basis(s),
-            "rows": site_rows(r),
-            "costs": cost_lines(r.costs, s.currency, s),
-            "negative": r.kwh["net_saving"] < 0,
-        })
+def _site_row(result: model.SiteResult, differ: Sequence[str]) -> Dict[str, Any]:
+    kwh = result.kwh
+    s = result.site
+    own = [f"{t(model.FIELD[n].label)} {_shown(result, n)}" for n in differ]
+    if s.country and "g_per_kwh" in differ:
+        own.append(s.country_name)
     return {
-        "title": p.title, "customer": p.customer, "prepared_by": p.prepared_by,
-        "date": p.date, "cards": _cards(t), "currency": money_word(t.currency),
-        "total_heading": total_heading(t),
-        "total_rows": total_rows(t),
-        "total_costs": cost_lines(t.costs, t.currency),
-        "total_negative": t.kwh["net_saving"] < 0,
-        "chart_total": chart([("All sites" if t.sites > 1 else p.results[0].site.name,
-                               t.kwh)]),
-        "chart_sites": chart([(r.site.name, r.kwh) for r in chart_sites])
-        if len(p.results) > 1 else None,
-        "chart_truncated": len(p.results) > CHART_SITES,
-        "legend": (("before", "Desktops before"),) + SEGMENTS,
-        "chart_limit": CHART_SITES,
-        "sites": sites,
-        "assumptions": _common_inputs(p.results),
-        "methodology": methodology(),
-        "notes": p.notes,
-        "sources": sources(p),
-        "attribution": ATTRIBUTION,
+        "name": s.name, "own": own, "seats": show(s.seats),
+        "before": show(kwh["before"]), "after": show(kwh["after"]),
+        "net": show(kwh["net_saving"]), "money": show(result.money["net_saving"]),
+        "co2": show(result.co2_kg["net_saving"]), "payback": _payback_short(result.costs),
+        "negative": kwh["net_saving"] < 0,
     }
 
 
-def to_html(proposal: Proposal) -> str:
-    """The report page, rendered with autoescape on (names stay text)."""
+def _cards(total: model.Total) -> List[Dict[str, str]]:
+    """The summary cards: net and gross saving, thin clients and servers,
+    payback. The figure and its unit are apart, so a 7-digit figure fits."""
+    loc = i18n.active()
+    net, gross = total.kwh["net_saving"], total.kwh["gross_saving"]
+    running = total.kwh["thin_client"] + total.kwh["server"]
+    co2 = f"{show(total.co2_kg['net_saving'])} {KG}"
+    cards = [
+        {"title": t("Net saving per year"), "value": show(net), "unit": "kWh",
+         "detail": (loc.money(show(total.money["net_saving"]), total.currency) + " · " + co2)
+         if total.money else co2},
+        {"title": t("Gross desktop saving"), "value": show(gross), "unit": "kWh",
+         "detail": t("what the desktops no longer use")},
+        {"title": t("Thin clients and servers"), "value": show(running), "unit": "kWh",
+         "detail": t("{percent} % of the gross saving", percent=show(100 * running / gross))
+         if gross > 0 else t("counted in the net saving")},
+    ]
+    costs = total.costs
+    if costs is not None:
+        net = costs.net_investment
+        detail = (t("net investment {amount}", amount=loc.money(show(net), total.currency))
+                  if net > 0 else t("{amount} less than the desktops would cost",
+                                    amount=loc.money(show(-net), total.currency)))
+        cards.append({"title": t("Payback"), "value": _payback_short(costs), "unit": "",
+                      "detail": detail})
+    return cards
+
+
+def _css_string(text: str) -> str:
+    """``text`` as a double-quoted CSS string: everything but letters, digits
+    and spaces as a hex escape, so no name can end the string or the style."""
+    return '"' + "".join(c if c.isalnum() and ord(c) < 128 or c == " " else f"\\{ord(c):06x} "
+                         for c in text) + '"'
+
+
+def html_context(proposal: Proposal, paper: str = "a4",
+                 sites_file: Optional[str] = None) -> Dict[str, Any]:
+    """Everything the template shows, already worded and rounded. Beyond
+    DETAIL_SITES sites, every site is in an appendix table, or, when
+    ``sites_file`` names one, in that CSV file beside the report."""
+    from markupsafe import Markup
+
+    p = proposal
+    loc = i18n.active()
+    total = p.total
+    results = p.results
+    many = len(results) > DETAIL_SITES
+    by_saving = sorted(results, key=lambda r: -r.kwh["net_saving"])[:DETAIL_SITES]
+    biggest = sorted(results, key=lambda r: -r.kwh["before"])[:DETAIL_SITES]
+    shown_ids = {id(r) for r in biggest}
+    differ = _differing_inputs(results)
+    date = loc.date(p.date)
+    header = " · ".join(x for x in (p.customer, date) if x)
+    currency = loc.currency_heading(total.currency)
+    return {
+        "lang": loc.lang, "t": t, "paper": "A4" if paper == "a4" else "letter",
+        "title": p.title, "customer": p.customer, "prepared_by": p.prepared_by, "date": date,
+        "running_header": Markup(_css_string(header or p.title)),
+        "running_title": Markup(_css_string(p.title)),
+        "page_word": Markup(_css_string(t("Page") + " ")),
+        "of_word": Markup(_css_string(" " + t("of") + " ")),
+        "cards": _cards(total), "currency": currency, "kg": KG,
+        "total_heading": total_heading(total),
+        "total_rows": total_rows(total),
+        "total_costs": cost_lines(total.costs, total.currency, seats=total.seats),
+        "total_negative": total.kwh["net_saving"] < 0,
+        "chart_total": chart([(t("All sites") if total.sites > 1 else results[0].site.name,
+                               total.kwh)]),
+        "chart_sites": chart([(r.site.name, r.kwh) for r in results if id(r) in shown_ids])
+        if len(results) > 1 else None,
+        "legend": [(key, t(SEGMENT_NAMES[key])) for key in ("before",) + SEGMENTS],
+        "chart_note": t("The chart shows the {n} largest sites.", n=DETAIL_SITES)
+        if many else "",
+        "sites": [_site_row(r, differ) for r in (by_saving if many else results)],
+        "sites_note": _sites_note(len(results), sites_file),
+        "site_currency": currency,
+        "appendix": [_site_row(r, ()) for r in results] if many and not sites_file else [],
+        "inputs": input_rows(results),
+        "servers": t("Servers: shared across sites, each site carries its seats' share of "
+                     "{n} servers", n=show(total.servers))
+        if p.servers == "shared" else t("Servers: each site buys whole servers"),
+        "scenarios": _scenarios(p),
+        "sensitivity": sensitivity_line(p),
+        "methodology": methodology(),
+        "notes": p.notes,
+        # The attribution closes the sources of the other formats; here the footer has it.
+        "sources": [line for line in sources(p) if line != t(ATTRIBUTION) + "."],
+        "attribution": t(ATTRIBUTION),
+    }
+
+
+def _scenarios(proposal: Proposal) -> Dict[str, Any]:
+    header, rows = scenario_table(proposal)
+    return {"header": header, "rows": rows}
+
+
+def _sites_note(sites: int, sites_file: Optional[str]) -> str:
+    """Where every site is, when the sites table holds only the largest."""
+    if sites <= DETAIL_SITES:
+        return ""
+    if sites_file:
+        return t("The {n} sites with the largest net saving; all {total} sites are in the "
+                 "file {file} beside this report.", n=DETAIL_SITES, total=show(sites),
+                 file=sites_file)
+    return t("The {n} sites with the largest net saving; all {total} sites are listed in the "
+             "appendix.", n=DETAIL_SITES, total=show(sites))
+
+
+def to_html(proposal: Proposal, paper: str = "a4", sites_file: Optional[str] = None) -> str:
+    """The report page in the active language, rendered with autoescape on
+    (names stay text)."""
     from ..templating import render
 
-    return render("savings-report.html.j2", autoescape=True, **html_context(proposal))
+    return render("savings-report.html.j2", autoescape=True,
+                  **html_context(proposal, paper, sites_file))

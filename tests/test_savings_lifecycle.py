@@ -1,0 +1,100 @@
+"""Life-cycle money: whole servers, refreshes, escalation, discounting,
+payback to the month; standby power; servers shared across sites."""
+
+import json
+
+import pytest
+from conftest import run_sunray
+from savings_support import site, write_yaml
+
+from sunray.savings import lifecycle, model
+
+# Savings and fleet run on an admin's workstation (Python 3.9+): not in the 3.6 tier.
+pytestmark = pytest.mark.workstation
+
+
+def test_a_site_buys_whole_servers():
+    r = model.compute(site("office", seats=40, seats_per_server=30, server_watts=450,
+                           server_price=5000))
+    assert r.site.server_count == 2
+    assert r.kwh["server"] == pytest.approx(2 * 450 * 24 * 365 * 1.5 / 1000)
+    assert r.costs.investment == pytest.approx(2 * 5000)
+
+
+def test_shared_servers_pool_the_seats_of_every_site(tmp_path):
+    sites = [{"name": "A", "seats": 120}, {"name": "B", "seats": 40}, {"name": "C", "seats": 15}]
+    common = {"defaults": {"seats_per_server": 30, "server_price": 5000}, "sites": sites}
+    per_site = json.loads(run_sunray("savings", "--config", write_yaml(tmp_path, common),
+                                     "--format", "json").stdout)
+    assert per_site["servers"] == "per-site"
+    assert per_site["total"]["servers"] == 4 + 2 + 1
+    shared = json.loads(run_sunray("savings", "--config", write_yaml(
+        tmp_path, {**common, "servers": "shared"}, "s.yaml"), "--format", "json").stdout)
+    assert shared["servers"] == "shared"
+    assert shared["total"]["servers"] == pytest.approx(6)  # ceil(175 / 30)
+    assert shared["total"]["costs"]["investment"] == pytest.approx(6 * 5000)
+    flag = json.loads(run_sunray("savings", "--config", write_yaml(tmp_path, common, "f.yaml"),
+                                 "--servers", "shared", "--format", "json").stdout)
+    assert flag["total"]["servers"] == pytest.approx(6)
+
+
+def test_desktop_standby_outside_use_hours():
+    r = model.compute(site("office", seats=30, hours_before=9, days=200, desktop_off_watts=2))
+    assert r.kwh_per_seat["before"] == pytest.approx(100 * 9 * 200 / 1000
+                                                     + 2 * (8760 - 1800) / 1000)
+    # A desktop that stays (residual use) still idles plugged in.
+    kept = model.compute(site("home", desktop_off_watts=2))
+    assert kept.kwh_per_seat["desktop_after"] == pytest.approx(150 * 0.5 * 365 / 1000
+                                                              + 2 * (8760 - 182.5) / 1000)
+
+
+def _devices(**changes):
+    values = dict(seats=10, servers=1, thin_client_price=300, server_price=3000,
+                  desktop_price=0, thin_client_life=8, server_life=5, desktop_life=4,
+                  thin_client_embodied_kg=0, server_embodied_kg=0, desktop_embodied_kg=0)
+    values.update(changes)
+    return lifecycle.Devices(**values)
+
+
+def test_refreshes_recur_within_the_horizon():
+    c = lifecycle.costs(_devices(desktop_price=700), 1000, 0, 10, 0, 0, 0, 0)
+    # desktops avoided at 0, 4, 8; thin clients bought at 0, 8; servers at 0, 5.
+    assert c.net_investment == pytest.approx(3000 + 3000 - 7000)
+    assert c.refresh == pytest.approx(-7000 + 3000 - 7000 + 3000)
+    assert c.horizon_benefit == pytest.approx(10 * 1000 - (-1000) - c.refresh)
+    assert c.payback_years == 0 and c.payback_months == 0
+
+
+def test_payback_in_months_escalation_and_discounting():
+    c = lifecycle.costs(_devices(thin_client_life=30, server_life=30), 5000, 0, 5, 0, 0, 0, 0)
+    assert c.payback_years == pytest.approx(6000 / 5000)
+    assert c.payback_months == 15  # 14.4 months, rounded up
+    grown = lifecycle.costs(_devices(), 5000, 0, 5, 10, 0, 0, 0)
+    assert grown.horizon_benefit == pytest.approx(
+        sum(5000 * 1.1 ** t for t in range(5)) - 6000)  # the server's refresh at 5 is past it
+    discounted = lifecycle.costs(_devices(), 5000, 0, 5, 0, 5, 0, 0)
+    assert discounted.horizon_benefit == pytest.approx(
+        sum(5000 / 1.05 ** (t + 1) for t in range(5)) - 6000)
+    running = lifecycle.costs(_devices(), 5000, 10 * 50, 5, 0, 0, 0, 0)
+    assert running.yearly_saving == pytest.approx(4500)
+    losing = lifecycle.costs(_devices(), -100, 0, 5, 0, 0, 0, 0)
+    assert losing.payback_years is None
+
+
+def test_embodied_co2e_counts_purchases_in_the_horizon():
+    c = lifecycle.costs(_devices(desktop_embodied_kg=300, thin_client_embodied_kg=30,
+                                 server_embodied_kg=600), 0, 0, 5, 0, 0, 0, 0)
+    # desktops avoided at 0 and 4; thin clients at 0; the server at 0.
+    assert c.embodied_co2_kg == pytest.approx(2 * 10 * 300 - 10 * 30 - 600)
+
+
+def test_an_idle_whole_server_is_noted_and_bad_modes_refused(tmp_path):
+    from conftest import assert_clean_error
+
+    data = json.loads(run_sunray("savings", "--preset", "office", "--format", "json").stdout)
+    assert data["sites"][0]["servers"] == 1
+    assert any("less than half used" in n and "servers: shared" in n for n in data["notes"])
+    assert_clean_error(run_sunray("savings", "--servers", "pooled"), 2,
+                       "--servers = 'pooled'", "per-site, shared")
+    path = write_yaml(tmp_path, {"servers": "all", "sites": [{"name": "A", "seats": 2}]})
+    assert_clean_error(run_sunray("savings", "--config", path), 2, ".servers = 'all'")

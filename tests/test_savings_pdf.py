@@ -1,0 +1,185 @@
+"""The PDF report (sunray/savings/pdf.py): the three-site school proposal of
+issue 13 printed by real headless Chromium on two A4 pages in English and
+German, with running header and page numbers; each page is also saved as a
+PNG under tests/artefacts/ (git-ignored) for a person to look at. Without a
+Chromium, or when it fails, the task ends with one line and no file."""
+
+import csv
+import html
+import io
+import os
+import re
+import subprocess
+from pathlib import Path
+
+import pytest
+from conftest import FIXTURES, REPO, assert_clean_error, need, run_sunray
+from savings_support import write_yaml
+
+from sunray.savings import pdf, report
+
+# Savings and fleet run on an admin's workstation (Python 3.9+): not in the 3.6 tier.
+pytestmark = pytest.mark.workstation
+
+SCHOOL = FIXTURES / "savings" / "school.yaml"
+LONG_NAME = "Gesamtschule Am Lindenhof, Hauptgebäude mit Sporthalle und Mensa (Lindenallee 12)"
+ARTEFACTS = REPO / "tests" / "artefacts"
+
+
+def _text(path, *args, mode="-layout"):
+    return subprocess.run(["pdftotext", mode, *args, str(path), "-"],
+                          capture_output=True, text=True, check=True).stdout
+
+
+def _info(path):
+    out = subprocess.run(["pdfinfo", str(path)], capture_output=True, text=True,
+                         check=True).stdout
+    return dict(re.findall(r"^([\w ]+):\s+(.*)$", out, re.M))
+
+
+@pytest.fixture(scope="module", params=["en", "de"])
+def school_pdf(request, tmp_path_factory):
+    need("chromium", "pdfinfo", "pdftotext", "pdftoppm")
+    lang = request.param
+    out = tmp_path_factory.mktemp("pdf") / f"school-{lang}.pdf"
+    proc = run_sunray("savings", "--config", SCHOOL, "--lang", lang, "--format", "pdf",
+                      "--output", out)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stderr == ""  # Chromium's chatter is not shown when it works
+    ARTEFACTS.mkdir(exist_ok=True)
+    prefix = ARTEFACTS / f"savings-school-{lang}"
+    for old in ARTEFACTS.glob(f"{prefix.name}-*.png"):
+        old.unlink()
+    subprocess.run(["pdftoppm", "-png", "-r", "60", str(out), str(prefix)], check=True)
+    print(f"pages of the {lang} PDF: {prefix}-*.png")
+    return lang, out
+
+
+@pytest.mark.system
+def test_the_school_proposal_is_two_a4_pages_with_header_and_page_numbers(school_pdf):
+    lang, path = school_pdf
+    info = _info(path)
+    assert info["Pages"] == "2"
+    assert info["Page size"].startswith("594.96 x 841.92")  # A4 in points
+    assert info["Creator"] == pdf.CREATOR and info["Author"].startswith("M. Becker")
+    date, page = {"en": ("30 November 2026", "Page {} of 2"),
+                  "de": ("30. November 2026", "Seite {} von 2")}[lang]
+    for number in (1, 2):
+        text = _text(path, "-f", str(number), "-l", str(number))
+        assert f"Schulverbund Rheinaue gGmbH · {date}" in text.splitlines()[0]
+        assert page.format(number) in text
+    assert len(list(ARTEFACTS.glob(f"savings-school-{lang}-*.png"))) == 2
+
+
+@pytest.mark.system
+def test_site_names_are_whole_and_german_numbers_have_a_decimal_comma(school_pdf):
+    lang, path = school_pdf
+    flat = re.sub(r"\s+", "", _text(path))
+    # Wrapped, never cut: whole in the text's reading order, in the chart and the table.
+    assert re.sub(r"\s+", " ", _text(path, mode="-raw")).count(LONG_NAME) >= 2
+    if lang == "de":
+        assert "380,9g" in flat and "0,32EUR/kWh" in flat and "29.211" in flat
+        assert "Netto-Einsparung" in flat
+    else:
+        assert "380.9g" in flat and "29,211" in flat
+
+
+def _page_words(path):
+    """Per page: its height and its words as (yMax, text), from pdftotext -bbox."""
+    out = subprocess.run(["pdftotext", "-bbox", str(path), "-"], capture_output=True,
+                         text=True, check=True).stdout
+    pages = []
+    for page in out.split("<page ")[1:]:
+        height = float(re.search(r'height="([\d.]+)"', page).group(1))
+        words = [(float(y), html.unescape(w))
+                 for y, w in re.findall(r'yMax="([\d.]+)">([^<]*)</word>', page)]
+        pages.append((height, words))
+    return pages
+
+
+@pytest.mark.system
+def test_no_page_is_half_empty_and_no_heading_is_left_at_a_page_foot(school_pdf):
+    lang, path = school_pdf
+    page_html = run_sunray("savings", "--config", SCHOOL, "--lang", lang, "--format",
+                           "html").stdout
+    headings = {re.sub(r"\s+", " ", html.unescape(h)).strip()
+                for h in re.findall(r"<h[23][^>]*>(.*?)</h[23]>", page_html)}
+    pages = _page_words(path)
+    for number, (height, words) in enumerate(pages[:-1], 1):
+        body = [(y, w) for y, w in words if y < height - 30]  # not the page number line
+        bottom = max(y for y, _ in body)
+        assert bottom > 0.75 * height, f"page {number} ends at {bottom / height:.0%}"
+        last_line = " ".join(w for y, w in body if y > bottom - 2)
+        assert last_line not in headings, f"page {number} ends with the heading {last_line!r}"
+
+
+@pytest.mark.system
+def test_letter_paper(tmp_path):
+    need("chromium", "pdfinfo")
+    out = tmp_path / "letter.pdf"
+    proc = run_sunray("savings", "--config", SCHOOL, "--paper", "letter", "--format", "pdf",
+                      "--output", out)
+    assert proc.returncode == 0, proc.stderr
+    assert _info(out)["Page size"].startswith("612 x 792")
+
+
+def test_without_chromium_the_task_fails_with_one_line_and_no_file(tmp_path):
+    out = tmp_path / "r.pdf"
+    proc = run_sunray("savings", "--format", "pdf", "--output", out,
+                      env={"PATH": str(tmp_path / "empty")})
+    assert_clean_error(proc, 1, "needs headless Chromium", "apt-get install chromium")
+    assert not out.exists()
+
+
+def test_a_failing_chromium_shows_its_last_line_and_leaves_nothing(tmp_path):
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    fake = bin_dir / "chromium"
+    fake.write_text("#!/bin/sh\necho 'noise' >&2\necho 'GPU process crashed' >&2\nexit 3\n")
+    fake.chmod(0o755)
+    temp = tmp_path / "tmp"
+    temp.mkdir()
+    out = tmp_path / "r.pdf"
+    proc = run_sunray("savings", "--format", "pdf", "--output", out,
+                      env={"PATH": f"{bin_dir}:{os.environ['PATH']}", "TMPDIR": str(temp)})
+    assert_clean_error(proc, 1, "failed to print the PDF (exit 3): GPU process crashed")
+    assert not out.exists() and list(temp.iterdir()) == []  # profile and page removed
+
+
+def test_document_information_is_added_as_an_update():
+    original = (b"%PDF-1.4\n1 0 obj\n<< /Type /Catalog >>\nendobj\nxref\n0 2\n"
+                b"0000000000 65535 f \n0000000009 00000 n \ntrailer\n<< /Size 2 /Root 1 0 R >>\n"
+                b"startxref\n45\n%%EOF\n")
+    data = pdf.with_info(original, title="Angebot für (A)", author="J. Jansen")
+    assert data.startswith(original)
+    update = data[len(original):]
+    assert b"/Creator (sunray-savings)" in update and b"/Author (J. Jansen)" in update
+    assert b"/Title <FEFF" in update  # not ASCII: UTF-16
+    assert re.search(rb"/Size 3 /Root 1 0 R /Info 2 0 R /Prev 45 >>", update)
+    xref_at = int(re.search(rb"startxref\n(\d+)\n%%EOF\n$", data).group(1))
+    assert data[xref_at:].startswith(b"xref\n")
+    obj_at = int(re.search(rb"2 1\n(\d{10}) 00000 n", update).group(1))
+    assert data[obj_at:].startswith(b"2 0 obj")
+    assert pdf.with_info(b"%PDF-1.5 no classic trailer") == b"%PDF-1.5 no classic trailer"
+
+
+def test_artefacts_are_ignored_by_git():
+    assert "tests/artefacts/" in Path(REPO / ".gitignore").read_text().splitlines()
+
+
+@pytest.mark.system
+def test_a_large_proposal_gets_a_summary_pdf_and_every_site_in_a_csv_beside(tmp_path):
+    need("chromium", "pdfinfo", "pdftotext")
+    n = report.PDF_APPENDIX_SITES + 1
+    path = write_yaml(tmp_path, {"sites": [{"name": f"Site {i:03d}", "seats": i + 1}
+                                           for i in range(n)]})
+    out = tmp_path / "big.pdf"
+    proc = run_sunray("savings", "--config", path, "--format", "pdf", "--output", out)
+    assert proc.returncode == 0, proc.stderr
+    beside = tmp_path / "big-sites.csv"
+    assert proc.stdout.strip() == f"wrote {out}, {beside}"
+    rows = list(csv.DictReader(io.StringIO(beside.read_text())))
+    assert len([r for r in rows if r["row"] == "site"]) == n
+    text = re.sub(r"\s+", " ", _text(out))
+    assert f"all {n} sites are in the file big-sites.csv beside this report" in text
+    assert int(_info(out)["Pages"]) <= 4  # cards and charts, total and sites table, notes
