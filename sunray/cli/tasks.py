@@ -10,13 +10,14 @@ one function in the sunray package, and prints the result.
 """
 
 import sys
-from typing import Any, Callable, List, Optional
+from typing import List, Optional
 
 import invoke
 from invoke import Collection
 
 from sunray import tasklist
 from sunray.cli.output import check_format, finish, guarded, root_of, settings
+from sunray.cli.taskdef import task
 from sunray.config import defaults
 from sunray.errors import UsageError
 from sunray.tmpclean import registry as tmpclean_registry  # names only: light to import
@@ -25,32 +26,6 @@ ROOT_HELP = "Work on the tree under DIR as if it were / (default: /, or sunray.r
 DRY_RUN_HELP = "Show the diff or plan; change nothing."
 FORMAT_HELP = "Output format: text or json (one JSON document on stdout)."
 REVERT_HELP = "Undo what this task installed: restore the saved originals."
-
-
-def task(*args: Any, **kwargs: Any) -> Callable[..., Any]:
-    """Invoke's ``@task`` with long flags only.
-
-    Invoke's automatic one-letter flags depend on each task's parameter names,
-    so they clash across tasks (-f was --format here and --force there) and
-    take -h from --help (fleet's --hosts). Only long flags exist; -h is help.
-    """
-    kwargs.setdefault("auto_shortflags", False)
-    kwargs.setdefault("klass", _Task)
-    return invoke.task(*args, **kwargs)
-
-
-class _Task(invoke.Task):
-    """Invoke's Task, except that a repeatable flag given without a value
-    is a usage error: Invoke drops it silently, so `--kernel --force` would
-    mean every kernel, forced. (A list flag starts without a raw value, so
-    the parser refuses it when no value follows, as for any other flag.)"""
-
-    def get_arguments(self, *args: Any, **kwargs: Any) -> List[invoke.Argument]:
-        arguments = super().get_arguments(*args, **kwargs)
-        for argument in arguments:
-            if argument.kind is list:
-                argument.raw_value = None
-        return arguments
 
 
 # --- /tmp cleaners, /tmp/.esd, boot hook ---------------------------------
