@@ -20,6 +20,7 @@ import os
 import stat
 from typing import Any, Dict
 
+from . import statedir
 from .errors import JobFailed
 from .journal import Journal
 from .report import Report
@@ -37,13 +38,7 @@ def load(root: Root, settings: Dict[str, Any]) -> Dict[str, Any]:
     """The record, or {} when there is none."""
     path = root.makedirs(root.server_path(_record_path(root, settings).parent),
                          create=False).host / RECORD
-    try:
-        record = json.loads(path.read_text())
-    except FileNotFoundError:
-        return {}
-    except (OSError, ValueError) as e:
-        raise JobFailed(f"cannot read {root.server_path(path)}: {e}") from None
-    return record if isinstance(record, dict) else {}
+    return statedir.read_record(root, path)
 
 
 def record_first(root: Root, settings: Dict[str, Any], path: str, plan: Any) -> Dict[str, Any]:

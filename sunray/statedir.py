@@ -20,7 +20,7 @@ import posixpath
 import shutil
 import stat
 from pathlib import Path
-from typing import List
+from typing import Any, Dict, List
 
 from .errors import JobFailed, UsageError
 from .rootfs import Root
@@ -95,6 +95,18 @@ def leftover_temp_trees(root: Root, state_dir: str = DEFAULT) -> None:
             continue
         if not parent_made.created:
             _remove_temp_trees(parent_made.host, posixpath.basename(server_dir))
+
+
+def read_record(root: Root, host: Path) -> Dict[str, Any]:
+    """A concern's JSON record in the state directory: {} when there is none
+    (or it is not an object), JobFailed naming it when it cannot be read."""
+    try:
+        record = json.loads(host.read_text())
+    except FileNotFoundError:
+        return {}
+    except (OSError, ValueError) as e:
+        raise JobFailed(f"cannot read {root.server_path(host)}: {e}") from None
+    return record if isinstance(record, dict) else {}
 
 
 def _no_records(backup: Path) -> bool:

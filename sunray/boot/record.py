@@ -11,7 +11,7 @@ import os
 from pathlib import Path, PurePosixPath
 from typing import Any, Dict, Iterable, List, Set, Tuple
 
-from ..errors import JobFailed
+from .. import statedir
 from ..rootfs import Root
 from ..safeio import atomic_write
 from ..tmpclean import dropin
@@ -38,13 +38,7 @@ def record_path(root: Root, settings: Dict[str, Any]) -> Path:
 def load(root: Root, settings: Dict[str, Any]) -> Dict[str, Any]:
     """The boot hook's record, or {} when there is none."""
     host = record_path(root, settings)
-    try:
-        record = json.loads(host.read_text())
-    except FileNotFoundError:
-        return {}
-    except (OSError, ValueError) as e:
-        raise JobFailed(f"cannot read {root.server_path(host)}: {e}") from None
-    return record if isinstance(record, dict) else {}
+    return statedir.read_record(root, host)
 
 
 def save(root: Root, settings: Dict[str, Any], record: Dict[str, Any]) -> None:
