@@ -190,6 +190,13 @@ def num_servers(count: float) -> str:
     return t("1 server") if shown == "1" else t("{n} servers", n=shown)
 
 
+def payback_months(years: float) -> Optional[int]:
+    """A payback time in whole months (rounded up) when it is shown in
+    months, up to MONTHS_UP_TO; None when it is shown in years."""
+    months = int(math.ceil(round(years * 12, 6)))
+    return months if months <= MONTHS_UP_TO else None
+
+
 def payback_text(years: Optional[float]) -> str:
     """The payback in words: 'payback in 14 months', '... in 4.3 years' (over
     36 months), 'ahead from day one', or no payback within the limit."""
@@ -197,8 +204,8 @@ def payback_text(years: Optional[float]) -> str:
         return t("no payback within {years} years", years=lifecycle.PAYBACK_LIMIT)
     if years == 0:
         return t("ahead from day one")
-    months = int(math.ceil(round(years * 12, 6)))
-    if months <= MONTHS_UP_TO:
+    months = payback_months(years)
+    if months is not None:
         return t("payback in 1 month") if months == 1 else t("payback in {n} months", n=months)
     return t("payback in {years} years", years=show(years, 1))
 

@@ -11,7 +11,6 @@ saving and a compact appendix (its own pages) lists every site, so 10,000
 sites stay a few MB of HTML that Chromium lays out in seconds.
 """
 
-import math
 import textwrap
 from typing import Any, Dict, List, Optional, Sequence, Tuple
 
@@ -19,11 +18,11 @@ from . import i18n, lifecycle, model
 from .carbon import ATTRIBUTION
 from .display import (
     KG,
-    MONTHS_UP_TO,
     cost_lines,
     input_rows,
     methodology,
     num,
+    payback_months,
     scenario_table,
     sensitivity_line,
     show,
@@ -112,8 +111,8 @@ def _payback_short(costs: Optional[model.Costs]) -> str:
         return t("none within {years} years", years=lifecycle.PAYBACK_LIMIT)
     if years == 0:
         return t("from day one")
-    months = int(math.ceil(round(years * 12, 6)))
-    if months <= MONTHS_UP_TO:
+    months = payback_months(years)
+    if months is not None:
         return t("{months} months", months=months) if months != 1 else t("1 month")
     return t("{years} years", years=show(years, 1))
 
