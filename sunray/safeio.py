@@ -86,8 +86,19 @@ def check_writable(root: Root, server_paths: Iterable[str], what: str) -> None:
             probes.insert(0, (host, os.W_OK))
         for probe, mode in probes:
             if not os.access(probe, mode):
-                raise JobFailed(f"cannot {what}: {root.server_path(probe)} is not writable "
-                                "(read-only or immutable?); nothing was changed")
+                raise JobFailed(f"cannot {what}: {root.server_path(probe)} {_why_not_writable(probe)}; "
+                                "nothing was changed")
+
+
+def _why_not_writable(path: Path) -> str:
+    """The cause worth naming at 3 a.m.: a read-only mount is fixed
+    elsewhere than an immutable bit or a permission."""
+    try:
+        if os.statvfs(path).f_flag & os.ST_RDONLY:
+            return "is not writable: it is on a read-only file system"
+    except OSError:
+        pass
+    return "is not writable (immutable, or its permissions?)"
 
 
 def stat_input(path: Union[str, os.PathLike], label: Optional[str] = None) -> os.stat_result:
