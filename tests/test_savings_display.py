@@ -66,6 +66,28 @@ def test_negative_net_investment_is_ahead_from_day_one():
     assert "never" not in out and "net investment -" not in out
 
 
+def test_the_school_proposal_money_words_agree_with_each_other():
+    """Before: 'ahead from day one by 3,000 EUR' beside 'Payback in 12.0
+    years' (Grundschule), and 'ahead by 0 EUR' beside 'No payback within 30
+    years' while the same site showed a net benefit over 5 years."""
+    from pathlib import Path
+
+    school = Path(__file__).parent / "fixtures" / "savings" / "school.yaml"
+    out = _report("text", "--config", str(school))
+    sites = re.split(r"\n(?:Site|Total): ", out)
+    grundschule = next(s for s in sites if s.startswith("Grundschule"))
+    assert "Desktops not bought: 22,000 EUR: ahead by 3,000 EUR at the switch" in grundschule
+    assert "Below zero in years 2\u20134; payback in 4.0 years" in grundschule
+    assert "ahead from day one" not in grundschule
+    music = next(s for s in sites if s.startswith("Musikschule"))
+    assert "no net investment at the switch" in music
+    assert "Below zero in years 1\u20134; payback in 4.0 years" in music
+    assert "ahead by 0" not in out and "No payback" not in out
+    for part in sites:
+        if "ahead from day one" in part:
+            assert "payback" not in part.lower(), part
+
+
 def test_a_negative_saving_is_extra_kwh_not_negative_saved():
     out = _report("text", "--preset", "office", "--seats", "1", "--thin-client-price", "250")
     assert "extra" in out

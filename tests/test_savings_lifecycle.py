@@ -2,6 +2,7 @@
 payback to the month; standby power; servers shared across sites."""
 
 import json
+import re
 
 import pytest
 from conftest import run_sunray
@@ -98,3 +99,63 @@ def test_an_idle_whole_server_is_noted_and_bad_modes_refused(tmp_path):
                        "--servers = 'pooled'", "per-site, shared")
     path = write_yaml(tmp_path, {"servers": "all", "sites": [{"name": "A", "seats": 2}]})
     assert_clean_error(run_sunray("savings", "--config", path), 2, ".servers = 'all'")
+
+
+def test_the_payback_and_the_horizon_benefit_never_contradict_each_other():
+    """At the horizon's end the running total is the horizon benefit: at or
+    above zero exactly when the payback is inside the horizon; and 'ahead
+    from day one' (payback 0) only when no span is below zero."""
+    import random
+
+    rng = random.Random(13)
+    for _ in range(2000):
+        years = rng.randint(1, 12)
+        c = lifecycle.costs(
+            _devices(seats=rng.randint(1, 60), servers=rng.randint(1, 3),
+                     thin_client_price=rng.choice([0, 250, 400]),
+                     server_price=rng.choice([0, 3000, 6000]),
+                     desktop_price=rng.choice([0, 300, 700]),
+                     thin_client_life=rng.randint(1, 9), server_life=rng.randint(1, 9),
+                     desktop_life=rng.randint(1, 9)),
+            rng.uniform(-3000, 6000), rng.choice([0, 200]), years,
+            rng.choice([0, 3]), rng.choice([0, 4]), 0, 0)
+        if c.horizon_benefit >= -1e-6:
+            assert c.payback_years is not None and c.payback_years <= years, c
+        else:  # still below zero at the end; a purchase at t = years is past it
+            assert c.payback_years is None or c.payback_years >= years, c
+        assert (c.payback_years == 0) == (not c.below_zero), c
+        for start, end in c.below_zero:
+            assert 0 <= start < years and (end is None or start < end <= years), c
+
+
+def test_below_zero_spans_follow_the_running_total():
+    # 3,000 ahead at the switch, 2,000 a year lost, desktops (2 x 11,000)
+    # not replaced at year 4: below zero from 1.5 years until 4.0.
+    c = lifecycle.costs(_devices(seats=2, servers=0, thin_client_price=9500,
+                                 desktop_price=11000, thin_client_life=30),
+                        -2000, 0, 5, 0, 0, 0, 0)
+    assert c.net_investment == pytest.approx(-3000)
+    assert c.below_zero == (pytest.approx((1.5, 4.0)),)
+    assert c.payback_years == pytest.approx(4.0)
+    assert c.horizon_benefit == pytest.approx(3000 - 5 * 2000 + 22000)
+    # A loss from the first year on, never made good: one open span, no payback.
+    lost = lifecycle.costs(_devices(desktop_price=0), -100, 0, 5, 0, 0, 0, 0)
+    assert lost.below_zero == ((0.0, None),) and lost.payback_years is None
+
+
+def test_manufacturing_co2e_defaults_to_the_cited_per_workplace_figure():
+    """Before: 0 unless the admin gave per-device figures. Now the study's
+    lower bound (80 kg per seat in 5 years) is counted, scaled to the
+    horizon and named on the report; any per-device figure replaces it."""
+    r = model.compute(site("office", seats=40, thin_client_price=250, years=10))
+    assert r.costs.embodied_co2_kg == pytest.approx(40 * 80 * 10 / 5)
+    given = model.compute(site("office", seats=40, thin_client_price=250, years=10,
+                               desktop_embodied_kg=300))
+    assert given.costs.embodied_co2_kg == pytest.approx(40 * 300 * 3)  # desktops at 0, 4, 8
+    out = run_sunray("savings", "--preset", "office", "--seats", "40", "--thin-client-price",
+                     "250", "--years", "10", "--format", "markdown").stdout.replace("\\", "")
+    assert "Manufacturing CO2e over 10 years: 6,400 kg CO2e avoided" in out
+    assert re.search(r"Manufacturing CO2e avoided per workplace .*: 80 kg CO2e per seat in 5 "
+                     r"years \(Maga et al. 2013 \(see the sources\)", out)
+    assert "Manufacturing CO2e: Maga, Hiebel, Knermann (Fraunhofer UMSICHT), Int J Life Cycle " \
+        "Assess 18 (2013) 861-871: over 80 kg CO2e less" in out

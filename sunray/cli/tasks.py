@@ -355,6 +355,7 @@ def check_esound(c: invoke.Context, rpm: Optional[List[str]] = None, installed: 
         "desktop_embodied_kg": "Manufacturing CO2e per desktop in kg (default: not counted).",
         "thin_client_embodied_kg": "Manufacturing CO2e per thin client in kg.",
         "server_embodied_kg": "Manufacturing CO2e per server in kg.",
+        "embodied_saving_kg": "Manufacturing CO2e avoided per seat in 5 years without those three (default 80).",
     }
 )
 @guarded
@@ -373,7 +374,8 @@ def savings(c: invoke.Context, preset: Optional[str] = None, config: Optional[st
             thin_client_life: Optional[str] = None, server_life: Optional[str] = None,
             running_cost: Optional[str] = None, price_escalation: Optional[str] = None,
             discount_rate: Optional[str] = None, desktop_embodied_kg: Optional[str] = None,
-            thin_client_embodied_kg: Optional[str] = None, server_embodied_kg: Optional[str] = None) -> None:
+            thin_client_embodied_kg: Optional[str] = None, server_embodied_kg: Optional[str] = None,
+            embodied_saving_kg: Optional[str] = None) -> None:
     """Energy, money and CO2 saved by replacing desktop PCs with Sun Rays.
 
     Per seat and year: desktops before against residual desktop use + thin

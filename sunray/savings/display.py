@@ -7,13 +7,13 @@ renderers only lay these out.
 """
 
 import math
-from typing import List, Optional, Tuple
+from typing import List, Optional, Sequence, Tuple
 
 from . import i18n, lifecycle, model
 from .carbon import ATTRIBUTION, SOURCE
 from .i18n import t
 from .proposal import Proposal
-from .sources import FRAUNHOFER, POST_SAYS, inputs_and_defaults
+from .sources import FRAUNHOFER, MAGA, POST_SAYS, inputs_and_defaults
 
 # One term for the grid's and the devices' greenhouse gases, everywhere.
 CO2E = "CO2e"
@@ -144,17 +144,9 @@ def cost_lines(costs: Optional[model.Costs], currency: Optional[str],
             invest += f" ({', '.join(parts)})"
     lines.append(invest)
     if costs.avoided:
-        if costs.net_investment <= 0:
-            lines.append(t("Desktops not bought: {avoided}: ahead from day one by {amount}",
-                           avoided=money(costs.avoided, currency),
-                           amount=money(-costs.net_investment, currency)))
-        else:
-            lines.append(t("Desktops not bought: {avoided}; net investment {amount}",
-                           avoided=money(costs.avoided, currency),
-                           amount=money(costs.net_investment, currency)))
+        lines.append(_at_the_switch(costs, currency))
     if costs.net_investment > 0 or costs.payback_years != 0:
-        text = payback_text(costs.payback_years)
-        lines.append(text[0].upper() + text[1:])
+        lines.append(_path_line(costs))
     horizon = (t("Over {years} years", years=costs.years) if costs.years
                else t("Over each site's horizon"))
     horizon_in = (t("over {years} years", years=costs.years) if costs.years
@@ -182,6 +174,59 @@ def cost_lines(costs: Optional[model.Costs], currency: Optional[str],
                        co2=_signed(costs.horizon_co2_kg / seats, "{amount} saved",
                                    "{amount} extra", " " + KG)))
     return lines
+
+
+def _at_the_switch(costs: model.Costs, currency: Optional[str]) -> str:
+    """Where the money stands once the desktops are not bought. 'Ahead from
+    day one' only when the running total never goes below zero after."""
+    avoided = money(costs.avoided, currency)
+    amount = money(abs(costs.net_investment), currency)
+    if costs.net_investment > 0:
+        return t("Desktops not bought: {avoided}; net investment {amount}",
+                 avoided=avoided, amount=amount)
+    if not costs.below_zero:
+        if costs.net_investment < 0:
+            return t("Desktops not bought: {avoided}: ahead from day one by {amount}",
+                     avoided=avoided, amount=amount)
+        return t("Desktops not bought: {avoided}: no net investment, ahead from day one",
+                 avoided=avoided)
+    if costs.net_investment < 0:
+        return t("Desktops not bought: {avoided}: ahead by {amount} at the switch",
+                 avoided=avoided, amount=amount)
+    return t("Desktops not bought: {avoided}: no net investment at the switch",
+             avoided=avoided)
+
+
+def _path_line(costs: model.Costs) -> str:
+    """The payback, after the years below zero when they are not simply the
+    first ones of an investment (so a refresh or a losing year is seen)."""
+    text = payback_text(costs.payback_years)
+    spans = costs.below_zero
+    paying_off = (costs.net_investment > 0 and len(spans) == 1 and spans[0][0] == 0
+                  and spans[0][1] is not None)
+    if spans and not paying_off:
+        text = t("{below}; {payback}", below=below_zero_text(spans), payback=text)
+    return text[0].upper() + text[1:]
+
+
+def below_zero_text(spans: Sequence[Tuple[float, Optional[float]]]) -> str:
+    """'below zero in years 2-4 and 7', 'below zero from year 2 on': the
+    running total's spans under zero as the years (1-based) they touch."""
+    parts = []
+    for start, end in spans:
+        first = int(math.floor(start)) + 1
+        if end is None:
+            parts.append(t("from year {first} on", first=first))
+            continue
+        last = max(first, int(math.ceil(round(end, 6))))
+        parts.append(str(first) if first == last else f"{first}\u2013{last}")
+    if len(parts) == 1 and spans[-1][1] is None:
+        return t("below zero {years}", years=parts[0])
+    listed = parts[0] if len(parts) == 1 else t("{some} and {last}", some=", ".join(parts[:-1]),
+                                                  last=parts[-1])
+    many = len(parts) > 1 or "\u2013" in parts[0]
+    return t("below zero in years {years}" if many else "below zero in year {years}",
+             years=listed)
 
 
 def num_servers(count: float) -> str:
@@ -321,6 +366,9 @@ def sources(proposal: Proposal) -> List[str]:
     for iso3, name, year, g in proposal.countries:
         lines.append(t("{country} ({iso3}): {g} g CO2e/kWh in {year}; {source}.",
                        country=name, iso3=iso3, g=num(g), year=year, source=SOURCE))
+    if any(r.costs is not None and r.site.origin.get("embodied_saving_kg") == "default"
+           and not model.device_embodied(r.site) for r in proposal.results):
+        lines.append(t("Manufacturing CO2e: {source}.", source=t(MAGA)))
     lines.append(f"{t(ATTRIBUTION)}.")
     return lines
 
@@ -340,6 +388,7 @@ def methodology() -> List[str]:
         "Money = kWh x price; kg CO2e = kWh x g CO2e per kWh / 1000.",
         "Over the horizon: devices are bought again when their lifetime ends (desktops "
         "not bought recur too); the price escalates and money is discounted by the "
-        "rates listed; payback is when the running total turns positive.",
+        "rates listed; payback is when the running total stays at or above zero for the "
+        "rest of the horizon.",
         "For comparison: " + FRAUNHOFER + ".",
     )]

@@ -9,9 +9,15 @@ saving (escalated by the price escalation, year 1 at today's price) minus
 the extra running cost per seat (admin, licences). Money at time t is
 discounted by (1 + discount rate)^t; savings count at the end of their year.
 
-The horizon benefit is the net present value of all that; the payback is
-the first moment the running total of discounted money turns positive,
-read to the month (``PAYBACK_LIMIT`` years at most). With 0 % escalation
+The horizon benefit is the net present value of all that. The running
+total of discounted money moves in steps (purchases at the start of a year)
+and straight lines (a year's saving); the spans in which it is below zero
+inside the horizon are kept, so the report can say "ahead at the switch,
+below zero in years 2-4" instead of two words that contradict each other.
+The payback is the moment from which the total stays at or above zero to
+the end of the horizon (0: it never goes below zero); when it is still
+below zero at the end, the first moment after that it reaches zero, read
+to the month (``PAYBACK_LIMIT`` years at most). With 0 % escalation
 and discount and lifetimes at least the horizon, the horizon benefit is
 years x yearly saving - net investment, as before this model.
 """
@@ -22,6 +28,8 @@ from typing import Any, Dict, List, Optional, Sequence, Tuple
 
 # Payback is looked for this many years ahead, whatever the horizon.
 PAYBACK_LIMIT = 30
+# The period of the study figure behind Devices.embodied_saving_kg.
+EMBODIED_STUDY_YEARS = 5
 
 
 @dataclass(frozen=True)
@@ -39,6 +47,8 @@ class Devices:
     thin_client_embodied_kg: float
     server_embodied_kg: float
     desktop_embodied_kg: float
+    # Per seat and EMBODIED_STUDY_YEARS, used when no per-device figure is given.
+    embodied_saving_kg: float = 0.0
 
 
 @dataclass(frozen=True)
@@ -56,6 +66,9 @@ class Costs:
     horizon_co2_kg: float      # grid CO2e saved over the horizon
     refresh: float             # later purchases (net of avoided desktops) in the horizon
     embodied_co2_kg: float     # manufacturing CO2e avoided in the horizon (negative: extra)
+    # (start, end) in years of each span inside the horizon in which the
+    # running total is below zero; end None: still below at the horizon's end.
+    below_zero: Tuple[Tuple[float, Optional[float]], ...] = ()
     # Discounted money per year, for totals and payback: purchases at the
     # start of year i+1 (index 0: the switch), savings during year i+1.
     purchases: Tuple[float, ...] = ()
@@ -71,6 +84,7 @@ class Costs:
     def to_dict(self) -> Dict[str, Any]:
         d = {k: v for k, v in self.__dict__.items() if k not in ("purchases", "savings")}
         d["payback_months"] = self.payback_months
+        d["below_zero"] = [list(span) for span in self.below_zero]
         return d
 
 
@@ -103,6 +117,8 @@ def costs(devices: Devices, yearly_money: float, running_cost: float, years: int
             purchases[t] += count * price
             if t < years:
                 embodied -= count * kg
+    if not (d.thin_client_embodied_kg or d.server_embodied_kg or d.desktop_embodied_kg):
+        embodied = d.seats * d.embodied_saving_kg * years / EMBODIED_STUDY_YEARS
     investment = d.seats * d.thin_client_price + d.servers * d.server_price
     avoided = d.seats * d.desktop_price
     refresh = sum(purchases[1:years])
@@ -116,27 +132,59 @@ def costs(devices: Devices, yearly_money: float, running_cost: float, years: int
         disc_savings = tuple((yearly_money * growth ** t - running_cost) / rate ** (t + 1)
                              for t in range(span))
     benefit = sum(disc_savings[:years]) - sum(disc_purchases[:years])
+    paid_back, below = money_path(disc_purchases, disc_savings, years)
     return Costs(investment, avoided, investment - avoided, yearly_money - running_cost,
-                 payback(disc_purchases, disc_savings), years, benefit,
+                 paid_back, years, benefit,
                  years * yearly_kwh, years * yearly_co2_kg, refresh, embodied,
-                 disc_purchases, disc_savings)
+                 below, disc_purchases, disc_savings)
 
 
-def payback(purchases: Sequence[float], savings: Sequence[float]) -> Optional[float]:
-    """Years until the running total of money turns positive for good: 0 when
-    the switch itself saves money, None when not within the flows given."""
+# Below this, a running total counts as zero (float dust from discounting).
+_CENT = 1e-6
+
+
+def _zero_crossings(purchases: Sequence[float],
+                    savings: Sequence[float]) -> List[Tuple[float, bool]]:
+    """(time, below) at the switch and each time the running total goes below
+    zero (True) or back to zero or above (False), in time order."""
+    changes: List[Tuple[float, bool]] = []
     total = 0.0
-    when: Optional[float] = None
     for year, (bought, saved) in enumerate(zip(purchases, savings)):
         total -= bought
-        if total < 0 and total + saved >= 0 and saved > 0:
-            when = year + (-total / saved)
-        elif total < 0:
-            when = None  # a refresh (or a losing year) put it back under
-        elif when is None:
-            when = float(year)
-        total += saved
-    return when
+        if not changes or (total < -_CENT) != changes[-1][1]:
+            changes.append((float(year), total < -_CENT))
+        end = total + saved
+        if (end < -_CENT) != changes[-1][1]:
+            # The year's saving comes in evenly: the moment it crosses zero.
+            changes.append((year + min(1.0, max(0.0, -total / saved)), end < -_CENT))
+        total = end
+    return changes
+
+
+def money_path(purchases: Sequence[float], savings: Sequence[float], years: int
+               ) -> Tuple[Optional[float], Tuple[Tuple[float, Optional[float]], ...]]:
+    """The payback (see the module's doc; None: not within the flows given)
+    and the spans below zero inside a horizon of ``years``."""
+    changes = _zero_crossings(purchases, savings)
+    spans: List[Tuple[float, Optional[float]]] = []
+    start: Optional[float] = None
+    for when, below in changes:
+        if when >= years:
+            break
+        if below:
+            start = when
+        elif start is not None:
+            spans.append((start, when))
+            start = None
+    if start is not None:
+        spans.append((start, None))
+    if not spans:
+        return 0.0, ()
+    last_end = spans[-1][1]
+    if last_end is not None:
+        return last_end, tuple(spans)
+    later = [when for when, below in changes if when >= years and not below]
+    return (later[0] if later else None), tuple(spans)
 
 
 def add(costs_list: Sequence[Costs]) -> Costs:
@@ -149,13 +197,16 @@ def add(costs_list: Sequence[Costs]) -> Costs:
             purchases[t] += p
             savings[t] += s
     horizons = {c.years for c in costs_list}
+    # Mixed horizons: the total's path is read over the longest of them.
+    longest = max((c.years for c in costs_list if c.years is not None), default=span)
+    paid_back, below = money_path(purchases, savings, longest)
 
     def summed(name: str) -> float:
         return sum(getattr(c, name) for c in costs_list)
 
     return Costs(summed("investment"), summed("avoided"), summed("net_investment"),
-                 summed("yearly_saving"), payback(purchases, savings),
+                 summed("yearly_saving"), paid_back,
                  horizons.pop() if len(horizons) == 1 else None,
                  summed("horizon_benefit"), summed("horizon_kwh"), summed("horizon_co2_kg"),
-                 summed("refresh"), summed("embodied_co2_kg"), tuple(purchases),
+                 summed("refresh"), summed("embodied_co2_kg"), below, tuple(purchases),
                  tuple(savings))

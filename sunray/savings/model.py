@@ -99,6 +99,8 @@ FIELDS = (
           "Thin client manufacturing CO2e"),
     Field("server_embodied_kg", "number", 0, 100_000, "kg CO2e per server",
           "Server manufacturing CO2e"),
+    Field("embodied_saving_kg", "number", 0, 10_000, "kg CO2e per seat in 5 years",
+          "Manufacturing CO2e avoided per workplace (without per-device figures)"),
 )
 FIELD = {f.name: f for f in FIELDS}
 COST_FIELDS = ("thin_client_price", "server_price", "desktop_price")
@@ -120,6 +122,8 @@ DEFAULTS: Dict[str, Tuple[float, str]] = {
                             "carbon footprint sheet)"),
     "thin_client_embodied_kg": (0, "not counted unless given"),
     "server_embodied_kg": (0, "not counted unless given"),
+    "embodied_saving_kg": (80, "Maga et al. 2013 (see the sources): a lower bound, scaled "
+                           "to the horizon; per-device figures replace it"),
 }
 
 # Presets reproduce the posts (FACTS.md section 1). Figures the posts do not
@@ -255,6 +259,7 @@ class Site:
     desktop_embodied_kg: float = DEFAULTS["desktop_embodied_kg"][0]
     thin_client_embodied_kg: float = DEFAULTS["thin_client_embodied_kg"][0]
     server_embodied_kg: float = DEFAULTS["server_embodied_kg"][0]
+    embodied_saving_kg: float = DEFAULTS["embodied_saving_kg"][0]
     # Servers this site pays for: None = whole servers of its own,
     # ceil(seats / seats per server); a number = its share of a shared pool.
     servers: Optional[float] = None
@@ -278,6 +283,12 @@ class Site:
 
 
 _INPUTS = operator.attrgetter(*FIELD)
+
+
+def device_embodied(site: Site) -> bool:
+    """Whether per-device manufacturing figures replace the study's per seat."""
+    return bool(site.desktop_embodied_kg or site.thin_client_embodied_kg
+                or site.server_embodied_kg)
 
 
 @dataclass(frozen=True)
@@ -337,7 +348,7 @@ def compute(site: Site) -> SiteResult:
             seats, site.server_count, site.thin_client_price or 0, site.server_price or 0,
             site.desktop_price or 0, site.thin_client_life, site.server_life,
             site.desktop_life, site.thin_client_embodied_kg, site.server_embodied_kg,
-            site.desktop_embodied_kg)
+            site.desktop_embodied_kg, site.embodied_saving_kg)
         costs = lifecycle.costs(devices, money["net_saving"], site.running_cost * seats,
                                 site.years, site.price_escalation, site.discount_rate,
                                 kwh["net_saving"], co2["net_saving"])
