@@ -122,10 +122,12 @@ def _yaml_errors(loader):
     from invoke.util import yaml
 
     classes = [yaml.YAMLError]
-    module = sys.modules.get(loader.__module__.split(".")[0]) if loader is not None else None
-    other = getattr(module, "YAMLError", None)
-    if isinstance(other, type) and other not in classes:
-        classes.append(other)
+    # A subclass of a PyYAML loader (defined elsewhere) raises its base's errors.
+    for cls in getattr(loader, "__mro__", ()):
+        module = sys.modules.get(cls.__module__.split(".")[0])
+        other = getattr(module, "YAMLError", None)
+        if isinstance(other, type) and other not in classes:
+            classes.append(other)
     return tuple(classes)
 
 

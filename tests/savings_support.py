@@ -30,5 +30,8 @@ def text_rows(out):
 
 def write_yaml(tmp_path, data, name="p.yaml"):
     path = tmp_path / name
-    path.write_text(data if isinstance(data, str) else yaml.safe_dump(data, sort_keys=False))
+    if isinstance(data, bytes):  # not text: a file in another encoding
+        path.write_bytes(data)
+    else:
+        path.write_text(data if isinstance(data, str) else yaml.safe_dump(data, sort_keys=False))
     return path

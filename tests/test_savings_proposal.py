@@ -121,7 +121,12 @@ BAD_YAML = [
      ["sites[0].hours_after = 3", "sites[0].hours_before = 2", "0..2 h/day"]),
     ({"colour": "blue"}, ["unknown key 'colour'", "title"]),
     ({"preset": "villa"}, [".preset = 'villa'", "home, office"]),
-    ("sites: [ {name: A\n", ["not valid YAML", "line"]),
+    ("sites: [ {name: A\n", ["line 2, column 1", "expected ',' or '}'"]),
+    ("a: &a [x, x, x, x, x, x, x, x, x, x]\nb: &b [*a, *a, *a, *a, *a, *a, *a, *a, *a, *a]\n"
+     "c: &c [*b, *b, *b, *b, *b, *b, *b, *b, *b, *b]\nd: &d [*c, *c, *c, *c, *c, *c, *c, *c, *c, *c]\n"
+     "e: &e [*d, *d, *d, *d, *d, *d, *d, *d, *d, *d]\nf: &f [*e, *e, *e, *e, *e, *e, *e, *e, *e, *e]\n"
+     "g: [*f, *f, *f, *f, *f, *f, *f, *f, *f, *f]\n", ["more than 5,000,000 values", "alias bomb"]),
+    (b"sites:\n  - name: Caf\xe9\n", ["not UTF-8 text", "line 2"]),
     ("- just\n- a list\n", ["expected a mapping"]),
 ]
 
@@ -205,4 +210,4 @@ def test_a_json_proposal_reads_like_its_yaml(tmp_path):
             for p in (as_yaml, as_json)]
     assert outs[0] == outs[1]
     as_json.write_text('{"sites": [1, }')
-    assert_clean_error(run_sunray("savings", "--config", as_json), 2, "not valid YAML")
+    assert_clean_error(run_sunray("savings", "--config", as_json), 2, "line 1, column")
