@@ -171,3 +171,27 @@ def test_the_translations_table_is_a_plain_csv_with_one_row_per_text():
     assert all(len(row) == len(i18n.LANGS) for row in rows)
     english = [row[0] for row in rows[1:]]
     assert len(english) == len(set(english)) == len(i18n.catalogue())  # no text twice
+
+
+@pytest.mark.parametrize("lang,germany,korea", [("de", "Deutschland", "Südkorea"),
+                                                ("nl", "Duitsland", "Zuid-Korea"),
+                                                ("en", "Germany", "South Korea")])
+def test_country_names_are_in_the_report_language(lang, germany, korea, tmp_path):
+    """Before: 'Germany (DEU)' on a German report. The names come from the
+    machine's iso-codes translations (.ci/apt-packages installs them)."""
+    path = write_yaml(tmp_path, {"sites": [{"name": "A", "seats": 3, "country": "DEU"},
+                                           {"name": "B", "seats": 3, "country": "KOR"}]})
+    page = _reports(lang, path)[0]
+    assert f"{germany} (DEU)" in page and f"{korea} (KOR)" in page
+    if lang != "en":
+        assert "Germany (DEU)" not in page and "South Korea (KOR)" not in page
+
+
+def test_without_iso_codes_country_names_stay_english(tmp_path, monkeypatch):
+    monkeypatch.setattr(i18n, "ISO_3166_JSON", str(tmp_path / "missing.json"))
+    i18n._iso_names.cache_clear()
+    try:
+        path = write_yaml(tmp_path, {"sites": [{"name": "A", "seats": 3, "country": "DEU"}]})
+        assert "Germany (DEU)" in _reports("de", path)[0]
+    finally:
+        i18n._iso_names.cache_clear()

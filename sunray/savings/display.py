@@ -85,7 +85,8 @@ def total_rows(total: model.Total) -> List[TotalRow]:
 def grid_source(site: model.Site) -> str:
     """Where a site's grid carbon intensity came from."""
     if site.country:
-        return (f"{site.country_name} ({site.country}) {site.country_year}, "
+        return (f"{i18n.country(site.country, site.country_name)} ({site.country}) "
+                f"{site.country_year}, "
                 "Ember and Our World in Data via CodeCarbon")
     return t("as given")
 
@@ -365,7 +366,8 @@ def sources(proposal: Proposal) -> List[str]:
                        "every grid and device figure CO2e)."))
     for iso3, name, year, g in proposal.countries:
         lines.append(t("{country} ({iso3}): {g} g CO2e/kWh in {year}; {source}.",
-                       country=name, iso3=iso3, g=num(g), year=year, source=SOURCE))
+                       country=i18n.country(iso3, name), iso3=iso3, g=num(g), year=year,
+                       source=SOURCE))
     if any(r.costs is not None and r.site.origin.get("embodied_saving_kg") == "default"
            and not model.device_embodied(r.site) for r in proposal.results):
         lines.append(t("Manufacturing CO2e: {source}.", source=t(MAGA)))

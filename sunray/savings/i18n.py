@@ -36,7 +36,7 @@ import io
 import re
 from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
-from typing import Collection, Dict, Iterator, Mapping, Optional, Set, Tuple
+from typing import Any, Collection, Dict, Iterator, Mapping, Optional, Set, Tuple
 
 from ..errors import UsageError
 from ..resources import read
@@ -54,6 +54,11 @@ MONTHS = {
 DATE_FORMS = {"en": "{d} {month} {y}", "de": "{d}. {month} {y}", "nl": "{d} {month} {y}"}
 # Currency signs written as signs in de and nl (en keeps the code as given).
 SIGNS = {"EUR": "€"}
+
+# Country names in other languages: the translations of Debian's iso-codes
+# package (gettext domain iso_3166-1), when the machine has them.
+ISO_3166_JSON = "/usr/share/iso-codes/json/iso_3166-1.json"
+LOCALE_DIR = "/usr/share/locale"
 
 # English texts looked up in a language that lacks them (see the module doc).
 MISSING: Set[Tuple[str, str]] = set()
@@ -193,6 +198,45 @@ def using(locale: Locale) -> Iterator[Locale]:
 def t(text: str, **values: object) -> str:
     """``text`` in the active language (see Locale.t)."""
     return _active[-1].t(text, **values)
+
+
+def country(iso3: str, english: str) -> str:
+    """The name of country ``iso3`` in the active language: iso-codes'
+    translation when the machine has one, else ``english`` (our table's)."""
+    lang = _active[-1].lang
+    if lang == "en":
+        return english
+    translation = _iso_translation(lang)
+    for name in _iso_names().get(iso3, ()):
+        translated = translation.gettext(name)
+        if translated != name:
+            return translated
+    return english
+
+
+@functools.lru_cache(maxsize=None)
+def _iso_names() -> Dict[str, Tuple[str, ...]]:
+    """alpha-3 code -> the English names iso-codes translates (common first)."""
+    import json
+
+    try:
+        with open(ISO_3166_JSON, encoding="utf-8") as f:
+            entries = json.load(f).get("3166-1", [])
+    except (OSError, ValueError, AttributeError):
+        return {}
+    names = {}
+    for entry in entries:
+        if isinstance(entry, dict) and isinstance(entry.get("alpha_3"), str):
+            names[entry["alpha_3"]] = tuple(
+                entry[key] for key in ("common_name", "name") if isinstance(entry.get(key), str))
+    return names
+
+
+@functools.lru_cache(maxsize=None)
+def _iso_translation(lang: str) -> Any:
+    import gettext
+
+    return gettext.translation("iso_3166-1", LOCALE_DIR, languages=[lang], fallback=True)
 
 
 def typed_numbers(flags: Mapping[str, Optional[str]], numeric: Collection[str],

@@ -122,7 +122,7 @@ def _site_row(result: model.SiteResult, differ: Sequence[str]) -> Dict[str, Any]
     s = result.site
     own = [f"{t(model.FIELD[n].label)} {_shown(result, n)}" for n in differ]
     if s.country and "g_per_kwh" in differ:
-        own.append(s.country_name)
+        own.append(i18n.country(s.country, s.country_name))
     return {
         "name": s.name, "own": own, "seats": show(s.seats),
         "before": show(kwh["before"]), "after": show(kwh["after"]),

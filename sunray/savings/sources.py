@@ -9,7 +9,7 @@ each with its own source; ours are marked as ours).
 
 from typing import Any, Dict, List, Tuple
 
-from . import model
+from . import i18n, model
 from .carbon import SOURCE
 
 POST = "blog post 'Get Thin and make the World a better place' (26 January 2009)"
@@ -92,7 +92,8 @@ def inputs_and_defaults(results: List[model.SiteResult]) -> List[InputRow]:
             if key in seen:
                 continue
             if f.name == "g_per_kwh" and s.country:
-                source = f"{s.country_name} ({s.country}) {s.country_year}: {SOURCE}"
+                source = (f"{i18n.country(s.country, s.country_name)} ({s.country}) "
+                          f"{s.country_year}: {SOURCE}")
             else:
                 source = origin_source(s, f.name)
             seen[key] = (f.label, value, _unit(s, f), source)
