@@ -25,6 +25,7 @@ CONCERNS = (
     "sunray.boot.checks",
     "sunray.modules.checks",
     "sunray.esound.checks",
+    "sunray.journal",
 )
 
 CheckFunc = Callable[[Root, Dict[str, Any]], List[Check]]

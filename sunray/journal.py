@@ -27,17 +27,20 @@ and a revert undoes both.
 its targets to it.
 """
 
+import fcntl
 import json
 import os
 import posixpath
+import re
 import sys
 import time
 from typing import Any, Dict, Iterable, List, Optional
 
-from . import statedir
+from . import statedir, tasklist
 from .errors import JobFailed, UsageError
+from .report import Check
 from .rootfs import Root
-from .runlock import RunLock
+from .runlock import LOCK_NAME, RunLock
 from .safeio import atomic_write, is_temp_name, remove_temp_files
 
 JOURNAL = "journal.json"
@@ -213,3 +216,79 @@ class Journal:
         for name in names:
             self.notes.append(f"removed {posixpath.join(server_dir, name)}, "
                               "left by an interrupted run")
+
+
+# --- the doctor's check ---------------------------------------------------------
+
+# A journal is read by the doctor without the lock: at most this much of it.
+_MAX_JOURNAL_BYTES = 1 << 20
+
+
+def check_journal(root: Root, settings: Dict[str, Any]) -> List[Check]:
+    """Warn about a run that was killed and not yet rerun or reverted; a run
+    under way (its lock held) is fine. Changes nothing, takes no lock."""
+    state_dir = settings.get("state_dir", statedir.DEFAULT)
+    title = "no interrupted run"
+    made = root.makedirs(state_dir, create=False)
+    if made.created:  # no state directory: no run has left anything
+        return [Check("journal", title, "ok", "no state directory")]
+    path = os.path.join(str(made.host), JOURNAL)
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
+    except FileNotFoundError:
+        return [Check("journal", title, "ok", "no unfinished run")]
+    try:
+        raw = os.read(fd, _MAX_JOURNAL_BYTES)
+    finally:
+        os.close(fd)
+    try:
+        entry = json.loads(raw.decode("utf-8"))
+    except ValueError:
+        entry = {}
+    entry = entry if isinstance(entry, dict) else {}
+    task = _known_task(entry.get("task"))
+    when = entry.get("started")
+    started = re.sub(r"[^0-9A-Za-z:.+-]", "?", when)[:40] if isinstance(when, str) else "?"
+    server_path = posixpath.join(root.server_path(made.host), JOURNAL)
+    if _lock_held(os.path.join(str(made.host), LOCK_NAME)):
+        return [Check("journal", title, "ok", f"a run of {task or 'a task'} is under way "
+                      f"(since {started})")]
+    if task is None:
+        return [Check("journal", title, "warn",
+                      f"{server_path}: an interrupted run left its journal (task unknown)",
+                      "run the task you last ran again (or its --revert); the run cleans up")]
+    undo = task if task.endswith(" --revert") else f"{task} --revert"
+    again = f"sunray {task}"
+    return [Check("journal", title, "warn",
+                  f"{server_path}: a run of `{again}` started {started} was interrupted",
+                  f"{again} (finishes it), or sunray {undo} (undoes it)")]
+
+
+def _known_task(value: Any) -> Optional[str]:
+    """The journal's task when it names one of ours (it becomes a fix line)."""
+    if not isinstance(value, str):
+        return None
+    name, _, rest = value.partition(" ")
+    if rest not in ("", "--revert") or name not in {info.name for info in tasklist.TASKS}:
+        return None
+    return value
+
+
+def _lock_held(lock_path: str) -> bool:
+    """Whether another process holds the run lock (a shared probe, no wait)."""
+    try:
+        fd = os.open(lock_path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
+    except OSError:
+        return False
+    try:
+        fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
+    except BlockingIOError:
+        return True
+    except OSError:
+        return False
+    finally:
+        os.close(fd)  # closing drops a probe lock we got
+    return False
+
+
+CHECKS = (check_journal,)

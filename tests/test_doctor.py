@@ -75,13 +75,13 @@ def test_doctor_task_healthy_server_exit_0(sandbox):
     proc = run_sunray("doctor", "--root", sandbox)
     assert proc.returncode == 0, proc.stderr
     # warn: no kernel under /lib/modules; skip: modules-loaded, esound, hook-program (stand-in hooks)
-    assert proc.stdout.rstrip().endswith(": 7 ok, 1 warn, 0 fail, 3 skip"), proc.stdout
+    assert proc.stdout.rstrip().endswith(": 8 ok, 1 warn, 0 fail, 3 skip"), proc.stdout
     assert tree_snapshot(sandbox) == before  # the doctor changes nothing
     data = json.loads(run_sunray("doctor", "--root", sandbox, "--format", "json").stdout)
     assert data["failure"] is None
     assert {c["id"] for c in data["checks"]} >= {
         "tmp-nodev", "pending-merges", "module-sources", "boot-hook", "kernel-hooks",
-        "modules-loaded", "tmp-cleaners", "esd-dir", "modules-built", "esound"}
+        "modules-loaded", "tmp-cleaners", "esd-dir", "modules-built", "esound", "journal"}
 
 
 def test_doctor_task_broken_server_exit_1(sandbox):

@@ -122,3 +122,56 @@ def test_a_run_with_nothing_to_write_on_a_read_only_state_dir_is_fine(sandbox):
         assert proc.returncode == 0, proc.stderr
     finally:
         subprocess.run(["chattr", "-i", str(state)], check=True)
+
+
+def _doctor_journal_row(sandbox):
+    proc = run_sunray("doctor", "--root", sandbox, "--format", "json")
+    rows = [c for c in json.loads(proc.stdout)["checks"] if c["id"] == "journal"]
+    assert len(rows) == 1, proc.stdout
+    return rows[0]
+
+
+def test_the_doctor_reports_a_killed_run_until_a_rerun_finishes_it(sandbox):
+    # Before: a leftover journal went unreported; the doctor said nothing.
+    _cron(sandbox)
+    assert _doctor_journal_row(sandbox)["status"] == "ok"
+    assert run_sunray("patch-tmpwatch", "--root", sandbox).returncode == 0
+    _leave_a_killed_run(sandbox)
+    row = _doctor_journal_row(sandbox)
+    assert row["status"] == "warn"
+    assert "/var/lib/sunray/journal.json: a run of `sunray patch-tmpwatch` started " \
+        "2026-12-01T05:00:00 was interrupted" == row["detail"]
+    assert f"sunray patch-tmpwatch --root {sandbox} (finishes it)" in row["fix"]
+    assert f"sunray patch-tmpwatch --root {sandbox} --revert (undoes it)" in row["fix"]
+    assert run_sunray("patch-tmpwatch", "--root", sandbox).returncode == 0
+    assert _doctor_journal_row(sandbox)["status"] == "ok"
+
+
+def test_the_doctor_calls_a_run_holding_the_lock_under_way(sandbox):
+    import subprocess
+    import sys
+
+    _cron(sandbox)
+    _leave_a_killed_run(sandbox)
+    lock = sandbox / STATE / "sunray.lock"
+    holder = subprocess.Popen(
+        [sys.executable, "-c", "import fcntl, sys, time; f = open(sys.argv[1], 'a'); "
+         "fcntl.flock(f, fcntl.LOCK_EX); print('held', flush=True); time.sleep(60)", str(lock)],
+        stdout=subprocess.PIPE, text=True)
+    try:
+        assert holder.stdout.readline() == "held\n"
+        row = _doctor_journal_row(sandbox)
+        assert row["status"] == "ok" and "a run of patch-tmpwatch is under way" in row["detail"]
+    finally:
+        holder.kill()
+        holder.wait()
+    assert _doctor_journal_row(sandbox)["status"] == "warn"
+
+
+def test_a_journal_naming_no_task_of_ours_never_becomes_a_fix_command(sandbox):
+    (sandbox / STATE).mkdir(parents=True)
+    (sandbox / STATE / JOURNAL).write_text(json.dumps(
+        {"task": "patch-tmpwatch; rm -rf /", "started": "$(reboot)"}))
+    row = _doctor_journal_row(sandbox)
+    assert row["status"] == "warn" and "task unknown" in row["detail"]
+    assert "rm -rf" not in row["fix"] and "reboot" not in json.dumps(row)
