@@ -385,7 +385,10 @@ def test_bad_input_is_refused_before_the_lock_and_leaves_nothing(sandbox):
 
 
 @pytest.mark.parametrize("args", [["--kernel", "--force"], ["--force", "--kernel"],
-                                  ["--kernel", "--dry-run"]])
+                                  ["--kernel", "--dry-run"],
+                                  # Before: the second --kernel was dropped silently.
+                                  ["--kernel", "6.1.0-1-amd64", "--kernel"],
+                                  ["--kernel", "6.1.0-1-amd64", "--kernel", "--force"]])
 def test_kernel_without_a_value_is_bad_usage_not_every_kernel(sandbox, args):
     before = tree_snapshot(sandbox)
     proc = rebuild(sandbox, *args)

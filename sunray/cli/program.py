@@ -74,6 +74,20 @@ def usage_errors() -> Iterator[None]:
         raise
 
 
+def refuse_list_flags_without_value(tokens: List[str], collection: Any) -> None:
+    """A repeatable flag (--kernel, --rpm, --group) at the end of the line or
+    before another flag: Invoke keeps the values before it and drops it
+    silently once the flag has had one, so `--kernel A --kernel --force`
+    would build A alone, forced. A ParseError instead."""
+    flags = {"--" + name.replace("_", "-") for task_name in collection.task_names
+             for name in collection[task_name].iterable}
+    for i, token in enumerate(tokens):
+        if token == "--":  # what follows is not ours to read
+            return
+        if token in flags and (i + 1 == len(tokens) or tokens[i + 1].startswith("--")):
+            raise ParseError(f"{token} needs a value (one per {token}: {token} A {token} B)")
+
+
 def usage_line(problem: str) -> str:
     """Invoke's message about the command line as sunray prints it."""
     # "Flag <Argument: root> needed value..." names the flag as the admin typed it.
@@ -220,6 +234,7 @@ class SunrayProgram(Program):
 
     def parse_tasks(self) -> None:
         with usage_errors():
+            refuse_list_flags_without_value(self.core.unparsed, self.collection)
             super().parse_tasks()
 
     def parse_cleanup(self) -> None:
