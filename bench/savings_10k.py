@@ -86,7 +86,7 @@ def main():
                       f"{out.stat().st_size / 2**20:5.1f} MiB{verdict}")
         for fmt in ("html", "pdf"):
             out = Path(tmp) / f"out.{fmt}"
-            seconds = _whole_command(inputs["json"], fmt, out)
+            seconds, cpu = _whole_command(inputs["json"], fmt, out)
             verdict = ""
             if fmt == "pdf":
                 fast = seconds < PDF_TARGET_S
@@ -94,7 +94,7 @@ def main():
                 verdict = (f"  (target < {PDF_TARGET_S:.0f} s: {'OK' if fast else 'TOO SLOW'}; "
                            f"+ {out.with_name('out-sites.csv').stat().st_size / 2**20:.1f} MiB "
                            "CSV beside it)")
-            print(f"json proposal -> {fmt:<4} {seconds:6.2f} s  "
+            print(f"json proposal -> {fmt:<4} {seconds:6.2f} s wall {cpu:6.2f} s CPU  "
                   f"{out.stat().st_size / 2**20:5.1f} MiB{verdict}")
     return 0 if ok else 1
 

@@ -22,9 +22,11 @@ and discount and lifetimes at least the horizon, the horizon benefit is
 years x yearly saving - net investment, as before this model.
 """
 
+import functools
+import itertools
 import math
 from dataclasses import dataclass
-from typing import Any, Dict, List, Optional, Sequence, Tuple
+from typing import Any, Dict, Iterator, List, Optional, Sequence, Tuple
 
 # Payback is looked for this many years ahead, whatever the horizon.
 PAYBACK_LIMIT = 30
@@ -88,14 +90,15 @@ class Costs:
         return d
 
 
-def _bought_at(life: float, span: int) -> List[int]:
+@functools.lru_cache(maxsize=None)
+def _bought_at(life: float, span: int) -> Tuple[int, ...]:
     """The years (0-based starts) in which a device of ``life`` years is bought."""
     times, t = [], 0.0
     step = max(life, 1.0)
     while t < span:
         times.append(int(t))
         t += step
-    return times
+    return tuple(times)
 
 
 def costs(devices: Devices, yearly_money: float, running_cost: float, years: int,
@@ -144,31 +147,33 @@ _CENT = 1e-6
 
 
 def _zero_crossings(purchases: Sequence[float],
-                    savings: Sequence[float]) -> List[Tuple[float, bool]]:
+                    savings: Sequence[float]) -> Iterator[Tuple[float, bool]]:
     """(time, below) at the switch and each time the running total goes below
-    zero (True) or back to zero or above (False), in time order."""
-    changes: List[Tuple[float, bool]] = []
+    zero (True) or back to zero or above (False), in time order (lazily: the
+    caller stops once it knows enough, which for 10,000 sites matters)."""
     total = 0.0
+    below: Optional[bool] = None
     for year, (bought, saved) in enumerate(zip(purchases, savings)):
         total -= bought
-        if not changes or (total < -_CENT) != changes[-1][1]:
-            changes.append((float(year), total < -_CENT))
+        now = total < -_CENT
+        if now is not below:
+            below = now
+            yield float(year), now
         end = total + saved
-        if (end < -_CENT) != changes[-1][1]:
+        if (end < -_CENT) is not below:
             # The year's saving comes in evenly: the moment it crosses zero.
-            changes.append((year + min(1.0, max(0.0, -total / saved)), end < -_CENT))
+            below = not below
+            yield year + min(1.0, max(0.0, -total / saved)), below
         total = end
-    return changes
 
 
 def money_path(purchases: Sequence[float], savings: Sequence[float], years: int
                ) -> Tuple[Optional[float], Tuple[Tuple[float, Optional[float]], ...]]:
     """The payback (see the module's doc; None: not within the flows given)
     and the spans below zero inside a horizon of ``years``."""
-    changes = _zero_crossings(purchases, savings)
     spans: List[Tuple[float, Optional[float]]] = []
     start: Optional[float] = None
-    for when, below in changes:
+    for when, below in _zero_crossings(purchases[:years], savings[:years]):
         if when >= years:
             break
         if below:
@@ -176,26 +181,24 @@ def money_path(purchases: Sequence[float], savings: Sequence[float], years: int
         elif start is not None:
             spans.append((start, when))
             start = None
-    if start is not None:
-        spans.append((start, None))
-    if not spans:
-        return 0.0, ()
-    last_end = spans[-1][1]
-    if last_end is not None:
-        return last_end, tuple(spans)
-    later = [when for when, below in changes if when >= years and not below]
-    return (later[0] if later else None), tuple(spans)
+    if start is None:
+        return (spans[-1][1] if spans else 0.0), tuple(spans)
+    spans.append((start, None))
+    # Still below zero at the horizon's end: when does it get back, if ever?
+    for when, below in _zero_crossings(purchases, savings):
+        if when >= years and not below:
+            return when, tuple(spans)
+    return None, tuple(spans)
 
 
 def add(costs_list: Sequence[Costs]) -> Costs:
     """The Costs of several sites together (horizon None when they differ)."""
-    span = max(len(c.purchases) for c in costs_list)
-    purchases = [0.0] * span
-    savings = [0.0] * span
-    for c in costs_list:
-        for t, (p, s) in enumerate(zip(c.purchases, c.savings)):
-            purchases[t] += p
-            savings[t] += s
+    # Year by year across the sites: zip does the walking in C (10,000 sites).
+    purchases = [sum(year) for year in itertools.zip_longest(
+        *(c.purchases for c in costs_list), fillvalue=0.0)]
+    savings = [sum(year) for year in itertools.zip_longest(
+        *(c.savings for c in costs_list), fillvalue=0.0)]
+    span = len(purchases)
     horizons = {c.years for c in costs_list}
     # Mixed horizons: the total's path is read over the longest of them.
     longest = max((c.years for c in costs_list if c.years is not None), default=span)

@@ -171,28 +171,30 @@ def check(name: str, value: Any, where: str, shown: Optional[str] = None) -> Uni
     """``value`` for field ``name`` if allowed, else a UsageError that names
     where it came from, the value (``shown``: as typed) and the allowed range."""
     f = FIELD[name]
-    if shown is not None:
-        where = f"{where} {shown}"
-    else:
-        where = f"{where} = {value!r}"
+
+    def refused(problem: str) -> UsageError:
+        # Worded only when refused: 10,000 sites are 350,000 checks.
+        said = f"{where} {shown}" if shown is not None else f"{where} = {value!r}"
+        return UsageError(f"{said}: {problem}")
+
     if f.kind in ("int", "number"):
         if isinstance(value, bool) or not isinstance(value, (int, float)):
-            raise UsageError(f"{where}: not a number; {f.allowed()}")
+            raise refused(f"not a number; {f.allowed()}")
         if math.isnan(value) or math.isinf(value):
-            raise UsageError(f"{where}: not a finite number; {f.allowed()}")
+            raise refused(f"not a finite number; {f.allowed()}")
         if f.kind == "int":
             if value != int(value):
-                raise UsageError(f"{where}: not a whole number; {f.allowed()}")
+                raise refused(f"not a whole number; {f.allowed()}")
             value = int(value)
         if not f.low <= value <= f.high:
-            raise UsageError(f"{where}: out of range; {f.allowed()}")
+            raise refused(f"out of range; {f.allowed()}")
         return value
     if not isinstance(value, str):
-        raise UsageError(f"{where}: expected text; {f.allowed()}")
+        raise refused(f"expected text; {f.allowed()}")
     if f.kind == "text":
         value = value.strip()
         if not f.low <= len(value) <= f.high or not value.isprintable():
-            raise UsageError(f"{where}: {f.allowed()}, printable")
+            raise refused(f"{f.allowed()}, printable")
     return value
 
 

@@ -304,21 +304,28 @@ def plan(savings_settings: Mapping[str, Any], flags: Mapping[str, Optional[str]]
     sites: List[model.Site] = []
     seen: Dict[str, str] = {}
     default_values = {k: v for k, (v, _) in model.DEFAULTS.items()}
+    # The layers under the sites' own, merged once per preset (10,000 sites).
+    under_sites: Dict[str, Tuple[Dict[str, Any], Dict[str, str], Dict[str, str]]] = {}
     for index, entry in enumerate(entries):
         here = f"{site_where}[{index}]"
         site_values, site_origin = _layer(entry, here, site_keys)
         preset = preset_flag or site_values.pop("preset", None) or base_preset
-        values: Dict[str, Any] = dict(default_values)
-        origin = dict.fromkeys(values, "default")
-        values.update(model.PRESETS[preset])
-        origin.update(dict.fromkeys(model.PRESETS[preset], f"preset {preset}"))
-        # What the report says of each value's source: the layer, not the line.
-        kinds = dict(origin)
-        for layer, kind in ((settings_layer, "sunray.savings.defaults"),
-                            (file_layer, "the proposal's defaults"),
-                            ((site_values, site_origin), "the proposal's sites")):
-            _merge(values, origin, layer)
-            kinds.update(dict.fromkeys(layer[0], kind))
+        if preset not in under_sites:
+            base: Dict[str, Any] = dict(default_values)
+            base_origin = dict.fromkeys(base, "default")
+            base.update(model.PRESETS[preset])
+            base_origin.update(dict.fromkeys(model.PRESETS[preset], f"preset {preset}"))
+            # What the report says of each value's source: the layer, not the line.
+            base_kinds = dict(base_origin)
+            for layer, kind in ((settings_layer, "sunray.savings.defaults"),
+                                (file_layer, "the proposal's defaults")):
+                _merge(base, base_origin, layer)
+                base_kinds.update(dict.fromkeys(layer[0], kind))
+            under_sites[preset] = (base, base_origin, base_kinds)
+        base, base_origin, base_kinds = under_sites[preset]
+        values, origin, kinds = dict(base), dict(base_origin), dict(base_kinds)
+        _merge(values, origin, (site_values, site_origin))
+        kinds.update(dict.fromkeys(site_values, "the proposal's sites"))
         _merge(values, origin, flag_layer)
         kinds.update(flag_origin)
         name = values.pop("name", None)

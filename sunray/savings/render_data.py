@@ -29,22 +29,30 @@ def _round3(v: float, _floor: Callable[[float], int] = math.floor) -> float:
     return _floor(v * 1000 + 0.5) / 1000
 
 
-def _r3(d: Dict[str, float]) -> Dict[str, float]:
-    return {k: _round3(v) for k, v in d.items()}
+def _r3(d: Dict[str, float], _floor: Callable[[float], int] = math.floor) -> Dict[str, float]:
+    # _round3 inlined: 40,000 of these dicts for 10,000 sites.
+    return {k: _floor(v * 1000 + 0.5) / 1000 for k, v in d.items()}
 
 
-def _costs_dict(costs: Optional[model.Costs]) -> Optional[Dict[str, Any]]:
+def _costs_dict(costs: Optional[model.Costs],
+                _floor: Callable[[float], int] = math.floor) -> Optional[Dict[str, Any]]:
     if costs is None:
         return None
-    d = costs.to_dict()
-    return {k: (_round3(v) if isinstance(v, float) else v) for k, v in d.items()}
+    return {k: (_floor(v * 1000 + 0.5) / 1000 if type(v) is float else v)
+            for k, v in costs.to_dict().items()}
 
 
 # --- json and yaml ------------------------------------------------------------
 
-def site_dict(result: model.SiteResult) -> Dict[str, Any]:
+def site_dict(result: model.SiteResult,
+              _floor: Callable[[float], int] = math.floor) -> Dict[str, Any]:
     """One site: its inputs, where its grid figure came from, and its figures."""
     s = result.site
+    # The four tables rounded in one pass (10,000 sites: 280,000 numbers);
+    # zip stops at each table's last key, so each takes its own numbers.
+    four = (result.kwh_per_seat, result.kwh, result.money, result.co2_kg)
+    rounded = iter([_floor(v * 1000 + 0.5) / 1000 for table in four for v in table.values()])
+    tables = [dict(zip(table, rounded)) for table in four]
     return {
         "name": s.name,
         "preset": s.preset,
@@ -55,10 +63,10 @@ def site_dict(result: model.SiteResult) -> Dict[str, Any]:
         "grid": {"g_per_kwh": s.g_per_kwh, "country": s.country,
                  "country_name": s.country_name or None, "year": s.country_year,
                  "source": grid_source(s)},
-        "kwh_per_seat": _r3(result.kwh_per_seat),
-        "kwh": _r3(result.kwh),
-        "money": _r3(result.money),
-        "co2_kg": _r3(result.co2_kg),
+        "kwh_per_seat": tables[0],
+        "kwh": tables[1],
+        "money": tables[2],
+        "co2_kg": tables[3],
         "costs": _costs_dict(result.costs),
     }
 

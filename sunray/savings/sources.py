@@ -7,6 +7,7 @@ blog post's figure, or ours, per field), or a default (``model.DEFAULTS``,
 each with its own source; ours are marked as ours).
 """
 
+import operator
 from typing import Any, Dict, List, Tuple
 
 from . import i18n, model
@@ -76,26 +77,35 @@ def _unit(site: model.Site, f: model.Field) -> str:
 
 def inputs_and_defaults(results: List[model.SiteResult]) -> List[InputRow]:
     """Every input value the sites used, once per distinct value and source,
-    in the order of the model's fields (a country's grid figure names it)."""
-    seen: Dict[Tuple[str, Any, str, str], InputRow] = {}
+    in the order of the model's fields, each field's values from low to high
+    (a country's grid figure names it)."""
     fields = [f for f in model.FIELDS if f.name not in ("country", "currency")]
+    getter = operator.attrgetter(*(f.name for f in fields))
+    # Sites whose values come from the same places (the same origins,
+    # currency and country) are read column by column: 10,000 sites of one
+    # proposal are a few such groups, and zip(*rows) does the work in C.
+    groups: Dict[Tuple[Any, ...], List[Tuple[Any, ...]]] = {}
+    firsts: Dict[Tuple[Any, ...], model.Site] = {}
     for r in results:
         s = r.site
-        origin = s.origin
-        for f in fields:
-            value = getattr(s, f.name)
-            if value is None:
-                continue
+        key = (tuple(s.origin.items()), s.currency, s.country)
+        groups.setdefault(key, []).append(getter(s))
+        firsts.setdefault(key, s)
+    seen: Dict[Tuple[str, Any, str, str], InputRow] = {}
+    for key, rows in groups.items():
+        s = firsts[key]
+        for f, column in zip(fields, zip(*rows)):
             # A site's country stands for its grid figure's source.
-            where = s.country or "" if f.name == "g_per_kwh" else origin.get(f.name, "")
-            key = (f.name, value, where, s.currency)
-            if key in seen:
-                continue
-            if f.name == "g_per_kwh" and s.country:
-                source = (f"{i18n.country(s.country, s.country_name)} ({s.country}) "
-                          f"{s.country_year}: {SOURCE}")
-            else:
-                source = origin_source(s, f.name)
-            seen[key] = (f.label, value, _unit(s, f), source)
+            where = s.country or "" if f.name == "g_per_kwh" else s.origin.get(f.name, "")
+            for value in dict.fromkeys(column):
+                if value is None or (f.name, value, where, s.currency) in seen:
+                    continue
+                if f.name == "g_per_kwh" and s.country:
+                    source = (f"{i18n.country(s.country, s.country_name)} ({s.country}) "
+                              f"{s.country_year}: {SOURCE}")
+                else:
+                    source = origin_source(s, f.name)
+                seen[(f.name, value, where, s.currency)] = (f.label, value, _unit(s, f), source)
+    # In the model's field order; a field's values from low to high.
     order = {f.label: i for i, f in enumerate(fields)}
-    return sorted(dict.fromkeys(seen.values()), key=lambda row: order[row[0]])
+    return sorted(dict.fromkeys(seen.values()), key=lambda row: (order[row[0]], row[1]))
