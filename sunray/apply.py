@@ -13,16 +13,22 @@ A failing step is reported and the later steps still run (a broken tmpwatch
 script must not keep the modules from being built); the run then exits 1.
 Every step is idempotent, so a second ``apply`` changes nothing. The steps
 run under one lock and one run journal (``sunray.journal``): a killed
-``apply`` is finished by the next. There is no ``apply --revert``: each
-step's own ``--revert``, in reverse order, undoes it.
+``apply`` is finished by the next.
+
+``apply --revert`` undoes the steps in reverse order, each by its own
+revert: remove-modules for every kernel the toolkit recorded modules for,
+then install-kernel-hooks, install-boot-hook, esd-dir and patch-tmpwatch
+with ``--revert``; no doctor after it (it would only list what was undone).
 """
 
+import os
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Callable, Dict, Optional, Sequence, Tuple
 
 from . import tasklist
-from .errors import one_line
+from .errors import UsageError, one_line
 from .journal import Journal
+from .report import Report
 from .rootfs import Root
 
 if TYPE_CHECKING:
@@ -59,6 +65,55 @@ def _rebuild_modules(root, settings, dry_run):
     return rebuild(root, settings, dry_run=dry_run)
 
 
+def _remove_modules(root, settings, dry_run):
+    """remove-modules for every kernel with a record of ours, as one Report."""
+    from .modules.record import record_path
+    from .modules.remove import remove
+    from .modules.settings import Job, check_kernel
+
+    combined = Report(task="remove-modules", root=str(root.top), dry_run=dry_run)
+    records = record_path(Job.start(root, settings), "K").parent
+    names = sorted(os.listdir(str(records))) if records.is_dir() and not records.is_symlink() \
+        else []
+    for name in names:
+        kernel = name[:-len(".json")] if name.endswith(".json") else ""
+        try:
+            kernel = check_kernel(kernel)
+        except UsageError:
+            continue  # not a record of ours (a temp file, an odd name)
+        one = remove(root, settings, kernel, dry_run=dry_run)
+        combined.changes.extend(one.changes)
+        combined.notes.extend(one.notes)
+        combined.warnings.extend(one.warnings)
+        if one.failure and not combined.failure:
+            combined.failure = f"{kernel}: {one.failure}"
+    return combined
+
+
+def _revert_kernel_hooks(root, settings, dry_run):
+    from .modules import kernel_hooks
+
+    return kernel_hooks.install(root, settings, dry_run=dry_run, revert=True)
+
+
+def _revert_boot_hook(root, settings, dry_run):
+    from .boot import hook
+
+    return hook.install(root, settings, dry_run=dry_run, revert=True)
+
+
+def _revert_esd_dir(root, settings, dry_run):
+    from . import esddir
+
+    return esddir.ensure(root, settings, dry_run=dry_run, revert=True)
+
+
+def _revert_tmpwatch(root, settings, dry_run):
+    from .tmpclean.core import patch
+
+    return patch(root, settings, dry_run=dry_run, revert=True)
+
+
 # The function behind each step named in tasklist.APPLY_STEPS.
 _STEP_FUNCS = {
     "patch-tmpwatch": _patch_tmpwatch,
@@ -68,6 +123,15 @@ _STEP_FUNCS = {
     "rebuild-modules": _rebuild_modules,
 }
 STEPS = tuple((name, _STEP_FUNCS[name]) for name in tasklist.APPLY_STEPS)
+# What undoes each step, in the reverse order.
+_REVERT_FUNCS = {
+    "patch-tmpwatch": ("patch-tmpwatch --revert", _revert_tmpwatch),
+    "esd-dir": ("esd-dir --revert", _revert_esd_dir),
+    "install-boot-hook": ("install-boot-hook --revert", _revert_boot_hook),
+    "install-kernel-hooks": ("install-kernel-hooks --revert", _revert_kernel_hooks),
+    "rebuild-modules": ("remove-modules", _remove_modules),
+}
+REVERT_STEPS = tuple(_REVERT_FUNCS[name] for name in reversed(tasklist.APPLY_STEPS))
 
 # A step: f(root, settings, dry_run) -> the step's own report.
 StepFunc = Callable[[Root, Dict[str, Any], bool], Any]
@@ -101,6 +165,7 @@ class StepResult:
 class ApplyReport:
     root: str
     dry_run: bool = False
+    revert: bool = False
     steps: list = field(default_factory=list)
     doctor: Optional["DoctorReport"] = None
     warnings: list = field(default_factory=list)
@@ -115,13 +180,15 @@ class ApplyReport:
         failed = [s.name for s in self.steps if s.failure]
         if self.doctor is not None and self.doctor.failure:
             failed.append("doctor")
-        return f"apply: failed: {', '.join(failed)}" if failed else ""
+        task = "apply --revert" if self.revert else "apply"
+        return f"{task}: failed: {', '.join(failed)}" if failed else ""
 
     def to_dict(self) -> Dict[str, Any]:
         return {
             "task": "apply",
             "root": self.root,
             "dry_run": self.dry_run,
+            "revert": self.revert,
             "changed": self.changed,
             "steps": [s.to_dict() for s in self.steps],
             "doctor": self.doctor.to_dict() if self.doctor is not None else None,
@@ -147,8 +214,9 @@ class ApplyReport:
         changed = sum(1 for s in self.steps if s.changed)
         failed = sum(1 for s in self.steps if s.failure)
         verb = "would change" if self.dry_run else "changed"
+        task = "apply --revert" if self.revert else "apply"
         lines.append(
-            f"apply {self.root}: {len(self.steps)} steps, {changed} {verb} something, "
+            f"{task} {self.root}: {len(self.steps)} steps, {changed} {verb} something, "
             f"{failed} failed"
             + ("" if self.changed or self.dry_run or failed else "; nothing to change")
         )
@@ -156,11 +224,16 @@ class ApplyReport:
 
 
 def run(root: Root, settings: Dict[str, Any], dry_run: bool = False,
-        steps: Sequence[Tuple[str, StepFunc]] = STEPS) -> ApplyReport:
-    """Run every step on ``root``; the doctor last (skipped in a dry run)."""
-    report = ApplyReport(root=str(root.top), dry_run=dry_run)
+        steps: Optional[Sequence[Tuple[str, StepFunc]]] = None,
+        revert: bool = False) -> ApplyReport:
+    """Run every step on ``root``; the doctor last (skipped in a dry run).
+    With ``revert``, undo every step in reverse order instead (no doctor)."""
+    if steps is None:
+        steps = REVERT_STEPS if revert else STEPS
+    report = ApplyReport(root=str(root.top), dry_run=dry_run, revert=revert)
     # One lock and one journal for every step (each step's own nests in it).
-    with Journal(root, settings, "apply", dry_run=dry_run, hold=True) as journal:
+    with Journal(root, settings, "apply", dry_run=dry_run, hold=not revert,
+                 revert=revert) as journal:
         for name, func in steps:
             step = StepResult(name)
             try:
@@ -171,7 +244,7 @@ def run(root: Root, settings: Dict[str, Any], dry_run: bool = False,
             for warning in getattr(step.result, "warnings", None) or []:
                 report.warnings.append(f"{name}: {warning}")
     report.notes.extend(journal.notes)
-    if not dry_run:
+    if not dry_run and not revert:
         from . import doctor
 
         report.doctor = doctor.run(root, settings)

@@ -83,6 +83,31 @@ def test_dry_run_on_a_fresh_server_changes_nothing(tmp_path):
     assert tree_snapshot(root.top) == before
 
 
+def test_apply_revert_gives_back_the_server_as_it_was(tmp_path):
+    """Before: no apply --revert; an admin had to run five reverts in the
+    right order. Now one command undoes every step, last first."""
+    root, _ = demo.build(tmp_path / "server")
+    before = tree_snapshot(root.top)
+    assert run_sunray("apply", "--root", root.top).returncode == 0
+    applied = tree_snapshot(root.top)
+    dry = run_sunray("apply", "--root", root.top, "--revert", "--dry-run")
+    assert dry.returncode == 0, dry.stderr
+    assert "apply --revert" in dry.stdout and "5 would change something" in dry.stdout
+    assert tree_snapshot(root.top) == applied
+    proc = run_sunray("apply", "--root", root.top, "--revert", "--format", "json")
+    assert proc.returncode == 0, proc.stderr + proc.stdout
+    report = json.loads(proc.stdout)
+    assert [s["step"] for s in report["steps"]] == [
+        "remove-modules", "install-kernel-hooks --revert", "install-boot-hook --revert",
+        "esd-dir --revert", "patch-tmpwatch --revert"]
+    assert report["revert"] is True and report["doctor"] is None
+    assert all(s["ok"] and s["changed"] for s in report["steps"]), report["steps"]
+    assert tree_snapshot(root.top) == before  # byte for byte, state directory and all
+    again = run_sunray("apply", "--root", root.top, "--revert")
+    assert again.returncode == 0 and "nothing to change" in again.stdout.splitlines()[-1]
+    assert tree_snapshot(root.top) == before
+
+
 def test_a_failing_step_does_not_stop_the_others(tmp_path):
     root, _ = demo.build(tmp_path / "server")
     # tmpwatch called through a variable: patch-tmpwatch refuses that shape.

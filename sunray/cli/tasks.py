@@ -192,10 +192,11 @@ def fleet(c: invoke.Context, hosts: Optional[str] = None, hosts_file: Optional[s
 
 
 @task(help={"root": ROOT_HELP, "dry_run": "Show every step's diff or plan; change nothing.",
-            "format": FORMAT_HELP})
+            "revert": "Undo every step, last first (remove-modules for each kernel, then each "
+            "step's --revert).", "format": FORMAT_HELP})
 @guarded
 def apply(c: invoke.Context, root: Optional[str] = None, dry_run: bool = False,
-          format: str = "text") -> None:
+          revert: bool = False, format: str = "text") -> None:
     """Make this Sun Ray server right: every fix in order, then the doctor.
 
     Runs patch-tmpwatch, esd-dir, install-boot-hook, install-kernel-hooks and
@@ -205,7 +206,7 @@ def apply(c: invoke.Context, root: Optional[str] = None, dry_run: bool = False,
     from sunray import apply as apply_steps
 
     check_format(format)
-    finish(apply_steps.run(root_of(c, root), settings(c), dry_run=dry_run), format)
+    finish(apply_steps.run(root_of(c, root), settings(c), dry_run=dry_run, revert=revert), format)
 
 
 @task(help={"path": "Where to build the sandbox server (default ./demo; an earlier "
