@@ -54,20 +54,27 @@ class Cleaner:
 
     name: str  # the --cleaner name; the registry lists the same name
     file: str  # the server path sunray edits (and reverts)
-    looked_for: str  # what detect() looks for, told when no cleaner is found
-    # Is the cleaner installed under the root?
-    detect: Callable[[Root], bool]
+    looked_for: str  # what detection looks for, told when no cleaner is found
     # The protected paths it would still delete (status and the doctor);
     # UsageError when the file cannot be judged.
     missing: Callable[[Root, List[str]], List[str]]
     # (root, settings, protect) -> the edit; refuses (UsageError) before any write.
     plan: Callable[[Root, dict, List[str]], Plan]
+    # Is the cleaner installed under the root? Default: its file is there
+    # (even as a dangling symlink: refused when it is read).
+    detect: Optional[Callable[[Root], bool]] = None
     aliases: Tuple[str, ...] = ()  # other names --cleaner accepts
     # The file is sunray's own (a drop-in): --cleaner NAME writes it even
     # where the cleaner was not detected.
     own_file: bool = False
     rpmnew: Optional[str] = None  # an update's copy beside the file, shown by status
     revert_note: str = ""  # told after the file was put back
+
+    def installed(self, root: Root) -> bool:
+        """Whether the cleaner is installed under ``root`` (see ``detect``)."""
+        if self.detect is not None:
+            return self.detect(root)
+        return os.path.lexists(root.path(self.file))
 
 
 def refuse_symlink(root: Root, server_path: str) -> None:

@@ -117,7 +117,7 @@ def protected_paths(settings: dict) -> List[str]:
 
 
 def _found(root: Root) -> List[Cleaner]:
-    return [c for c in registry.cleaners() if c.detect(root)]
+    return [c for c in registry.cleaners() if c.installed(root)]
 
 
 def _chosen(name: str) -> List[Cleaner]:

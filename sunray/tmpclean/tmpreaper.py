@@ -6,7 +6,6 @@ is added as itself and as ``path/*`` (tmpreaper matches the two forms
 separately); the admin's entries, quoting and comment stay.
 """
 
-import os
 import re
 from typing import List, Tuple
 
@@ -89,16 +88,11 @@ def plan(root: Root, settings: dict, protect: List[str]) -> Plan:
     return edit
 
 
-def detect(root: Root) -> bool:
-    """The config file is there (even as a dangling symlink: refused later)."""
-    return os.path.lexists(root.path(TMPREAPER))
-
 
 CLEANER = Cleaner(
     name="tmpreaper",
     file=TMPREAPER,
     looked_for=TMPREAPER,
-    detect=detect,
     missing=missing,
     plan=plan,
 )

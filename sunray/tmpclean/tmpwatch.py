@@ -236,16 +236,11 @@ def _warn_about_rpmnew(root, protect, edit):
                          "install it in place of the script, run patch-tmpwatch again")
 
 
-def detect(root: Root) -> bool:
-    """The cron script is there (even as a dangling symlink: refused later)."""
-    return os.path.lexists(root.path(TMPWATCH))
-
 
 CLEANER = Cleaner(
     name="tmpwatch",
     file=TMPWATCH,
     looked_for=TMPWATCH,
-    detect=detect,
     missing=missing,
     plan=plan,
     rpmnew=RPMNEW,
