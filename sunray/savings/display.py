@@ -243,17 +243,29 @@ def payback_months(years: float) -> Optional[int]:
     return months if months <= MONTHS_UP_TO else None
 
 
-def payback_text(years: Optional[float]) -> str:
+# The payback's words in a sentence, and short (a table cell or a card):
+# none within the limit, at once, one month, months, years.
+_PAYBACK_WORDS = {
+    False: ("no payback within {years} years", "ahead from day one", "payback in 1 month",
+            "payback in {n} months", "payback in {years} years"),
+    True: ("none within {years} years", "from day one", "1 month", "{months} months",
+           "{years} years"),
+}
+
+
+def payback_text(years: Optional[float], short: bool = False) -> str:
     """The payback in words: 'payback in 14 months', '... in 4.3 years' (over
-    36 months), 'ahead from day one', or no payback within the limit."""
+    36 months), 'ahead from day one', or no payback within the limit; with
+    ``short``, the same without the verb ('14 months', 'from day one')."""
+    never, at_once, one_month, in_months, in_years = _PAYBACK_WORDS[short]
     if years is None:
-        return t("no payback within {years} years", years=lifecycle.PAYBACK_LIMIT)
+        return t(never, years=lifecycle.PAYBACK_LIMIT)
     if years == 0:
-        return t("ahead from day one")
+        return t(at_once)
     months = payback_months(years)
     if months is not None:
-        return t("payback in 1 month") if months == 1 else t("payback in {n} months", n=months)
-    return t("payback in {years} years", years=show(years, 1))
+        return t(one_month) if months == 1 else t(in_months, n=months, months=months)
+    return t(in_years, years=show(years, 1))
 
 
 # --- scenarios and sensitivity --------------------------------------------------

@@ -14,7 +14,7 @@ sites stay a few MB of HTML that Chromium lays out in seconds.
 import textwrap
 from typing import Any, Dict, List, Optional, Sequence, Tuple
 
-from . import i18n, lifecycle, model
+from . import i18n, model
 from .carbon import ATTRIBUTION
 from .display import (
     KG,
@@ -22,7 +22,7 @@ from .display import (
     input_rows,
     methodology,
     num,
-    payback_months,
+    payback_text,
     scenario_table,
     sensitivity_line,
     show,
@@ -104,17 +104,7 @@ def _differing_inputs(results: List[model.SiteResult]) -> List[str]:
 
 def _payback_short(costs: Optional[model.Costs]) -> str:
     """The payback for a table cell or a card: months up to three years."""
-    if costs is None:
-        return ""
-    years = costs.payback_years
-    if years is None:
-        return t("none within {years} years", years=lifecycle.PAYBACK_LIMIT)
-    if years == 0:
-        return t("from day one")
-    months = payback_months(years)
-    if months is not None:
-        return t("{months} months", months=months) if months != 1 else t("1 month")
-    return t("{years} years", years=show(years, 1))
+    return "" if costs is None else payback_text(costs.payback_years, short=True)
 
 
 def _site_row(result: model.SiteResult, differ: Sequence[str]) -> Dict[str, Any]:
