@@ -208,7 +208,7 @@ def test_fleet_text_table_and_all_healthy_exit_0(lab):
     assert proc.returncode == 0, proc.stdout + proc.stderr
     lines = proc.stdout.splitlines()
     assert lines[0].split() == ["HOST", "STATUS", "EXIT", "TIME", "SUMMARY"]
-    assert lines[1].startswith(h3.spec) and "OK" in lines[1] and "7 ok, 1 warn, 0 fail" in lines[1]
+    assert lines[1].startswith(h3.spec) and "OK" in lines[1] and "8 ok, 1 warn, 0 fail" in lines[1]
     assert lines[2].startswith(h1.spec)
     assert lines[-1].startswith("fleet doctor: 2 host(s), 2 ok, 0 failed")
 
