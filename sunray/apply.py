@@ -66,21 +66,26 @@ def _rebuild_modules(root, settings, dry_run):
 
 
 def _remove_modules(root, settings, dry_run):
-    """remove-modules for every kernel with a record of ours, as one Report."""
-    from .modules.record import record_path
+    """remove-modules for every kernel sunray may have left something for
+    (a record, build logs: a run killed before its record) and every
+    installed kernel, as one Report; a kernel with nothing of ours is a no-op."""
+    from .modules.record import log_dir, record_path
     from .modules.remove import remove
     from .modules.settings import Job, check_kernel
 
+    job = Job.start(root, settings)
     combined = Report(task="remove-modules", root=str(root.top), dry_run=dry_run)
-    records = record_path(Job.start(root, settings), "K").parent
-    names = sorted(os.listdir(str(records))) if records.is_dir() and not records.is_symlink() \
-        else []
-    for name in names:
-        kernel = name[:-len(".json")] if name.endswith(".json") else ""
+    names = set()
+    for where, suffix in ((record_path(job, "K").parent, ".json"),
+                          (log_dir(job, "K").parent, ""), (root.path("/lib/modules"), "")):
+        if where.is_dir() and not where.is_symlink():
+            names.update(n[:len(n) - len(suffix)] for n in os.listdir(str(where))
+                         if n.endswith(suffix))
+    for name in sorted(names):
         try:
-            kernel = check_kernel(kernel)
+            kernel = check_kernel(name)
         except UsageError:
-            continue  # not a record of ours (a temp file, an odd name)
+            continue  # not a kernel's (a temp file, an odd name)
         one = remove(root, settings, kernel, dry_run=dry_run)
         combined.changes.extend(one.changes)
         combined.notes.extend(one.notes)

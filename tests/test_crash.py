@@ -149,9 +149,8 @@ CASES = [
          [["install-kernel-hooks", "--revert"]], env=HOOK_ENV),
     Case("rebuild-modules", modules_tree, ["rebuild-modules"], [REMOVE_MODULES],
          follow=True, limit=40, shards=3, env=SMALL_BUILD),
-    Case("apply", demo_tree, ["apply"],
-         [REMOVE_MODULES, ["install-kernel-hooks", "--revert"], ["install-boot-hook", "--revert"],
-          ["esd-dir", "--revert"], ["patch-tmpwatch", "--revert"]],
+    # apply's revert is apply --revert: every step's, last first.
+    Case("apply", demo_tree, ["apply"], [["apply", "--revert"]],
          follow=True, shards=2, limit=6, env={**HOOK_ENV, **SMALL_BUILD}),
 ]
 
