@@ -34,7 +34,7 @@ import posixpath
 import re
 import sys
 import time
-from typing import Any, Dict, Iterable, List, Optional
+from typing import Any, Dict, Iterable, List, Optional, Tuple
 
 from . import statedir, tasklist
 from .errors import JobFailed, UsageError
@@ -233,12 +233,19 @@ def check_journal(root: Root, settings: Dict[str, Any]) -> List[Check]:
     if made.created:  # no state directory: no run has left anything
         return [Check("journal", title, "ok", "no state directory")]
     path = os.path.join(str(made.host), JOURNAL)
+    server_path = posixpath.join(root.server_path(made.host), JOURNAL)
     try:
         fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
     except FileNotFoundError:
         return [Check("journal", title, "ok", "no unfinished run")]
+    except OSError:  # a symlink (ELOOP) or worse: not ours to follow
+        return [Check("journal", title, "warn", f"{server_path}: not a regular file",
+                      f"look at {server_path} (sunray's run journal belongs there), "
+                      "then run the task again")]
     try:
         raw = os.read(fd, _MAX_JOURNAL_BYTES)
+    except OSError:  # a directory
+        raw = b""
     finally:
         os.close(fd)
     try:
@@ -249,7 +256,6 @@ def check_journal(root: Root, settings: Dict[str, Any]) -> List[Check]:
     task = _known_task(entry.get("task"))
     when = entry.get("started")
     started = re.sub(r"[^0-9A-Za-z:.+-]", "?", when)[:40] if isinstance(when, str) else "?"
-    server_path = posixpath.join(root.server_path(made.host), JOURNAL)
     if _lock_held(os.path.join(str(made.host), LOCK_NAME)):
         return [Check("journal", title, "ok", f"a run of {task or 'a task'} is under way "
                       f"(since {started})")]
@@ -257,11 +263,49 @@ def check_journal(root: Root, settings: Dict[str, Any]) -> List[Check]:
         return [Check("journal", title, "warn",
                       f"{server_path}: an interrupted run left its journal (task unknown)",
                       "run the task you last ran again (or its --revert); the run cleans up")]
-    undo = task if task.endswith(" --revert") else f"{task} --revert"
-    again = f"sunray {task}"
+    finish, undo = _fixes(task, _kernels(entry))
+    fix = f"{finish} (finishes it)" + (f", or {undo} (undoes it)" if undo else "")
     return [Check("journal", title, "warn",
-                  f"{server_path}: a run of `{again}` started {started} was interrupted",
-                  f"{again} (finishes it), or sunray {undo} (undoes it)")]
+                  f"{server_path}: a run of `sunray {task}` started {started} was interrupted",
+                  fix)]
+
+
+# Tasks whose --revert undoes them (the others are undone by another task).
+_REVERTIBLE = ("patch-tmpwatch", "esd-dir", "install-boot-hook", "install-kernel-hooks",
+               "apply")
+
+
+def _fixes(task: str, kernels: List[str]) -> Tuple[str, str]:
+    """The commands that finish and that undo a killed run of ``task`` (a
+    known task, maybe with --revert); the undo may be empty."""
+    name = task.partition(" ")[0]
+    kernel = f"--kernel {kernels[0]}" if len(kernels) == 1 else "--kernel KERNEL"
+    if name == "rebuild-modules":
+        return "sunray rebuild-modules", f"sunray remove-modules {kernel}"
+    if name == "remove-modules":  # journalled as a revert
+        return f"sunray remove-modules {kernel}", f"sunray rebuild-modules {kernel}"
+    if task.endswith(" --revert"):  # a killed revert: run it again
+        return f"sunray {task}", ""
+    return f"sunray {task}", (f"sunray {task} --revert" if name in _REVERTIBLE else "")
+
+
+def _kernels(entry: Dict[str, Any]) -> List[str]:
+    """The kernels a modules run's journal names in its targets (checked:
+    they become arguments of a fix line)."""
+    from .modules.settings import check_kernel
+
+    found = []
+    targets = entry.get("targets")
+    for target in targets[:1000] if isinstance(targets, list) else []:
+        parts = target.split("/") if isinstance(target, str) else []
+        if len(parts) > 3 and parts[:3] == ["", "lib", "modules"]:
+            try:
+                kernel = check_kernel(parts[3])
+            except UsageError:
+                continue
+            if kernel not in found:
+                found.append(kernel)
+    return found
 
 
 def _known_task(value: Any) -> Optional[str]:
@@ -275,7 +319,23 @@ def _known_task(value: Any) -> Optional[str]:
 
 
 def _lock_held(lock_path: str) -> bool:
-    """Whether another process holds the run lock (a shared probe, no wait)."""
+    """Whether another process holds the run lock: a flock on the lock
+    file's inode in /proc/locks (read, not taken: a run starting this very
+    moment must not find it busy). Without /proc, a shared probe lock."""
+    try:
+        st = os.stat(lock_path, follow_symlinks=False)
+    except OSError:
+        return False
+    inode = f"{os.major(st.st_dev):02x}:{os.minor(st.st_dev):02x}:{st.st_ino}"
+    try:
+        with open("/proc/locks") as f:
+            for line in f:  # "1: FLOCK ADVISORY WRITE PID MAJ:MIN:INODE 0 EOF"
+                fields = [x for x in line.split() if x != "->"]  # "->": a waiter
+                if len(fields) > 5 and fields[1] == "FLOCK" and fields[5] == inode:
+                    return True
+            return False
+    except OSError:
+        pass
     try:
         fd = os.open(lock_path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
     except OSError:

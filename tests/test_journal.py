@@ -175,3 +175,36 @@ def test_a_journal_naming_no_task_of_ours_never_becomes_a_fix_command(sandbox):
     row = _doctor_journal_row(sandbox)
     assert row["status"] == "warn" and "task unknown" in row["detail"]
     assert "rm -rf" not in row["fix"] and "reboot" not in json.dumps(row)
+
+
+@pytest.mark.parametrize("task,targets,finish,undo", [
+    ("rebuild-modules", ["/lib/modules/6.1.0-9-amd64/extra/sunray/utadem.ko"],
+     "sunray rebuild-modules --root {r}",
+     "sunray remove-modules --root {r} --kernel 6.1.0-9-amd64"),
+    ("remove-modules --revert", ["/lib/modules/6.1.0-9-amd64/extra/sunray/utio.ko"],
+     "sunray remove-modules --root {r} --kernel 6.1.0-9-amd64",
+     "sunray rebuild-modules --root {r} --kernel 6.1.0-9-amd64"),
+    ("patch-tmpwatch --revert", [], "sunray patch-tmpwatch --root {r} --revert", None),
+    ("apply", [], "sunray apply --root {r}", "sunray apply --root {r} --revert"),
+])
+def test_the_doctor_fix_lines_are_commands_that_exist(sandbox, task, targets, finish, undo):
+    # Before: `rebuild-modules --revert` (no such flag) and, for a killed
+    # revert, the same command offered as both finish and undo.
+    (sandbox / STATE).mkdir(parents=True)
+    (sandbox / STATE / JOURNAL).write_text(json.dumps(
+        {"task": task, "started": "2026-12-01T05:00:00", "targets": targets}))
+    fix = _doctor_journal_row(sandbox)["fix"]
+    assert fix.startswith(f"{finish.format(r=sandbox)} (finishes it)"), fix
+    if undo is None:
+        assert "undoes" not in fix
+    else:
+        assert f"{undo.format(r=sandbox)} (undoes it)" in fix
+
+
+def test_a_journal_that_is_a_symlink_is_not_followed(sandbox, tmp_path):
+    (sandbox / STATE).mkdir(parents=True)
+    secret = tmp_path / "secret.json"
+    secret.write_text(json.dumps({"task": "apply"}))
+    (sandbox / STATE / JOURNAL).symlink_to(secret)
+    row = _doctor_journal_row(sandbox)
+    assert row["status"] == "warn" and "not a regular file" in row["detail"]
