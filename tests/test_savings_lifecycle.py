@@ -159,3 +159,27 @@ def test_manufacturing_co2e_defaults_to_the_cited_per_workplace_figure():
                      r"years \(Maga et al. 2013 \(see the sources\)", out)
     assert "Manufacturing CO2e: Maga, Hiebel, Knermann (Fraunhofer UMSICHT), Int J Life Cycle " \
         "Assess 18 (2013) 861-871: over 80 kg CO2e less" in out
+
+
+def test_a_total_of_mixed_horizons_reads_its_path_within_each_sites_horizon():
+    """Before: the total of a 3-year and a 10-year site read the 3-year
+    site's refreshes after its horizon, and said 'below zero ... from year
+    10 on; payback in 11.1 years' beside a positive net benefit."""
+    import random
+
+    rng = random.Random(11)
+    for _ in range(500):
+        parts = [lifecycle.costs(
+            _devices(seats=rng.randint(1, 20), thin_client_price=rng.choice([0, 300]),
+                     desktop_price=rng.choice([0, 500]), thin_client_life=rng.randint(1, 6)),
+            rng.uniform(-2000, 3000), 0, rng.randint(1, 12), 0, rng.choice([0, 4]), 0, 0)
+            for _ in range(rng.randint(2, 4))]
+        total = lifecycle.add(parts)
+        longest = max(c.years for c in parts)
+        assert total.horizon_benefit == pytest.approx(sum(c.horizon_benefit for c in parts))
+        if len({c.years for c in parts}) == 1:
+            continue
+        if total.horizon_benefit >= 1e-6:
+            assert total.payback_years is not None and total.payback_years <= longest, total
+        elif total.horizon_benefit <= -1e-6:
+            assert total.payback_years is None and total.below_zero[-1][1] is None, total

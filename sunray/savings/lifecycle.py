@@ -200,9 +200,18 @@ def add(costs_list: Sequence[Costs]) -> Costs:
         *(c.savings for c in costs_list), fillvalue=0.0)]
     span = len(purchases)
     horizons = {c.years for c in costs_list}
-    # Mixed horizons: the total's path is read over the longest of them.
-    longest = max((c.years for c in costs_list if c.years is not None), default=span)
-    paid_back, below = money_path(purchases, savings, longest)
+    if len(horizons) == 1:
+        paid_back, below = money_path(purchases, savings, horizons.copy().pop() or span)
+    else:
+        # Mixed horizons: each site's money counts up to its own horizon (as
+        # in the summed benefit), read over the longest; no payback after it.
+        longest = max((c.years or span for c in costs_list), default=span)
+        upto = [(c.years or span, c) for c in costs_list]
+        mine_p = [sum(c.purchases[t] for years, c in upto if t < min(years, len(c.purchases)))
+                  for t in range(longest)]
+        mine_s = [sum(c.savings[t] for years, c in upto if t < min(years, len(c.savings)))
+                  for t in range(longest)]
+        paid_back, below = money_path(mine_p, mine_s, longest)
 
     def summed(name: str) -> float:
         return sum(getattr(c, name) for c in costs_list)
