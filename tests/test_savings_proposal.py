@@ -211,3 +211,6 @@ def test_a_json_proposal_reads_like_its_yaml(tmp_path):
     assert outs[0] == outs[1]
     as_json.write_text('{"sites": [1, }')
     assert_clean_error(run_sunray("savings", "--config", as_json), 2, "line 1, column")
+    # Before: exit 1, "internal error: RecursionError" (json's parser recurses).
+    as_json.write_text('{"sites": ' + "[" * 100_000 + "]" * 100_000 + "}")
+    assert_clean_error(run_sunray("savings", "--config", as_json), 2, "nested too deeply")

@@ -177,6 +177,8 @@ def read_proposal(path: PathLike) -> Dict[str, Any]:
             return _mapping(json.loads(raw.decode("utf-8")), path)
         except ValueError:  # UnicodeDecodeError included
             pass
+        except RecursionError:  # json's parser recurses once per level
+            raise UsageError(f"{label}: nested too deeply") from None
     data = load_bounded_yaml(raw, label, max_bytes=MAX_PROPOSAL_BYTES,
                              max_nodes=MAX_PROPOSAL_VALUES, loader=_loader())
     return _mapping(data, path)
