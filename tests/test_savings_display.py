@@ -139,3 +139,18 @@ def test_the_basis_names_the_whole_servers_and_their_watts_per_seat():
 
     lines = basis(site("office", seats=40, seats_per_server=30, server_watts=450, pue=1.6))
     assert "2 servers bought (= 36.0 W per seat while on)" in lines[2]
+
+
+@pytest.mark.parametrize("spans,words", [
+    ([(1.5, 4.0)], "below zero in years 2\u20134"),
+    ([(1.5, 1.9)], "below zero in year 2"),
+    ([(0.0, None)], "below zero from year 1 on"),
+    ([(1.5, 4.0), (6.2, 7.0)], "below zero in years 2\u20134 and 7"),
+    # Spans in the same or the next year are one stretch of years.
+    ([(0.5, 1.0), (1.5, 2.0)], "below zero in years 1\u20132"),
+    ([(0.2, 0.9), (2.0, None)], "below zero in year 1 and from year 3 on"),
+])
+def test_below_zero_spans_in_words(spans, words):
+    from sunray.savings.display import below_zero_text
+
+    assert below_zero_text(spans) == words

@@ -156,9 +156,15 @@ def test_manufacturing_co2e_defaults_to_the_cited_per_workplace_figure():
                      "250", "--years", "10", "--format", "markdown").stdout.replace("\\", "")
     assert "Manufacturing CO2e over 10 years: 6,400 kg CO2e avoided" in out
     assert re.search(r"Manufacturing CO2e avoided per workplace .*: 80 kg CO2e per seat in 5 "
-                     r"years \(Maga et al. 2013 \(see the sources\)", out)
+                     r"years \(Maga, Hiebel, Knermann 2013, Int J Life Cycle Assess 18: a lower "
+                     r"bound", out)
     assert "Manufacturing CO2e: Maga, Hiebel, Knermann (Fraunhofer UMSICHT), Int J Life Cycle " \
         "Assess 18 (2013) 861-871: over 80 kg CO2e less" in out
+    # Not used (per-device figures given, or no costs at all): not listed as an input.
+    for unused in (["--thin-client-price", "250", "--desktop-embodied-kg", "300"], []):
+        out = run_sunray("savings", "--preset", "office", "--seats", "40", *unused,
+                         "--format", "markdown").stdout
+        assert "Maga" not in out and "per workplace" not in out
 
 
 def test_a_total_of_mixed_horizons_reads_its_path_within_each_sites_horizon():
@@ -183,3 +189,8 @@ def test_a_total_of_mixed_horizons_reads_its_path_within_each_sites_horizon():
             assert total.payback_years is not None and total.payback_years <= longest, total
         elif total.horizon_benefit <= -1e-6:
             assert total.payback_years is None and total.below_zero[-1][1] is None, total
+
+
+def test_back_to_zero_exactly_at_the_horizon_closes_the_span():
+    # Before: ((0.0, None),) beside a payback of 5.0 years.
+    assert lifecycle.money_path([100] + [0] * 29, [20] * 30, 5) == (5.0, ((0.0, 5.0),))

@@ -79,12 +79,15 @@ def refuse_list_flags_without_value(tokens: List[str], collection: Any) -> None:
     before another flag: Invoke keeps the values before it and drops it
     silently once the flag has had one, so `--kernel A --kernel --force`
     would build A alone, forced. A ParseError instead."""
-    flags = {"--" + name.replace("_", "-") for task_name in collection.task_names
-             for name in collection[task_name].iterable}
+    names = {alias: name for name, aliases in collection.task_names.items()
+             for alias in [name, *aliases]}
+    flags: Any = ()  # the repeatable flags of the task being read
     for i, token in enumerate(tokens):
         if token == "--":  # what follows is not ours to read
             return
-        if token in flags and (i + 1 == len(tokens) or tokens[i + 1].startswith("--")):
+        if token in names:
+            flags = {"--" + n.replace("_", "-") for n in collection[names[token]].iterable}
+        elif token in flags and (i + 1 == len(tokens) or tokens[i + 1].startswith("--")):
             raise ParseError(f"{token} needs a value (one per {token}: {token} A {token} B)")
 
 

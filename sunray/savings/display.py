@@ -212,21 +212,30 @@ def _path_line(costs: model.Costs) -> str:
 
 def below_zero_text(spans: Sequence[Tuple[float, Optional[float]]]) -> str:
     """'below zero in years 2-4 and 7', 'below zero from year 2 on': the
-    running total's spans under zero as the years (1-based) they touch."""
-    parts = []
+    running total's spans under zero as the years (1-based) they touch,
+    spans in the same or the next year joined."""
+    ranges: List[List[Optional[int]]] = []  # [first, last]; last None: to the end
     for start, end in spans:
         first = int(math.floor(start)) + 1
-        if end is None:
-            parts.append(t("from year {first} on", first=first))
-            continue
-        last = max(first, int(math.ceil(round(end, 6))))
-        parts.append(str(first) if first == last else f"{first}\u2013{last}")
-    if len(parts) == 1 and spans[-1][1] is None:
+        last = None if end is None else max(first, int(math.ceil(round(end, 6))))
+        previous = ranges[-1][1] if ranges else None
+        if previous is not None and first <= previous + 1:
+            ranges[-1][1] = last
+        else:
+            ranges.append([first, last])
+    parts = []
+    for low, high in ranges:
+        if high is None:
+            parts.append(t("from year {first} on", first=low))
+        else:
+            parts.append(str(low) if low == high else f"{low}\u2013{high}")
+    if len(ranges) == 1 and ranges[0][1] is None:
         return t("below zero {years}", years=parts[0])
     listed = parts[0] if len(parts) == 1 else t("{some} and {last}", some=", ".join(parts[:-1]),
                                                   last=parts[-1])
-    many = len(parts) > 1 or "\u2013" in parts[0]
-    return t("below zero in years {years}" if many else "below zero in year {years}",
+    closed = [r for r in ranges if r[1] is not None]  # "from year N on" names its own year
+    single = len(closed) == 1 and closed[0][0] == closed[0][1]
+    return t("below zero in year {years}" if single else "below zero in years {years}",
              years=listed)
 
 

@@ -86,7 +86,8 @@ class Costs:
     def to_dict(self) -> Dict[str, Any]:
         d = {k: v for k, v in self.__dict__.items() if k not in ("purchases", "savings")}
         d["payback_months"] = self.payback_months
-        d["below_zero"] = [list(span) for span in self.below_zero]
+        d["below_zero"] = [[None if x is None else round(x, 3) for x in span]
+                           for span in self.below_zero]
         return d
 
 
@@ -174,8 +175,8 @@ def money_path(purchases: Sequence[float], savings: Sequence[float], years: int
     spans: List[Tuple[float, Optional[float]]] = []
     start: Optional[float] = None
     for when, below in _zero_crossings(purchases[:years], savings[:years]):
-        if when >= years:
-            break
+        if when > years or (when == years and below):
+            break  # back to zero exactly at the end still counts
         if below:
             start = when
         elif start is not None:

@@ -122,8 +122,8 @@ DEFAULTS: Dict[str, Tuple[float, str]] = {
                             "carbon footprint sheet)"),
     "thin_client_embodied_kg": (0, "not counted unless given"),
     "server_embodied_kg": (0, "not counted unless given"),
-    "embodied_saving_kg": (80, "Maga et al. 2013 (see the sources): a lower bound, scaled "
-                           "to the horizon; per-device figures replace it"),
+    "embodied_saving_kg": (80, "Maga, Hiebel, Knermann 2013, Int J Life Cycle Assess 18: a "
+                           "lower bound, scaled to the horizon; per-device figures replace it"),
 }
 
 # Presets reproduce the posts (FACTS.md section 1). Figures the posts do not

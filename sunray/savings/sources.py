@@ -88,13 +88,17 @@ def inputs_and_defaults(results: List[model.SiteResult]) -> List[InputRow]:
     firsts: Dict[Tuple[Any, ...], model.Site] = {}
     for r in results:
         s = r.site
-        key = (tuple(s.origin.items()), s.currency, s.country)
+        # The study's manufacturing figure is an input only where it is used.
+        study = r.costs is not None and not model.device_embodied(s)
+        key = (tuple(s.origin.items()), s.currency, s.country, study)
         groups.setdefault(key, []).append(getter(s))
         firsts.setdefault(key, s)
     seen: Dict[Tuple[str, Any, str, str], InputRow] = {}
     for key, rows in groups.items():
         s = firsts[key]
         for f, column in zip(fields, zip(*rows)):
+            if f.name == "embodied_saving_kg" and not key[-1]:
+                continue
             # A site's country stands for its grid figure's source.
             where = s.country or "" if f.name == "g_per_kwh" else s.origin.get(f.name, "")
             for value in dict.fromkeys(column):
