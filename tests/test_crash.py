@@ -25,12 +25,13 @@ point, SUNRAY_CRASH_POINTS=N at most N per task (docs/development.md).
 
 import os
 import shutil
+import subprocess
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Dict, List
 
 import pytest
-from conftest import FIXTURES, PROGRAM, need, need_root
+from conftest import FIXTURES, PROGRAM, PYTHON, REPO, need, need_root
 from crash_support import (
     changed_targets,
     diff,
@@ -166,6 +167,15 @@ def _with_root(args: List[str], root: Path) -> List[str]:
 # test items, so that xdist can run them side by side.
 ITEMS = [pytest.param(c, k, id=c.name + (f"-{k + 1}of{c.shards}" if c.shards > 1 else ""))
          for c in CASES for k in range(c.shards)]
+
+
+@pytest.fixture(scope="module", autouse=True)
+def _byte_code():
+    """Every module of the program compiled before the first trace. A kill
+    point is the Nth call of its kind: a missing .pyc costs an extra failed
+    openat, so one written meanwhile by a test on another xdist worker
+    shifted the calls of the runs after it (CI, "killed elsewhere")."""
+    subprocess.run([PYTHON, "-m", "compileall", "-q", "sunray"], cwd=REPO, check=True)
 
 
 @pytest.mark.parametrize(("case", "shard"), ITEMS)
