@@ -201,7 +201,8 @@ def apply(c: invoke.Context, root: Optional[str] = None, dry_run: bool = False,
 
     Runs patch-tmpwatch, esd-dir, install-boot-hook, install-kernel-hooks and
     rebuild-modules, then doctor. A failing step is reported and the others
-    still run; exit 1 if any step or check failed. A second run changes nothing.
+    still run; exit 1 if any step or check failed. A second run changes nothing;
+    apply --revert undoes it all.
     """
     from sunray import apply as apply_steps
 
