@@ -389,8 +389,8 @@ def sources(proposal: Proposal) -> List[str]:
         lines.append(t("{country} ({iso3}): {g} g CO2e/kWh in {year}; {source}.",
                        country=i18n.country(iso3, name), iso3=iso3, g=num(g), year=year,
                        source=SOURCE))
-    if any(r.costs is not None and r.site.origin.get("embodied_saving_kg") == "default"
-           and not model.device_embodied(r.site) for r in proposal.results):
+    if any(model.uses_study_embodied(r) and r.site.origin.get("embodied_saving_kg") == "default"
+           for r in proposal.results):
         lines.append(t("Manufacturing CO2e: {source}.", source=t(MAGA)))
     lines.append(f"{t(ATTRIBUTION)}.")
     return lines

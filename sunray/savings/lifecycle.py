@@ -49,7 +49,8 @@ class Devices:
     thin_client_embodied_kg: float
     server_embodied_kg: float
     desktop_embodied_kg: float
-    # Per seat and EMBODIED_STUDY_YEARS, used when no per-device figure is given.
+    # Per seat and EMBODIED_STUDY_YEARS, on top of the per-device figures (the
+    # model passes 0 when any of those is given: they replace it).
     embodied_saving_kg: float = 0.0
 
 
@@ -121,8 +122,7 @@ def costs(devices: Devices, yearly_money: float, running_cost: float, years: int
             purchases[t] += count * price
             if t < years:
                 embodied -= count * kg
-    if not (d.thin_client_embodied_kg or d.server_embodied_kg or d.desktop_embodied_kg):
-        embodied = d.seats * d.embodied_saving_kg * years / EMBODIED_STUDY_YEARS
+    embodied += d.seats * d.embodied_saving_kg * years / EMBODIED_STUDY_YEARS
     investment = d.seats * d.thin_client_price + d.servers * d.server_price
     avoided = d.seats * d.desktop_price
     refresh = sum(purchases[1:years])

@@ -293,6 +293,12 @@ def device_embodied(site: Site) -> bool:
                 or site.server_embodied_kg)
 
 
+def uses_study_embodied(result: "SiteResult") -> bool:
+    """Whether a site's manufacturing CO2e is the study's per-seat figure
+    (it has costs, and no per-device figure replaces it)."""
+    return result.costs is not None and not device_embodied(result.site)
+
+
 @dataclass(frozen=True)
 class SiteResult:
     """Energy per seat, and energy, money and CO2 for all of a site's seats."""
@@ -350,7 +356,8 @@ def compute(site: Site) -> SiteResult:
             seats, site.server_count, site.thin_client_price or 0, site.server_price or 0,
             site.desktop_price or 0, site.thin_client_life, site.server_life,
             site.desktop_life, site.thin_client_embodied_kg, site.server_embodied_kg,
-            site.desktop_embodied_kg, site.embodied_saving_kg)
+            site.desktop_embodied_kg,
+            0.0 if device_embodied(site) else site.embodied_saving_kg)
         costs = lifecycle.costs(devices, money["net_saving"], site.running_cost * seats,
                                 site.years, site.price_escalation, site.discount_rate,
                                 kwh["net_saving"], co2["net_saving"])

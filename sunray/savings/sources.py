@@ -89,8 +89,7 @@ def inputs_and_defaults(results: List[model.SiteResult]) -> List[InputRow]:
     for r in results:
         s = r.site
         # The study's manufacturing figure is an input only where it is used.
-        study = r.costs is not None and not model.device_embodied(s)
-        key = (tuple(s.origin.items()), s.currency, s.country, study)
+        key = (tuple(s.origin.items()), s.currency, s.country, model.uses_study_embodied(r))
         groups.setdefault(key, []).append(getter(s))
         firsts.setdefault(key, s)
     seen: Dict[Tuple[str, Any, str, str], InputRow] = {}
