@@ -13,7 +13,7 @@ from . import i18n, lifecycle, model
 from .carbon import ATTRIBUTION, SOURCE
 from .i18n import t
 from .proposal import Proposal
-from .sources import FRAUNHOFER, MAGA, POST_SAYS, inputs_and_defaults
+from .sources import FRAUNHOFER, MAGA, POST_SAYS, grid_place, inputs_and_defaults
 
 # One term for the grid's and the devices' greenhouse gases, everywhere.
 CO2E = "CO2e"
@@ -85,9 +85,7 @@ def total_rows(total: model.Total) -> List[TotalRow]:
 def grid_source(site: model.Site) -> str:
     """Where a site's grid carbon intensity came from."""
     if site.country:
-        return (f"{i18n.country(site.country, site.country_name)} ({site.country}) "
-                f"{site.country_year}, "
-                "Ember and Our World in Data via CodeCarbon")
+        return f"{grid_place(site)}, Ember and Our World in Data via CodeCarbon"
     return t("as given")
 
 
@@ -337,6 +335,7 @@ def input_rows(results: List[model.SiteResult]) -> List[Tuple[str, str, str]]:
     loc = i18n.active()
     rows = []
     uncounted = []
+    currencies = {r.site.currency for r in results}
     for label, value, unit, source in inputs_and_defaults(results):
         if label == model.FIELD["seats"].label:
             continue  # each site's seats are in the sites table
@@ -344,11 +343,10 @@ def input_rows(results: List[model.SiteResult]) -> List[Tuple[str, str, str]]:
             uncounted.append(t(label))  # one row for what is left out, not one each
             continue
         shown = num(value) if isinstance(value, (int, float)) else str(value)
-        currency = next((c for c in {r.site.currency for r in results} if unit.startswith(c + " ")),
-                        None)
+        currency = next((c for c in currencies if unit.startswith(c + " ")), None)
         if currency:
             text = f"{loc.money(shown, currency)} {t(unit[len(currency) + 1:])}"
-        elif unit.endswith("/kWh") and unit[:-4] in {r.site.currency for r in results}:
+        elif unit.endswith("/kWh") and unit[:-4] in currencies:
             text = f"{shown} {unit}"  # a price: the currency as given
         else:
             text = f"{shown} {t(unit) if unit else ''}".strip()

@@ -67,6 +67,13 @@ def origin_source(site: model.Site, name: str) -> str:
     return f"given: {where}" if where else "given"
 
 
+def grid_place(site: model.Site) -> str:
+    """A site's grid figure's place and year, in the report's language:
+    'Deutschland (DEU) 2023' (for a site whose figure is a country's)."""
+    iso3 = site.country or ""
+    return f"{i18n.country(iso3, site.country_name)} ({iso3}) {site.country_year}"
+
+
 def _unit(site: model.Site, f: model.Field) -> str:
     if f.name == "price":
         return f"{site.currency}/kWh"
@@ -104,8 +111,7 @@ def inputs_and_defaults(results: List[model.SiteResult]) -> List[InputRow]:
                 if value is None or (f.name, value, where, s.currency) in seen:
                     continue
                 if f.name == "g_per_kwh" and s.country:
-                    source = (f"{i18n.country(s.country, s.country_name)} ({s.country}) "
-                              f"{s.country_year}: {SOURCE}")
+                    source = f"{grid_place(s)}: {SOURCE}"
                 else:
                     source = origin_source(s, f.name)
                 seen[(f.name, value, where, s.currency)] = (f.label, value, _unit(s, f), source)
