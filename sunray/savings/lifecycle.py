@@ -26,7 +26,7 @@ import functools
 import itertools
 import math
 from dataclasses import dataclass
-from typing import Any, Dict, Iterator, List, Optional, Sequence, Tuple
+from typing import Any, Dict, Iterable, Iterator, List, Optional, Sequence, Tuple
 
 # Payback is looked for this many years ahead, whatever the horizon.
 PAYBACK_LIMIT = 30
@@ -192,34 +192,34 @@ def money_path(purchases: Sequence[float], savings: Sequence[float], years: int
     return None, tuple(spans)
 
 
+def _by_year(flows: Iterable[Sequence[float]]) -> List[float]:
+    """Several sites' yearly money summed year by year (zip walks it in C:
+    10,000 sites); a shorter flow counts 0 after its end."""
+    return [sum(year) for year in itertools.zip_longest(*flows, fillvalue=0.0)]
+
+
 def add(costs_list: Sequence[Costs]) -> Costs:
     """The Costs of several sites together (horizon None when they differ)."""
-    # Year by year across the sites: zip does the walking in C (10,000 sites).
-    purchases = [sum(year) for year in itertools.zip_longest(
-        *(c.purchases for c in costs_list), fillvalue=0.0)]
-    savings = [sum(year) for year in itertools.zip_longest(
-        *(c.savings for c in costs_list), fillvalue=0.0)]
+    purchases = _by_year(c.purchases for c in costs_list)
+    savings = _by_year(c.savings for c in costs_list)
     span = len(purchases)
     horizons = {c.years for c in costs_list}
-    if len(horizons) == 1:
-        paid_back, below = money_path(purchases, savings, horizons.copy().pop() or span)
+    common = next(iter(horizons)) if len(horizons) == 1 else None
+    if len(horizons) <= 1:
+        paid_back, below = money_path(purchases, savings, common or span)
     else:
         # Mixed horizons: each site's money counts up to its own horizon (as
         # in the summed benefit), read over the longest; no payback after it.
-        longest = max((c.years or span for c in costs_list), default=span)
-        upto = [(c.years or span, c) for c in costs_list]
-        mine_p = [sum(c.purchases[t] for years, c in upto if t < min(years, len(c.purchases)))
-                  for t in range(longest)]
-        mine_s = [sum(c.savings[t] for years, c in upto if t < min(years, len(c.savings)))
-                  for t in range(longest)]
-        paid_back, below = money_path(mine_p, mine_s, longest)
+        paid_back, below = money_path(
+            _by_year(c.purchases[:c.years or span] for c in costs_list),
+            _by_year(c.savings[:c.years or span] for c in costs_list),
+            max(c.years or span for c in costs_list))
 
     def summed(name: str) -> float:
         return sum(getattr(c, name) for c in costs_list)
 
     return Costs(summed("investment"), summed("avoided"), summed("net_investment"),
-                 summed("yearly_saving"), paid_back,
-                 horizons.pop() if len(horizons) == 1 else None,
+                 summed("yearly_saving"), paid_back, common,
                  summed("horizon_benefit"), summed("horizon_kwh"), summed("horizon_co2_kg"),
                  summed("refresh"), summed("embodied_co2_kg"), below, tuple(purchases),
                  tuple(savings))
