@@ -173,19 +173,13 @@ class Journal:
 
     def _load(self) -> Dict[str, Any]:
         try:
-            with open(self._path()) as f:
-                entry = json.load(f)
+            with open(self._path(), "rb") as f:
+                entry = parse_entry(f.read())
         except FileNotFoundError:
             return {}
-        except (OSError, ValueError):
-            return {"task": "unknown (damaged journal)"}
-        if not isinstance(entry, dict):
-            return {"task": "unknown (damaged journal)"}
-        for key in ("targets", "dirs"):
-            if not isinstance(entry.get(key), list):
-                entry[key] = []
-            entry[key] = [p for p in entry[key] if isinstance(p, str) and p.startswith("/")]
-        return entry
+        except OSError:
+            entry = None
+        return {"task": "unknown (damaged journal)"} if entry is None else entry
 
     def _store(self) -> None:
         data = (json.dumps(self.entry, indent=1, sort_keys=True) + "\n").encode()
@@ -218,6 +212,23 @@ class Journal:
                               "left by an interrupted run")
 
 
+def parse_entry(raw: bytes) -> Optional[Dict[str, Any]]:
+    """A journal's content, its ``targets`` and ``dirs`` lists of absolute
+    paths (anything else in them dropped); None when it is not a JSON object.
+    Read by the next run and by the doctor: untrusted either way."""
+    try:
+        entry = json.loads(raw)
+    except ValueError:  # UnicodeDecodeError included
+        return None
+    if not isinstance(entry, dict):
+        return None
+    for key in ("targets", "dirs"):
+        paths = entry.get(key)
+        entry[key] = [p for p in paths if isinstance(p, str) and p.startswith("/")] \
+            if isinstance(paths, list) else []
+    return entry
+
+
 # --- the doctor's check ---------------------------------------------------------
 
 # A journal is read by the doctor without the lock: at most this much of it.
@@ -248,11 +259,7 @@ def check_journal(root: Root, settings: Dict[str, Any]) -> List[Check]:
         raw = b""
     finally:
         os.close(fd)
-    try:
-        entry = json.loads(raw.decode("utf-8"))
-    except ValueError:
-        entry = {}
-    entry = entry if isinstance(entry, dict) else {}
+    entry = parse_entry(raw) or {}
     task = _known_task(entry.get("task"))
     when = entry.get("started")
     started = re.sub(r"[^0-9A-Za-z:.+-]", "?", when)[:40] if isinstance(when, str) else "?"
@@ -295,9 +302,8 @@ def _kernels(entry: Dict[str, Any]) -> List[str]:
     from .modules.settings import check_kernel
 
     found = []
-    targets = entry.get("targets")
-    for target in targets[:1000] if isinstance(targets, list) else []:
-        parts = target.split("/") if isinstance(target, str) else []
+    for target in entry.get("targets", [])[:1000]:  # absolute paths (parse_entry)
+        parts = target.split("/")
         if len(parts) > 3 and parts[:3] == ["", "lib", "modules"]:
             try:
                 kernel = check_kernel(parts[3])
