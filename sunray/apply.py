@@ -16,9 +16,10 @@ run under one lock and one run journal (``sunray.journal``): a killed
 ``apply`` is finished by the next.
 
 ``apply --revert`` undoes the steps in reverse order, each by its own
-revert: remove-modules for every kernel the toolkit recorded modules for,
-then install-kernel-hooks, install-boot-hook, esd-dir and patch-tmpwatch
-with ``--revert``; no doctor after it (it would only list what was undone).
+revert: remove-modules for every kernel sunray may have left something for
+(see ``_remove_modules``), then install-kernel-hooks, install-boot-hook,
+esd-dir and patch-tmpwatch with ``--revert``; no doctor after it (it would
+only list what was undone).
 """
 
 import os
