@@ -17,8 +17,11 @@ def test_country_figure_year_source_and_attribution():
     assert "380.9 g CO2e/kWh (Germany (DEU) 2023" in proc.stdout  # the data is CO2e
     assert ATTRIBUTION in proc.stdout
     data = json.loads(run_sunray("savings", "--country", "DEU", "--format", "json").stdout)
-    grid = data["sites"][0]["grid"]
+    [grid] = data["grids"]
     assert (grid["g_per_kwh"], grid["country"], grid["year"]) == (380.9, "DEU", 2023)
+    assert grid["source"] == "Germany (DEU) 2023, Ember and Our World in Data via CodeCarbon"
+    assert (data["shared_inputs"]["country"], data["shared_inputs"]["g_per_kwh"]) == \
+        ("DEU", 380.9)
     assert data["sites"][0]["co2_kg"]["before"] == pytest.approx(876 * 0.3809, abs=5e-4)
 
 

@@ -67,8 +67,8 @@ def test_german_price_with_a_decimal_comma_through_the_program():
     proc = run_sunray("savings", "--lang", "de", "--seats", "40", "--price", "0,32",
                       "--country", "DEU", "--format", "json")
     assert proc.returncode == 0, proc.stderr
-    site = json.loads(proc.stdout)["sites"][0]
-    assert site["inputs"]["price"] == 0.32 and site["seats"] == 40
+    data = json.loads(proc.stdout)
+    assert data["shared_inputs"]["price"] == 0.32 and data["sites"][0]["seats"] == 40
     text = run_sunray("savings", "--lang", "de", "--preset", "home", "--price", "0,25").stdout
     assert "0,25" in text
 

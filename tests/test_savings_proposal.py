@@ -63,7 +63,9 @@ def test_readme_example_proposal_runs(tmp_path):
     data = json.loads(run_sunray("savings", "--config", path, "--format", "json").stdout)
     assert [s["name"] for s in data["sites"]] == \
         ["Head office Rotterdam", "Warehouse Venlo", "Branch Antwerp"]
-    assert data["sites"][2]["grid"]["country"] == "BEL"
+    assert data["sites"][2]["inputs"]["country"] == "BEL"
+    assert [(g["country"], g["g_per_kwh"]) for g in data["grids"]] == \
+        [("NLD", 267.6), ("BEL", 138.1)]
     assert data["total"]["seats"] == 157
     assert data["total"]["costs"]["years"] == 5
 

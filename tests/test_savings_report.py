@@ -60,6 +60,22 @@ def test_every_format_parses_and_agrees(outputs):
     assert ATTRIBUTION in page
 
 
+def test_a_sites_inputs_are_the_shared_ones_updated_with_its_own(outputs):
+    from sunray.savings import proposal
+
+    data = json.loads(outputs["json"])
+    shared = data["shared_inputs"]
+    sites, _ = proposal.plan({}, {}, PROPOSAL)
+    for site, given in zip(sites, data["sites"]):
+        assert {**shared, **given["inputs"]} == dict(zip(model.FIELD, model.input_values(site)))
+        assert not shared.keys() & given["inputs"].keys()
+    # Only what differs between the three sites is repeated per site.
+    assert set(data["sites"][0]["inputs"]) == {
+        "seats", "hours_before", "thin_client_hours", "days", "server_watts",
+        "seats_per_server", "pue", "country", "g_per_kwh"}
+    assert (shared["price"], shared["currency"], shared["years"]) == (0.22, "EUR", 5)
+
+
 def test_hostile_names_stay_text_in_every_format(tmp_path):
     evil = "<script>alert(1)</script> | *x* =cmd"
     path = write_yaml(tmp_path, {"title": "<b>t</b>", "customer": "A & B",

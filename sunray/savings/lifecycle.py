@@ -22,11 +22,13 @@ and discount and lifetimes at least the horizon, the horizon benefit is
 years x yearly saving - net investment, as before this model.
 """
 
+import bisect
 import functools
 import itertools
 import math
+import operator
 from dataclasses import dataclass
-from typing import Any, Dict, Iterable, Iterator, List, Optional, Sequence, Tuple
+from typing import Iterable, Iterator, List, Optional, Sequence, Tuple
 
 # Payback is looked for this many years ahead, whatever the horizon.
 PAYBACK_LIMIT = 30
@@ -34,7 +36,7 @@ PAYBACK_LIMIT = 30
 EMBODIED_STUDY_YEARS = 5
 
 
-@dataclass(frozen=True)
+@dataclass  # a value, not frozen only for speed (see model.Site)
 class Devices:
     """What a site buys and avoids, with prices, lifetimes and embodied CO2e."""
 
@@ -54,7 +56,7 @@ class Devices:
     embodied_saving_kg: float = 0.0
 
 
-@dataclass(frozen=True)
+@dataclass  # a value, not frozen only for speed (see model.Site)
 class Costs:
     """Hardware and running money of a site (or the total), and when it pays."""
 
@@ -84,13 +86,6 @@ class Costs:
             return None
         return int(math.ceil(round(self.payback_years * 12, 6)))
 
-    def to_dict(self) -> Dict[str, Any]:
-        d = {k: v for k, v in self.__dict__.items() if k not in ("purchases", "savings")}
-        d["payback_months"] = self.payback_months
-        d["below_zero"] = [[None if x is None else round(x, 3) for x in span]
-                           for span in self.below_zero]
-        return d
-
 
 @functools.lru_cache(maxsize=None)
 def _bought_at(life: float, span: int) -> Tuple[int, ...]:
@@ -118,10 +113,12 @@ def costs(devices: Devices, yearly_money: float, running_cost: float, years: int
             (d.seats, -d.desktop_price, d.desktop_life, -d.desktop_embodied_kg)):
         if not (price or kg):
             continue
-        for t in _bought_at(life, span):
-            purchases[t] += count * price
-            if t < years:
-                embodied -= count * kg
+        bought = _bought_at(life, span)
+        amount = count * price
+        for t in bought:
+            purchases[t] += amount
+        if kg:  # each purchase inside the horizon
+            embodied -= count * kg * bisect.bisect_left(bought, years)
     embodied += d.seats * d.embodied_saving_kg * years / EMBODIED_STUDY_YEARS
     investment = d.seats * d.thin_client_price + d.servers * d.server_price
     avoided = d.seats * d.desktop_price
@@ -216,7 +213,7 @@ def add(costs_list: Sequence[Costs]) -> Costs:
             max(c.years or span for c in costs_list))
 
     def summed(name: str) -> float:
-        return sum(getattr(c, name) for c in costs_list)
+        return sum(map(operator.attrgetter(name), costs_list))
 
     return Costs(summed("investment"), summed("avoided"), summed("net_investment"),
                  summed("yearly_saving"), paid_back, common,

@@ -8,7 +8,8 @@ import csv
 import io
 import json
 import math
-from typing import Any, Callable, Dict, List, Optional, Union
+import operator
+from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple, Union
 
 from . import model
 from .carbon import ATTRIBUTION
@@ -34,19 +35,57 @@ def _r3(d: Dict[str, float], _floor: Callable[[float], int] = math.floor) -> Dic
     return {k: _floor(v * 1000 + 0.5) / 1000 for k, v in d.items()}
 
 
+# The Costs fields machine output carries, in its order (the yearly flows
+# behind the totals stay inside).
+_COST_FIELDS = ("investment", "avoided", "net_investment", "yearly_saving", "payback_years",
+                "years", "horizon_benefit", "horizon_kwh", "horizon_co2_kg", "refresh",
+                "embodied_co2_kg")
+_cost_values = operator.attrgetter(*_COST_FIELDS)
+
+
 def _costs_dict(costs: Optional[model.Costs],
                 _floor: Callable[[float], int] = math.floor) -> Optional[Dict[str, Any]]:
     if costs is None:
         return None
-    return {k: (_floor(v * 1000 + 0.5) / 1000 if type(v) is float else v)
-            for k, v in costs.to_dict().items()}
+    d = {k: (_floor(v * 1000 + 0.5) / 1000 if type(v) is float else v)
+         for k, v in zip(_COST_FIELDS, _cost_values(costs))}
+    d["below_zero"] = [[None if x is None else _round3(x) for x in span]
+                       for span in costs.below_zero]
+    d["payback_months"] = costs.payback_months
+    return d
 
 
 # --- json and yaml ------------------------------------------------------------
 
-def site_dict(result: model.SiteResult,
+def shared_inputs(sites: Sequence[model.Site]) -> Tuple[Dict[str, Any], Tuple[str, ...]]:
+    """The inputs every site has with the same value, and the names of the
+    others, which each site carries itself (10,000 sites need not repeat
+    30 shared values each: a site's inputs are the shared ones updated
+    with its own)."""
+    columns = zip(*map(model.input_values, sites))
+    shared, own = {}, []
+    for name, column in zip(model.FIELD, columns):
+        if column.count(column[0]) == len(column):
+            shared[name] = column[0]
+        else:
+            own.append(name)
+    return shared, tuple(own)
+
+
+def _grids(results: Sequence[model.SiteResult]) -> List[Dict[str, Any]]:
+    """Each country whose grid figure a site uses: figure, year, source."""
+    first: Dict[str, model.Site] = {}
+    for r in results:
+        if r.site.country:
+            first.setdefault(r.site.country, r.site)
+    return [{"country": s.country, "country_name": s.country_name, "year": s.country_year,
+             "g_per_kwh": s.g_per_kwh, "source": grid_source(s)} for s in first.values()]
+
+
+def site_dict(result: model.SiteResult, own: Tuple[str, ...] = tuple(model.FIELD),
               _floor: Callable[[float], int] = math.floor) -> Dict[str, Any]:
-    """One site: its inputs, where its grid figure came from, and its figures."""
+    """One site: its inputs (those named in ``own``; by default all) and
+    its figures."""
     s = result.site
     # The four tables rounded in one pass (10,000 sites: 280,000 numbers);
     # zip stops at each table's last key, so each takes its own numbers.
@@ -59,10 +98,7 @@ def site_dict(result: model.SiteResult,
         "seats": s.seats,
         "servers": _round3(s.server_count),
         "currency": s.currency,
-        "inputs": s.inputs(),
-        "grid": {"g_per_kwh": s.g_per_kwh, "country": s.country,
-                 "country_name": s.country_name or None, "year": s.country_year,
-                 "source": grid_source(s)},
+        "inputs": {name: getattr(s, name) for name in own},
         "kwh_per_seat": tables[0],
         "kwh": tables[1],
         "money": tables[2],
@@ -87,6 +123,7 @@ def _total_dict(t: model.Total) -> Dict[str, Any]:
 def to_dict(proposal: Proposal) -> Dict[str, Any]:
     """The whole proposal as plain data (what json and yaml print)."""
     t = proposal.total
+    shared, own = shared_inputs([r.site for r in proposal.results])
     return {
         "generator": MARKER,
         "title": proposal.title,
@@ -94,7 +131,9 @@ def to_dict(proposal: Proposal) -> Dict[str, Any]:
         "prepared_by": proposal.prepared_by or None,
         "date": proposal.date,
         "servers": proposal.servers,
-        "sites": [site_dict(r) for r in proposal.results],
+        "shared_inputs": shared,
+        "grids": _grids(proposal.results),
+        "sites": [site_dict(r, own) for r in proposal.results],
         "total": _total_dict(t),
         "scenarios": [
             {"name": sc.name, "changes": sc.changes, "total": _total_dict(sc.total)}
