@@ -309,6 +309,7 @@ def plan(savings_settings: Mapping[str, Any], flags: Mapping[str, Optional[str]]
     default_values = {k: v for k, (v, _) in model.DEFAULTS.items()}
     # The layers under the sites' own, merged once per preset (10,000 sites).
     under_sites: Dict[str, Tuple[Dict[str, Any], Dict[str, str], Dict[str, str]]] = {}
+    kinds_by_keys: Dict[Tuple[str, Tuple[str, ...]], Dict[str, str]] = {}
     for index, entry in enumerate(entries):
         here = f"{site_where}[{index}]"
         site_values, site_origin = _layer(entry, here, site_keys)
@@ -326,11 +327,17 @@ def plan(savings_settings: Mapping[str, Any], flags: Mapping[str, Optional[str]]
                 base_kinds.update(dict.fromkeys(layer[0], kind))
             under_sites[preset] = (base, base_origin, base_kinds)
         base, base_origin, base_kinds = under_sites[preset]
-        values, origin, kinds = dict(base), dict(base_origin), dict(base_kinds)
+        values, origin = dict(base), dict(base_origin)
         _merge(values, origin, (site_values, site_origin))
-        kinds.update(dict.fromkeys(site_values, "the proposal's sites"))
         _merge(values, origin, flag_layer)
-        kinds.update(flag_origin)
+        # Sites that give the same keys share one (read-only) dict of sources.
+        kinds_key = (preset, tuple(site_values))
+        kinds = kinds_by_keys.get(kinds_key)
+        if kinds is None:
+            kinds = dict(base_kinds)
+            kinds.update(dict.fromkeys(site_values, "the proposal's sites"))
+            kinds.update(flag_origin)
+            kinds_by_keys[kinds_key] = kinds
         name = values.pop("name", None)
         if name is None and site_name is not None:
             name = model.check_name(site_name, "--site")

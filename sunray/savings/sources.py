@@ -91,12 +91,14 @@ def inputs_and_defaults(results: List[model.SiteResult]) -> List[InputRow]:
     # Sites whose values come from the same places (the same origins,
     # currency and country) are read column by column: 10,000 sites of one
     # proposal are a few such groups, and zip(*rows) does the work in C.
+    # The plan gives sites with the same origins one dict, so its identity
+    # groups them (two equal dicts only make two groups of the same rows).
     groups: Dict[Tuple[Any, ...], List[Tuple[Any, ...]]] = {}
     firsts: Dict[Tuple[Any, ...], model.Site] = {}
     for r in results:
         s = r.site
         # The study's manufacturing figure is an input only where it is used.
-        key = (tuple(s.origin.items()), s.currency, s.country, model.uses_study_embodied(r))
+        key = (id(s.origin), s.currency, s.country, model.uses_study_embodied(r))
         groups.setdefault(key, []).append(getter(s))
         firsts.setdefault(key, s)
     seen: Dict[Tuple[str, Any, str, str], InputRow] = {}
