@@ -47,7 +47,7 @@ def test_office_preset_reproduces_the_posts_and_counts_the_server():
     assert k["server"] <= k["gross_saving"] / 2        # the posts: at most half
     proc = run_sunray("savings", "--preset", "office", "--format", "json")
     data = json.loads(proc.stdout)
-    assert data["sites"][0]["kwh_per_seat"]["before"] == 876
+    assert data["sites"][0]["kwh"]["before"] == 876  # one seat
     assert data["sites"][0]["co2_kg"]["before"] == pytest.approx(394.2)
 
 
@@ -55,7 +55,7 @@ def test_office_server_share_is_settable_and_flagged_above_half():
     proc = run_sunray("savings", "--preset", "office", "--seats-per-server", "5",
                       "--seats", "5", "--format", "json")
     data = json.loads(proc.stdout)
-    assert data["sites"][0]["kwh_per_seat"]["server"] == pytest.approx(1051.2)
+    assert data["sites"][0]["kwh"]["server"] / 5 == pytest.approx(1051.2)  # per seat
     assert any("above the posts' rule of thumb" in n for n in data["notes"])
     assert any("no net saving" in n for n in data["notes"])
 
