@@ -157,6 +157,15 @@ def test_model_checks_name_the_value_and_range():
         model.check("price", float("nan"), "x")
     with pytest.raises(UsageError, match="printable"):
         model.check("currency", "EU\nR", "x")
+    # The quick way for the usual numbers keeps every rule of the long one.
+    assert model.check("seats", 3.0, "x") == 3 and type(model.check("seats", 3.0, "x")) is int
+    assert type(model.check("pue", 1, "x")) is int and model.check("pue", 1.25, "x") == 1.25
+    for name, value, problem in (("seats", True, "not a number"), ("seats", 2.5, "whole number"),
+                                 ("pue", float("inf"), "not a finite number"),
+                                 ("running_cost", -1e7, "out of range"),
+                                 ("currency", 5, "expected text")):
+        with pytest.raises(UsageError, match=problem):
+            model.check(name, value, "x")
 
 
 def test_mixed_currencies_are_not_added_up(tmp_path):

@@ -103,6 +103,7 @@ FIELDS = (
           "Manufacturing CO2e avoided per workplace (without per-device figures)"),
 )
 FIELD = {f.name: f for f in FIELDS}
+_NUMBERS = ("int", "number")
 COST_FIELDS = ("thin_client_price", "server_price", "desktop_price")
 HOURS_PER_YEAR = 24 * 365
 
@@ -171,13 +172,19 @@ def check(name: str, value: Any, where: str, shown: Optional[str] = None) -> Uni
     """``value`` for field ``name`` if allowed, else a UsageError that names
     where it came from, the value (``shown``: as typed) and the allowed range."""
     f = FIELD[name]
+    # The usual value first, at once: a number of the field's kind in range
+    # (NaN compares false, so it goes the long way below).
+    kind = type(value)
+    if ((kind is int and f.kind in _NUMBERS) or (kind is float and f.kind == "number")) \
+            and f.low <= value <= f.high:
+        return value
 
     def refused(problem: str) -> UsageError:
         # Worded only when refused: 10,000 sites are 350,000 checks.
         said = f"{where} {shown}" if shown is not None else f"{where} = {value!r}"
         return UsageError(f"{said}: {problem}")
 
-    if f.kind in ("int", "number"):
+    if f.kind in _NUMBERS:
         if isinstance(value, bool) or not isinstance(value, (int, float)):
             raise refused(f"not a number; {f.allowed()}")
         if math.isnan(value) or math.isinf(value):
@@ -275,7 +282,8 @@ class Site:
 
     @property
     def has_costs(self) -> bool:
-        return any(getattr(self, n) is not None for n in COST_FIELDS) or self.running_cost != 0
+        return (self.thin_client_price is not None or self.server_price is not None
+                or self.desktop_price is not None or self.running_cost != 0)
 
     @property
     def server_count(self) -> float:

@@ -82,9 +82,9 @@ def _grids(results: Sequence[model.SiteResult]) -> List[Dict[str, Any]]:
              "g_per_kwh": s.g_per_kwh, "source": grid_source(s)} for s in first.values()]
 
 
-def site_dict(result: model.SiteResult, own: Tuple[str, ...] = tuple(model.FIELD),
+def site_dict(result: model.SiteResult, own: Tuple[str, ...],
               _floor: Callable[[float], int] = math.floor) -> Dict[str, Any]:
-    """One site: its inputs (those named in ``own``; by default all) and
+    """One site: its inputs named in ``own`` (the others are shared) and
     its figures for all its seats (per seat: divide by ``seats``; 10,000
     sites write 70,000 fewer numbers)."""
     s = result.site
@@ -156,7 +156,8 @@ def to_json(proposal: Proposal) -> str:
     d = to_dict(proposal)
     sites = d.pop("sites")
     head = json.dumps(d, indent=2)
-    rows = ",\n    ".join(map(json.dumps, sites))
+    # Plain data has no cycles: the encoder need not look for them, per site.
+    rows = ",\n    ".join(map(json.JSONEncoder(check_circular=False).encode, sites))
     return head[:-2] + ',\n  "sites": [\n    ' + rows + "\n  ]\n}\n"
 
 
@@ -174,7 +175,8 @@ def to_yaml(proposal: Proposal) -> str:
     dumper = getattr(yaml, "CSafeDumper", yaml.SafeDumper)
     head = yaml.dump(d, Dumper=dumper, sort_keys=False, allow_unicode=True,
                      default_flow_style=False, width=100)
-    rows = "".join(f"- {json.dumps(site, ensure_ascii=False)}\n" for site in sites)
+    encode = json.JSONEncoder(check_circular=False, ensure_ascii=False).encode
+    rows = "".join(f"- {encode(site)}\n" for site in sites)
     return head + "sites:\n" + rows
 
 
