@@ -293,7 +293,6 @@ class Site:
         return float(math.ceil(self.seats / self.seats_per_server - 1e-9))
 
 
-
 # A Site's input values in the order of FIELD, as a tuple.
 input_values = operator.attrgetter(*FIELD)
 

@@ -420,12 +420,12 @@ def _without_cycle_collector() -> Iterator[None]:
     """Python's cycle collector paused: a proposal's figures are millions of
     small objects and no cycles, which the collector walked again and again
     (10,000 sites: 0.1 s of about 1 s). Reference counting still frees them."""
-    paused = gc.isenabled()
+    was_enabled = gc.isenabled()
     gc.disable()
     try:
         yield
     finally:
-        if paused:
+        if was_enabled:
             gc.enable()
 
 
