@@ -23,7 +23,9 @@ with a fixed seed) to fit CI's budget; SUNRAY_CRASH_POINTS=all runs every
 point, SUNRAY_CRASH_POINTS=N at most N per task (docs/development.md).
 """
 
+import json
 import os
+import re
 import shutil
 import subprocess
 from dataclasses import dataclass, field
@@ -43,6 +45,7 @@ from crash_support import (
     same_call,
     sample,
     snapshot,
+    sunray_argv,
     torn_targets,
     trace_clean,
     volatile,
@@ -272,3 +275,65 @@ def _run_reverts(reverts: List[List[str]], env: Dict[str, str]) -> List[str]:
 def _last_line(text: str) -> str:
     lines = text.strip().splitlines()
     return lines[-1] if lines else ""
+
+
+def test_an_io_error_on_one_module_keeps_the_old_set_whole(tmp_path):
+    """Case 9 with a real I/O error: strace makes the rename that puts the
+    third of four new .ko files in place fail with EIO (in the program's own
+    process; the builds run untouched). The kernel keeps its old set whole,
+    nothing staged is left, the run names the file and the cause in one line
+    (exit 1), and a rerun installs the new set."""
+    need_root()
+    need("strace")
+    work = tmp_path / "work"
+    for part in ("root", "tmp", "home"):
+        (work / part).mkdir(parents=True)
+    root = work / "root"
+    modules_tree(root)
+    env = env_for(work)
+    forward = _with_root(["rebuild-modules"], root)
+    first = run_plain(forward, env)
+    assert first.returncode == 0, first.stderr
+    dest = root / "lib/modules" / kernel() / "extra/sunray"
+    old = _module_files(dest)
+    record_path = root / "var/lib/sunray/modules" / f"{kernel()}.json"
+    old_record = json.loads(record_path.read_text())
+    assert len(old) == 4
+    # New sources: every module is built again, into different bytes.
+    for source in (root / "usr/src/SUNWut").glob("*/*.c"):
+        with open(source, "a") as f:
+            f.write('MODULE_INFO(sunray_test_revision, "2");\n')
+    pristine = tmp_path / "pristine"
+    fresh_copy(work, pristine)
+    proc, traced = trace_clean(forward, env, tmp_path / "clean.trace")
+    assert proc.returncode == 0, proc.stderr
+    new = _module_files(dest)
+    assert set(new) == set(old) and all(new[n] != old[n] for n in new)
+    installs = [(p, m.group(1)) for p in traced.points
+                for m in [re.search(r'"[^"]*/extra/sunray/(\w+\.ko)"\) = 0$', p.call)]
+                if p.syscall.startswith("rename") and m]
+    assert sorted(name for _, name in installs) == sorted(new), installs
+    point, failing = installs[2]
+
+    fresh_copy(pristine, work)
+    injected = subprocess.run(
+        ["strace", "-q", "-o", "/dev/null", "-e", f"trace={point.syscall}",
+         "-e", f"inject={point.syscall}:error=EIO:when={point.nth}", *sunray_argv(forward)],
+        capture_output=True, text=True, env=env, cwd=REPO, timeout=600)
+    assert injected.returncode == 1, injected.stderr
+    assert "Traceback" not in injected.stderr
+    assert injected.stderr.strip().splitlines()[-1] == (
+        f"sunray: install failed: /lib/modules/{kernel()}/extra/sunray/{failing}: "
+        "Input/output error")
+    assert _module_files(dest) == old
+    assert sorted(os.listdir(dest)) == sorted(old)  # nothing staged or kept aside is left
+    assert json.loads(record_path.read_text())["modules"] == old_record["modules"]
+
+    rerun = run_plain(forward, env)
+    assert rerun.returncode == 0, rerun.stderr
+    assert _module_files(dest) == new
+    assert not [p for p in root.rglob("*") if p.name.endswith(".sunray-tmp")]
+
+
+def _module_files(dest: Path) -> Dict[str, bytes]:
+    return {p.name: p.read_bytes() for p in sorted(dest.glob("*.ko"))}
