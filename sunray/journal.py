@@ -7,11 +7,13 @@ never in a dry run. Entering it
 1. takes the one lock (``sunray.runlock.RunLock``, making the state
    directory if need be);
 2. looks for ``<state_dir>/journal.json``: one left there is an unfinished
-   run (its holder is gone, since we hold the lock), and its temporary
-   files (``.NAME.<random>.sunray-tmp``) are removed from the directories it
-   names, from ours and from the state directory;
-3. writes our own journal (task, argv, pid, start, the planned targets and
-   the directories our temporary files go to) before the first write.
+   run (its holder is gone, since we hold the lock). The processes it
+   started that still run are stopped (``sunray.runprocs``), and its
+   temporary files (``.NAME.<random>.sunray-tmp``) are removed from the
+   directories it names, from ours and from the state directory;
+3. writes our own journal (task, run id, argv, pid, start, the planned
+   targets and the directories our temporary files go to) before the
+   first write; every process the run starts from then on carries the id.
 
 Leaving it removes our temporary files (none, unless a step failed oddly)
 and the journal, then drops the lock; a revert also removes the state
@@ -36,7 +38,7 @@ import sys
 import time
 from typing import Any, Dict, Iterable, List, Optional, Tuple
 
-from . import statedir, tasklist
+from . import runprocs, statedir, tasklist
 from .errors import JobFailed, UsageError
 from .report import Check
 from .rootfs import Root
@@ -67,6 +69,7 @@ class Journal:
         self.lock: Optional[RunLock] = None
         self.outer: Optional["Journal"] = None
         self.entry: Dict[str, Any] = {}
+        self.env_before: Optional[str] = None  # SUNRAY_RUN before ours (runprocs)
 
     # -- entering ----------------------------------------------------------
     def __enter__(self) -> "Journal":
@@ -115,10 +118,13 @@ class Journal:
                 f"an interrupted run was found ({previous.get('task', '?')}, pid "
                 f"{previous.get('pid', '?')}, started {previous.get('started', '?')}); "
                 "its temporary files were removed and this run finishes its work")
+            self._stop_processes(previous)
         self._clean(previous.get("dirs", []))
+        run_id = runprocs.new_run_id()
         self.entry = {
             "task": self.task,
             "pid": os.getpid(),
+            "run": run_id,
             "argv": [str(a) for a in sys.argv],
             "started": time.strftime("%Y-%m-%dT%H:%M:%S"),
             "targets": [],
@@ -126,7 +132,25 @@ class Journal:
         }
         self.add(list(previous.get("targets", [])) + self.targets,
                  list(previous.get("dirs", [])))
+        # Every process started from now on carries the run's id (runprocs).
+        self.env_before = os.environ.get(runprocs.ENV)
+        os.environ[runprocs.ENV] = run_id
         _OPEN.append(self)
+
+    def _stop_processes(self, previous: Dict[str, Any]) -> None:
+        """Stop what a killed run left running (make, depmod) before its
+        leftovers are cleaned up and this run starts its own work."""
+        run_id = runprocs.valid_run_id(previous.get("run"))
+        if run_id is None:  # a journal of an older version, or a damaged one
+            return
+        try:
+            stopped = runprocs.stop_run(run_id)
+        except TimeoutError as e:
+            raise JobFailed(f"processes of the interrupted run did not stop: {e}; "
+                            "nothing was changed") from None
+        if stopped:
+            self.notes.append("stopped what the interrupted run had left running: "
+                              + ", ".join(stopped))
 
     def add(self, targets: Iterable[str], dirs: Iterable[str] = ()) -> None:
         """Add planned targets (and the directories of their temporary
@@ -153,6 +177,10 @@ class Journal:
         try:
             if self.outer is None:
                 _OPEN.remove(self)
+                if self.env_before is None:
+                    os.environ.pop(runprocs.ENV, None)
+                else:
+                    os.environ[runprocs.ENV] = self.env_before
                 self._clean(self.entry.get("dirs", []))
                 try:
                     os.unlink(self._path())

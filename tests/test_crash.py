@@ -27,7 +27,9 @@ import json
 import os
 import re
 import shutil
+import signal
 import subprocess
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Dict, List
@@ -337,3 +339,54 @@ def test_an_io_error_on_one_module_keeps_the_old_set_whole(tmp_path):
 
 def _module_files(dest: Path) -> Dict[str, bytes]:
     return {p.name: p.read_bytes() for p in sorted(dest.glob("*.ko"))}
+
+
+def test_a_rerun_stops_the_build_a_killed_run_left_running(tmp_path):
+    """A rebuild killed mid-build leaves its make running (an orphan that
+    would go on writing into the tree); the next run stops it before it
+    starts its own work, then converges. The make here is a stand-in that
+    only sleeps, so that it is surely still running at the rerun."""
+    need_root()
+    work = tmp_path / "work"
+    for part in ("root", "tmp", "home"):
+        (work / part).mkdir(parents=True)
+    root = work / "root"
+    modules_tree(root)
+    env = env_for(work, SMALL_BUILD)
+    forward = _with_root(["rebuild-modules"], root)
+    shim, started = tmp_path / "shim", tmp_path / "make.pid"
+    shim.mkdir()
+    (shim / "make").write_text(f"#!/bin/sh\necho $$ > {started}\nexec sleep 300\n")
+    os.chmod(shim / "make", 0o755)
+    killed = subprocess.Popen(sunray_argv(forward), env=dict(env, PATH=f"{shim}:{env['PATH']}"),
+                              cwd=REPO, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    orphan = None
+    try:
+        deadline = time.monotonic() + 120
+        while not started.exists() or not started.read_text().strip():
+            assert killed.poll() is None and time.monotonic() < deadline, "make never started"
+            time.sleep(0.05)
+        orphan = int(started.read_text())
+        killed.kill()
+        killed.wait()
+        assert _running(orphan)  # the run is gone, its build goes on
+        rerun = run_plain(forward, env)
+        assert rerun.returncode == 0, rerun.stderr
+        assert "stopped what the interrupted run had left running: " in rerun.stdout
+        assert f"({orphan})" in rerun.stdout
+        assert not _running(orphan)
+        assert _module_files(root / "lib/modules" / kernel() / "extra/sunray")
+    finally:
+        if killed.poll() is None:
+            killed.kill()
+        if orphan is not None and _running(orphan):
+            os.kill(orphan, signal.SIGKILL)
+
+
+def _running(pid: int) -> bool:
+    """Alive and not a zombie (an orphan's new parent may not collect it)."""
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            return f.read().rpartition(")")[2].split()[0] not in ("Z", "X")
+    except OSError:
+        return False

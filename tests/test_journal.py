@@ -4,10 +4,13 @@ cleaned up by the next run or revert; the journal exists only during a run."""
 import json
 import os
 import shutil
+import signal
+import subprocess
 
 import pytest
 from conftest import FIXTURES, run_sunray, tree_snapshot
 
+from sunray import runprocs
 from sunray.journal import JOURNAL, Journal
 from sunray.rootfs import Root
 
@@ -208,3 +211,72 @@ def test_a_journal_that_is_a_symlink_is_not_followed(sandbox, tmp_path):
     (sandbox / STATE / JOURNAL).symlink_to(secret)
     row = _doctor_journal_row(sandbox)
     assert row["status"] == "warn" and "not a regular file" in row["detail"]
+
+
+def _sleeper(run_id):
+    """A process started by run ``run_id`` (as make would be), still running."""
+    env = dict(os.environ, SUNRAY_RUN=run_id)
+    return subprocess.Popen(["sleep", "300"], env=env)
+
+
+def test_a_rerun_stops_what_a_killed_run_left_running(sandbox):
+    # A build or a depmod of a killed run must not go on writing while the next run works.
+    _cron(sandbox)
+    run_id, other_id = runprocs.new_run_id(), runprocs.new_run_id()
+    left = _sleeper(run_id)
+    strangers = [_sleeper(other_id), _sleeper(run_id + "0"),
+                 subprocess.Popen(["sleep", "300"])]
+    try:
+        _leave_a_killed_run(sandbox)
+        entry = json.loads((sandbox / STATE / JOURNAL).read_text())
+        (sandbox / STATE / JOURNAL).write_text(json.dumps(dict(entry, run=run_id)))
+        proc = run_sunray("patch-tmpwatch", "--root", sandbox)
+        assert proc.returncode == 0, proc.stderr
+        assert f"stopped what the interrupted run had left running: sleep ({left.pid})" \
+            in proc.stdout
+        assert left.wait(timeout=5) == -signal.SIGKILL
+        assert all(p.poll() is None for p in strangers)  # other runs', and no run's
+    finally:
+        for p in [left] + strangers:
+            p.kill()
+            p.wait()
+
+
+def test_a_run_id_from_a_journal_selects_nothing_unless_it_is_ours(sandbox):
+    for bad in ("", "PATH=/usr/bin", "a" * 31, "A" * 32, "0" * 32 + "\n", 12, None):
+        assert runprocs.valid_run_id(bad) is None
+    assert runprocs.valid_run_id("0123456789abcdef" * 2) == "0123456789abcdef" * 2
+    sleeper = subprocess.Popen(["sleep", "300"], env=dict(os.environ, SUNRAY_RUN="PATH=/x"))
+    try:
+        _cron(sandbox)
+        _leave_a_killed_run(sandbox)
+        entry = json.loads((sandbox / STATE / JOURNAL).read_text())
+        (sandbox / STATE / JOURNAL).write_text(json.dumps(dict(entry, run="PATH=/x")))
+        proc = run_sunray("patch-tmpwatch", "--root", sandbox)
+        assert proc.returncode == 0, proc.stderr
+        assert "stopped" not in proc.stdout and sleeper.poll() is None
+    finally:
+        sleeper.kill()
+        sleeper.wait()
+
+
+def test_every_process_a_run_starts_carries_its_id(sandbox):
+    root = Root(sandbox)
+    assert "SUNRAY_RUN" not in os.environ
+    with Journal(root, {}, "apply", hold=True):
+        run_id = json.loads((sandbox / STATE / JOURNAL).read_text())["run"]
+        assert runprocs.valid_run_id(run_id) == run_id
+        with Journal(root, {}, "esd-dir", ["/tmp/.esd"]):  # a step: the same run
+            shown = subprocess.run(["sh", "-c", "echo $SUNRAY_RUN"], capture_output=True,
+                                   text=True, check=True).stdout.strip()
+        assert shown == run_id
+        sleeper = _sleeper(run_id)
+        try:
+            assert runprocs.processes_of(run_id) == [sleeper.pid]
+            assert runprocs.stop_run(run_id) == [f"sleep ({sleeper.pid})"]
+            assert sleeper.wait(timeout=5) == -signal.SIGKILL
+            assert runprocs.processes_of(run_id) == []  # a zombie is not running
+        finally:
+            sleeper.kill()
+            sleeper.wait()
+    assert "SUNRAY_RUN" not in os.environ
