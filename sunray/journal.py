@@ -294,15 +294,18 @@ def check_journal(root: Root, settings: Dict[str, Any]) -> List[Check]:
     if _lock_held(os.path.join(str(made.host), LOCK_NAME)):
         return [Check("journal", title, "ok", f"a run of {task or 'a task'} is under way "
                       f"(since {started})")]
+    run_id = runprocs.valid_run_id(entry.get("run"))
+    left = runprocs.running(run_id) if run_id else []
+    still = f"; still running: {', '.join(left)} (the next run stops them)" if left else ""
     if task is None:
         return [Check("journal", title, "warn",
-                      f"{server_path}: an interrupted run left its journal (task unknown)",
+                      f"{server_path}: an interrupted run left its journal (task unknown){still}",
                       "run the task you last ran again (or its --revert); the run cleans up")]
     finish, undo = _fixes(task, _kernels(entry))
     fix = f"{finish} (finishes it)" + (f", or {undo} (undoes it)" if undo else "")
     return [Check("journal", title, "warn",
-                  f"{server_path}: a run of `sunray {task}` started {started} was interrupted",
-                  fix)]
+                  f"{server_path}: a run of `sunray {task}` started {started} was "
+                  f"interrupted{still}", fix)]
 
 
 # Tasks whose --revert undoes them (the others are undone by another task).

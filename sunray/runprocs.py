@@ -67,12 +67,19 @@ def _running(proc_dir: str) -> bool:
     return bool(state) and state[0] not in ("Z", "X")
 
 
-def _name(pid: int) -> str:
+def _label(pid: int) -> str:
+    """"NAME (PID)" of a process, for messages."""
     try:
         with open(f"/proc/{pid}/comm") as f:
-            return f.read().strip() or "?"
+            name = f.read().strip() or "?"
     except OSError:
-        return "?"
+        name = "?"
+    return f"{name} ({pid})"
+
+
+def running(run_id: str) -> List[str]:
+    """"NAME (PID)" of each live process of run ``run_id``."""
+    return [_label(pid) for pid in processes_of(run_id)]
 
 
 def stop_run(run_id: str) -> List[str]:
@@ -87,11 +94,11 @@ def stop_run(run_id: str) -> List[str]:
         if not pids:
             return stopped
         if time.monotonic() > deadline:
-            raise TimeoutError(", ".join(f"{_name(p)} ({p})" for p in pids))
+            raise TimeoutError(", ".join(map(_label, pids)))
         for pid in pids:
             if pid not in seen:
                 seen.add(pid)
-                stopped.append(f"{_name(pid)} ({pid})")
+                stopped.append(_label(pid))
             try:
                 os.kill(pid, signal.SIGKILL)
             except ProcessLookupError:

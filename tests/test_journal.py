@@ -230,6 +230,8 @@ def test_a_rerun_stops_what_a_killed_run_left_running(sandbox):
         _leave_a_killed_run(sandbox)
         entry = json.loads((sandbox / STATE / JOURNAL).read_text())
         (sandbox / STATE / JOURNAL).write_text(json.dumps(dict(entry, run=run_id)))
+        assert _doctor_journal_row(sandbox)["detail"].endswith(
+            f"was interrupted; still running: sleep ({left.pid}) (the next run stops them)")
         proc = run_sunray("patch-tmpwatch", "--root", sandbox)
         assert proc.returncode == 0, proc.stderr
         assert f"stopped what the interrupted run had left running: sleep ({left.pid})" \
