@@ -69,6 +69,7 @@ def main():
     n = int(sys.argv[1]) if len(sys.argv) > 1 else 10_000
     # An installed copy has its byte code; a checkout run with
     # PYTHONDONTWRITEBYTECODE would compile every changed module on each run.
+    # (This writes the .pyc files into the checkout's __pycache__ anyway.)
     compileall.compile_dir(str(REPO / "sunray"), quiet=1)
     data = generated_proposal(n)
     ok = True

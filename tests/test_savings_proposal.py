@@ -110,6 +110,7 @@ BAD_YAML = [
     ({"sites": [{"name": "A", "hours_before": 25}]}, ["sites[0].hours_before = 25", "0..24"]),
     ({"sites": [{"name": "A", "seats": "ten"}]}, ["sites[0].seats = 'ten'", "not a number"]),
     ({"sites": [{"name": "A", "seats": True}]}, ["sites[0].seats = True", "not a number"]),
+    ({"sites": [{"name": "A", "seats": 10 ** 400}]}, ["sites[0].seats = 1000", "out of range"]),
     ({"sites": [{"name": "A", "pue": 0.5}]}, ["sites[0].pue = 0.5", "1..3"]),
     ({"sites": [{"name": "A", "watts": 100}]}, ["sites[0]: unknown key 'watts'", "desktop_watts"]),
     ({"sites": [{"name": "A", "seats": 1}, {"name": "A", "seats": 2}]}, ["sites[1].name = 'A'", "unique"]),

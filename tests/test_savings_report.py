@@ -90,3 +90,24 @@ def test_hostile_names_stay_text_in_every_format(tmp_path):
     rows = list(csv.reader(io.StringIO(
         run_sunray("savings", "--config", hostile_csv, "--format", "csv").stdout)))
     assert rows[1][1] == "'=HYPERLINK(1)"
+
+
+def test_the_order_of_a_sites_keys_changes_no_output(tmp_path):
+    # Sites whose values come from the same places list their inputs alike,
+    # whatever order each gives its keys in (the inputs list groups them).
+    sites = [{"name": "A", "seats": 10, "price": 0.30}, {"name": "C", "seats": 10},
+             {"name": "B", "seats": 10, "price": 0.22}]
+    reordered = sites[:2] + [{"price": 0.22, "seats": 10, "name": "B"}]
+    outputs = []
+    for i, listed in enumerate((sites, reordered)):
+        path = write_yaml(tmp_path, {"defaults": {"price": 0.22}, "sites": listed}, f"{i}.yaml")
+        outputs.append(run_sunray("savings", "--config", path, "--format", "json").stdout)
+    assert outputs[0] == outputs[1]
+
+
+def test_a_value_written_two_ways_stays_each_sites(tmp_path):
+    path = write_yaml(tmp_path, {"sites": [{"name": "A", "seats": 2, "desktop_watts": 85},
+                                           {"name": "B", "seats": 2, "desktop_watts": 85.0}]})
+    data = json.loads(run_sunray("savings", "--config", path, "--format", "json").stdout)
+    assert "desktop_watts" not in data["shared_inputs"]
+    assert [s["inputs"]["desktop_watts"] for s in data["sites"]] == [85, 85.0]

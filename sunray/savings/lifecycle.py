@@ -22,7 +22,6 @@ and discount and lifetimes at least the horizon, the horizon benefit is
 years x yearly saving - net investment, as before this model.
 """
 
-import bisect
 import functools
 import itertools
 import math
@@ -113,12 +112,11 @@ def costs(devices: Devices, yearly_money: float, running_cost: float, years: int
             (d.seats, -d.desktop_price, d.desktop_life, -d.desktop_embodied_kg)):
         if not (price or kg):
             continue
-        bought = _bought_at(life, span)
-        amount = count * price
-        for t in bought:
+        amount, made = count * price, count * kg
+        for t in _bought_at(life, span):
             purchases[t] += amount
-        if kg:  # each purchase inside the horizon
-            embodied -= count * kg * bisect.bisect_left(bought, years)
+            if t < years:
+                embodied -= made
     embodied += d.seats * d.embodied_saving_kg * years / EMBODIED_STUDY_YEARS
     investment = d.seats * d.thin_client_price + d.servers * d.server_price
     avoided = d.seats * d.desktop_price

@@ -187,7 +187,7 @@ def check(name: str, value: Any, where: str, shown: Optional[str] = None) -> Uni
     if f.kind in _NUMBERS:
         if isinstance(value, bool) or not isinstance(value, (int, float)):
             raise refused(f"not a number; {f.allowed()}")
-        if math.isnan(value) or math.isinf(value):
+        if isinstance(value, float) and (math.isnan(value) or math.isinf(value)):
             raise refused(f"not a finite number; {f.allowed()}")
         if f.kind == "int":
             if value != int(value):
@@ -278,12 +278,13 @@ class Site:
     # ceil(seats / seats per server); a number = its share of a shared pool.
     servers: Optional[float] = None
     # Where each input came from: {field: "preset office", "--price", ...}.
+    # Shared by the sites of a proposal whose values come from the same
+    # places: read it, never change it.
     origin: Dict[str, str] = field(default_factory=dict, compare=False)
 
     @property
     def has_costs(self) -> bool:
-        return (self.thin_client_price is not None or self.server_price is not None
-                or self.desktop_price is not None or self.running_cost != 0)
+        return self.running_cost != 0 or _cost_inputs(self) != _NO_COST_INPUTS
 
     @property
     def server_count(self) -> float:
@@ -295,6 +296,8 @@ class Site:
 
 # A Site's input values in the order of FIELD, as a tuple.
 input_values = operator.attrgetter(*FIELD)
+_cost_inputs = operator.attrgetter(*COST_FIELDS)
+_NO_COST_INPUTS = (None,) * len(COST_FIELDS)
 
 
 def device_embodied(site: Site) -> bool:

@@ -65,7 +65,8 @@ def shared_inputs(sites: Sequence[model.Site]) -> Tuple[Dict[str, Any], Tuple[st
     columns = zip(*map(model.input_values, sites))
     shared, own = {}, []
     for name, column in zip(model.FIELD, columns):
-        if column.count(column[0]) == len(column):
+        # The same value written the same way (85 and 85.0 stay each site's).
+        if column.count(column[0]) == len(column) and len(set(map(type, column))) == 1:
             shared[name] = column[0]
         else:
             own.append(name)
