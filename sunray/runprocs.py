@@ -5,8 +5,8 @@ While a run's journal is open, every process the toolkit starts inherits
 rpmbuild): the journal records the id. A run killed mid-build leaves them
 running, and a build or a depmod of a dead run must not go on writing into
 the tree while the next run works on it. The next run (holding the lock)
-finds them by that exact variable in /proc/PID/environ and stops them with
-SIGKILL, as their run was stopped, before it cleans up.
+finds them by that exact variable in /proc/PID/environ, freezes them and
+then kills them (SIGKILL, as their run was stopped), before it cleans up.
 
 The id comes from a file on disk, so it is checked before use: only an id
 of the form we write selects processes, never a variable another program
@@ -17,7 +17,7 @@ import os
 import re
 import signal
 import time
-from typing import List, Optional
+from typing import Dict, List, Optional, Tuple
 
 ENV = "SUNRAY_RUN"
 _RUN_ID = re.compile(r"[0-9a-f]{32}")
@@ -35,36 +35,34 @@ def valid_run_id(value: object) -> Optional[str]:
     return value if isinstance(value, str) and _RUN_ID.fullmatch(value) else None
 
 
-def processes_of(run_id: str, proc: str = "/proc") -> List[int]:
+def processes_of(run_id: str) -> List[int]:
     """The pids of the live processes started by run ``run_id`` (not us)."""
+    return [pid for pid, (_, marked) in _live(run_id).items() if marked]
+
+
+def _live(run_id: str) -> Dict[int, Tuple[int, bool]]:
+    """{pid: (parent pid, carries the run's id)} of every live process but
+    us (a zombie, dead and waiting for its parent, is not live)."""
     needle = f"{ENV}={run_id}".encode("ascii")
-    found = []
+    found = {}
     try:
-        names = os.listdir(proc)
+        names = os.listdir("/proc")
     except OSError:  # no /proc: nothing can be found, nothing is stopped
-        return []
+        return {}
     for name in names:
         if not name.isdigit() or int(name) == os.getpid():
             continue
         try:
-            with open(os.path.join(proc, name, "environ"), "rb") as f:
+            with open(f"/proc/{name}/stat") as f:
+                # "pid (comm) S ppid ...": comm may hold spaces and parentheses.
+                state, ppid = f.read().rpartition(")")[2].split()[:2]
+            with open(f"/proc/{name}/environ", "rb") as f:
                 environ = f.read()
-        except OSError:  # gone meanwhile, or not ours to read
+        except (OSError, ValueError):  # gone meanwhile, or not ours to read
             continue
-        if needle in environ.split(b"\0") and _running(os.path.join(proc, name)):
-            found.append(int(name))
+        if state not in ("Z", "X"):
+            found[int(name)] = (int(ppid), needle in environ.split(b"\0"))
     return found
-
-
-def _running(proc_dir: str) -> bool:
-    """Not a zombie (dead, waiting for its parent to collect it)."""
-    try:
-        with open(os.path.join(proc_dir, "stat")) as f:
-            # "pid (comm) S ...": comm may hold spaces and parentheses.
-            state = f.read().rpartition(")")[2].split()[:1]
-    except OSError:
-        return False
-    return bool(state) and state[0] not in ("Z", "X")
 
 
 def _label(pid: int) -> str:
@@ -83,24 +81,37 @@ def running(run_id: str) -> List[str]:
 
 
 def stop_run(run_id: str) -> List[str]:
-    """Stop (SIGKILL) every process of run ``run_id``, those it starts
-    meanwhile too, and wait until they are gone; "NAME (PID)" of each.
-    Raises TimeoutError when some are still there after WAIT_SECONDS."""
-    stopped: List[str] = []
-    seen = set()
+    """Stop every process of run ``run_id`` and wait until they are gone;
+    "NAME (PID)" of each. TimeoutError when some are still there after
+    WAIT_SECONDS.
+
+    First each is frozen (SIGSTOP), with every child of a frozen one, until
+    a look finds no more: a frozen make starts no compiler, and a child
+    caught between fork and exec (its environment not readable yet) is
+    found by its parent. Then all of them get SIGKILL."""
+    frozen: Dict[int, str] = {}
+    while True:
+        new = [pid for pid, (ppid, marked) in _live(run_id).items()
+               if pid not in frozen and (marked or ppid in frozen)]
+        if not new:
+            break
+        for pid in new:
+            frozen[pid] = _label(pid)
+            _signal(pid, signal.SIGSTOP)
+    for pid in frozen:
+        _signal(pid, signal.SIGKILL)
     deadline = time.monotonic() + WAIT_SECONDS
     while True:
-        pids = processes_of(run_id)
-        if not pids:
-            return stopped
+        left = [pid for pid in _live(run_id) if pid in frozen]
+        if not left:
+            return list(frozen.values())
         if time.monotonic() > deadline:
-            raise TimeoutError(", ".join(map(_label, pids)))
-        for pid in pids:
-            if pid not in seen:
-                seen.add(pid)
-                stopped.append(_label(pid))
-            try:
-                os.kill(pid, signal.SIGKILL)
-            except ProcessLookupError:
-                pass
+            raise TimeoutError(", ".join(frozen[pid] for pid in left))
         time.sleep(0.02)
+
+
+def _signal(pid: int, sig: int) -> None:
+    try:
+        os.kill(pid, sig)
+    except ProcessLookupError:  # gone meanwhile
+        pass

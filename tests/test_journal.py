@@ -6,6 +6,7 @@ import os
 import shutil
 import signal
 import subprocess
+import time
 
 import pytest
 from conftest import FIXTURES, run_sunray, tree_snapshot
@@ -274,6 +275,10 @@ def test_every_process_a_run_starts_carries_its_id(sandbox):
         assert shown == run_id
         sleeper = _sleeper(run_id)
         try:
+            # Just after exec the kernel may not show the new environment yet.
+            deadline = time.monotonic() + 5
+            while not runprocs.processes_of(run_id) and time.monotonic() < deadline:
+                time.sleep(0.01)
             assert runprocs.processes_of(run_id) == [sleeper.pid]
             assert runprocs.stop_run(run_id) == [f"sleep ({sleeper.pid})"]
             assert sleeper.wait(timeout=5) == -signal.SIGKILL
@@ -282,3 +287,38 @@ def test_every_process_a_run_starts_carries_its_id(sandbox):
             sleeper.kill()
             sleeper.wait()
     assert "SUNRAY_RUN" not in os.environ
+
+
+def test_a_stop_catches_what_the_run_starts_meanwhile_and_children_by_their_parent(tmp_path):
+    # A shell of the run that keeps starting processes (as make starts
+    # compilers), one of them with its environment cleared: frozen first, so
+    # none escapes; the cleared one is found by its parent.
+    run_id = runprocs.new_run_id()
+    cleared = tmp_path / "cleared.pid"
+    script = (f"env -i sleep 300 & echo $! > {cleared}; "
+              "while :; do sleep 300 & sleep 0.01; done")
+    shell = subprocess.Popen(["sh", "-c", script], env=dict(os.environ, SUNRAY_RUN=run_id))
+    try:
+        deadline = time.monotonic() + 5
+        while (len(runprocs.processes_of(run_id)) < 3 or not cleared.exists()) \
+                and time.monotonic() < deadline:
+            time.sleep(0.01)
+        orphan = int(cleared.read_text())
+        stopped = runprocs.stop_run(run_id)
+        assert f"sh ({shell.pid})" in stopped and len(stopped) >= 4
+        assert any(label.endswith(f" ({orphan})") for label in stopped)
+        assert shell.wait(timeout=5) == -signal.SIGKILL
+        pids = [int(label.rsplit("(", 1)[1].rstrip(")")) for label in stopped]
+        assert not [pid for pid in pids if _live(pid)]
+        assert runprocs.processes_of(run_id) == []
+    finally:
+        shell.kill()
+        shell.wait()
+
+
+def _live(pid):
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            return f.read().rpartition(")")[2].split()[0] not in ("Z", "X")
+    except OSError:
+        return False
