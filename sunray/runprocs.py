@@ -91,8 +91,10 @@ def stop_run(run_id: str) -> List[str]:
     found by its parent. Then all of them get SIGKILL."""
     frozen: Dict[int, str] = {}
     while True:
-        new = [pid for pid, (ppid, marked) in _live(run_id).items()
-               if pid not in frozen and (marked or ppid in frozen)]
+        live = _live(run_id)
+        mine = _ancestors(live)  # never the shell (or hook) that started us
+        new = [pid for pid, (ppid, marked) in live.items()
+               if pid not in frozen and pid not in mine and (marked or ppid in frozen)]
         if not new:
             break
         for pid in new:
@@ -108,6 +110,15 @@ def stop_run(run_id: str) -> List[str]:
         if time.monotonic() > deadline:
             raise TimeoutError(", ".join(frozen[pid] for pid in left))
         time.sleep(0.02)
+
+
+def _ancestors(live: Dict[int, Tuple[int, bool]]) -> List[int]:
+    """Our parent, its parent, and so on up to init."""
+    chain, pid = [], os.getppid()
+    while pid > 1 and pid not in chain:
+        chain.append(pid)
+        pid = live.get(pid, (0, False))[0]
+    return chain
 
 
 def _signal(pid: int, sig: int) -> None:

@@ -6,10 +6,11 @@ import os
 import shutil
 import signal
 import subprocess
+import sys
 import time
 
 import pytest
-from conftest import FIXTURES, run_sunray, tree_snapshot
+from conftest import FIXTURES, REPO, run_sunray, tree_snapshot
 
 from sunray import runprocs
 from sunray.journal import JOURNAL, Journal
@@ -322,3 +323,17 @@ def _live(pid):
             return f.read().rpartition(")")[2].split()[0] not in ("Z", "X")
     except OSError:
         return False
+
+
+def test_a_stop_never_touches_the_processes_that_started_us():
+    # A shell carrying the id (as if started from inside the killed run) that
+    # runs the stop: it is left alone; only its other child goes.
+    run_id = runprocs.new_run_id()
+    code = ("import subprocess, sys; from sunray import runprocs; "
+            "other = subprocess.Popen(['sleep', '300']); "
+            "print(runprocs.stop_run(sys.argv[1]) == [f'sleep ({other.pid})'])")
+    shell = subprocess.run(["sh", "-c", '"$0" -c "$1" "$2"; echo done',
+                            sys.executable, code, run_id],
+                           env=dict(os.environ, SUNRAY_RUN=run_id), stdout=subprocess.PIPE,
+                           universal_newlines=True, timeout=60, cwd=str(REPO))
+    assert shell.stdout.split() == ["True", "done"]
