@@ -11,9 +11,10 @@ never in a dry run. Entering it
    started that still run are stopped (``sunray.runprocs``), and its
    temporary files (``.NAME.<random>.sunray-tmp``) are removed from the
    directories it names, from ours and from the state directory;
-3. writes our own journal (task, run id, argv, pid, start, the planned
-   targets and the directories our temporary files go to) before the
-   first write; every process the run starts from then on carries the id.
+3. writes our own journal (task, run id, boot, argv, pid and its start
+   time, the planned targets and the directories our temporary files go
+   to) before the first write; every process the run starts from then on
+   carries the run id.
 
 Leaving it removes our temporary files (none, unless a step failed oddly)
 and the journal, then drops the lock; a revert also removes the state
@@ -124,6 +125,8 @@ class Journal:
         self.entry = {
             "task": self.task,
             "pid": os.getpid(),
+            "pid_start": runprocs.start_time(os.getpid()),
+            "boot": runprocs.boot_id(),
             "run": run_id,
             "argv": [str(a) for a in sys.argv],
             "started": time.strftime("%Y-%m-%dT%H:%M:%S"),
@@ -141,7 +144,16 @@ class Journal:
         """Stop what a killed run left running (make, depmod) before its
         leftovers are cleaned up and this run starts its own work."""
         run_id = runprocs.valid_run_id(previous.get("run"))
-        if run_id is None:  # a journal of an older version, or a damaged one
+        if run_id is None or previous.get("boot") != runprocs.boot_id():
+            return  # an older version's or a damaged journal; or nothing of it runs now
+        if runprocs.alive(previous.get("pid"), previous.get("pid_start")):
+            # Its run is alive: this tree is a copy of one a live run works on.
+            self.notes.append(f"the interrupted run's process {previous['pid']} is alive "
+                              "(is this tree a copy?): its processes were left alone")
+            return
+        if not runprocs.proc_is_ours():
+            self.notes.append("/proc is not this PID namespace's: what the interrupted run "
+                              "may have left running was not looked for")
             return
         try:
             stopped = runprocs.stop_run(run_id)

@@ -231,7 +231,8 @@ def test_a_rerun_stops_what_a_killed_run_left_running(sandbox):
     try:
         _leave_a_killed_run(sandbox)
         entry = json.loads((sandbox / STATE / JOURNAL).read_text())
-        (sandbox / STATE / JOURNAL).write_text(json.dumps(dict(entry, run=run_id)))
+        (sandbox / STATE / JOURNAL).write_text(json.dumps(
+            dict(entry, run=run_id, boot=runprocs.boot_id())))
         assert _doctor_journal_row(sandbox)["detail"].endswith(
             f"was interrupted; still running: sleep ({left.pid}) (the next run stops them)")
         proc = run_sunray("patch-tmpwatch", "--root", sandbox)
@@ -255,7 +256,8 @@ def test_a_run_id_from_a_journal_selects_nothing_unless_it_is_ours(sandbox):
         _cron(sandbox)
         _leave_a_killed_run(sandbox)
         entry = json.loads((sandbox / STATE / JOURNAL).read_text())
-        (sandbox / STATE / JOURNAL).write_text(json.dumps(dict(entry, run="PATH=/x")))
+        (sandbox / STATE / JOURNAL).write_text(json.dumps(
+            dict(entry, run="PATH=/x", boot=runprocs.boot_id())))
         proc = run_sunray("patch-tmpwatch", "--root", sandbox)
         assert proc.returncode == 0, proc.stderr
         assert "stopped" not in proc.stdout and sleeper.poll() is None
@@ -301,12 +303,15 @@ def test_a_stop_catches_what_the_run_starts_meanwhile_and_children_by_their_pare
     shell = subprocess.Popen(["sh", "-c", script], env=dict(os.environ, SUNRAY_RUN=run_id))
     try:
         deadline = time.monotonic() + 5
-        while (len(runprocs.processes_of(run_id)) < 3 or not cleared.exists()) \
-                and time.monotonic() < deadline:
+        while (len(runprocs.processes_of(run_id)) < 3 or not cleared.exists()
+               or not cleared.read_text().strip()) and time.monotonic() < deadline:
             time.sleep(0.01)
         orphan = int(cleared.read_text())
+        while orphan in runprocs.processes_of(run_id) and time.monotonic() < deadline:
+            time.sleep(0.01)  # until its own exec of sleep has cleared its environment
+        assert orphan not in runprocs.processes_of(run_id)
         stopped = runprocs.stop_run(run_id)
-        assert f"sh ({shell.pid})" in stopped and len(stopped) >= 4
+        assert f"sh ({shell.pid})" in stopped and len(stopped) >= 3
         assert any(label.endswith(f" ({orphan})") for label in stopped)
         assert shell.wait(timeout=5) == -signal.SIGKILL
         pids = [int(label.rsplit("(", 1)[1].rstrip(")")) for label in stopped]
@@ -337,3 +342,89 @@ def test_a_stop_never_touches_the_processes_that_started_us():
                            env=dict(os.environ, SUNRAY_RUN=run_id), stdout=subprocess.PIPE,
                            universal_newlines=True, timeout=60, cwd=str(REPO))
     assert shell.stdout.split() == ["True", "done"]
+
+
+def _journal_of_a_killed_run(sandbox, **fields):
+    _cron(sandbox)
+    _leave_a_killed_run(sandbox)
+    entry = json.loads((sandbox / STATE / JOURNAL).read_text())
+    (sandbox / STATE / JOURNAL).write_text(json.dumps(dict(entry, **fields)))
+
+
+def test_a_stop_leaves_alone_a_live_run_another_boot_and_another_user(sandbox):
+    # The journal is a file: a copy of a live run's tree, a journal from
+    # before a reboot, or a user's process carrying the id stop nothing.
+    run_id = runprocs.new_run_id()
+    mine = _sleeper(run_id)
+    users = subprocess.Popen(["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups",
+                              "sleep", "300"], env=dict(os.environ, SUNRAY_RUN=run_id))
+    try:
+        deadline = time.monotonic() + 5
+        while len(runprocs.processes_of(run_id)) < 1 and time.monotonic() < deadline:
+            time.sleep(0.01)
+        # The killed run's own process is alive (mine stands for it): a copied tree.
+        _journal_of_a_killed_run(sandbox, run=run_id, boot=runprocs.boot_id(), pid=mine.pid,
+                                 pid_start=runprocs.start_time(mine.pid))
+        proc = run_sunray("patch-tmpwatch", "--root", sandbox)
+        assert proc.returncode == 0, proc.stderr
+        assert f"the interrupted run's process {mine.pid} is alive" in proc.stdout
+        assert mine.poll() is None
+        shutil.rmtree(sandbox / "etc")
+        _journal_of_a_killed_run(sandbox, run=run_id, boot="another boot")
+        proc = run_sunray("patch-tmpwatch", "--root", sandbox)
+        assert proc.returncode == 0 and "stopped" not in proc.stdout and mine.poll() is None
+        # The user's process has the id but is not ours; mine goes.
+        assert runprocs.stop_run(run_id) == [f"sleep ({mine.pid})"]
+        assert users.poll() is None and mine.wait(timeout=5) == -signal.SIGKILL
+    finally:
+        for p in (mine, users):
+            p.kill()
+            p.wait()
+
+
+def test_a_stop_sees_processes_of_any_name(tmp_path):
+    # Names are bytes: one that is not UTF-8, one with ") (" in it.
+    run_id = runprocs.new_run_id()
+    sleepers = []
+    for name in (b"bad\xff", b"a) (b"):
+        path = os.path.join(bytes(tmp_path), name)
+        shutil.copy("/bin/sleep", path)
+        sleepers.append(subprocess.Popen([path, b"300"], env=dict(os.environ, SUNRAY_RUN=run_id)))
+    try:
+        deadline = time.monotonic() + 5
+        while len(runprocs.processes_of(run_id)) < 2 and time.monotonic() < deadline:
+            time.sleep(0.01)
+        assert sorted(runprocs.stop_run(run_id)) == sorted(
+            [f"bad\ufffd ({sleepers[0].pid})", f"a) (b ({sleepers[1].pid})"])
+        assert [p.wait(timeout=5) for p in sleepers] == [-signal.SIGKILL] * 2
+    finally:
+        for p in sleepers:
+            p.kill()
+            p.wait()
+
+
+def test_nothing_is_left_frozen_when_a_stop_is_interrupted(monkeypatch):
+    run_id = runprocs.new_run_id()
+    sleepers = [_sleeper(run_id), _sleeper(run_id)]
+    labels = []
+    real_label = runprocs._label
+
+    def interrupted(pid):
+        labels.append(pid)
+        if len(labels) == 2:  # after the first freeze: Ctrl-C
+            raise KeyboardInterrupt
+        return real_label(pid)
+
+    try:
+        deadline = time.monotonic() + 5
+        while len(runprocs.processes_of(run_id)) < 2 and time.monotonic() < deadline:
+            time.sleep(0.01)
+        monkeypatch.setattr(runprocs, "_label", interrupted)
+        with pytest.raises(KeyboardInterrupt):
+            runprocs.stop_run(run_id)
+        # Both were frozen; both got the kill, none stays stopped.
+        assert [p.wait(timeout=5) for p in sleepers] == [-signal.SIGKILL] * 2
+    finally:
+        for p in sleepers:
+            p.kill()
+            p.wait()
