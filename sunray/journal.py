@@ -143,17 +143,10 @@ class Journal:
     def _stop_processes(self, previous: Dict[str, Any]) -> None:
         """Stop what a killed run left running (make, depmod) before its
         leftovers are cleaned up and this run starts its own work."""
-        run_id = runprocs.valid_run_id(previous.get("run"))
-        if run_id is None or previous.get("boot") != runprocs.boot_id():
-            return  # an older version's or a damaged journal; or nothing of it runs now
-        if runprocs.alive(previous.get("pid"), previous.get("pid_start")):
-            # Its run is alive: this tree is a copy of one a live run works on.
-            self.notes.append(f"the interrupted run's process {previous['pid']} is alive "
-                              "(is this tree a copy?): its processes were left alone")
-            return
-        if not runprocs.proc_is_ours():
-            self.notes.append("/proc is not this PID namespace's: what the interrupted run "
-                              "may have left running was not looked for")
+        run_id, why_not = _leftover_run(previous)
+        if why_not:
+            self.notes.append(why_not)
+        if run_id is None:
             return
         try:
             stopped = runprocs.stop_run(run_id)
@@ -252,6 +245,23 @@ class Journal:
                               "left by an interrupted run")
 
 
+def _leftover_run(entry: Dict[str, Any]) -> Tuple[Optional[str], str]:
+    """The id of the killed run whose processes a rerun stops (None: none
+    to look for), and why not when worth saying. The journal is a file:
+    its id, boot and process are checked (sunray.runprocs)."""
+    run_id = runprocs.valid_run_id(entry.get("run"))
+    if run_id is None or entry.get("boot") != runprocs.boot_id():
+        return None, ""  # an older version's or a damaged journal; or nothing of it runs now
+    if runprocs.alive(entry.get("pid"), entry.get("pid_start")):
+        # Its run is alive: this tree is a copy of one a live run works on.
+        return None, (f"the interrupted run's process {entry['pid']} is alive (is this tree "
+                      "a copy?): its processes were left alone")
+    if not runprocs.proc_is_ours():
+        return None, ("/proc is not this PID namespace's: what the interrupted run may have "
+                      "left running was not looked for")
+    return run_id, ""
+
+
 def parse_entry(raw: bytes) -> Optional[Dict[str, Any]]:
     """A journal's content, its ``targets`` and ``dirs`` lists of absolute
     paths (anything else in them dropped); None when it is not a JSON object.
@@ -306,7 +316,7 @@ def check_journal(root: Root, settings: Dict[str, Any]) -> List[Check]:
     if _lock_held(os.path.join(str(made.host), LOCK_NAME)):
         return [Check("journal", title, "ok", f"a run of {task or 'a task'} is under way "
                       f"(since {started})")]
-    run_id = runprocs.valid_run_id(entry.get("run"))
+    run_id, _ = _leftover_run(entry)
     left = runprocs.running(run_id) if run_id else []
     still = f"; still running: {', '.join(left)} (the next run stops them)" if left else ""
     if task is None:

@@ -365,6 +365,7 @@ def test_a_stop_leaves_alone_a_live_run_another_boot_and_another_user(sandbox):
         # The killed run's own process is alive (mine stands for it): a copied tree.
         _journal_of_a_killed_run(sandbox, run=run_id, boot=runprocs.boot_id(), pid=mine.pid,
                                  pid_start=runprocs.start_time(mine.pid))
+        assert "still running" not in _doctor_journal_row(sandbox)["detail"]
         proc = run_sunray("patch-tmpwatch", "--root", sandbox)
         assert proc.returncode == 0, proc.stderr
         assert f"the interrupted run's process {mine.pid} is alive" in proc.stdout
