@@ -187,16 +187,17 @@ def money_path(purchases: Sequence[float], savings: Sequence[float], years: int
     return None, tuple(spans)
 
 
-def _by_year(flows: Iterable[Sequence[float]]) -> List[float]:
-    """Several sites' yearly money summed year by year (zip walks it in C:
-    10,000 sites); a shorter flow counts 0 after its end."""
-    return [sum(year) for year in itertools.zip_longest(*flows, fillvalue=0.0)]
+def column_sums(rows: Iterable[Iterable[float]]) -> List[float]:
+    """Rows of numbers summed position by position (several sites' yearly
+    money year by year; zip walks them in C: 10,000 sites); a shorter row
+    counts 0 after its end."""
+    return [sum(column) for column in itertools.zip_longest(*rows, fillvalue=0.0)]
 
 
 def add(costs_list: Sequence[Costs]) -> Costs:
     """The Costs of several sites together (horizon None when they differ)."""
-    purchases = _by_year(c.purchases for c in costs_list)
-    savings = _by_year(c.savings for c in costs_list)
+    purchases = column_sums(c.purchases for c in costs_list)
+    savings = column_sums(c.savings for c in costs_list)
     span = len(purchases)
     horizons = {c.years for c in costs_list}
     common = next(iter(horizons)) if len(horizons) == 1 else None
@@ -206,8 +207,8 @@ def add(costs_list: Sequence[Costs]) -> Costs:
         # Mixed horizons: each site's money counts up to its own horizon (as
         # in the summed benefit), read over the longest; no payback after it.
         paid_back, below = money_path(
-            _by_year(c.purchases[:c.years or span] for c in costs_list),
-            _by_year(c.savings[:c.years or span] for c in costs_list),
+            column_sums(c.purchases[:c.years or span] for c in costs_list),
+            column_sums(c.savings[:c.years or span] for c in costs_list),
             max(c.years or span for c in costs_list))
 
     def summed(name: str) -> float:

@@ -394,9 +394,8 @@ class Total:
 def total(results: List[SiteResult]) -> Total:
     """Sum a list of SiteResults."""
     def summed(tables: Iterable[Dict[str, float]]) -> Dict[str, float]:
-        # Column sums with zip walking the tables in C (10,000 sites); every
-        # table has the keys of LINES in that order.
-        sums = [sum(column) for column in zip(*(t.values() for t in tables))]
+        # Every table has the keys of LINES in that order.
+        sums = lifecycle.column_sums(t.values() for t in tables)
         return dict(zip(LINES, sums or [0.0] * len(LINES)))
 
     kwh = summed(r.kwh for r in results)
