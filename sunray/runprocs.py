@@ -149,7 +149,7 @@ def _ancestors() -> List[int]:
 def _signal(pid: int, start: int, sig: int) -> bool:
     """Send ``sig`` to process ``pid`` if it is still the one that started
     at ``start``; whether it was sent."""
-    if start_time(pid) != start:
+    if not alive(pid, start):
         return False
     try:
         os.kill(pid, sig)
@@ -188,7 +188,7 @@ def stop_run(run_id: str) -> List[str]:
         for pid, start in frozen.items():
             _signal(pid, start, signal.SIGKILL)
     while True:
-        left = [pid for pid, start in frozen.items() if start_time(pid) == start]
+        left = [pid for pid, start in frozen.items() if alive(pid, start)]
         if not left:
             return names
         if time.monotonic() > deadline:
