@@ -18,3 +18,13 @@ def only(check, sandbox, **kwargs):
     rows = check(Root(sandbox), defaults(), **kwargs)
     assert len(rows) == 1
     return rows[0]
+
+
+def process_running(pid):
+    """Whether process ``pid`` is alive and not a zombie (read from
+    /proc/PID/stat here, not through the code under test)."""
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            return f.read().rpartition(")")[2].split()[0] not in ("Z", "X")
+    except OSError:
+        return False

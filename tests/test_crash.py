@@ -53,6 +53,7 @@ from crash_support import (
     volatile,
 )
 from modules_support import host_kernels, make_server
+from support import process_running
 
 from sunray import demo
 
@@ -369,24 +370,16 @@ def test_a_rerun_stops_the_build_a_killed_run_left_running(tmp_path):
         orphan = int(started.read_text())
         killed.kill()
         killed.wait()
-        assert _running(orphan)  # the run is gone, its build goes on
+        assert process_running(orphan)  # the run is gone, its build goes on
         rerun = run_plain(forward, env)
         assert rerun.returncode == 0, rerun.stderr
         assert "stopped what the interrupted run had left running: " in rerun.stdout
         assert f"({orphan})" in rerun.stdout
-        assert not _running(orphan)
+        assert not process_running(orphan)
         assert _module_files(root / "lib/modules" / kernel() / "extra/sunray")
     finally:
         if killed.poll() is None:
             killed.kill()
-        if orphan is not None and _running(orphan):
+        if orphan is not None and process_running(orphan):
             os.kill(orphan, signal.SIGKILL)
 
-
-def _running(pid: int) -> bool:
-    """Alive and not a zombie (an orphan's new parent may not collect it)."""
-    try:
-        with open(f"/proc/{pid}/stat") as f:
-            return f.read().rpartition(")")[2].split()[0] not in ("Z", "X")
-    except OSError:
-        return False

@@ -11,6 +11,7 @@ import time
 
 import pytest
 from conftest import FIXTURES, REPO, run_sunray, tree_snapshot
+from support import process_running
 
 from sunray import runprocs
 from sunray.journal import JOURNAL, Journal
@@ -221,18 +222,31 @@ def _sleeper(run_id):
     return subprocess.Popen(["sleep", "300"], env=env)
 
 
+def _until_seen(run_id, count):
+    """Wait (5 s at most) until ``count`` processes show the run's id: just
+    after an exec the kernel may not show the new environment yet."""
+    deadline = time.monotonic() + 5
+    while len(runprocs.processes_of(run_id)) < count and time.monotonic() < deadline:
+        time.sleep(0.01)
+
+
+def _journal_of_a_killed_run(sandbox, **fields):
+    """A killed patch-tmpwatch's journal and temp files (_leave_a_killed_run),
+    the journal with ``fields`` added."""
+    _cron(sandbox)
+    _leave_a_killed_run(sandbox)
+    entry = json.loads((sandbox / STATE / JOURNAL).read_text())
+    (sandbox / STATE / JOURNAL).write_text(json.dumps(dict(entry, **fields)))
+
+
 def test_a_rerun_stops_what_a_killed_run_left_running(sandbox):
     # A build or a depmod of a killed run must not go on writing while the next run works.
-    _cron(sandbox)
     run_id, other_id = runprocs.new_run_id(), runprocs.new_run_id()
     left = _sleeper(run_id)
     strangers = [_sleeper(other_id), _sleeper(run_id + "0"),
                  subprocess.Popen(["sleep", "300"])]
     try:
-        _leave_a_killed_run(sandbox)
-        entry = json.loads((sandbox / STATE / JOURNAL).read_text())
-        (sandbox / STATE / JOURNAL).write_text(json.dumps(
-            dict(entry, run=run_id, boot=runprocs.boot_id())))
+        _journal_of_a_killed_run(sandbox, run=run_id, boot=runprocs.boot_id())
         assert _doctor_journal_row(sandbox)["detail"].endswith(
             f"was interrupted; still running: sleep ({left.pid}) (the next run stops them)")
         proc = run_sunray("patch-tmpwatch", "--root", sandbox)
@@ -253,11 +267,7 @@ def test_a_run_id_from_a_journal_selects_nothing_unless_it_is_ours(sandbox):
     assert runprocs.valid_run_id("0123456789abcdef" * 2) == "0123456789abcdef" * 2
     sleeper = subprocess.Popen(["sleep", "300"], env=dict(os.environ, SUNRAY_RUN="PATH=/x"))
     try:
-        _cron(sandbox)
-        _leave_a_killed_run(sandbox)
-        entry = json.loads((sandbox / STATE / JOURNAL).read_text())
-        (sandbox / STATE / JOURNAL).write_text(json.dumps(
-            dict(entry, run="PATH=/x", boot=runprocs.boot_id())))
+        _journal_of_a_killed_run(sandbox, run="PATH=/x", boot=runprocs.boot_id())
         proc = run_sunray("patch-tmpwatch", "--root", sandbox)
         assert proc.returncode == 0, proc.stderr
         assert "stopped" not in proc.stdout and sleeper.poll() is None
@@ -278,10 +288,7 @@ def test_every_process_a_run_starts_carries_its_id(sandbox):
         assert shown == run_id
         sleeper = _sleeper(run_id)
         try:
-            # Just after exec the kernel may not show the new environment yet.
-            deadline = time.monotonic() + 5
-            while not runprocs.processes_of(run_id) and time.monotonic() < deadline:
-                time.sleep(0.01)
+            _until_seen(run_id, 1)
             assert runprocs.processes_of(run_id) == [sleeper.pid]
             assert runprocs.stop_run(run_id) == [f"sleep ({sleeper.pid})"]
             assert sleeper.wait(timeout=5) == -signal.SIGKILL
@@ -315,19 +322,11 @@ def test_a_stop_catches_what_the_run_starts_meanwhile_and_children_by_their_pare
         assert any(label.endswith(f" ({orphan})") for label in stopped)
         assert shell.wait(timeout=5) == -signal.SIGKILL
         pids = [int(label.rsplit("(", 1)[1].rstrip(")")) for label in stopped]
-        assert not [pid for pid in pids if _live(pid)]
+        assert not [pid for pid in pids if process_running(pid)]
         assert runprocs.processes_of(run_id) == []
     finally:
         shell.kill()
         shell.wait()
-
-
-def _live(pid):
-    try:
-        with open(f"/proc/{pid}/stat") as f:
-            return f.read().rpartition(")")[2].split()[0] not in ("Z", "X")
-    except OSError:
-        return False
 
 
 def test_a_stop_never_touches_the_processes_that_started_us():
@@ -344,13 +343,6 @@ def test_a_stop_never_touches_the_processes_that_started_us():
     assert shell.stdout.split() == ["True", "done"]
 
 
-def _journal_of_a_killed_run(sandbox, **fields):
-    _cron(sandbox)
-    _leave_a_killed_run(sandbox)
-    entry = json.loads((sandbox / STATE / JOURNAL).read_text())
-    (sandbox / STATE / JOURNAL).write_text(json.dumps(dict(entry, **fields)))
-
-
 def test_a_stop_leaves_alone_a_live_run_another_boot_and_another_user(sandbox):
     # The journal is a file: a copy of a live run's tree, a journal from
     # before a reboot, or a user's process carrying the id stop nothing.
@@ -359,9 +351,7 @@ def test_a_stop_leaves_alone_a_live_run_another_boot_and_another_user(sandbox):
     users = subprocess.Popen(["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups",
                               "sleep", "300"], env=dict(os.environ, SUNRAY_RUN=run_id))
     try:
-        deadline = time.monotonic() + 5
-        while len(runprocs.processes_of(run_id)) < 1 and time.monotonic() < deadline:
-            time.sleep(0.01)
+        _until_seen(run_id, 1)
         # The killed run's own process is alive (mine stands for it): a copied tree.
         _journal_of_a_killed_run(sandbox, run=run_id, boot=runprocs.boot_id(), pid=mine.pid,
                                  pid_start=runprocs.start_time(mine.pid))
@@ -392,9 +382,7 @@ def test_a_stop_sees_processes_of_any_name(tmp_path):
         shutil.copy("/bin/sleep", path)
         sleepers.append(subprocess.Popen([path, b"300"], env=dict(os.environ, SUNRAY_RUN=run_id)))
     try:
-        deadline = time.monotonic() + 5
-        while len(runprocs.processes_of(run_id)) < 2 and time.monotonic() < deadline:
-            time.sleep(0.01)
+        _until_seen(run_id, 2)
         assert sorted(runprocs.stop_run(run_id)) == sorted(
             [f"bad\ufffd ({sleepers[0].pid})", f"a) (b ({sleepers[1].pid})"])
         assert [p.wait(timeout=5) for p in sleepers] == [-signal.SIGKILL] * 2
@@ -417,9 +405,7 @@ def test_nothing_is_left_frozen_when_a_stop_is_interrupted(monkeypatch):
         return real_label(pid)
 
     try:
-        deadline = time.monotonic() + 5
-        while len(runprocs.processes_of(run_id)) < 2 and time.monotonic() < deadline:
-            time.sleep(0.01)
+        _until_seen(run_id, 2)
         monkeypatch.setattr(runprocs, "_label", interrupted)
         with pytest.raises(KeyboardInterrupt):
             runprocs.stop_run(run_id)
