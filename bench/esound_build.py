@@ -122,7 +122,7 @@ def main() -> None:
     if not shutil.which("rpmbuild"):
         sys.exit("bench: rpmbuild is not installed (Debian package rpm)")
 
-    from sunray.config import defaults
+    from sunray.core.config import defaults
     from sunray.esound.build import build
 
     work = Path(tempfile.mkdtemp(prefix="sunray-bench-esound-"))

@@ -1,6 +1,6 @@
 """Write docs/tasks.md, the per-task reference, from the program's own help.
 
-For every task in ``sunray.tasklist.TASKS`` (in that order) this runs
+For every task in ``sunray.core.tasklist.TASKS`` (in that order) this runs
 ``python -m sunray --help TASK`` from this checkout and writes one section
 with the help as printed. The help is the single source: edit a task's
 docstring or flag help in ``sunray/cli/tasks.py`` (``savings``:
@@ -49,17 +49,17 @@ HEADER = """\
      Change the help in sunray/cli/tasks.py (or savings_task.py) and run the script again. -->
 
 Every task's help exactly as `sunray --help TASK` prints it, in the order of
-`sunray/tasklist.py`. What every task has in common (`--root`, `--dry-run`,
+`sunray/core/tasklist.py`. What every task has in common (`--root`, `--dry-run`,
 `--format`, `--revert`, exit status) is in [conventions.md](conventions.md);
 the settings are in [configuration.md](configuration.md).
 """
 
 
 def task_names() -> List[str]:
-    """The task names, in the order of ``sunray.tasklist.TASKS`` of this checkout."""
+    """The task names, in the order of ``sunray.core.tasklist.TASKS`` of this checkout."""
     if str(CHECKOUT) not in sys.path:
         sys.path.insert(0, str(CHECKOUT))
-    from sunray.tasklist import TASKS
+    from sunray.core.tasklist import TASKS
 
     return [info.name for info in TASKS]
 

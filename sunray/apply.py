@@ -12,7 +12,7 @@ The steps are the toolkit's own tasks, run as library calls on one root:
 A failing step is reported and the later steps still run (a broken tmpwatch
 script must not keep the modules from being built); the run then exits 1.
 Every step is idempotent, so a second ``apply`` changes nothing. The steps
-run under one lock and one run journal (``sunray.journal``): a killed
+run under one lock and one run journal (``sunray.core.journal``): a killed
 ``apply`` is finished by the next.
 
 ``apply --revert`` undoes the steps in reverse order, each by its own
@@ -26,11 +26,11 @@ import os
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Callable, Dict, Optional, Sequence, Tuple
 
-from . import tasklist
-from .errors import UsageError, one_line
-from .journal import Journal
-from .report import Report
-from .rootfs import Root
+from .core import tasklist
+from .core.errors import UsageError, one_line
+from .core.journal import Journal
+from .core.report import Report
+from .core.rootfs import Root
 
 if TYPE_CHECKING:
     from .doctor import DoctorReport
@@ -43,9 +43,9 @@ def _patch_tmpwatch(root, settings, dry_run):
 
 
 def _esd_dir(root, settings, dry_run):
-    from . import esddir
+    from .esddir.fix import ensure
 
-    return esddir.ensure(root, settings, dry_run=dry_run)
+    return ensure(root, settings, dry_run=dry_run)
 
 
 def _boot_hook(root, settings, dry_run):
@@ -70,9 +70,10 @@ def _remove_modules(root, settings, dry_run):
     """remove-modules for every kernel sunray may have left something for
     (a record, build logs: a run killed before its record) and every
     installed kernel, as one Report; a kernel with nothing of ours is a no-op."""
+    from .core.kernelname import check_kernel
     from .modules.record import log_dir, record_path
     from .modules.remove import remove
-    from .modules.settings import Job, check_kernel
+    from .modules.settings import Job
 
     job = Job.start(root, settings)
     combined = Report(task="remove-modules", root=str(root.top), dry_run=dry_run)
@@ -109,9 +110,9 @@ def _revert_boot_hook(root, settings, dry_run):
 
 
 def _revert_esd_dir(root, settings, dry_run):
-    from . import esddir
+    from .esddir.fix import ensure
 
-    return esddir.ensure(root, settings, dry_run=dry_run, revert=True)
+    return ensure(root, settings, dry_run=dry_run, revert=True)
 
 
 def _revert_tmpwatch(root, settings, dry_run):

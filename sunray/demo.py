@@ -17,12 +17,12 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Dict, List, NamedTuple, Optional, Sequence, Tuple, Union
 
-from .errors import UsageError
-from .resources import read
+from .core.errors import UsageError
+from .core.resources import read
 
 if TYPE_CHECKING:
     from .apply import ApplyReport
-    from .rootfs import Root
+    from .core.rootfs import Root
 
 MARKER = ".sunray-demo"
 LAUNCHER = "/usr/bin/sunray"
@@ -73,7 +73,7 @@ def _lay_out(path: Path) -> None:
 
 def build(path: Union[str, Path]) -> Tuple["Root", List[str]]:
     """Create the sandbox server at ``path`` (replacing an earlier demo there)."""
-    from .rootfs import Root
+    from .core.rootfs import Root
 
     path = Path(path).absolute()
     if os.path.lexists(path):
@@ -96,7 +96,7 @@ def build(path: Union[str, Path]) -> Tuple["Root", List[str]]:
 
 def _install_launcher(path):
     """/usr/bin/sunray in the sandbox, so the hooks apply installs can run."""
-    from .templating import render
+    from .core.templating import render
 
     launcher = path / LAUNCHER.lstrip("/")
     launcher.parent.mkdir(parents=True, exist_ok=True)
@@ -143,8 +143,8 @@ def sandbox_kernels(root: Union["Root", str], kernels: Optional[Sequence[str]] =
     directory with a Makefile and a Module.symvers on the host). Returns the
     kernels linked.
     """
-    from .modules.settings import check_kernel
-    from .rootfs import Root
+    from .core.kernelname import check_kernel
+    from .core.rootfs import Root
 
     root = root if isinstance(root, Root) else Root(root)
     if kernels is None:
@@ -167,8 +167,8 @@ def sandbox_kernels(root: Union["Root", str], kernels: Optional[Sequence[str]] =
 
 def host_header_kernels() -> List[str]:
     """Kernel versions with headers installed on the host, oldest first."""
+    from .core.kernelname import KERNEL_RE
     from .modules.discover import version_key
-    from .modules.settings import KERNEL_RE
 
     found = []
     for p in Path("/usr/src").glob("linux-headers-*"):

@@ -12,20 +12,19 @@ import importlib
 from dataclasses import dataclass, field
 from typing import Any, Callable, Dict, List, Optional, Sequence
 
-from . import tasklist
-from .errors import SunrayError
-from .report import STATUSES, Check
-from .rootfs import Root
+from .core import tasklist
+from .core.errors import SunrayError
+from .core.report import STATUSES, Check
+from .core.rootfs import Root
 
 # The modules whose CHECKS the doctor runs, in report order.
 CONCERNS = (
-    "sunray.tmpmount",
+    "sunray.tmpclean.tmpmount",
     "sunray.tmpclean.checks",
-    "sunray.esddir",
     "sunray.boot.checks",
     "sunray.modules.checks",
     "sunray.esound.checks",
-    "sunray.journal",
+    "sunray.core.journal",
 )
 
 CheckFunc = Callable[[Root, Dict[str, Any]], List[Check]]

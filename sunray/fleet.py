@@ -25,8 +25,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Dict, List, Optional, Sequence, Tuple, Union
 
-from . import tasklist
-from .errors import UsageError
+from .core import tasklist
+from .core.errors import UsageError
 
 TASKS = tasklist.FLEET_TASKS
 DRY_RUN_TASKS = tasklist.FLEET_DRY_RUN_TASKS

@@ -29,8 +29,8 @@ PROGRAM = Path(PYTHON).parent / "sunray"
 IN_PROCESS_ONLY = {
     "test_boot_checks.py", "test_docs.py", "test_esound_elf.py", "test_esound_spec.py",
     "test_modules_checks.py", "test_modules_discover.py", "test_modules_results.py",
-    "test_package.py", "test_rootfs.py", "test_tasklist.py", "test_tmpclean_checks.py",
-    "test_tmpclean_shell.py", "test_tmpmount.py",
+    "test_layers.py", "test_package.py", "test_core_rootfs.py", "test_core_tasklist.py", "test_tmpclean_checks.py",
+    "test_tmpclean_shell.py", "test_tmpclean_tmpmount.py",
 }
 
 # Files the 3.6 tier leaves out although they start the program: the crash

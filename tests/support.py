@@ -2,8 +2,8 @@
 
 import os
 
-from sunray.config import defaults
-from sunray.rootfs import Root
+from sunray.core.config import defaults
+from sunray.core.rootfs import Root
 
 
 def write_file(path, text, mode=0o644):

@@ -16,9 +16,9 @@ import pytest
 from conftest import PROGRAM, PYTHON, assert_clean_error, need, need_root, run_sunray, tree_snapshot
 
 from sunray.boot import hook as boot_hook
-from sunray.config import defaults
-from sunray.errors import UsageError
-from sunray.rootfs import Root
+from sunray.core.config import defaults
+from sunray.core.errors import UsageError
+from sunray.core.rootfs import Root
 
 SCRIPT_DEBIAN = "etc/init.d/sunray-boot"
 SCRIPT_RHEL = "etc/rc.d/init.d/sunray-boot"
@@ -475,7 +475,7 @@ class _Killed(BaseException):
 def test_a_killed_systemd_install_rerun_then_revert_leaves_nothing(sandbox, monkeypatch):
     # issue 11, case 3: killed before its record, the install's revert left
     # the tmpfiles drop-in, its record and an empty .wants directory.
-    from sunray.fileedit import FileEditor
+    from sunray.core.fileedit import FileEditor
 
     make_systemd(sandbox)
     before = tree_snapshot(sandbox)

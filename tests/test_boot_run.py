@@ -10,13 +10,13 @@ import stat
 from conftest import need_root, run_sunray
 
 from sunray.boot import run as boot_run
-from sunray.report import Report
-from sunray.rootfs import Root
+from sunray.core.report import Report
+from sunray.core.rootfs import Root
 
 
 def test_boot_looks_at_the_live_mounts_only(sandbox, tmp_path, monkeypatch):
     # /proc/self/mounts cannot be staged by a test: a file in its format stands in.
-    from sunray import tmpmount
+    from sunray.tmpclean import tmpmount
 
     mounts = tmp_path / "mounts"
     mounts.write_text("tmpfs /tmp tmpfs rw,nosuid,nodev 0 0\n")

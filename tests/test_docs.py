@@ -29,7 +29,7 @@ def test_tasks_md_is_what_the_generator_writes_now() -> None:
 
 
 def test_tasks_md_has_one_section_per_task() -> None:
-    from sunray.tasklist import TASKS
+    from sunray.core.tasklist import TASKS
 
     text = (REPO / "docs" / "tasks.md").read_text(encoding="utf-8")
     headings = [line[3:] for line in text.splitlines() if line.startswith("## ")]
@@ -50,8 +50,8 @@ def test_topic_pages_exist() -> None:
 
 
 def test_every_task_has_a_topic_page() -> None:
-    """A task added to sunray.tasklist needs its page in docs/ too: the
+    """A task added to sunray.core.tasklist needs its page in docs/ too: the
     generated reference links every task to one."""
-    from sunray.tasklist import TASKS
+    from sunray.core.tasklist import TASKS
 
     assert sorted(load_generator().TOPIC_PAGES) == sorted(info.name for info in TASKS)

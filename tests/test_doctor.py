@@ -7,12 +7,12 @@ from conftest import assert_clean_error, run_sunray, tree_snapshot
 from fleet_support import broken_server, healthy_server
 
 from sunray import doctor
-from sunray.config import defaults
+from sunray.core.config import defaults
+from sunray.core.rootfs import Root
 from sunray.doctor import Check
 from sunray.modules.checks import (
     check_kernel_hooks,
 )
-from sunray.rootfs import Root
 
 # --- framework -----------------------------------------------------------------
 

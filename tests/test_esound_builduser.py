@@ -15,7 +15,7 @@ import pytest
 from conftest import PYTHON, assert_clean_error, need_root, run_sunray
 from esound_support import STOCK_SPEC, binary_rpm, listing, make_srpm, rpm_facts
 
-from sunray.errors import UsageError
+from sunray.core.errors import UsageError
 from sunray.esound import elf
 from sunray.esound.builduser import BUILD_PATH, build_user
 

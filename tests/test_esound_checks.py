@@ -5,8 +5,8 @@ from pathlib import Path
 import pytest
 from esound_support import install_rpm
 
+from sunray.core.rootfs import Root
 from sunray.esound.checks import check_esound
-from sunray.rootfs import Root
 
 pytest_plugins = ["esound_fixtures"]
 

@@ -12,7 +12,7 @@ from hypothesis import HealthCheck, given
 from hypothesis import settings as hypothesis_settings
 from hypothesis import strategies as st
 
-from sunray.errors import UsageError
+from sunray.core.errors import UsageError
 from sunray.esound.sources import read_srpm
 
 pytest_plugins = ["esound_fixtures"]

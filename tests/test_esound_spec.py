@@ -3,7 +3,7 @@
 import pytest
 from esound_support import STOCK_SPEC
 
-from sunray.errors import UsageError
+from sunray.core.errors import UsageError
 from sunray.esound.spec import rewrite
 
 

@@ -25,8 +25,8 @@ from fleet_support import (
 )
 
 from sunray import fleet
-from sunray.config import defaults
-from sunray.errors import UsageError
+from sunray.core.config import defaults
+from sunray.core.errors import UsageError
 
 # Savings and fleet run on an admin's workstation (Python 3.9+): not in the 3.6 tier.
 pytestmark = pytest.mark.workstation

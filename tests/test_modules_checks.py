@@ -5,14 +5,14 @@ from fleet_support import healthy_server
 from support import only
 from tmpmount_support import write
 
-from sunray.config import defaults
+from sunray.core.config import defaults
+from sunray.core.rootfs import Root
 from sunray.modules.checks import (
     check_kernel_hooks,
     check_module_sources,
     check_modules_loaded,
     parse_proc_modules,
 )
-from sunray.rootfs import Root
 
 PROC_MODULES = """\
 utadem 45056 2 - Live 0x0000000000000000 (OE)

@@ -19,7 +19,7 @@ def test_module_objects_accepts_plain_names(tmp_path, line, names):
                                   "a.b.c", "a/b.c", "$(x)`id`.c".replace("$(x)", ""),
                                   "é.c"])
 def test_module_objects_refuses_anything_but_plain_names(tmp_path, word):
-    from sunray.errors import UsageError
+    from sunray.core.errors import UsageError
     from sunray.modules.discover import module_objects
 
     (tmp_path / "Makefile").write_text(f"C_FILES = ok.c {word}\n")

@@ -8,14 +8,14 @@ from pathlib import Path
 
 import pytest
 
-from sunray.config import defaults
+from sunray.core.config import defaults
+from sunray.core.rootfs import Root
 from sunray.modules import install
 from sunray.modules.install import install_kernel, settle_kernel
 from sunray.modules.plan import BuiltFile, ModuleBuild
 from sunray.modules.rebuild import _finish
 from sunray.modules.results import ModuleRow, ModulesReport
 from sunray.modules.settings import Job
-from sunray.rootfs import Root
 
 KERNEL = "6.1.0-57-amd64"
 

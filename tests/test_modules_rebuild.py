@@ -119,9 +119,9 @@ def test_dry_run_plans_and_touches_nothing(built, kernels):
 
 @pytest.mark.system
 def test_status_for_doctor_is_read_only(built, kernels):
-    from sunray.config import defaults
+    from sunray.core.config import defaults
+    from sunray.core.rootfs import Root
     from sunray.modules.rebuild import status
-    from sunray.rootfs import Root
 
     top, _ = built
     before = tree_snapshot(top)
@@ -171,9 +171,9 @@ def test_force_rebuilds_and_a_changed_source_rebuilds_only_that_module(one_kerne
     src.write_text(src.read_text().replace('MODULE_LICENSE("GPL");',
                                            'MODULE_LICENSE("GPL");\nMODULE_VERSION("2.0");'))
     others = {n: b for n, b in installed(top, kernel).items() if n != "utio.ko"}
-    from sunray.config import defaults
+    from sunray.core.config import defaults
+    from sunray.core.rootfs import Root
     from sunray.modules.rebuild import status
-    from sunray.rootfs import Root
 
     [row] = status(Root(top), defaults())
     assert row["current"] is False and row["vermagic_ok"] is True  # stale, still loadable
@@ -328,9 +328,9 @@ def test_signing_with_the_kernels_sign_file(tmp_path, kernels):
 
 @pytest.mark.system
 def test_boot_check_builds_for_the_chosen_kernel_then_is_a_no_op(tmp_path, kernels):
-    from sunray.config import defaults
+    from sunray.core.config import defaults
+    from sunray.core.rootfs import Root
     from sunray.modules.rebuild import boot_check
-    from sunray.rootfs import Root
 
     old, new = kernels
     top = make_server(tmp_path / "root", kernels)
@@ -362,9 +362,9 @@ def test_install_never_follows_a_symlink_out_of_the_root(tmp_path, kernels):
 
 
 def test_boot_check_without_srss_sources_is_a_quiet_no_op(sandbox):
-    from sunray.config import defaults
+    from sunray.core.config import defaults
+    from sunray.core.rootfs import Root
     from sunray.modules.rebuild import boot_check
-    from sunray.rootfs import Root
 
     report = boot_check(Root(sandbox), defaults())
     assert not report.failure and not report.pairs

@@ -5,9 +5,10 @@ import pytest
 from conftest import assert_clean_error, tree_snapshot
 from modules_support import make_server, rebuild
 
-from sunray.config import defaults
-from sunray.errors import UsageError
-from sunray.modules.settings import ModuleSettings, check_kernel
+from sunray.core.config import defaults
+from sunray.core.errors import UsageError
+from sunray.core.kernelname import check_kernel
+from sunray.modules.settings import ModuleSettings
 
 
 @pytest.mark.parametrize("bad", ["6.1;id", "../../etc", "-rf", "6.1 0", "$(id)", "6.1`id`",

@@ -8,7 +8,7 @@ from savings_support import site, text_rows
 
 from sunray.savings import model
 from sunray.savings.display import show, site_rows, total_rows
-from sunray.savings.proposal import evaluate
+from sunray.savings.evaluate import evaluate
 from sunray.savings.render_html import to_html
 from sunray.savings.render_text import to_markdown, to_text
 

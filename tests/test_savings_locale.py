@@ -15,7 +15,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 from savings_support import PROPOSAL, write_yaml
 
-from sunray.savings import i18n, proposal, report
+from sunray.savings import evaluate, i18n, proposal, render
 
 # Savings and fleet run on an admin's workstation (Python 3.9+): not in the 3.6 tier.
 pytestmark = pytest.mark.workstation
@@ -112,12 +112,12 @@ def test_every_translation_keeps_the_fields_of_its_english_text():
 
 
 def _reports(lang, *paths, fmt="html"):
-    request = report.Request.checked(fmt, lang, None, None, {})
+    request = render.Request.checked(fmt, lang, None, None, {})
     pages = []
     for path in paths:
-        with report.language(request):  # notes are worded as the proposal is evaluated
+        with render.language(request):  # notes are worded as the proposal is evaluated
             sites, meta = proposal.plan({}, {}, path)
-            pages.append(report.render(proposal.evaluate(sites, meta), request)[0][1].decode())
+            pages.append(render.render(evaluate.evaluate(sites, meta), request)[0][1].decode())
     return pages
 
 
@@ -155,7 +155,7 @@ def test_every_string_the_report_shows_has_a_translation(lang, tmp_path):
 
 
 def test_the_template_only_uses_texts_in_the_catalogue():
-    from sunray.resources import read_template
+    from sunray.core.resources import read_template
 
     source = read_template("savings-report.html.j2").decode()
     texts = re.findall(r"""\bt\("((?:[^"\\]|\\.)*)"[,)]""", source)
@@ -164,7 +164,7 @@ def test_the_template_only_uses_texts_in_the_catalogue():
 
 
 def test_the_translations_table_is_a_plain_csv_with_one_row_per_text():
-    from sunray.resources import read
+    from sunray.core.resources import read
 
     rows = list(csv.reader(io.StringIO(read(i18n.TRANSLATIONS).decode("utf-8"))))
     assert rows[0] == list(i18n.LANGS)

@@ -11,10 +11,11 @@ from hypothesis import settings as hsettings
 from hypothesis import strategies as st
 from savings_support import site, text_rows, write_yaml
 
-from sunray.errors import UsageError
+from sunray.core.errors import UsageError
 from sunray.savings import model
 from sunray.savings.display import show
-from sunray.savings.proposal import evaluate, plan
+from sunray.savings.evaluate import evaluate
+from sunray.savings.proposal import plan
 
 # Savings and fleet run on an admin's workstation (Python 3.9+): not in the 3.6 tier.
 pytestmark = pytest.mark.workstation

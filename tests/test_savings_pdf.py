@@ -16,7 +16,7 @@ import pytest
 from conftest import FIXTURES, REPO, assert_clean_error, need, run_sunray
 from savings_support import write_yaml
 
-from sunray.savings import pdf, report
+from sunray.savings import pdf, render
 
 # Savings and fleet run on an admin's workstation (Python 3.9+): not in the 3.6 tier.
 pytestmark = pytest.mark.workstation
@@ -170,7 +170,7 @@ def test_artefacts_are_ignored_by_git():
 @pytest.mark.system
 def test_a_large_proposal_gets_a_summary_pdf_and_every_site_in_a_csv_beside(tmp_path):
     need("chromium", "pdfinfo", "pdftotext")
-    n = report.PDF_APPENDIX_SITES + 1
+    n = render.PDF_APPENDIX_SITES + 1
     path = write_yaml(tmp_path, {"sites": [{"name": f"Site {i:03d}", "seats": i + 1}
                                            for i in range(n)]})
     out = tmp_path / "big.pdf"

@@ -15,7 +15,8 @@ import pytest
 from conftest import need, run_sunray
 from savings_support import ATTRIBUTION, PROPOSAL, write_yaml
 
-from sunray.savings import proposal as proposal_module
+from sunray.savings.evaluate import evaluate
+from sunray.savings.proposal import plan
 from sunray.savings.render_html import DETAIL_SITES, _css_string, to_html
 
 # Savings and fleet run on an admin's workstation (Python 3.9+): not in the 3.6 tier.
@@ -163,8 +164,8 @@ def test_screenshot_is_a_real_picture_of_the_report(report):
 # --- the print layout, many sites, names in CSS ------------------------------------
 
 def _proposal(path):
-    sites, meta = proposal_module.plan({}, {}, path)
-    return proposal_module.evaluate(sites, meta)
+    sites, meta = plan({}, {}, path)
+    return evaluate(sites, meta)
 
 
 def test_a_single_site_report_shows_its_figures_line_by_line():

@@ -6,8 +6,8 @@ from support import only
 from tmpclean_support import CRON, install
 from tmpmount_support import write
 
-from sunray.config import defaults
-from sunray.rootfs import Root
+from sunray.core.config import defaults
+from sunray.core.rootfs import Root
 from sunray.tmpclean import registry
 from sunray.tmpclean.checks import WATCHED_FILES, check_pending_merges, check_tmp_cleaners, watched_files
 

@@ -10,7 +10,7 @@ import pytest
 from conftest import assert_clean_error, run_sunray, tree_snapshot
 from tmpclean_support import CRON, DROPIN, FIX, REAPER, install
 
-from sunray.config import defaults
+from sunray.core.config import defaults
 from sunray.tmpclean import core
 
 

@@ -9,8 +9,8 @@ import types
 
 from conftest import PYTHON, REPO, run_sunray
 
-from sunray.config import defaults
-from sunray.rootfs import Root
+from sunray.core.config import defaults
+from sunray.core.rootfs import Root
 from sunray.tmpclean import core, registry
 from sunray.tmpclean.checks import check_tmp_cleaners, watched_files
 

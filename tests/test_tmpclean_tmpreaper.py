@@ -10,7 +10,7 @@ import pytest
 from conftest import need, run_sunray
 from tmpclean_support import REAPER, age_tree, install
 
-from sunray.config import defaults
+from sunray.core.config import defaults
 from sunray.tmpclean import core
 
 

@@ -16,7 +16,7 @@ import pytest
 from conftest import assert_clean_error, run_sunray, tree_snapshot
 from tmpclean_support import CRON, FIX, install
 
-from sunray.config import defaults
+from sunray.core.config import defaults
 from sunray.tmpclean import core
 from sunray.tmpclean.base import NotUnderstood
 

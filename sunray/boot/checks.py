@@ -1,4 +1,5 @@
-"""Doctor checks for the boot hook and the program the hooks run.
+"""Doctor checks for the boot hook, the program the hooks run, and the esd
+directory the boot hook makes.
 
 Read-only; each returns a list of Check rows."""
 
@@ -7,10 +8,18 @@ import re
 import shlex
 from typing import Any, Dict, List
 
+from ..core.report import Check
+from ..core.rootfs import Root, executable
+from ..esddir.checks import esd_dir_row
 from ..modules import kernel_hooks
-from ..report import Check
-from ..rootfs import Root, executable
 from . import hook
+
+
+def check_esd_dir(root: Root, settings: Dict[str, Any]) -> List[Check]:
+    """The esd directory's row (``sunray.esddir.checks``); a missing one is
+    only a warning when the boot hook, installed, makes it at the next boot."""
+    made_at_boot = hook.status(root, settings)["installed"] != "none"
+    return [esd_dir_row(root, settings, made_at_boot)]
 
 
 def check_boot_hook(root: Root, settings: Dict[str, Any]) -> List[Check]:
@@ -76,4 +85,5 @@ def check_hook_program(root: Root, settings: Dict[str, Any]) -> List[Check]:
                   "`sunray install-boot-hook` and `sunray install-kernel-hooks` again")]
 
 
-CHECKS = (check_boot_hook, check_hook_program)
+# The esd directory's row first: the report's order from before the row moved here.
+CHECKS = (check_esd_dir, check_boot_hook, check_hook_program)

@@ -18,7 +18,7 @@ What an install writes is recorded in ``<state_dir>/boothook.json`` before
 its first write (``record``), so that ``--revert`` removes exactly that
 (files, links, and the directories the install had to create), even after
 an install killed half-way. Installs and reverts run under the one lock and
-a run journal (``sunray.journal``).
+a run journal (``sunray.core.journal``).
 """
 
 import glob
@@ -28,18 +28,17 @@ import re
 import shlex
 import shutil
 import subprocess
-import sys
 from pathlib import PurePosixPath
-from typing import Any, Dict, List, Optional, Tuple
+from typing import Any, Dict, List, Tuple
 
-from .. import tmpmount
-from ..errors import JobFailed, UsageError
-from ..fileedit import FileEditor
-from ..journal import Journal
-from ..report import Report
-from ..rootfs import Root, executable
-from ..subprocesses import run_captured
-from ..tmpclean import dropin
+from ..core.errors import JobFailed, UsageError
+from ..core.fileedit import FileEditor
+from ..core.hookprogram import program_path
+from ..core.journal import Journal
+from ..core.report import Report
+from ..core.rootfs import Root, executable
+from ..core.subprocesses import run_captured
+from ..tmpclean import dropin, tmpmount
 from . import record as hook_record
 
 NAME = "sunray-boot"
@@ -60,45 +59,10 @@ UNIT_DIR = "/etc/systemd/system"
 UNIT = f"{UNIT_DIR}/{NAME}.service"
 WANTS_LINK = f"{UNIT_DIR}/multi-user.target.wants/{NAME}.service"
 
-DEFAULT_PROGRAM = "/usr/bin/sunray"
-# Goes verbatim into a shell script and an ExecStart= line: plain characters
-# only (no blanks, quotes, '$' or systemd's '%' specifiers).
-_SAFE_PROGRAM = re.compile(r"^/[A-Za-z0-9._+@/-]+$")
 _UNIT_NAME = re.compile(r"^[A-Za-z0-9:_.@-]+\.(service|target|socket|mount|path|timer)$")
 
 
 # --- settings -------------------------------------------------------------
-
-
-# Where an installed toolkit puts its program (the RPM: /usr/bin/sunray).
-INSTALLED_PROGRAMS = ("/usr/bin/sunray", "/usr/local/bin/sunray")
-
-
-def program_path(settings: Dict[str, Any], root: Optional[Root] = None) -> str:
-    """Absolute path of the sunray program hooks should run.
-
-    ``sunray.program`` when set; else, for a root other than / (an image, a
-    chroot), the program installed in that tree (/usr/bin/sunray,
-    /usr/local/bin/sunray); else the running program when it is called
-    ``sunray`` (argv[0]), else ``sunray`` on PATH, else /usr/bin/sunray.
-    """
-    program = settings.get("program") or ""
-    if not program and root is not None and not root.is_host:
-        program = next((p for p in INSTALLED_PROGRAMS
-                        if os.access(root.path(p), os.X_OK) and root.path(p).is_file()), "")
-    if not program:
-        argv0 = sys.argv[0] if sys.argv else ""
-        if os.path.basename(argv0) == "sunray" and os.access(argv0, os.X_OK):
-            program = os.path.abspath(argv0)
-        else:
-            found = shutil.which("sunray")
-            program = os.path.abspath(found) if found else DEFAULT_PROGRAM
-    if not isinstance(program, str) or not _SAFE_PROGRAM.match(program) or "/../" in program:
-        raise UsageError(
-            f"sunray.program {program!r}: expected an absolute path without blanks, "
-            "quotes or '%'"
-        )
-    return program
 
 
 def before_units(settings: Dict[str, Any]) -> List[str]:
@@ -206,8 +170,8 @@ def tmp_nodev_warnings(root: Root) -> List[str]:
 
 
 def _render_sysv(settings, program):
-    from ..esddir import esd_path
-    from ..templating import render
+    from ..core.templating import render
+    from ..esddir.place import esd_path
 
     esd_dir = esd_path(settings)
     start_before = [u[: -len(".service")] for u in before_units(settings) if u.endswith(".service")]
@@ -225,8 +189,8 @@ def _render_sysv(settings, program):
 
 
 def _render_unit(settings, program):
-    from ..esddir import esd_path
-    from ..templating import render
+    from ..core.templating import render
+    from ..esddir.place import esd_path
 
     return render(
         "sunray-boot.service.j2",

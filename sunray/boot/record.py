@@ -11,9 +11,9 @@ import os
 from pathlib import Path, PurePosixPath
 from typing import Any, Dict, Iterable, List, Set, Tuple
 
-from .. import statedir
-from ..rootfs import Root
-from ..safeio import atomic_write
+from ..core import statedir
+from ..core.rootfs import Root
+from ..core.safeio import atomic_write
 from ..tmpclean import dropin
 
 RECORD = "boothook.json"

@@ -6,16 +6,16 @@ Each step runs even when an earlier one failed: boot reports the failure
 
 from typing import Any, Dict
 
-from .. import tmpmount
-from ..errors import one_line
-from ..report import Report
-from ..rootfs import Root
+from ..core.errors import one_line
+from ..core.report import Report
+from ..core.rootfs import Root
+from ..tmpclean import tmpmount
 
 
 def _step_esd_dir(root, settings):
-    from .. import esddir
+    from ..esddir.fix import ensure
 
-    return esddir.ensure(root, settings)
+    return ensure(root, settings)
 
 
 def _step_tmp_nodev(root, settings):

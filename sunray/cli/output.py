@@ -9,13 +9,13 @@ import os
 import sys
 from typing import TYPE_CHECKING, Any, Callable, Dict, Optional, TextIO
 
-from ..errors import MAX_LINE, JobFailed, SunrayError, message_line, one_line
-from ..report import FORMATS, check_format  # noqa: F401 (tasks import check_format from here)
+from ..core.errors import MAX_LINE, JobFailed, SunrayError, message_line, one_line
+from ..core.report import FORMATS, check_format  # noqa: F401 (tasks import check_format from here)
 
 if TYPE_CHECKING:
     import invoke
 
-    from ..rootfs import Root
+    from ..core.rootfs import Root
 
 
 def guarded(func: Callable[..., Any]) -> Callable[..., Any]:
@@ -23,7 +23,7 @@ def guarded(func: Callable[..., Any]) -> Callable[..., Any]:
 
     UsageError -> exit 2, JobFailed -> exit 1; anything unexpected is reported
     in one line too (set SUNRAY_DEBUG=1 to see the traceback). Whatever the
-    message holds, it is printed as one line (sunray.errors.message_line),
+    message holds, it is printed as one line (sunray.core.errors.message_line),
     and an OS error's file inside the task's root by its server path.
     """
     from invoke.exceptions import Exit
@@ -55,7 +55,7 @@ def guarded(func: Callable[..., Any]) -> Callable[..., Any]:
 
 
 def settings(ctx: Optional["invoke.Context"], name: Optional[str] = None) -> Dict[str, Any]:
-    from ..config import section
+    from ..core.config import section
 
     return section(ctx, name)
 
@@ -67,7 +67,7 @@ _task_root: Optional[str] = None
 
 def root_of(ctx: Optional["invoke.Context"], root: Optional[str]) -> "Root":
     """The Root for a task: --root, else the settings' ``sunray.root``, else /."""
-    from ..rootfs import Root
+    from ..core.rootfs import Root
 
     global _task_root
     made = Root(root or settings(ctx).get("root") or "/")

@@ -6,8 +6,8 @@ Invoke program:
 - a command-line parse error exits 2 (bad usage), like every other usage
   error of the toolkit;
 - every error it prints is one line starting ``sunray: ``, whatever the
-  input (sunray.errors.message_line);
-- settings files are read with bounds (sunray.yamlload: size, aliases,
+  input (sunray.core.errors.message_line);
+- settings files are read with bounds (sunray.core.yamlload: size, aliases,
   nesting, UTF-8, keys that are names);
 - a broken configuration (a YAML syntax error, a list where a section
   belongs, ``INVOKE_SUNRAY_MODULES_JOBS=abc``, a missing ``-f FILE``) ends
@@ -31,7 +31,7 @@ from invoke.exceptions import Exit, UncastableEnvVar
 from invoke.parser import ParseError
 
 from .. import __version__
-from ..errors import SunrayError, message_line, shown
+from ..core.errors import SunrayError, message_line, shown
 
 # Core flags the toolkit honours; Invoke's others concern run() or loading a
 # tasks module from disk (search root, collection), which `sunray` never does.
@@ -48,7 +48,7 @@ def config_errors(config: Optional[Config] = None) -> Iterator[None]:
         yield
     except Exit:
         raise
-    except SunrayError as e:  # sunray.yamlload's refusals (YAML errors too) name the file
+    except SunrayError as e:  # sunray.core.yamlload's refusals (YAML errors too) name the file
         raise Exit(message_line(f"sunray: config: {e}"), code=2) from None
     except OSError as e:
         raise Exit(message_line(f"sunray: config: {e.filename or ''}: {e.strerror or e}"),
@@ -104,7 +104,7 @@ def usage_line(problem: str) -> str:
 def _shape_conflict(config):
     """Which file puts a single value where a section belongs, or the other way
     round (Invoke's AmbiguousMergeError names neither file nor key)."""
-    from ..config import merge_into
+    from ..core.config import merge_into
 
     known = {}
     for level in ("_defaults", "_collection"):
@@ -146,7 +146,7 @@ class SunrayEnvironment(Environment):
     Invoke turns any value of a boolean setting but "0" and "" into True
     (``..._HOOK_STRICT=false`` would switch strict mode on) and raises a bare
     ValueError for ``..._JOBS=abc``. For the ``sunray`` section the string is
-    kept as it is and ``sunray.config.validate()`` reads it strictly.
+    kept as it is and ``sunray.core.config.validate()`` reads it strictly.
     """
 
     def _path_set(self, key_path, value):
@@ -176,7 +176,7 @@ class SunrayConfig(Config):
     def _load_yaml(self, path: Any) -> Any:  # a str, whatever its hint says
         # Invoke's yaml.safe_load of the whole file: a 1 KB alias bomb hung
         # the program; a non-UTF-8 file gave a codec error naming no file.
-        from ..yamlload import read_config_file
+        from ..core.yamlload import read_config_file
 
         return read_config_file(str(path))
 

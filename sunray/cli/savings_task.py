@@ -102,10 +102,10 @@ def savings(c: invoke.Context, preset: Optional[str] = None, config: Optional[st
     """
     # Every parameter but the context is an input; the module names them.
     given = {name: value for name, value in locals().items() if name != "c"}
-    from sunray.savings import proposal
+    from sunray.savings import job
 
     for name in ("config", "format", "output", "force", "lang", "paper"):
         given.pop(name)
     # --config is the proposal file, not Invoke's configuration (that is settings).
-    finish(proposal.run(settings(c, "savings"), given, proposal_path=config, fmt=format,
+    finish(job.run(settings(c, "savings"), given, proposal_path=config, fmt=format,
                         output=output, force=force, lang=lang, paper=paper))

@@ -15,12 +15,12 @@ from typing import List, Optional
 import invoke
 from invoke import Collection
 
-from sunray import tasklist
 from sunray.cli.output import check_format, finish, guarded, root_of, settings
 from sunray.cli.savings_task import savings  # noqa: F401 (its own file, this namespace)
 from sunray.cli.taskdef import task
-from sunray.config import defaults
-from sunray.errors import UsageError
+from sunray.core import tasklist
+from sunray.core.config import defaults
+from sunray.core.errors import UsageError
 from sunray.tmpclean import registry as tmpclean_registry  # names only: light to import
 
 ROOT_HELP = "Work on the tree under DIR as if it were / (default: /, or sunray.root)."
@@ -75,10 +75,10 @@ def esd_dir(c: invoke.Context, root: Optional[str] = None, dry_run: bool = False
     never followed: it is repaired or moved aside, and the report says what
     was found. SRSS sound (esd) fails without this directory.
     """
-    from sunray import esddir
+    from sunray.esddir.fix import ensure
 
     check_format(format)  # before any change, not after
-    finish(esddir.ensure(root_of(c, root), settings(c), dry_run=dry_run, revert=revert),
+    finish(ensure(root_of(c, root), settings(c), dry_run=dry_run, revert=revert),
            format)
 
 
@@ -289,7 +289,7 @@ def check_esound(c: invoke.Context, rpm: Optional[List[str]] = None, installed: 
     /usr/bin/esd present. With --installed: esd and libesd under the root
     need no libasound (esound not installed at all: says so, exit 0).
     """
-    from sunray.esound.check import check_installed, check_rpms
+    from sunray.esound.scan import check_installed, check_rpms
 
     check_format(format)
     paths = list(rpm or [])

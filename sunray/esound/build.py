@@ -17,18 +17,18 @@ import time
 from pathlib import Path
 from typing import Any, Dict, List, Optional, Tuple
 
-from ..config import as_bool
-from ..errors import JobFailed, UsageError
-from ..fileedit import FileChange
-from ..report import Report
-from ..safeio import atomic_write, unified_diff
-from ..subprocesses import run_captured
+from ..core.config import as_bool
+from ..core.errors import JobFailed, UsageError
+from ..core.fileedit import FileChange
+from ..core.report import Report
+from ..core.safeio import atomic_write, unified_diff
+from ..core.subprocesses import run_captured
 from .buildtree import make_tree, rpmbuild_command, take_results, work_dir
 from .builduser import BuildUser, build_user, run_build
-from .check import ESD, CheckReport, check_rpms
 from .daemon import esd_removals
 from .host import host_mismatch
 from .rpm import FilePath
+from .scan import ESD, CheckReport, check_rpms
 from .sources import Sources, read_sources
 from .spec import DEFAULT_PACKAGER
 

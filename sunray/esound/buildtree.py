@@ -16,7 +16,7 @@ import stat
 import tempfile
 from typing import Dict, List, Optional, Tuple
 
-from ..errors import JobFailed
+from ..core.errors import JobFailed
 from .builduser import BuildUser
 from .rpm import extract_flat
 

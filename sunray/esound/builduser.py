@@ -18,7 +18,7 @@ import subprocess
 from dataclasses import dataclass
 from typing import IO, Any, Callable, Dict, List
 
-from ..errors import JobFailed, UsageError
+from ..core.errors import JobFailed, UsageError
 
 # A login name as useradd accepts it: it becomes an argument, never shell text.
 _USER = re.compile(r"[A-Za-z_][A-Za-z0-9_.-]{0,31}")

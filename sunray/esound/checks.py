@@ -4,9 +4,9 @@ Read-only; each returns a list of Check rows."""
 
 from typing import Any, Dict, List
 
-from ..report import Check
-from ..rootfs import Root
-from .check import check_installed
+from ..core.report import Check
+from ..core.rootfs import Root
+from .scan import check_installed
 
 
 def check_esound(root: Root, settings: Dict[str, Any]) -> List[Check]:

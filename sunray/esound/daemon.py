@@ -20,7 +20,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Iterator, List, Optional, Tuple
 
-from .spec import SECTION, logical_lines
+from .specsyntax import SECTION, logical_lines
 
 ESD = "/usr/bin/esd"
 ESD_MAN = "%{_mandir}/man1/esd.1*"

@@ -16,8 +16,8 @@ import posixpath
 from dataclasses import dataclass
 from typing import Any, Dict, List, Optional, Union
 
-from ..errors import UsageError
-from ..safeio import stat_input
+from ..core.errors import UsageError
+from ..core.safeio import stat_input
 
 # A file named by the admin: a str from the command line, a Path in tests.
 FilePath = Union[str, os.PathLike]

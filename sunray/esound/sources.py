@@ -20,9 +20,9 @@ import tarfile
 from dataclasses import dataclass, field
 from typing import Dict, List, Optional, Tuple
 
-from ..errors import UsageError
-from ..safeio import stat_input
-from ..templating import render
+from ..core.errors import UsageError
+from ..core.safeio import stat_input
+from ..core.templating import render
 from . import spec
 from .rpm import FilePath, RpmPackage
 

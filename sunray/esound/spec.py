@@ -22,18 +22,14 @@ No configure call found: ``UsageError`` (we cannot make that build OSS-only).
 import re
 import time
 from dataclasses import dataclass, field
-from typing import Iterator, List, Optional
+from typing import List, Optional
 
-from ..errors import UsageError
+from ..core.errors import UsageError
+from .daemon import restore_daemon
+from .specsyntax import SECTION, logical_lines
 
-# Section headers of a spec file: group 1 the section, group 2 its arguments
-# (-n NAME, -f FILE). The configure rewrite applies to the shell-script
-# sections only, never to %description, %files or %changelog.
-SECTION = re.compile(
-    r"^%(package|description|prep|build|install|check|clean|files|changelog|"
-    r"pre|post|preun|postun|pretrans|posttrans|triggerin|triggerun|triggerpostun|"
-    r"verifyscript|generate_buildrequires|conf)\b(.*)$"
-)
+# The configure rewrite applies to the shell-script sections only, never to
+# %description, %files or %changelog.
 _SCRIPT_SECTIONS = {"prep", "build", "install", "check", "conf"}
 _CONFIGURE = re.compile(
     r"(?<![\w%/.-])(%configure\b|%\{configure\}|%\{_configure\}|%_configure\b|\./configure\b)"
@@ -69,18 +65,6 @@ def changelog_date(when: Optional[float] = None) -> str:
     """rpm's changelog date ("Mon Jan 26 2009"), independent of the locale."""
     t = time.gmtime(when)
     return f"{_DAYS[t.tm_wday]} {_MONTHS[t.tm_mon - 1]} {t.tm_mday:02d} {t.tm_year}"
-
-
-def logical_lines(lines: List[str]) -> Iterator[List[int]]:
-    """Group physical lines into shell logical lines (backslash continuation)."""
-    group = []
-    for i, line in enumerate(lines):
-        group.append(i)
-        if not line.rstrip("\n").endswith("\\"):
-            yield group
-            group = []
-    if group:
-        yield group
 
 
 def _rewrite_configure(lines: List[str], changes: List[str]) -> List[str]:
@@ -142,8 +126,6 @@ def rewrite(spec_text: str, suffix: str, version: str, release: str, when: Optio
     SRPM header) name the new build in the changelog entry, by ``packager``
     ("Name <address>")."""
     evr = f"{epoch}:%{{version}}-%{{release}}" if epoch else "%{version}-%{release}"
-    from .daemon import restore_daemon  # it reads specs with SECTION and logical_lines
-
     restored = restore_daemon(spec_text, evr)
     lines = restored.text.splitlines(keepends=True)
     changes: List[str] = list(restored.changes)

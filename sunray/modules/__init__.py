@@ -17,7 +17,7 @@ Where things are, in the order a rebuild uses them:
 * ``remove`` -- remove-modules, for the kernel removal hooks and as the undo;
 * ``kernel_hooks``, ``dkms_export``, ``checks`` -- the other tasks and the doctor's checks.
 
-Writing runs hold the run journal and the one lock (``sunray.journal``).
+Writing runs hold the run journal and the one lock (``sunray.core.journal``).
 
 Nothing is imported here: ``sunray --help`` stays fast.
 """

@@ -33,10 +33,10 @@ import time
 from pathlib import Path
 from typing import Dict, List, Optional, TextIO
 
-from ..errors import UsageError
-from ..report import Report
-from ..rootfs import Root
-from ..safeio import temp_name
+from ..core.errors import UsageError
+from ..core.report import Report
+from ..core.rootfs import Root
+from ..core.safeio import temp_name
 from .discover import file_digest, is_build_product
 from .install import settle_kernel
 from .plan import BuiltFile, ModuleBuild
@@ -185,7 +185,7 @@ def build_kernel(job: Job, builds: List[ModuleBuild], scratch_root: str, make_jo
     if len(builds) == 1:
         build_one(job, builds[0], scratch_root, make_jobs)
         return
-    from ..templating import render
+    from ..core.templating import render
 
     start = time.monotonic()
     first = builds[0]

@@ -8,11 +8,12 @@ import re
 from pathlib import Path
 from typing import Any, Dict, List, Optional, Union
 
-from ..errors import UsageError
-from ..report import Check
-from ..rootfs import Root, executable
+from ..core.errors import UsageError
+from ..core.kernelname import check_kernel
+from ..core.report import Check
+from ..core.rootfs import Root, executable
 from . import kernel_hooks
-from .settings import ModuleSettings, check_kernel
+from .settings import ModuleSettings
 
 KERNEL_HOOKS = {
     "postinst": kernel_hooks.POSTINST,

@@ -9,9 +9,10 @@ import stat
 from pathlib import Path
 from typing import List, Optional, Tuple, Union
 
-from ..errors import UsageError
-from ..rootfs import Root
-from .settings import KERNEL_RE, NAME_RE, ModuleSettings, check_name
+from ..core.errors import UsageError
+from ..core.kernelname import KERNEL_RE
+from ..core.rootfs import Root
+from .settings import NAME_RE, ModuleSettings, check_name
 
 # Build products an admin's `make` in the source tree may have left behind:
 # never copied (kbuild would reuse them), never exported, and not part of the

@@ -14,11 +14,11 @@ import re
 from pathlib import Path
 from typing import Any, Dict, List, Pattern, Tuple
 
-from ..errors import UsageError
-from ..fileedit import FileEditor
-from ..report import Report
-from ..rootfs import Root
-from ..templating import render
+from ..core.errors import UsageError
+from ..core.fileedit import FileEditor
+from ..core.report import Report
+from ..core.rootfs import Root
+from ..core.templating import render
 from .discover import discover_modules, is_build_product, module_objects
 from .settings import ModuleSettings
 

@@ -13,7 +13,7 @@ import re
 from pathlib import Path
 from typing import Iterable, List, Optional
 
-from ..safeio import temp_name
+from ..core.safeio import temp_name
 from .record import log_dir
 from .settings import Job
 from .tools import find_tool, open_nofollow, run_logged, safe_dir

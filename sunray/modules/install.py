@@ -17,9 +17,9 @@ import shutil
 from pathlib import Path
 from typing import Dict, List, Optional, Tuple
 
-from ..errors import JobFailed, UsageError
-from ..report import Report
-from ..safeio import check_writable, fsync_dir, temp_name
+from ..core.errors import JobFailed, UsageError
+from ..core.report import Report
+from ..core.safeio import check_writable, fsync_dir, temp_name
 from . import index
 from .plan import ModuleBuild
 from .record import Record, pending, read_record, record_path, string_list, tail, write_record

@@ -30,13 +30,13 @@ import posixpath
 import shlex
 from typing import Any, Dict, Optional, Tuple
 
-from ..boot.hook import program_path
-from ..config import as_bool
-from ..fileedit import FileEditor
-from ..journal import Journal
-from ..report import Report
-from ..rootfs import Root
-from ..templating import render
+from ..core.config import as_bool
+from ..core.fileedit import FileEditor
+from ..core.hookprogram import program_path
+from ..core.journal import Journal
+from ..core.report import Report
+from ..core.rootfs import Root
+from ..core.templating import render
 
 POSTINST = "/etc/kernel/postinst.d/sunray-modules"
 HEADER_POSTINST = "/etc/kernel/header_postinst.d/sunray-modules"

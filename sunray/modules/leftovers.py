@@ -17,9 +17,9 @@ import shutil
 from pathlib import Path
 from typing import List, Sequence
 
-from ..journal import JOURNAL
-from ..runlock import LOCK_NAME
-from ..safeio import is_temp_name, remove_temp_files
+from ..core.journal import JOURNAL
+from ..core.runlock import LOCK_NAME
+from ..core.safeio import is_temp_name, remove_temp_files
 from . import index
 from .build import scratch_base
 from .record import log_dir, read_record, record_path

@@ -12,8 +12,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Dict, List, NamedTuple, Optional, Sequence, Tuple
 
-from ..errors import UsageError
-from ..report import Report
+from ..core.errors import UsageError
+from ..core.report import Report
 from .discover import (
     digest_tree,
     discover_modules,

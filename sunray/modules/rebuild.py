@@ -15,9 +15,10 @@ import os
 import time
 from typing import Any, Dict, List, Optional, Sequence
 
-from ..errors import UsageError
-from ..journal import Journal
-from ..rootfs import Root
+from ..core.errors import UsageError
+from ..core.journal import Journal
+from ..core.kernelname import check_kernel
+from ..core.rootfs import Root
 from .build import build_all
 from .discover import (
     discover_modules,
@@ -31,7 +32,7 @@ from .leftovers import find_leftovers, remove_leftovers
 from .plan import Plan, plan_builds, survey
 from .record import read_record, record_path, recorded_files
 from .results import INSTALL_FAILED, STATUS_CURRENT, STATUS_FAILED, STATUS_WOULD, ModulesReport
-from .settings import Job, check_kernel
+from .settings import Job
 from .tools import modinfo
 
 

@@ -19,7 +19,7 @@ import json
 from pathlib import Path
 from typing import Any, Dict, List, Union
 
-from ..safeio import atomic_write
+from ..core.safeio import atomic_write
 from .settings import Job
 from .tools import safe_dir
 

@@ -16,11 +16,12 @@ import shutil
 from pathlib import Path
 from typing import Any, Dict, List, NamedTuple
 
-from ..fileedit import FileChange
-from ..journal import Journal
-from ..report import Report
-from ..rootfs import Root
-from ..safeio import check_writable
+from ..core.fileedit import FileChange
+from ..core.journal import Journal
+from ..core.kernelname import check_kernel
+from ..core.report import Report
+from ..core.rootfs import Root
+from ..core.safeio import check_writable
 from . import index
 from .leftovers import find_leftovers, remove_leftovers
 from .record import (
@@ -32,7 +33,7 @@ from .record import (
     recorded_files,
     string_list,
 )
-from .settings import NAME_RE, Job, check_kernel, valid_dest
+from .settings import NAME_RE, Job, valid_dest
 from .tools import safe_dir
 
 

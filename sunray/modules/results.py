@@ -4,7 +4,7 @@ table with the failed builds' log tails (text) or a JSON document."""
 from dataclasses import dataclass, field
 from typing import Any, Dict, List
 
-from ..report import Report
+from ..core.report import Report
 
 STATUS_BUILT = "built"
 STATUS_CURRENT = "up to date"

@@ -4,8 +4,8 @@
 (a destination outside /lib/modules/K, a relative source path, half a signing
 setup); ``Job`` carries one run's inputs (the tree, the ``sunray:`` settings
 and their checked ``modules`` part) to everything that needs more than one of
-them. Kernel versions and module names are checked here too: both end up in
-paths and command lines.
+them. Module names are checked here too (kernel versions in
+``sunray.core.kernelname``): both end up in paths and command lines.
 """
 
 import os
@@ -14,24 +14,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Dict, List, Optional, Pattern
 
-from ..errors import UsageError
-from ..rootfs import Root
+from ..core.errors import UsageError
+from ..core.rootfs import Root
 
-# Kernel versions end up in paths and command lines: letters, digits and
-# . _ + ~ - only, starting with a letter or digit, no "..".
-KERNEL_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._+~-]{0,127}$")
 NAME_RE = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.+-]{0,63}$")
 _DEST_RE = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.+/-]*$")
-
-
-def check_kernel(kernel: str) -> str:
-    """The kernel version, or UsageError: it becomes a path and an argument."""
-    if not isinstance(kernel, str) or not KERNEL_RE.match(kernel) or ".." in kernel:
-        raise UsageError(
-            f"kernel version {kernel!r} refused: expected letters, digits and . _ + ~ - "
-            "only, starting with a letter or digit"
-        )
-    return kernel
 
 
 def check_name(name: str, what: str) -> str:

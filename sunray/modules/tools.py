@@ -11,8 +11,8 @@ import stat
 from pathlib import Path
 from typing import Dict, List, Optional, TextIO, Union
 
-from ..errors import JobFailed
-from ..rootfs import Root
+from ..core.errors import JobFailed
+from ..core.rootfs import Root
 
 SCRATCH_PREFIX = "sunray-kbuild-"
 _SCRATCH_NAME = re.compile(r"^sunray-kbuild-[A-Za-z0-9_]{8}$")  # mkdtemp's 8 characters
@@ -56,7 +56,7 @@ def run_logged(cmd: List[str], log: TextIO, cwd: Optional[str] = None) -> int:
 
 def modinfo(field_name: str, path: Union[str, Path]) -> Optional[str]:
     """One field of a .ko's modinfo, or None when modinfo fails."""
-    from ..subprocesses import run_captured
+    from ..core.subprocesses import run_captured
 
     proc = run_captured([find_tool("modinfo"), "-F", field_name, str(path)])
     if proc.returncode != 0:

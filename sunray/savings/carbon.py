@@ -13,8 +13,8 @@ import io
 from dataclasses import dataclass
 from typing import Dict
 
-from ..errors import JobFailed, UsageError
-from ..resources import read
+from ..core.errors import JobFailed, UsageError
+from ..core.resources import read
 
 ATTRIBUTION = "Carbon intensity: Ember and Our World in Data (CC BY 4.0), via CodeCarbon (MIT)"
 SOURCE = "Ember and Our World in Data, 'Carbon intensity of electricity', via CodeCarbon 3.3.2"

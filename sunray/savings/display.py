@@ -11,8 +11,8 @@ from typing import List, Optional, Sequence, Tuple
 
 from . import i18n, lifecycle, model
 from .carbon import ATTRIBUTION, SOURCE
+from .evaluate import Proposal
 from .i18n import t
-from .proposal import Proposal
 from .sources import FRAUNHOFER, MAGA, POST_SAYS, grid_place, inputs_and_defaults
 
 # One term for the grid's and the devices' greenhouse gases, everywhere.

@@ -38,8 +38,8 @@ from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any, Collection, Dict, Iterator, Mapping, Optional, Set, Tuple
 
-from ..errors import UsageError
-from ..resources import read
+from ..core.errors import UsageError
+from ..core.resources import read
 
 LANGS = ("en", "de", "nl")
 TRANSLATIONS = "savings/data/translations.csv"  # a resource inside the sunray package

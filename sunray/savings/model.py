@@ -26,7 +26,7 @@ import operator
 from dataclasses import dataclass, field
 from typing import Any, Dict, Iterable, List, Optional, Tuple, Union
 
-from ..errors import UsageError
+from ..core.errors import UsageError
 from . import lifecycle
 from .lifecycle import Costs
 

@@ -15,7 +15,7 @@ import stat
 from pathlib import Path
 from typing import Iterable, Optional, Union
 
-from ..errors import UsageError
+from ..core.errors import UsageError
 
 MARKER = "sunray-savings"
 # The marker is looked for in this many bytes at each end of an existing file.
@@ -85,7 +85,7 @@ def check_output(path: PathLike, inputs: Iterable[PathLike], force: bool = False
 def write_output(path: PathLike, data: bytes) -> None:
     """Write the report to ``path`` atomically, keeping an existing file's mode;
     never through a symlink (checked again: the check ran before the work)."""
-    from ..safeio import atomic_write
+    from ..core.safeio import atomic_write
 
     st = _lstat(path)
     if st is not None and not stat.S_ISREG(st.st_mode):

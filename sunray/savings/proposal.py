@@ -1,4 +1,6 @@
-"""A savings proposal: inputs from presets, settings, a YAML file and flags.
+"""Step one of a savings run: a proposal read into sites, from presets,
+settings, a YAML or JSON file and flags (``evaluate`` computes them, ``render``
+formats them, ``job`` glues the three).
 
 Every site's values are layered, later winning:
 
@@ -22,15 +24,12 @@ other way round; one layer giving both is an error. Every value is checked
 where it is read, so an error names the flag or the file, site and key.
 """
 
-import contextlib
 import datetime
-import gc
-from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Collection, Dict, Iterator, List, Mapping, Optional, Tuple, Union
+from typing import Any, Collection, Dict, List, Mapping, Optional, Tuple, Union
 
-from ..errors import UsageError
-from ..safeio import stat_input
+from ..core.errors import UsageError
+from ..core.safeio import stat_input
 from . import carbon, model
 
 TOP_KEYS = ("title", "customer", "prepared_by", "date", "preset", "servers", "defaults",
@@ -45,32 +44,6 @@ DEFAULT_TITLE = "Sun Ray savings estimate"
 PathLike = Union[str, Path]
 # One layer of inputs: {field: value} and {field: where it came from}.
 _Layer = Tuple[Dict[str, Any], Dict[str, str]]
-
-
-@dataclass
-class Proposal:
-    """Validated sites, their results and the total, ready to render."""
-
-    title: str
-    customer: str
-    prepared_by: str
-    date: str
-    results: List[model.SiteResult]
-    total: model.Total
-    notes: List[str] = field(default_factory=list)
-    servers: str = "per-site"
-    scenarios: List[Any] = field(default_factory=list)    # scenarios.Scenario
-    sensitivity: Optional[List[Any]] = None                # scenarios.Sensitivity
-
-    @property
-    def countries(self) -> List[Tuple[str, str, Optional[int], float]]:
-        """Distinct country figures used, as (iso3, name, year, g/kWh)."""
-        seen = {}
-        for r in self.results:
-            s = r.site
-            if s.country:
-                seen[s.country] = (s.country, s.country_name, s.country_year, s.g_per_kwh)
-        return list(seen.values())
 
 
 def _check_preset(value: Any, where: str) -> str:
@@ -155,9 +128,9 @@ def _loader() -> Any:
 
 def read_proposal(path: PathLike) -> Dict[str, Any]:
     """The parsed YAML proposal file (a mapping), or a UsageError. Read with
-    the bounds of every YAML file we take (sunray.yamlload): a size, a count
+    the bounds of every YAML file we take (sunray.core.yamlload): a size, a count
     of values with aliases written out, a nesting depth."""
-    from ..yamlload import load_bounded_yaml
+    from ..core.yamlload import load_bounded_yaml
 
     p = Path(path)
     label = f"--config {path}"
@@ -364,110 +337,3 @@ def plan(savings_settings: Mapping[str, Any], flags: Mapping[str, Optional[str]]
     meta["title"] = meta["title"] or DEFAULT_TITLE
     meta["date"] = meta["date"] or datetime.date.today().isoformat()
     return sites, meta
-
-
-def evaluate(sites: List[model.Site], meta: Dict[str, Any]) -> Proposal:
-    """Compute every site and the total, the scenarios and the sensitivity."""
-    from . import scenarios
-
-    shared = meta.get("servers") == "shared"
-
-    def recompute(variant: List[model.Site]) -> List[model.SiteResult]:
-        return [model.compute(s) for s in (pooled(variant) if shared else variant)]
-
-    results = recompute(sites)
-    notes = model.observations(results)
-    total = model.total(results)
-    if total.money is None:
-        from .i18n import t
-
-        notes.append(t("The sites use different currencies: money is not totalled."))
-    return Proposal(meta["title"], meta["customer"], meta["prepared_by"], meta["date"],
-                    results, total, notes, meta.get("servers", "per-site"),
-                    scenarios.run(sites, meta.get("scenarios") or [], recompute),
-                    scenarios.sensitivity(sites, recompute))
-
-
-def pooled(sites: List[model.Site]) -> List[model.Site]:
-    """The sites sharing whole servers: the pool is ceil(sum of seats / seats
-    per server) servers, and each site carries its seats' share of it."""
-    import dataclasses
-    import math
-
-    shares = [s.seats / s.seats_per_server for s in sites]
-    needed = sum(shares)
-    whole = math.ceil(needed - 1e-9)
-    scale = whole / needed if needed else 0.0
-    return [dataclasses.replace(s, servers=share * scale) for s, share in zip(sites, shares)]
-
-
-@dataclass
-class SavingsOutput:
-    """What the task prints: the rendered document, or where it went."""
-
-    text: str
-    written_to: str = ""
-    warnings: List[str] = field(default_factory=list)
-    failure: str = ""
-
-    def to_text(self) -> str:
-        if self.written_to:
-            return f"wrote {self.written_to}"
-        return self.text
-
-    def to_dict(self) -> Dict[str, Optional[str]]:
-        return {"written_to": self.written_to or None}
-
-
-@contextlib.contextmanager
-def _without_cycle_collector() -> Iterator[None]:
-    """Python's cycle collector paused: a proposal's figures are millions of
-    small objects and no cycles, which the collector walked again and again
-    (10,000 sites: 0.1 s of about 1 s). Reference counting still frees them.
-    The switch is the process's: other threads go without it meanwhile."""
-    was_enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if was_enabled:
-            gc.enable()
-
-
-def run(savings_settings: Mapping[str, Any], flags: Mapping[str, Optional[str]],
-        proposal_path: Optional[PathLike] = None, fmt: str = "text",
-        output: Optional[PathLike] = None, force: bool = False, lang: Optional[str] = None,
-        paper: Optional[str] = None) -> SavingsOutput:
-    """The savings task: plan, evaluate, render, print or write.
-
-    The destination is checked first (never an input; a stranger's file only
-    with ``force``), so a refused ``--output`` costs no work. Numbers in
-    ``flags`` are read as the report's language writes them (--lang de: 0,32)."""
-    from . import i18n, report
-    from . import output as destination
-
-    request = report.Request.checked(fmt, lang, paper, output, savings_settings)
-    # Every file the run reads: the proposal, and the bundled grid table
-    # (a file in a checkout or an installed copy; inside a pyz it is not).
-    from .carbon import TABLE
-
-    inputs: List[PathLike] = [Path(__file__).resolve().parent.parent / TABLE]
-    if proposal_path is not None:
-        inputs.append(proposal_path)
-    if output:
-        destination.check_output(output, inputs, force=force)
-    numeric = [f.name for f in model.FIELDS if f.kind in ("int", "number")]
-    flags = i18n.typed_numbers(flags, numeric, request.locale)
-    with _without_cycle_collector():
-        data = read_proposal(proposal_path) if proposal_path is not None else None
-        sites, meta = plan(savings_settings, flags, proposal_path, data)
-        with report.language(request):  # the notes are worded as the proposal is evaluated
-            files = report.render(evaluate(sites, meta), request)
-    if output:
-        for path, _ in files[1:]:  # the CSV beside a large PDF, known only now
-            if path is not None:
-                destination.check_output(path, inputs, force=force)
-        for path, document in files:
-            destination.write_output(path or output, document)
-        return SavingsOutput("", written_to=", ".join(str(path) for path, _ in files))
-    return SavingsOutput(files[0][1].decode("utf-8"))

@@ -14,8 +14,8 @@ from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple, Union
 from . import model
 from .carbon import ATTRIBUTION
 from .display import grid_source, sources
+from .evaluate import Proposal
 from .output import MARKER
-from .proposal import Proposal
 from .sources import inputs_and_defaults
 
 CSV_FIXED = ("row", "site", "preset", "seats", "currency", "g_per_kwh", "country")

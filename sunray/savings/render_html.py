@@ -30,8 +30,8 @@ from .display import (
     total_heading,
     total_rows,
 )
+from .evaluate import Proposal
 from .i18n import t
-from .proposal import Proposal
 
 DETAIL_SITES = 25  # sites in the chart and the sites table; more go to the appendix
 PAPERS = ("a4", "letter")
@@ -233,7 +233,7 @@ def _sites_note(sites: int, sites_file: Optional[str]) -> str:
 def to_html(proposal: Proposal, paper: str = "a4", sites_file: Optional[str] = None) -> str:
     """The report page in the active language, rendered with autoescape on
     (names stay text)."""
-    from ..templating import render
+    from ..core.templating import render
 
     return render("savings-report.html.j2", autoescape=True,
                   **html_context(proposal, paper, sites_file))

@@ -21,9 +21,9 @@ from .display import (
     total_heading,
     total_rows,
 )
+from .evaluate import Proposal
 from .i18n import t as tr
 from .output import MARKER
-from .proposal import Proposal
 
 # --- plain text ------------------------------------------------------------------
 

@@ -15,7 +15,7 @@ import dataclasses
 from dataclasses import dataclass
 from typing import Any, Callable, Dict, List, Optional, Tuple
 
-from ..errors import UsageError
+from ..core.errors import UsageError
 from . import model
 
 SWING_PCT = 20

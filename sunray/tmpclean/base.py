@@ -13,12 +13,12 @@ import shutil
 from dataclasses import dataclass, field
 from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple
 
-from ..errors import UsageError
-from ..fileedit import FileEditor
-from ..report import Report
-from ..rootfs import Root
-from ..safeio import read_text_with_encoding
-from ..subprocesses import run_captured
+from ..core.errors import UsageError
+from ..core.fileedit import FileEditor
+from ..core.report import Report
+from ..core.rootfs import Root
+from ..core.safeio import read_text_with_encoding
+from ..core.subprocesses import run_captured
 
 
 class NotUnderstood(UsageError):

@@ -5,8 +5,8 @@ Read-only; each returns a list of Check rows."""
 import glob
 from typing import List
 
-from ..report import Check
-from ..rootfs import Root
+from ..core.report import Check
+from ..core.rootfs import Root
 
 PENDING_SUFFIXES = (".rpmnew", ".rpmsave", ".dpkg-dist", ".dpkg-new")
 # Besides the file of every registered cleaner (watched_files() adds those).

@@ -12,11 +12,11 @@ import os
 from pathlib import Path
 from typing import Any, Dict, List, Union
 
-from ..errors import UsageError
-from ..fileedit import FileEditor
-from ..journal import Journal
-from ..report import Report
-from ..rootfs import Root
+from ..core.errors import UsageError
+from ..core.fileedit import FileEditor
+from ..core.journal import Journal
+from ..core.report import Report
+from ..core.rootfs import Root
 from . import base, registry
 from .base import Cleaner
 from .dropin import check_path

@@ -8,8 +8,8 @@ is ours alone.
 
 import re
 
-from ..errors import UsageError
-from ..templating import render
+from ..core.errors import UsageError
+from ..core.templating import render
 
 DROPIN = "/etc/tmpfiles.d/sunray.conf"
 

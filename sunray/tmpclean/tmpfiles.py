@@ -8,7 +8,7 @@ systemd-tmpfiles was not found. The boot hook installs the same file.
 import os
 from typing import List
 
-from ..rootfs import Root
+from ..core.rootfs import Root
 from . import dropin
 from .base import Cleaner, Plan, norm_path, refuse_symlink
 

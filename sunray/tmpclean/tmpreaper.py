@@ -9,7 +9,7 @@ separately); the admin's entries, quoting and comment stay.
 import re
 from typing import List, Tuple
 
-from ..rootfs import Root
+from ..core.rootfs import Root
 from .base import Cleaner, NotUnderstood, Plan, check_sh_syntax, read
 
 TMPREAPER = "/etc/tmpreaper.conf"
@@ -58,7 +58,7 @@ def missing(root: Root, protect: List[str]) -> List[str]:
 
 def plan(root: Root, settings: dict, protect: List[str]) -> Plan:
     """The missing patterns added to the last assignment, or a new assignment."""
-    from ..templating import render  # lazy: jinja2 only when a plan is made
+    from ..core.templating import render  # lazy: jinja2 only when a plan is made
 
     text, encoding = read(root, TMPREAPER)
     edit = Plan(CLEANER.name, TMPREAPER)

@@ -11,8 +11,8 @@ import re
 from dataclasses import dataclass
 from typing import List, Set, Tuple
 
-from ..errors import UsageError
-from ..rootfs import Root
+from ..core.errors import UsageError
+from ..core.rootfs import Root
 from . import shell
 from .base import Cleaner, NotUnderstood, Plan, check_sh_syntax, norm_path, read
 

@@ -1,4 +1,4 @@
-"""sunray.yamlload: YAML read with bounds (size, expanded nodes, nesting),
+"""sunray.core.yamlload: YAML read with bounds (size, expanded nodes, nesting),
 every refusal one line naming the file."""
 
 import time
@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from sunray.errors import UsageError
-from sunray.yamlload import MAX_BYTES, MAX_NODES, load_bounded_yaml, read_config_file
+from sunray.core.errors import UsageError
+from sunray.core.yamlload import MAX_BYTES, MAX_NODES, load_bounded_yaml, read_config_file
 
 
 def alias_bomb(levels, width=10):

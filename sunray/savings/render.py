@@ -1,4 +1,5 @@
-"""The formats of a savings Proposal and the renderer of each.
+"""Step three of a savings run: the formats of an evaluated Proposal and
+the renderer of each.
 
 Machine formats (json, yaml, csv; ``render_data``) carry the figures rounded
 to 3 decimals (Wh, tenths of a cent, grams) and are the same in every
@@ -12,10 +13,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable, ContextManager, Dict, List, Mapping, Optional, Tuple
 
-from ..errors import UsageError
-from ..report import check_format
+from ..core.errors import UsageError
+from ..core.report import check_format
 from . import i18n, render_data, render_html, render_text
-from .proposal import Proposal
+from .evaluate import Proposal
 
 Renderer = Callable[[Proposal], str]
 # A PDF holds every site up to this many (Chromium prints a long table at

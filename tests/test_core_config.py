@@ -15,8 +15,8 @@ import pytest
 from cli_support import esd_dir_dry, sunray
 from conftest import PYTHON, REPO, assert_clean_error, run_sunray, tree_snapshot
 
-from sunray.config import as_bool, defaults, validate
-from sunray.errors import UsageError
+from sunray.core.config import as_bool, defaults, validate
+from sunray.core.errors import UsageError
 
 # --- environment variables ----------------------------------------------------------
 
@@ -378,7 +378,7 @@ def test_an_empty_settings_file_sets_nothing(home, sandbox, tmp_path, content):
 
 def test_every_number_setting_has_a_range():
     """A timeout of 1e26 s was written into the unit, where systemd ignores it."""
-    from sunray.config import DEFAULTS, RANGES
+    from sunray.core.config import DEFAULTS, RANGES
 
     def numbers(shape, where):
         for key, value in shape.items():

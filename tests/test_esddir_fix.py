@@ -14,9 +14,9 @@ from pathlib import Path
 import pytest
 from conftest import PYTHON, assert_clean_error, need, need_root, run_sunray, tree_snapshot
 
-from sunray import esddir
-from sunray.errors import UsageError
-from sunray.rootfs import Root
+from sunray.core.errors import UsageError
+from sunray.core.rootfs import Root
+from sunray.esddir import fix as esd_fix
 
 CONFIG = {"esd": {"dir": "/tmp/.esd"}}
 
@@ -188,7 +188,7 @@ def test_symlink_in_the_path_is_refused(sandbox, tmp_path):
     assert_clean_error(proc, 1, "/tmp is a symlink", "nothing was changed")
     assert tree_snapshot(elsewhere) == before_elsewhere
     assert tree_snapshot(sandbox) == before_sandbox
-    assert esddir.inspect(Root(sandbox), CONFIG)["state"] == "unsafe-parent"
+    assert esd_fix.inspect(Root(sandbox), CONFIG)["state"] == "unsafe-parent"
 
 
 def test_dry_run_says_what_it_would_do_and_does_nothing(sandbox, victims):
@@ -204,22 +204,22 @@ def test_dry_run_says_what_it_would_do_and_does_nothing(sandbox, victims):
 def test_inspect_names_every_state(sandbox, victims):
     root = Root(sandbox)
     esd = sandbox / "tmp/.esd"
-    assert esddir.inspect(root, CONFIG)["state"] == "missing"
+    assert esd_fix.inspect(root, CONFIG)["state"] == "missing"
     esd.symlink_to(victims[0])
-    found = esddir.inspect(root, CONFIG)
+    found = esd_fix.inspect(root, CONFIG)
     assert (found["state"], found["target"]) == ("symlink", str(victims[0]))
     esd.unlink()
     esd.write_text("x")
-    assert esddir.inspect(root, CONFIG)["state"] == "not-a-directory"
+    assert esd_fix.inspect(root, CONFIG)["state"] == "not-a-directory"
     esd.unlink()
     esd.mkdir()
     os.chown(esd, 1000, 0)
-    assert esddir.inspect(root, CONFIG)["state"] == "wrong-owner"
+    assert esd_fix.inspect(root, CONFIG)["state"] == "wrong-owner"
     os.chown(esd, 0, 0)
     os.chmod(esd, 0o755)
-    assert esddir.inspect(root, CONFIG)["state"] == "wrong-mode"
+    assert esd_fix.inspect(root, CONFIG)["state"] == "wrong-mode"
     os.chmod(esd, 0o1777)
-    assert esddir.inspect(root, CONFIG) == {
+    assert esd_fix.inspect(root, CONFIG) == {
         "path": "/tmp/.esd", "state": "ok", "details": "root:root 1777",
         "uid": 0, "gid": 0, "mode": "1777",
     }
@@ -263,12 +263,12 @@ def test_bad_input(sandbox, tmp_path):
                                  "tmp/.esd", "/tmp/.esd\n", "/tmp/a b", ["/tmp/.esd"]])
 def test_esd_dir_must_be_a_plain_name_in_tmp(bad):
     with pytest.raises(UsageError, match="sunray.esd.dir"):
-        esddir.esd_path({"esd": {"dir": bad}})
+        esd_fix.esd_path({"esd": {"dir": bad}})
 
 
 @pytest.mark.parametrize("good", ["/tmp/.esd", "/var/tmp/.esd", "/tmp/esd-0.2"])
 def test_esd_dir_plain_names_in_tmp_are_accepted(good):
-    assert esddir.esd_path({"esd": {"dir": good}}) == good
+    assert esd_fix.esd_path({"esd": {"dir": good}}) == good
 
 
 def test_esd_dir_etc_is_refused_and_etc_untouched(sandbox):
@@ -306,9 +306,9 @@ def test_a_full_disk_changes_nothing(sandbox, monkeypatch):
         return real_mkdir(path, *args, **kwargs)
 
     monkeypatch.setattr(os, "mkdir", full)
-    with pytest.raises(esddir.JobFailed, match="cannot create /tmp/.esd: No space left on "
+    with pytest.raises(esd_fix.JobFailed, match="cannot create /tmp/.esd: No space left on "
                        "device; nothing was changed"):
-        esddir.ensure(Root(sandbox), CONFIG)
+        esd_fix.ensure(Root(sandbox), CONFIG)
     monkeypatch.undo()
     assert esd.read_text() == "stale\n"
     outside_state = {k: v for k, v in tree_snapshot(sandbox).items()
@@ -324,10 +324,10 @@ def test_a_failed_swap_changes_nothing_and_says_so(sandbox, monkeypatch):
     def failing(*args):
         raise OSError(5, "Input/output error")
 
-    monkeypatch.setattr(esddir, "exchange", failing)
-    with pytest.raises(esddir.JobFailed, match="cannot put the new /tmp/.esd in place: "
+    monkeypatch.setattr(esd_fix, "exchange", failing)
+    with pytest.raises(esd_fix.JobFailed, match="cannot put the new /tmp/.esd in place: "
                        "Input/output error; nothing was changed"):
-        esddir.ensure(Root(sandbox), CONFIG)
+        esd_fix.ensure(Root(sandbox), CONFIG)
     monkeypatch.undo()
     assert esd.read_text() == "stale\n"
     assert {k: v for k, v in tree_snapshot(sandbox).items()
@@ -342,8 +342,8 @@ def test_without_an_atomic_swap_the_old_thing_still_goes_aside(what, sandbox, mo
         _stale_file(sandbox)
     else:
         (sandbox / "tmp/.esd").symlink_to(tmp_path)
-    monkeypatch.setattr(esddir, "exchange", lambda *args: False)  # an old kernel or libc
-    esddir.ensure(Root(sandbox), CONFIG)
+    monkeypatch.setattr(esd_fix, "exchange", lambda *args: False)  # an old kernel or libc
+    esd_fix.ensure(Root(sandbox), CONFIG)
     monkeypatch.undo()
     assert_esd_ok(sandbox)
     aside = [p for p in (sandbox / "tmp").iterdir() if p.name != ".esd"]
@@ -413,9 +413,9 @@ def test_a_killed_run_is_finished_by_a_rerun_and_reverted(what, where, sandbox, 
         raise Killed()
 
     for then in ("rerun", "revert"):
-        monkeypatch.setattr(esddir, where, killed)
+        monkeypatch.setattr(esd_fix, where, killed)
         with pytest.raises(Killed):
-            esddir.ensure(Root(sandbox), CONFIG)
+            esd_fix.ensure(Root(sandbox), CONFIG)
         monkeypatch.undo()
         if then == "rerun":
             assert run_sunray("esd-dir", "--root", sandbox).returncode == 0

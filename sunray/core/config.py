@@ -194,7 +194,7 @@ _KINDS = {
 
 # Every number setting's range: lowest, highest, and what it counts (the
 # error says it). A timeout of 1e26 s would reach the systemd unit, where
-# systemd ignores it. tests/test_config.py checks that no number is missing.
+# systemd ignores it. tests/test_core_config.py checks that no number is missing.
 RANGES = {
     "sunray.modules.lock_timeout": (0, 86400, "seconds"),
     "sunray.modules.jobs": (0, 256, "builds at once; 0: one per CPU"),

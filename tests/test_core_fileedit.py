@@ -18,11 +18,11 @@ import pytest
 from conftest import FIXTURES, assert_clean_error, run_sunray, tree_snapshot
 from modules_support import host_kernels, make_server
 
-from sunray import safeio
-from sunray.errors import JobFailed, UsageError
-from sunray.fileedit import FileEditor
-from sunray.rootfs import Root
-from sunray.safeio import atomic_write
+from sunray.core import safeio
+from sunray.core.errors import JobFailed, UsageError
+from sunray.core.fileedit import FileEditor
+from sunray.core.rootfs import Root
+from sunray.core.safeio import atomic_write
 
 CRON = "etc/cron.daily/tmpwatch"
 REAPER = "etc/tmpreaper.conf"
@@ -347,8 +347,8 @@ def test_a_created_directory_the_admin_uses_stays(sandbox):
 def test_a_file_replaced_after_sunray_wrote_it_becomes_the_new_original(sandbox):
     """A package update replaces the patched file; the task patches the update;
     --revert then gives back the update, not the file from before it."""
-    from sunray.fileedit import FileEditor
-    from sunray.rootfs import Root
+    from sunray.core.fileedit import FileEditor
+    from sunray.core.rootfs import Root
 
     target = sandbox / "etc/conf"
     target.write_text("stock 1\n")
@@ -471,7 +471,7 @@ def test_killed_between_the_rename_and_the_record_still_reverts(sandbox, monkeyp
 def test_directories_are_recorded_before_they_are_made(sandbox, monkeypatch):
     # issue 11, case 4: a run killed (or failing) after making directories
     # and before its record never let revert remove them.
-    import sunray.fileedit as fileedit
+    import sunray.core.fileedit as fileedit
 
     real = fileedit.atomic_write
 
@@ -488,13 +488,13 @@ def test_directories_are_recorded_before_they_are_made(sandbox, monkeypatch):
     assert (sandbox / "etc/a/b").is_dir()
     FileEditor(Root(sandbox)).revert("/etc/a/b/file")
     assert not (sandbox / "etc/a").exists()
-    from sunray import statedir
+    from sunray.core import statedir
     assert statedir.remove_if_unused(Root(sandbox))
     assert tree_snapshot(sandbox) == before
 
 
 def test_a_record_whose_change_never_happened_converges(sandbox, monkeypatch):
-    import sunray.fileedit as fileedit
+    import sunray.core.fileedit as fileedit
 
     cron = _cron(sandbox)
     real = fileedit.atomic_write

@@ -1,13 +1,13 @@
-"""sunray.tasklist is the one list of tasks: it must agree with the tasks
+"""sunray.core.tasklist is the one list of tasks: it must agree with the tasks
 the program defines, and doctor's fix lines get --root from it."""
 
 import inspect
 
 import pytest
 
-from sunray import tasklist
 from sunray.cli import tasks as cli_tasks
-from sunray.rootfs import Root
+from sunray.core import tasklist
+from sunray.core.rootfs import Root
 
 
 def _defined():

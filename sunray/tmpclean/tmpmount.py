@@ -24,10 +24,10 @@ from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from typing import Any, Dict, List, Optional, Union
 
-from .errors import UsageError
-from .report import Check
-from .rootfs import Root
-from .safeio import read_text
+from ..core.errors import UsageError
+from ..core.report import Check
+from ..core.rootfs import Root
+from ..core.safeio import read_text
 
 MOUNTS = "/proc/self/mounts"
 UNIT_DIRS = ("/etc/systemd/system", "/run/systemd/system",

@@ -1,4 +1,4 @@
-"""check-esound (sunray/esound/check.py) on RPMs and installed trees: the stock
+"""check-esound (sunray/esound/scan.py) on RPMs and installed trees: the stock
 rebuild of the stand-in links ALSA and fails, build-esound's result passes."""
 
 import json
@@ -8,8 +8,8 @@ import pytest
 from conftest import assert_clean_error, run_sunray, tree_snapshot
 from esound_support import binary_rpm, install_rpm, rpm_facts
 
-from sunray.esound.check import check_installed
-from sunray.rootfs import Root
+from sunray.core.rootfs import Root
+from sunray.esound.scan import check_installed
 
 pytest_plugins = ["esound_fixtures"]
 

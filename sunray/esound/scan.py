@@ -15,9 +15,9 @@ import stat
 from dataclasses import dataclass, field
 from typing import Any, Dict, List, Sequence, Union
 
-from ..errors import UsageError
-from ..report import Report
-from ..rootfs import Root
+from ..core.errors import UsageError
+from ..core.report import Report
+from ..core.rootfs import Root
 from . import elf
 from .rpm import FilePath, RpmPackage
 

@@ -20,12 +20,13 @@ import os
 import stat
 from typing import Any, Dict
 
-from . import statedir
-from .errors import JobFailed
-from .journal import Journal
-from .report import Report
-from .rootfs import Root
-from .safeio import atomic_write
+from ..core import statedir
+from ..core.errors import JobFailed
+from ..core.journal import Journal
+from ..core.report import Report
+from ..core.rootfs import Root
+from ..core.safeio import atomic_write
+from .place import aside_name, change, open_parent, open_subdir, put_old_aside
 
 RECORD = "esddir.json"
 
@@ -45,8 +46,6 @@ def record_first(root: Root, settings: Dict[str, Any], path: str, plan: Any) -> 
     """Write the record before esd-dir's first change (what it found), or
     add to the one there the names this change needs (a later run meeting a
     new file, say); the record in force."""
-    from .esddir import _aside_name, open_parent
-
     found, st = plan
     name = path.rsplit("/", 1)[1]
     record = load(root, settings)
@@ -66,7 +65,7 @@ def record_first(root: Root, settings: Dict[str, Any], path: str, plan: Any) -> 
         if found["state"] != "symlink" and not record.get("aside"):
             parent_fd = open_parent(root, path)
             try:
-                record["aside"] = _aside_name(parent_fd, name)
+                record["aside"] = aside_name(parent_fd, name)
             finally:
                 os.close(parent_fd)
     host = root.makedirs(root.server_path(_record_path(root, settings).parent)).host
@@ -77,8 +76,6 @@ def record_first(root: Root, settings: Dict[str, Any], path: str, plan: Any) -> 
 def revert(root: Root, settings: Dict[str, Any], path: str, report: Report,
            dry_run: bool) -> Report:
     """Put back what the first esd-dir run found at ``path``."""
-    from .esddir import _change, open_parent
-
     with Journal(root, settings, "esd-dir", dry_run=dry_run, revert=True) as journal:
         record = load(root, settings) if journal.active or dry_run else {}
         if record.get("path") != path:
@@ -96,7 +93,7 @@ def revert(root: Root, settings: Dict[str, Any], path: str, report: Report,
                     create=False).host / RECORD)
         finally:
             os.close(parent_fd)
-        report.add(_change(path, verb, "; ".join(text for _, text in steps) or "as it was"))
+        report.add(change(path, verb, "; ".join(text for _, text in steps) or "as it was"))
     report.notes.extend(journal.notes)
     return report
 
@@ -155,8 +152,6 @@ def finish(root: Root, settings: Dict[str, Any], parent_fd: int, name: str) -> N
     """What a killed esd-dir run left at its swap name: its unused new
     directory (removed: this run makes it again) or, after the swap, the old
     thing (removed if a symlink, else moved to the aside name)."""
-    from .esddir import put_old_aside
-
     record = load(root, settings)
     swap = str(record.get("swap") or "")
     st = _lstat(parent_fd, swap) if swap else None
@@ -169,9 +164,7 @@ def finish(root: Root, settings: Dict[str, Any], parent_fd: int, name: str) -> N
 
 
 def _is_empty(parent_fd, name, path):
-    from .esddir import _open_subdir
-
-    fd = _open_subdir(parent_fd, name, path)
+    fd = open_subdir(parent_fd, name, path)
     try:
         return not os.listdir(fd)
     finally:
@@ -179,12 +172,10 @@ def _is_empty(parent_fd, name, path):
 
 
 def _apply(parent_fd, name, record, steps):
-    from .esddir import _open_subdir
-
     try:
         for action, _ in steps:
             if action == "chmod":
-                fd = _open_subdir(parent_fd, name, record["path"])
+                fd = open_subdir(parent_fd, name, record["path"])
                 try:
                     os.fchown(fd, record["uid"], record["gid"])
                     os.fchmod(fd, record["mode"])

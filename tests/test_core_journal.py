@@ -1,4 +1,4 @@
-"""One journal per run (sunray/journal.py): a killed run's leftovers are
+"""One journal per run (sunray/core/journal.py): a killed run's leftovers are
 cleaned up by the next run or revert; the journal exists only during a run."""
 
 import json
@@ -13,9 +13,9 @@ import pytest
 from conftest import FIXTURES, REPO, run_sunray, tree_snapshot
 from support import process_running
 
-from sunray import runprocs
-from sunray.journal import JOURNAL, Journal
-from sunray.rootfs import Root
+from sunray.core import runprocs
+from sunray.core.journal import JOURNAL, Journal
+from sunray.core.rootfs import Root
 
 CRON = "etc/cron.daily/tmpwatch"
 STATE = "var/lib/sunray"
@@ -333,7 +333,7 @@ def test_a_stop_never_touches_the_processes_that_started_us():
     # A shell carrying the id (as if started from inside the killed run) that
     # runs the stop: it is left alone; only its other child goes.
     run_id = runprocs.new_run_id()
-    code = ("import subprocess, sys; from sunray import runprocs; "
+    code = ("import subprocess, sys; from sunray.core import runprocs; "
             "other = subprocess.Popen(['sleep', '300']); "
             "print(runprocs.stop_run(sys.argv[1]) == [f'sleep ({other.pid})'])")
     shell = subprocess.run(["sh", "-c", '"$0" -c "$1" "$2"; echo done',

@@ -4,11 +4,11 @@ Every task that writes wraps its writes in ``Journal(...)``, entered once
 its input is checked and its plan made (bad input leaves nothing behind),
 never in a dry run. Entering it
 
-1. takes the one lock (``sunray.runlock.RunLock``, making the state
+1. takes the one lock (``sunray.core.runlock.RunLock``, making the state
    directory if need be);
 2. looks for ``<state_dir>/journal.json``: one left there is an unfinished
    run (its holder is gone, since we hold the lock). The processes it
-   started that still run are stopped (``sunray.runprocs``), and its
+   started that still run are stopped (``sunray.core.runprocs``), and its
    temporary files (``.NAME.<random>.sunray-tmp``) are removed from the
    directories it names, from ours and from the state directory;
 3. writes our own journal (task, run id, boot, argv, pid and its start
@@ -41,6 +41,7 @@ from typing import Any, Dict, Iterable, List, Optional, Tuple
 
 from . import runprocs, statedir, tasklist
 from .errors import JobFailed, UsageError
+from .kernelname import check_kernel
 from .report import Check
 from .rootfs import Root
 from .runlock import LOCK_NAME, RunLock
@@ -248,7 +249,7 @@ class Journal:
 def _leftover_run(entry: Dict[str, Any]) -> Tuple[Optional[str], str]:
     """The id of the killed run whose processes a rerun stops (None: none
     to look for), and why not when worth saying. The journal is a file:
-    its id, boot and process are checked (sunray.runprocs)."""
+    its id, boot and process are checked (sunray.core.runprocs)."""
     run_id = runprocs.valid_run_id(entry.get("run"))
     if run_id is None or entry.get("boot") != runprocs.boot_id():
         return None, ""  # an older version's or a damaged journal; or nothing of it runs now
@@ -352,8 +353,6 @@ def _fixes(task: str, kernels: List[str]) -> Tuple[str, str]:
 def _kernels(entry: Dict[str, Any]) -> List[str]:
     """The kernels a modules run's journal names in its targets (checked:
     they become arguments of a fix line)."""
-    from .modules.settings import check_kernel
-
     found = []
     for target in entry.get("targets", [])[:1000]:  # absolute paths (parse_entry)
         parts = target.split("/")

@@ -11,7 +11,7 @@
 * ``exchange``: two names swapped in one step (``renameat2``);
 * ``restorecon``: new files on the live system get their SELinux label.
 
-``sunray.fileedit.FileEditor`` builds backed-up, revertible edits on these.
+``sunray.core.fileedit.FileEditor`` builds backed-up, revertible edits on these.
 """
 
 import difflib

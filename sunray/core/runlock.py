@@ -12,7 +12,7 @@ lock nobody else can see, so after taking it the lock checks that the file
 it locked is still the file at the path (fstat against lstat) and tries again
 when it is not.
 
-The state directory itself is made by ``sunray.statedir.ensure`` (recorded,
+The state directory itself is made by ``sunray.core.statedir.ensure`` (recorded,
 so that a revert can remove it again).
 """
 

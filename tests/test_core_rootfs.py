@@ -2,8 +2,8 @@
 
 import pytest
 
-from sunray.errors import UsageError
-from sunray.rootfs import Root
+from sunray.core.errors import UsageError
+from sunray.core.rootfs import Root
 
 
 def test_root_maps_server_paths_and_refuses_escapes(sandbox, tmp_path):

@@ -12,7 +12,8 @@ import pkgutil
 from pathlib import Path
 from typing import Optional
 
-_PACKAGE_DIR = Path(__file__).resolve().parent
+# This file is sunray/core/resources.py: the package directory is one up.
+_PACKAGE_DIR = Path(__file__).resolve().parent.parent
 
 
 def read(name: str) -> bytes:

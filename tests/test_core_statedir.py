@@ -5,8 +5,8 @@ import os
 
 from conftest import tree_snapshot
 
-from sunray import statedir
-from sunray.rootfs import Root
+from sunray.core import statedir
+from sunray.core.rootfs import Root
 
 
 def test_a_missing_chain_is_made_whole_with_its_record(sandbox):

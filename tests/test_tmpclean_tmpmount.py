@@ -10,10 +10,10 @@ import pytest
 from support import only
 from tmpmount_support import ETC, LIB, enable, tmp_mount, write
 
-from sunray import tmpmount
-from sunray.config import defaults
-from sunray.rootfs import Root
-from sunray.tmpmount import DORMANT, NODEV, UNCHECKED, check_tmp_nodev
+from sunray.core.config import defaults
+from sunray.core.rootfs import Root
+from sunray.tmpclean import tmpmount
+from sunray.tmpclean.tmpmount import DORMANT, NODEV, UNCHECKED, check_tmp_nodev
 
 
 def kinds(sandbox, **kwargs):

@@ -1,4 +1,4 @@
-"""The one-line error messages (sunray.errors): control characters escaped,
+"""The one-line error messages (sunray.core.errors): control characters escaped,
 long values and lines shortened in the middle, OS errors naming the path
 that matters (as the server names it, under --root)."""
 
@@ -9,7 +9,7 @@ import subprocess
 import pytest
 from conftest import PYTHON, REPO, assert_clean_error, need, need_root
 
-from sunray.errors import MAX_LINE, JobFailed, UsageError, message_line, one_line, shown
+from sunray.core.errors import MAX_LINE, JobFailed, UsageError, message_line, one_line, shown
 
 # --- message_line: whatever the text, one line ------------------------------------------
 
@@ -113,7 +113,7 @@ def test_root_makedirs_names_the_directory_it_could_not_create(tmp_path):
     """Root.makedirs works relative to directory descriptors: an OSError
     from it carried only the last component ('extra'); it now carries the
     host path, which the task guard maps back to the server path."""
-    from sunray.rootfs import Root
+    from sunray.core.rootfs import Root
 
     top = tmp_path / "root"
     (top / "var").mkdir(parents=True)

@@ -1,4 +1,4 @@
-"""The one lock of every writing task (sunray/runlock.py)."""
+"""The one lock of every writing task (sunray/core/runlock.py)."""
 
 import json
 import os
@@ -8,14 +8,14 @@ import sys
 import pytest
 from conftest import REPO, assert_clean_error, run_sunray, tree_snapshot
 
-from sunray.rootfs import Root
-from sunray.runlock import RunLock
+from sunray.core.rootfs import Root
+from sunray.core.runlock import RunLock
 
 HOLD = """
 import sys, time
 sys.path.insert(0, {repo!r})
-from sunray.rootfs import Root
-from sunray.runlock import RunLock
+from sunray.core.rootfs import Root
+from sunray.core.runlock import RunLock
 with RunLock(Root({root!r}), {{}}):
     print("held", flush=True)
     sys.stdin.read()
