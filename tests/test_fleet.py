@@ -99,6 +99,35 @@ def test_hosts_file_and_inventory(tmp_path):
             fleet.targets_of(inventory=inv)
 
 
+def test_ansible_inventories_yaml_and_ini(tmp_path):
+    yml = tmp_path / "hosts.yml"
+    yml.write_text("all:\n  children:\n    srss:\n      vars: {ansible_user: root}\n"
+                   "      hosts:\n        sr1: {ansible_host: 10.0.0.1, ansible_port: 2222}\n"
+                   "        sr2: {ansible_user: admin, ansible_python_interpreter: /opt/py3}\n"
+                   "    other:\n      hosts:\n        web1:\n")
+    assert [t.name for t in fleet.targets_of(inventory=yml)] == [
+        "root@10.0.0.1:2222", "admin@sr2", "web1"]
+    assert [t.name for t in fleet.targets_of(inventory=yml, groups=["srss"])] == [
+        "root@10.0.0.1:2222", "admin@sr2"]
+    ini = tmp_path / "hosts"
+    ini.write_text("# site\nsolo ansible_host=::1\n[srss]\nsr1 ansible_host=10.0.0.1 ansible_port=2222\n"
+                   "sr2 ansible_user=admin ansible_python_interpreter=/opt/rh/py3 # old one\n"
+                   "[srss:vars]\nansible_user=root\n[all_srss:children]\nsrss\n")
+    assert [t.name for t in fleet.targets_of(inventory=ini)] == [
+        "[::1]", "root@10.0.0.1:2222", "admin@sr2"]
+    assert [t.name for t in fleet.targets_of(inventory=ini, groups=["all_srss"])] == [
+        "root@10.0.0.1:2222", "admin@sr2"]
+    with pytest.raises(UsageError, match="no group 'x'"):
+        fleet.targets_of(inventory=ini, groups=["x"])
+    for text, message in [("[srss]\nweb[1:3]\n", "ranges"), ("[srss]\nh ansible_port\n", "NAME=VALUE"),
+                          ("[srss]\nh ansible_host='a;b'\n", "bad host name"),
+                          ("[srss]\n[bad\nh\n", "expected \\[group\\]"),
+                          ("[a:children]\nb\n[b:children]\na\n", "contains itself")]:
+        ini.write_text(text)
+        with pytest.raises(UsageError, match=message):
+            fleet.targets_of(inventory=ini)
+
+
 def test_judge_remote_outcomes():
     report = json.dumps({"summary": {"ok": 3, "warn": 1, "fail": 1},
                          "checks": [{"id": "boot-hook", "status": "fail"}]})
@@ -196,6 +225,19 @@ def test_fleet_doctor_over_ssh(lab):
     assert data["failed"] == [lab["hosts"][1].spec, lab["down"]]
     last = proc.stderr.strip().splitlines()[-1]
     assert last.startswith("sunray: 2 of 4 host(s) failed") and "Traceback" not in proc.stderr
+
+
+@pytest.mark.system
+def test_fleet_reads_an_ansible_ini_inventory(lab):
+    h1 = lab["hosts"][0]
+    ini = lab["dir"] / "hosts.ini"
+    ini.write_text(f"[srss]\nsr1 ansible_host={h1.address} ansible_port={h1.port}\n"
+                   "[srss:vars]\nansible_user=root\n")
+    proc = run_sunray("-f", lab["config"], "fleet", "--inventory", ini, "--group", "srss",
+                      "--root", lab["roots"][0], "--format", "json")
+    assert proc.returncode == 0, proc.stderr
+    (host,) = json.loads(proc.stdout)["hosts"]
+    assert host["host"] == h1.spec and host["status"] == "ok"
 
 
 @pytest.mark.system

@@ -25,8 +25,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Dict, List, Optional, Sequence, Tuple, Union
 
-from .core import tasklist
-from .core.errors import UsageError
+from ..core import tasklist
+from ..core.errors import UsageError
 
 TASKS = tasklist.FLEET_TASKS
 DRY_RUN_TASKS = tasklist.FLEET_DRY_RUN_TASKS
@@ -123,16 +123,23 @@ def hosts_from_file(path: Union[str, Path]) -> List[Target]:
 
 
 def hosts_from_inventory(path: Union[str, Path], groups: Sequence[str] = ()) -> List[Target]:
-    """Hosts of a YAML inventory ``groups: {NAME: [host | {host:, root:, program:}]}``."""
+    """Hosts of an inventory: sunray's YAML ``groups: {NAME: [host | {host:, root:,
+    program:}]}``, or an Ansible inventory, YAML or INI (see ansible_inventory)."""
     import yaml
 
+    text = _read_local(path, "inventory")
     try:
-        data = yaml.safe_load(_read_local(path, "inventory"))
+        data = yaml.safe_load(text)
     except yaml.YAMLError as e:
-        where = getattr(e, "problem_mark", None)
-        line = f":{where.line + 1}" if where else ""
-        raise UsageError(f"{path}{line}: not valid YAML") from None
-    if not isinstance(data, dict) or not isinstance(data.get("groups"), dict):
+        if re.search(r"(?m)^\s*\[[^\]\n]+\]\s*$", text):
+            data = None  # an INI inventory: [group] lines
+        else:
+            where = getattr(e, "problem_mark", None)
+            line = f":{where.line + 1}" if where else ""
+            raise UsageError(f"{path}{line}: not valid YAML") from None
+    if not isinstance(data, dict) or "groups" not in data:
+        return _ansible_hosts(path, text, data, groups)
+    if not isinstance(data.get("groups"), dict):
         raise UsageError(f"{path}: expected a mapping with 'groups: {{NAME: [hosts]}}'")
     known = data["groups"]
     for name in groups:
@@ -145,6 +152,30 @@ def hosts_from_inventory(path: Union[str, Path], groups: Sequence[str] = ()) -> 
             raise UsageError(f"{path}: group {name!r}: expected a list of hosts")
         for entry in entries:
             targets.append(_inventory_entry(entry, f"{path}: group {name!r}"))
+    return targets
+
+
+def _ansible_hosts(path, text, data, groups):
+    from . import ansible_inventory
+
+    if isinstance(data, dict) and ansible_inventory.is_ansible_yaml(data):
+        hosts, members = ansible_inventory.from_yaml(data, str(path))
+    elif data is None or isinstance(data, str):
+        hosts, members = ansible_inventory.from_ini(text, str(path))
+    else:
+        raise UsageError(f"{path}: expected sunray's 'groups: {{NAME: [hosts]}}' or an Ansible "
+                         "inventory (YAML or INI)")
+    for name in groups:
+        if name not in members:
+            raise UsageError(f"{path}: no group {name!r} (groups: {', '.join(sorted(members))})")
+    chosen = [h for name in groups for h in members[name]] if groups else list(hosts)
+    targets = []
+    for name in dict.fromkeys(chosen):
+        spec, _python = ansible_inventory.spec_of(name, hosts[name])
+        try:
+            targets.append(parse_host(spec))
+        except UsageError as e:
+            raise UsageError(f"{path}: host {name!r}: {e}") from None
     return targets
 
 
