@@ -247,23 +247,29 @@ def _write_sites(book: _Book, ws: Any, sheet: str, results: Sequence[model.SiteR
     follows = book.fmt("plain", bg_color="#FFF2CC", font_color="#7F6000")
     given = book.fmt("plain", bg_color="#FFE699", bold=True)
     write_formula, write_number = ws.write_formula, ws.write_number
+    formats: Dict[str, List[Any]] = {}   # currency -> each template's format
+    own_inputs: Dict[int, frozenset] = {}  # id(origin) -> the inputs the site gives itself
     for index, (r, horizon) in enumerate(zip(results, horizons)):
         s = r.site
         row = FIRST + index
         excel_row = str(row + 1)
         ws.write_string(row, 0, s.name)
         ws.write_string(row, 1, s.country or "")
+        own = own_inputs.get(id(s.origin))
+        if own is None:
+            own = own_inputs[id(s.origin)] = frozenset(n for n in columns if _own(s, n))
         for name in columns:
             value = _value(s, name)
-            if value == chosen[name] and not _own(s, name):
+            if value == chosen[name] and name not in own:
                 write_formula(row, col[name], "=" + name, follows, value)
             else:
                 write_number(row, col[name], value, given)
         values = _Row(site=s, kwh=r.kwh, money=r.money, co2_kg=r.co2_kg, horizon=horizon)
         currency = s.currency
-        for template, c, figure in templates:
-            write_formula(row, c, template.replace("{r}", excel_row),
-                          book.fmt(figure.kind, currency), figure.value(values))
+        if currency not in formats:
+            formats[currency] = [book.fmt(figure.kind, currency) for _, _, figure in templates]
+        for (template, c, figure), fmt in zip(templates, formats[currency]):
+            write_formula(row, c, template.replace("{r}", excel_row), fmt, figure.value(values))
     refs = {name: ranges[name] for name in col}
     refs.update({name: name for name in NUMERIC if name not in col})
     return refs
