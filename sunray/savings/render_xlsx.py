@@ -23,6 +23,7 @@ Excel recalculates on opening, as XlsxWriter asks it to).
 
 import collections
 import io
+import math
 import zipfile
 from typing import Any, Dict, Iterable, List, Optional, Sequence, Tuple
 
@@ -233,6 +234,8 @@ def _write_sites(book: _Book, ws: Any, sheet: str, results: Sequence[model.SiteR
         labels.append(t(figure.label))
     ws.write_row(0, 0, groups, head)
     ws.write_row(1, 0, labels, head)
+    for name in columns:
+        ws.data_validation(FIRST, col[name], last - 1, col[name], _allowed(model.FIELD[name]))
     ws.set_row(1, 60)
     ws.set_column(0, 0, 36)
     ws.set_column(1, 1, 8)
@@ -305,6 +308,7 @@ def _write_inputs(book: _Book, ws: Any, sheet: str, proposal: Proposal, chosen: 
             ws.write_formula(row, 3, f"=MIN({refs[name]})", None, min(column_values))
             ws.write_formula(row, 4, f"=MAX({refs[name]})", None, max(column_values))
         ws.write_string(row, 5, source)
+        ws.data_validation(row, 1, row, 1, _allowed(f))
         book.name(name, sheet, f"$B${row + 1}")
         row += 1
     ws.write_string(row, 0, t(model.FIELD["currency"].label))
@@ -322,6 +326,15 @@ def _write_inputs(book: _Book, ws: Any, sheet: str, proposal: Proposal, chosen: 
     ws.set_column(1, 4, 14)
     ws.set_column(5, 5, 80)
     ws.freeze_panes(5, 0)
+
+
+def _allowed(f: model.Field) -> Dict[str, Any]:
+    """The cell's data validation: the range sunray allows for the input."""
+    kind = "integer" if f.kind == "int" else "decimal"
+    return {"validate": kind, "criteria": "between", "minimum": f.low, "maximum": f.high,
+            "error_title": t(f.label)[:32],
+            "error_message": f"{active().number(f.low, 0 if float(f.low).is_integer() else 1)}"
+                             f" .. {active().number(f.high)} {t(f.unit) if f.unit else ''}".strip()}
 
 
 def _unit(f: model.Field, currency: str) -> str:
@@ -344,7 +357,7 @@ def _write_totals(book: _Book, ws: Any, sheet: str, proposal: Proposal,
     units = sum(s.seats / s.seats_per_server for s in sites)
     values = _Row(seats=total.seats, servers=total.servers, kwh=total.kwh, money=total.money,
                   co2_kg=total.co2_kg, horizon=lifecycle.add(horizons), server_units=units,
-                  pool_servers=float(-(-(units - 1e-9) // 1)))
+                  pool_servers=float(math.ceil(units - 1e-9)))
     head = book.fmt("text", bold=True, bottom=1)
     ws.write(0, 0, t("Totals"), book.fmt("text", bold=True, font_size=14))
     ws.write(1, 0, display.total_heading(total))
