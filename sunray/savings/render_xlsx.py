@@ -85,11 +85,24 @@ def _own(site: model.Site, name: str) -> bool:
                                             origin.get("country") == SITE_OWN)
 
 
-def defaults(sites: Sequence[model.Site]) -> Dict[str, Any]:
+def own_inputs(sites: Sequence[model.Site]) -> List[frozenset]:
+    """Each site's inputs it gives itself (sites with the same sources share
+    one origin dict: 10,000 sites are a few of them)."""
+    by_origin: Dict[int, frozenset] = {}
+    owns = []
+    for s in sites:
+        own = by_origin.get(id(s.origin))
+        if own is None:
+            own = by_origin[id(s.origin)] = frozenset(n for n in NUMERIC if _own(s, n))
+        owns.append(own)
+    return owns
+
+
+def defaults(sites: Sequence[model.Site], owns: Sequence[frozenset]) -> Dict[str, Any]:
     """Each input's default: the value most sites use that do not give their own."""
     chosen = {}
     for name in NUMERIC + ("currency",):
-        values = [_value(s, name) for s in sites if not _own(s, name)]
+        values = [_value(s, name) for s, own in zip(sites, owns) if name not in own]
         chosen[name] = collections.Counter(values or [_value(s, name) for s in sites]
                                            ).most_common(1)[0][0]
     return chosen
@@ -171,14 +184,16 @@ def to_xlsx(proposal: Proposal) -> bytes:
     sheets = {key: wb.add_worksheet(name, sheet_class) for key, name in names.items()}
     results = proposal.results
     sites = [r.site for r in results]
-    chosen = defaults(sites)
-    columns = _site_columns(sites, chosen)
+    owns = own_inputs(sites)
+    chosen = defaults(sites, owns)
+    columns = _site_columns(sites, owns, chosen)
     horizons = [r.costs if r.costs is not None else model.horizon_costs(
         r.site, r.money["net_saving"], r.kwh["net_saving"], r.co2_kg["net_saving"])
         for r in results]
     refs = _write_sites(book, sheets["Sites"], names["Sites"], results, horizons, columns,
-                        chosen)
-    _write_inputs(book, sheets["Inputs"], names["Inputs"], proposal, chosen, columns, refs)
+                        chosen, owns)
+    _write_inputs(book, sheets["Inputs"], names["Inputs"], proposal, chosen, columns, refs,
+                  owns)
     _write_totals(book, sheets["Totals"], names["Totals"], proposal, horizons, refs)
     _write_cash_flow(book, sheets["Cash flow"], names["Cash flow"], proposal, horizons, refs)
     wb.close()
@@ -194,17 +209,18 @@ def _marked(data: bytes) -> bytes:
     return buffer.getvalue()
 
 
-def _site_columns(sites: Sequence[model.Site], chosen: Dict[str, Any]) -> List[str]:
+def _site_columns(sites: Sequence[model.Site], owns: Sequence[frozenset],
+                  chosen: Dict[str, Any]) -> List[str]:
     """The inputs with a column on the Sites sheet (see the module doc)."""
     if len(sites) <= ALL_COLUMNS_SITES:
         return list(NUMERIC)
     return [name for name in NUMERIC if name == "seats" or any(
-        _own(s, name) or _value(s, name) != chosen[name] for s in sites)]
+        name in own or _value(s, name) != chosen[name] for s, own in zip(sites, owns))]
 
 
 def _write_sites(book: _Book, ws: Any, sheet: str, results: Sequence[model.SiteResult],
                  horizons: Sequence[lifecycle.Costs], columns: List[str],
-                 chosen: Dict[str, Any]) -> Dict[str, str]:
+                 chosen: Dict[str, Any], owns: Sequence[frozenset]) -> Dict[str, str]:
     """The Sites sheet; returns {input or figure: its column over every site,
     or the Inputs sheet's name for an input without a column}."""
     head = book.fmt("text", bold=True, text_wrap=True, valign="top")
@@ -251,16 +267,12 @@ def _write_sites(book: _Book, ws: Any, sheet: str, results: Sequence[model.SiteR
     given = book.fmt("plain", bg_color="#FFE699", bold=True)
     write_formula, write_number = ws.write_formula, ws.write_number
     formats: Dict[str, List[Any]] = {}   # currency -> each template's format
-    own_inputs: Dict[int, frozenset] = {}  # id(origin) -> the inputs the site gives itself
-    for index, (r, horizon) in enumerate(zip(results, horizons)):
+    for index, (r, horizon, own) in enumerate(zip(results, horizons, owns)):
         s = r.site
         row = FIRST + index
         excel_row = str(row + 1)
         ws.write_string(row, 0, s.name)
         ws.write_string(row, 1, s.country or "")
-        own = own_inputs.get(id(s.origin))
-        if own is None:
-            own = own_inputs[id(s.origin)] = frozenset(n for n in columns if _own(s, n))
         for name in columns:
             value = _value(s, name)
             if value == chosen[name] and name not in own:
@@ -279,7 +291,7 @@ def _write_sites(book: _Book, ws: Any, sheet: str, results: Sequence[model.SiteR
 
 
 def _write_inputs(book: _Book, ws: Any, sheet: str, proposal: Proposal, chosen: Dict[str, Any],
-                  columns: List[str], refs: Dict[str, str]) -> None:
+                  columns: List[str], refs: Dict[str, str], owns: Sequence[frozenset]) -> None:
     """The Inputs sheet: one named cell per input, the sites' range beside it."""
     head = book.fmt("text", bold=True, bottom=1)
     ws.write(0, 0, proposal.title, book.fmt("text", bold=True, font_size=14))
@@ -294,8 +306,8 @@ def _write_inputs(book: _Book, ws: Any, sheet: str, proposal: Proposal, chosen: 
     row = 5
     for name in NUMERIC:
         f = model.FIELD[name]
-        first = next((s for s in sites if not _own(s, name) and _value(s, name) == chosen[name]),
-                     sites[0])
+        first = next((s for s, own in zip(sites, owns)
+                      if name not in own and _value(s, name) == chosen[name]), sites[0])
         if name == "g_per_kwh" and first.country:
             source = f"{grid_place(first)}: {SOURCE}"
         else:
@@ -443,8 +455,8 @@ def _write_cash_flow(book: _Book, ws: Any, sheet: str, proposal: Proposal,
 def formulas_written(proposal: Proposal) -> Iterable[str]:
     """Every formula template of the Sites sheet for this proposal (for tests)."""
     sites = [r.site for r in proposal.results]
-    chosen = defaults(sites)
-    columns = _site_columns(sites, chosen)
+    owns = own_inputs(sites)
+    columns = _site_columns(sites, owns, defaults(sites, owns))
     col = {name: 2 + i for i, name in enumerate(columns)}
     col.update({f.name: 2 + len(columns) + i for i, f in enumerate(fx.SITE)})
     cell = {name: f"${_letters(c)}{{r}}" for name, c in col.items()}
