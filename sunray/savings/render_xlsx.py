@@ -149,6 +149,8 @@ class _Book:
             return tag + "#,##0.0"
         if kind in (fx.KWH, fx.KG, fx.MONEY, fx.WHOLE):
             return tag + "#,##0"
+        if kind == "plain":   # an input as typed: 0.32, 85, 1.6 (de, nl: 0,32)
+            return tag + "General"
         return "General"
 
     def name(self, name: str, sheet: str, ref: str) -> None:
@@ -293,7 +295,7 @@ def _write_sites(book: _Book, ws: Any, sheet: str, results: Sequence[model.SiteR
 def _write_inputs(book: _Book, ws: Any, sheet: str, proposal: Proposal, chosen: Dict[str, Any],
                   columns: List[str], refs: Dict[str, str], owns: Sequence[frozenset]) -> None:
     """The Inputs sheet: one named cell per input, the sites' range beside it."""
-    head = book.fmt("text", bold=True, bottom=1)
+    head = book.fmt("text", bold=True, bottom=1, text_wrap=True, valign="top")
     ws.write(0, 0, proposal.title, book.fmt("text", bold=True, font_size=14))
     ws.write(1, 0, " · ".join(x for x in (proposal.customer, active().date(proposal.date)) if x))
     ws.write(2, 0, t("Yellow cells are inputs: change them, and every figure of the "
@@ -317,8 +319,9 @@ def _write_inputs(book: _Book, ws: Any, sheet: str, proposal: Proposal, chosen: 
         ws.write_string(row, 2, _unit(f, chosen["currency"]))
         if name in columns:
             column_values = [_value(s, name) for s in sites]
-            ws.write_formula(row, 3, f"=MIN({refs[name]})", None, min(column_values))
-            ws.write_formula(row, 4, f"=MAX({refs[name]})", None, max(column_values))
+            shown = book.fmt("plain")
+            ws.write_formula(row, 3, f"=MIN({refs[name]})", shown, min(column_values))
+            ws.write_formula(row, 4, f"=MAX({refs[name]})", shown, max(column_values))
         ws.write_string(row, 5, source)
         ws.data_validation(row, 1, row, 1, _allowed(f))
         book.name(name, sheet, f"$B${row + 1}")
@@ -334,9 +337,10 @@ def _write_inputs(book: _Book, ws: Any, sheet: str, proposal: Proposal, chosen: 
     ws.write_string(row, 5, t("per-site: each site buys whole servers; shared: the sites "
                               "share a pool of whole servers, each carries its seats' share"))
     book.name("servers", sheet, f"$B${row + 1}")
-    ws.set_column(0, 0, 44)
-    ws.set_column(1, 4, 14)
-    ws.set_column(5, 5, 80)
+    ws.set_column(0, 0, 60)
+    ws.set_column(1, 2, 14)
+    ws.set_column(3, 4, 18)
+    ws.set_column(5, 5, 90)
     ws.freeze_panes(5, 0)
 
 
