@@ -217,10 +217,24 @@ def _changed_yaml(tmp_path, source, site_index, **changes):
     return path
 
 
-def _cases(tmp_path):
+def _few_columns(tmp_path, monkeypatch):
+    """The workbook of a large proposal (here: the three sites, with the
+    threshold lowered): only the inputs the sites do not share have a column."""
+    monkeypatch.setattr(render_xlsx, "ALL_COLUMNS_SITES", 2)
+    sites, meta = proposal.plan({}, {}, PROPOSAL)
+    path = tmp_path / "few-columns.xlsx"
+    path.write_bytes(render_xlsx.to_xlsx(evaluate(sites, meta)))
+    wb = openpyxl.load_workbook(path)
+    assert "site_price" not in wb.defined_names and "site_desktop_watts" not in wb.defined_names
+    assert "site_seats" in wb.defined_names and "site_server_watts" in wb.defined_names
+    return path
+
+
+def _cases(tmp_path, monkeypatch):
     """(name, workbook to change, the change, sunray's JSON for that change)."""
     school = _xlsx(tmp_path, SCHOOL, name="school.xlsx")
     office = _xlsx(tmp_path, PROPOSAL, name="office.xlsx")
+    few = _few_columns(tmp_path, monkeypatch)
     more = _changed_yaml(tmp_path, SCHOOL, 1, seats=55)
     hotter = _changed_yaml(tmp_path, PROPOSAL, 2, server_watts=320)
     return [
@@ -228,6 +242,9 @@ def _cases(tmp_path):
         ("default price", school, lambda wb: _set_named(wb, "price", 0.4),
          _json(SCHOOL, "--price", "0.4")),
         ("seats of a site", school, lambda wb: _set_site(wb, "seats", 1, 55), _json(more)),
+        ("shared inputs without a column", few,
+         lambda wb: (_set_named(wb, "price", 0.3), _set_named(wb, "desktop_watts", 90)),
+         _json(PROPOSAL, "--price", "0.3", "--desktop-watts", "90")),
         ("a site's own value", office, lambda wb: _set_site(wb, "server_watts", 2, 320),
          _json(hotter)),
         ("shared servers and desktop power", school,
@@ -244,9 +261,9 @@ def _cases(tmp_path):
 
 
 @pytest.mark.system
-def test_libreoffice_recalculates_sunrays_figures(tmp_path):
+def test_libreoffice_recalculates_sunrays_figures(tmp_path, monkeypatch):
     need("soffice")
-    cases = _cases(tmp_path)
+    cases = _cases(tmp_path, monkeypatch)
     edited = tmp_path / "edited"
     edited.mkdir()
     for i, (_, book, change, _) in enumerate(cases):
