@@ -19,7 +19,8 @@ from sunray.cli.taskdef import task
         "config": "YAML proposal FILE: title, customer, defaults: and sites: (each with its "
         "own name, seats and inputs). One table per site and a total.",
         "format": "text (default), json, yaml, csv, markdown, html (a report for the customer, "
-        "self-contained) or pdf (that report printed by headless Chromium; needs --output).",
+        "self-contained), pdf (that report printed by headless Chromium; needs --output) or xlsx "
+        "(a workbook of live formulas to play with; needs --output and XlsxWriter).",
         "output": "Write to FILE (atomically) instead of stdout. Never through a symlink, "
         "never over an input; over a file that is not an earlier savings report only "
         "with --force.",

@@ -365,16 +365,24 @@ def compute(site: Site) -> SiteResult:
     co2 = {k: v * co2_factor for k, v in kwh.items()}
     costs = None
     if site.has_costs:
-        devices = lifecycle.Devices(
-            seats, site.server_count, site.thin_client_price or 0, site.server_price or 0,
-            site.desktop_price or 0, site.thin_client_life, site.server_life,
-            site.desktop_life, site.thin_client_embodied_kg, site.server_embodied_kg,
-            site.desktop_embodied_kg,
-            0.0 if device_embodied(site) else site.embodied_saving_kg)
-        costs = lifecycle.costs(devices, money["net_saving"], site.running_cost * seats,
-                                site.years, site.price_escalation, site.discount_rate,
-                                kwh["net_saving"], co2["net_saving"])
+        costs = horizon_costs(site, money["net_saving"], kwh["net_saving"], co2["net_saving"])
     return SiteResult(site, per_seat, kwh, money, co2, costs)
+
+
+def horizon_costs(site: Site, yearly_money: float, yearly_kwh: float,
+                  yearly_co2_kg: float) -> Costs:
+    """A site's money over the horizon from its net yearly saving (``compute``
+    counts it when the site has prices or a running cost; the workbook for
+    every site, prices it lacks at 0)."""
+    seats = site.seats
+    devices = lifecycle.Devices(
+        seats, site.server_count, site.thin_client_price or 0, site.server_price or 0,
+        site.desktop_price or 0, site.thin_client_life, site.server_life,
+        site.desktop_life, site.thin_client_embodied_kg, site.server_embodied_kg,
+        site.desktop_embodied_kg,
+        0.0 if device_embodied(site) else site.embodied_saving_kg)
+    return lifecycle.costs(devices, yearly_money, site.running_cost * seats, site.years,
+                           site.price_escalation, site.discount_rate, yearly_kwh, yearly_co2_kg)
 
 
 @dataclass(frozen=True)

@@ -6,7 +6,8 @@ to 3 decimals (Wh, tenths of a cent, grams) and are the same in every
 language; human formats (text, markdown: ``render_text``; html:
 ``render_html``; pdf: that HTML printed by Chromium, ``pdf``) show what
 ``display`` builds, rounded half up to whole units as the posts did (164.25
-kWh shows as 164), in the report's language (``--lang``).
+kWh shows as 164), in the report's language (``--lang``); xlsx is a workbook
+of live formulas in that language (``render_xlsx``).
 """
 
 from dataclasses import dataclass
@@ -24,8 +25,9 @@ Renderer = Callable[[Proposal], str]
 # site is written beside it.
 PDF_APPENDIX_SITES = 100
 
-FORMATS = ("text", "json", "yaml", "csv", "markdown", "html", "pdf")
-HUMAN = ("text", "markdown", "html", "pdf")  # in the report's language; the others in English
+FORMATS = ("text", "json", "yaml", "csv", "markdown", "html", "pdf", "xlsx")
+# In the report's language; the others in English.
+HUMAN = ("text", "markdown", "html", "pdf", "xlsx")
 RENDERERS: Dict[str, Renderer] = {
     "text": render_text.to_text,
     "json": render_data.to_json,
@@ -61,6 +63,13 @@ class Request:
                              f"{', '.join(render_html.PAPERS)}")
         if fmt == "pdf" and not output:
             raise UsageError("--format pdf needs --output FILE (a PDF is not for a terminal)")
+        if fmt == "xlsx":
+            if not output:
+                raise UsageError("--format xlsx needs --output FILE (a workbook is not for "
+                                 "a terminal)")
+            from . import render_xlsx
+
+            render_xlsx.check_available()
         return cls(fmt, locale, paper.strip().lower(), Path(output) if output else None)
 
 
@@ -80,6 +89,10 @@ def render(proposal: Proposal, request: Request) -> List[Tuple[Optional[Path], b
     document (path ``request.output``, None for stdout), and of the CSV of
     every site beside a PDF too large to hold them."""
     with language(request):
+        if request.fmt == "xlsx":
+            from . import render_xlsx
+
+            return [(request.output, render_xlsx.to_xlsx(proposal))]
         if request.fmt not in ("html", "pdf"):
             return [(request.output, RENDERERS[request.fmt](proposal).encode("utf-8"))]
         beside = None
