@@ -31,7 +31,7 @@ from typing import Dict, Iterable, Union
 
 from . import statedir
 from .backuprecord import changed_by_others, load_meta, original_of, prune_empty, sha256_of, state_of, store_meta
-from .errors import JobFailed, UsageError
+from .errors import JobFailed, SunrayError, UsageError
 from .rootfs import Root
 from .safeio import atomic_write, check_writable, fsync_dir, restorecon, temp_name, unified_diff
 
@@ -102,6 +102,10 @@ class FileEditor:
     def _backup_base(self):
         return self.root.makedirs(posixpath.join(self.state_dir, "backup"), create=False).host
 
+    def _load_meta(self, meta_path):
+        name = self.root.server_path(meta_path) if self.root.contains(meta_path) else ""
+        return load_meta(meta_path, name)
+
     def has_backup(self, server_path: str) -> bool:
         return os.path.isfile(self._backup_paths(server_path)[1])
 
@@ -113,7 +117,7 @@ class FileEditor:
         put there."""
         data_path, meta_path = self._backup_paths(server_path, create=True)
         if meta_path.exists():
-            meta = load_meta(meta_path)
+            meta = self._load_meta(meta_path)
             if changed_by_others(state_of(host), meta, original_of(meta, data_path)[0]):
                 # Replaced since sunray wrote it (say, by a package update):
                 # what is there now is the new original, so that a revert
@@ -150,7 +154,7 @@ class FileEditor:
         meta_path = self._backup_paths(server_path)[1]
         if not meta_path.exists():
             return
-        meta = load_meta(meta_path)
+        meta = self._load_meta(meta_path)
         if meta.get("wrote") != state or "writing" in meta:
             meta["wrote"] = state
             meta.pop("writing", None)
@@ -164,7 +168,7 @@ class FileEditor:
         meta_path = self._backup_paths(server_path)[1]
         if not meta_path.exists():
             return
-        meta = load_meta(meta_path)
+        meta = self._load_meta(meta_path)
         writing = meta.get("writing")
         if writing is not None and state_of(self._host(server_path)[0]) == writing:
             self._note_wrote(server_path, writing)
@@ -324,7 +328,7 @@ class FileEditor:
             data_path, meta_path = self._backup_paths(server_path)
             if meta_path.exists():
                 self._check_unchanged(server_path, self._host(server_path)[0],
-                                      load_meta(meta_path), data_path)
+                                      self._load_meta(meta_path), data_path)
                 rel = server_path.lstrip("/")
                 targets += [server_path,
                             posixpath.join(self._backup_dir(), "meta", rel + ".json"),
@@ -350,7 +354,7 @@ class FileEditor:
         data_path, meta_path = self._backup_paths(server_path)
         if not meta_path.exists():
             return FileChange(server_path, "unchanged", note="no backup: nothing to revert")
-        meta = load_meta(meta_path)
+        meta = self._load_meta(meta_path)
         host, _ = self._host(server_path)
         self._check_unchanged(server_path, host, meta, data_path)
         current = b""
@@ -412,8 +416,8 @@ class FileEditor:
             if meta_path == own or meta_path.is_symlink():
                 continue
             try:
-                meta = load_meta(meta_path)
-            except JobFailed:
+                meta = self._load_meta(meta_path)
+            except SunrayError:
                 continue
             if server_dir not in meta.setdefault("dirs", []):
                 meta["dirs"].append(server_dir)

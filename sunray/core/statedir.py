@@ -22,14 +22,42 @@ import stat
 from pathlib import Path
 from typing import Any, Dict, List
 
+from .backuprecord import read_json
 from .errors import JobFailed, UsageError
 from .rootfs import Root
-from .safeio import atomic_write, fsync_dir, is_temp_name, temp_name
+from .safeio import atomic_write, check_writable, fsync_dir, is_temp_name, temp_name
 
 DEFAULT = "/var/lib/sunray"
 CREATED = "created-dirs.json"  # the directories ensure() created, outermost first
 # Bookkeeping that does not keep the state directory alive on its own.
 BOOKKEEPING = ("sunray.lock", "journal.json", CREATED)
+
+
+# What belongs in the state directory, checked before a run's first write.
+_FILES = {"sunray.lock": "lock", "journal.json": "run journal", CREATED: "record"}
+
+
+def check(root: Root, state_dir: str = DEFAULT) -> None:
+    """Check the state directory like any other target, before a run's first
+    write (nothing is created): its way stays inside the root and holds
+    directories only, ``backup/`` is a directory inside the root, the lock,
+    the journal and the record are regular files when there (a UsageError
+    otherwise), and the directory (or, when missing, the one it would be
+    made in) and the lock can be written (a JobFailed otherwise)."""
+    made = root.makedirs(state_dir, create=False)
+    if not made.created:
+        root.makedirs(posixpath.join(state_dir, "backup"), create=False)
+        for name, what in _FILES.items():
+            try:
+                st = os.lstat(made.host / name)
+            except FileNotFoundError:
+                continue
+            if not stat.S_ISREG(st.st_mode):
+                kind = "a symlink" if stat.S_ISLNK(st.st_mode) else "not a regular file"
+                raise UsageError(f"{posixpath.join(state_dir, name)} is {kind} (sunray's "
+                                 f"{what} belongs there); nothing was changed")
+    check_writable(root, [posixpath.join(state_dir, n) for n in _FILES],
+                   f"write the state directory {state_dir}")
 
 
 def ensure(root: Root, state_dir: str = DEFAULT) -> Path:
@@ -99,13 +127,12 @@ def leftover_temp_trees(root: Root, state_dir: str = DEFAULT) -> None:
 
 def read_record(root: Root, host: Path) -> Dict[str, Any]:
     """A concern's JSON record in the state directory: {} when there is none
-    (or it is not an object), JobFailed naming it when it cannot be read."""
+    (or it is not an object); a UsageError naming it when it is damaged, a
+    JobFailed when it cannot be read."""
     try:
-        record = json.loads(host.read_text())
+        record = read_json(host, root.server_path(host))
     except FileNotFoundError:
         return {}
-    except (OSError, ValueError) as e:
-        raise JobFailed(f"cannot read {root.server_path(host)}: {e}") from None
     return record if isinstance(record, dict) else {}
 
 

@@ -51,6 +51,7 @@ from .place import (
     UnsafeParent,
     aside_name,
     change,
+    check_parent_writable,
     classify,
     describe_mode,
     esd_path,
@@ -99,9 +100,16 @@ def ensure(root: Root, settings: Dict[str, Any], dry_run: bool = False,
         plan = _plan(parent_fd, name, path, report, dry_run)
         if dry_run:
             return report
+        if plan is not None:
+            check_parent_writable(parent_fd, path)
         with Journal(root, settings, "esd-dir", [path] if plan else []) as journal:
             if journal.active:
                 esd_revert.finish(root, settings, parent_fd, name)  # a killed run's last step
+            if plan is not None:
+                # Another run may have fixed it while this one waited for
+                # the lock: look again, under the lock, before acting.
+                report = Report("esd-dir", root=str(root.top), dry_run=dry_run)
+                plan = _plan(parent_fd, name, path, report, dry_run)
             if plan is not None:
                 record = esd_revert.record_first(root, settings, path, plan)
                 _fix(parent_fd, name, path, plan, record, report)
