@@ -27,7 +27,7 @@ import os
 import posixpath
 import stat
 from dataclasses import dataclass
-from typing import Dict, Iterable, Union
+from typing import Any, Dict, Iterable, Union
 
 from . import statedir
 from .backuprecord import changed_by_others, load_meta, original_of, prune_empty, sha256_of, state_of, store_meta
@@ -72,6 +72,10 @@ class FileEditor:
         self.root = root
         self.dry_run = dry_run
         self.state_dir = state_dir
+        # The run's journal (sunray.core.journal.Journal), when a revert
+        # sets it: each file is named in it before it is restored, so the
+        # temporary file of a revert killed meanwhile is swept by the next.
+        self.journal: Any = None
 
     # -- where things are ----------------------------------------------------
     def _host(self, server_path, create=False, mode=0o755):
@@ -175,7 +179,9 @@ class FileEditor:
 
     def _drop_backup(self, server_path):
         base = self._backup_base()
-        for p in self._backup_paths(server_path):
+        # The record first: a kill after it leaves a saved copy without a
+        # record (swept with the backup tree), never a record whose copy is gone.
+        for p in reversed(self._backup_paths(server_path)):
             try:
                 p.unlink()
             except FileNotFoundError:
@@ -372,6 +378,8 @@ class FileEditor:
             return FileChange(server_path, "would be restored", diff)
         existed = os.path.lexists(host)
         created = []
+        if self.journal is not None:
+            self.journal.add([server_path])
         try:
             if kind == "file":
                 if os.path.islink(host):

@@ -34,6 +34,7 @@ def patch(root: Union[Root, str, Path], settings: dict, cleaner: str = "auto",
     report.data["cleaners"] = []
     if revert:
         with Journal(root, settings, "patch-tmpwatch", dry_run=dry_run, revert=True) as journal:
+            editor.journal = journal
             base.revert(editor, chosen, report)
         report.notes.extend(journal.notes)
         return report
