@@ -145,16 +145,19 @@ def _plan(parent_fd, name, path, report, dry_run):
                         "(run as root); nothing was changed")
     if dry_run:
         done = report.data["esd_dir"]["done"]
+        # What would be done, said as such: a dry run did nothing.
         if state == "wrong-mode":
-            done.append("repaired in place (chown 0:0, chmod 1777)")
+            done.append("would repair it in place (chown 0:0, chmod 1777)")
             report.add(change(path, "would be repaired",
-                               f"was {describe_mode(st)}; now root:root 1777"))
+                               f"is {describe_mode(st)}; would be root:root 1777"))
             return None
         if state == "symlink":
-            done.append(f"removed the symlink, its target {found['target']} untouched")
+            done.append(f"would remove the symlink, leaving its target {found['target']} "
+                        "untouched")
         elif state in ("not-a-directory", "wrong-owner"):
-            done.append(f"moved it aside to {aside_name(parent_fd, name)}, kept for the admin")
-        done.append("created root:root 1777")
+            done.append(f"would move it aside to {aside_name(parent_fd, name)}, kept for "
+                        "the admin")
+        done.append("would make it root:root 1777")
         report.add(change(path, "would be created", "; ".join(done)))
     return _Plan(found, st)
 

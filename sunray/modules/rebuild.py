@@ -74,6 +74,7 @@ def _rebuild(job: Job, kernels: Optional[List[str]], jobs: Any = None, force: bo
             build.row.status = STATUS_CURRENT if build in work.current else STATUS_WOULD
         for kernel in work.unfinished:
             report.notes.append(f"{kernel}: would run depmod and finish the record")
+            report.touched = True
         return _finish(report, work.plan, started)
     if work.todo or work.unfinished:
         work.check()  # every target, before the state directory or a log is made

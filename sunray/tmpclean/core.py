@@ -71,7 +71,10 @@ def patch(root: Union[Root, str, Path], settings: dict, cleaner: str = "auto",
                 report.add(change)
     report.notes.extend(journal.notes)
     for plan in plans:
-        report.notes.append(f"{plan.cleaner}: {plan.file}: {plan.summary}")
+        summary = plan.summary
+        if dry_run and summary.startswith("added "):  # a dry run did nothing
+            summary = "would add " + summary[len("added "):]
+        report.notes.append(f"{plan.cleaner}: {plan.file}: {summary}")
         report.warnings.extend(plan.warnings)
         report.notes.extend(plan.notes)
         report.data["cleaners"].append(plan.to_dict())
