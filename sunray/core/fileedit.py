@@ -261,7 +261,7 @@ class FileEditor:
             atomic_write(host, data, mode=mode, uid=uid, gid=gid)
             self._note_wrote(server_path, wrote)
         except OSError as e:
-            raise JobFailed(f"cannot write {server_path}: {e.strerror}") from None
+            raise JobFailed(f"cannot write {server_path}: {self._failed(e, server_path)}") from None
         note = "" if exists else self._relabel(host, created)
         return FileChange(server_path, action, diff, note=note)
 
@@ -290,7 +290,7 @@ class FileEditor:
             _replace_with_link(host, target)
             self._note_wrote(server_path, wrote)
         except OSError as e:
-            raise JobFailed(f"cannot create link {server_path}: {e.strerror}") from None
+            raise JobFailed(f"cannot create link {server_path}: {self._failed(e, server_path)}") from None
         problem = self._relabel(host, created) if current is None else ""
         return FileChange(server_path, action, note=note + (f"; {problem}" if problem else ""))
 
@@ -314,8 +314,28 @@ class FileEditor:
             fsync_dir(host.parent)
             self._note_wrote(server_path, {"kind": "absent"})
         except OSError as e:
-            raise JobFailed(f"cannot remove {server_path}: {e.strerror}") from None
+            raise JobFailed(f"cannot remove {server_path}: {self._failed(e, server_path)}") from None
         return FileChange(server_path, "removed", diff)
+
+    def _failed(self, error: OSError, server_path: str) -> str:
+        """What an OS error during a change says: its cause, the file it
+        hit when that is not the target (a backup record, say), and whether
+        the target was left as it was (its record says what sunray wrote)."""
+        text = error.strerror or str(error)
+        name = error.filename
+        if name is not None and self.root.contains(os.fsdecode(name)):
+            hit = self.root.server_path(os.fsdecode(name))
+            if hit != server_path:
+                text += f" (writing {hit})"
+        meta_path = self._backup_paths(server_path)[1]
+        try:
+            meta = self._load_meta(meta_path) if meta_path.exists() else {}
+        except SunrayError:
+            meta = {}
+        now = state_of(self._host(server_path)[0])
+        if now != meta.get("writing"):  # the change itself never happened
+            text += f"; {server_path} was left as it was"
+        return text
 
     def _relabel(self, host, created):
         """SELinux labels for what was just created on the live system."""
@@ -393,7 +413,7 @@ class FileEditor:
                 os.unlink(host)
                 fsync_dir(host.parent)
         except OSError as e:
-            raise JobFailed(f"cannot restore {server_path}: {e.strerror}") from None
+            raise JobFailed(f"cannot restore {server_path}: {self._failed(e, server_path)}") from None
         note = ""
         if kind != "absent" and not existed:
             note = self._relabel(host, created)

@@ -209,11 +209,16 @@ def atomic_write(host_path: Union[str, Path], data: bytes, mode: int = 0o644,
             copy_xattrs(host_path, f.fileno())
             os.fsync(f.fileno())
         os.rename(tmp, host_path)
-    except BaseException:
+    except BaseException as e:
         try:
             os.unlink(tmp)
         except FileNotFoundError:
             pass
+        if isinstance(e, OSError):
+            # A write's or an fsync's error names no file: name the one that
+            # was being replaced, which is as it was (one_line says so).
+            e.filename, e.filename2 = str(host_path), None
+            e.left_as_it_was = True  # type: ignore[attr-defined]
         raise
     fsync_dir(directory)
 
