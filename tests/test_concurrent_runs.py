@@ -77,7 +77,7 @@ def test_runs_at_once_all_succeed_and_one_revert_undoes_them(tmp_path, task, cou
         assert tree_snapshot(top) == before  # state directory, /var/lib and all gone
 
 
-def test_esd_dir_beside_apply_both_succeed(tmp_path):
+def test_esd_dir_beside_patch_tmpwatch_both_succeed(tmp_path):
     need_root()
     for n in range(ROUNDS):
         top = _tree(tmp_path / f"root{n}")
