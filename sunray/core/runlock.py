@@ -12,8 +12,10 @@ lock nobody else can see, so after taking it the lock checks that the file
 it locked is still the file at the path (fstat against lstat) and tries again
 when it is not.
 
-The state directory itself is made by ``sunray.core.statedir.ensure`` (recorded,
-so that a revert can remove it again).
+The state directory is checked first (``sunray.core.statedir.check``: a
+refused run makes nothing), then made by ``sunray.core.statedir.ensure``
+(recorded, so that a revert can remove it again). ``created`` says whether
+this run made the lock file: a revert refused under the lock removes it.
 """
 
 import os

@@ -10,9 +10,11 @@ instant knows what to put back.
 ``revert()`` checks first (nothing changes when the directory holds files,
 a session's socket say, or when what it would put back is gone), then
 removes the directory esd-dir made, puts back the symlink or the thing it
-moved aside (or the old owner and mode), and drops the record. Each step
-looks at what is there before acting, so a revert killed half-way finishes
-when run again.
+moved aside (or the old owner and mode), and drops the record. What it
+found goes back in one step where the system can (``renameat2`` exchange
+with the directory esd-dir made, which is then removed), so the name never
+stands empty. Each step looks at what is there before acting, so a revert
+killed half-way finishes when run again.
 """
 
 import json
