@@ -81,6 +81,18 @@ def test_dry_run_on_a_fresh_server_changes_nothing(tmp_path):
     assert proc.returncode == 0, proc.stderr
     assert "+/usr/sbin/tmpwatch" in proc.stdout or "-x /tmp/SUNWut" in proc.stdout
     assert tree_snapshot(root.top) == before
+    # Every step would change something: the builds ("would build" rows) too.
+    assert proc.stdout.splitlines()[-1].endswith("5 steps, 5 would change something, 0 failed")
+    assert "would build" in proc.stdout
+    # A dry run says what it would do, never what it did.
+    said = [line for line in proc.stdout.splitlines() if not line.startswith(("+", "-", " "))
+            or line.lstrip().startswith("would")]
+    for past in ("created root:root", "moved it aside", "removed the symlink", ": added "):
+        assert not [line for line in said if past in line], (past, said)
+    doc = json.loads(run_sunray("apply", "--root", root.top, "--dry-run", "--format",
+                                "json").stdout)
+    assert doc["changed"] is True and all(s["changed"] for s in doc["steps"]), doc["steps"]
+    assert tree_snapshot(root.top) == before
 
 
 def test_apply_revert_gives_back_the_server_as_it_was(tmp_path):

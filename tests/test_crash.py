@@ -18,6 +18,10 @@ The only thing not compared byte for byte is the content of files that two
 clean runs write differently themselves (a log's time stamp, the lock's
 holder line): measured per task by crash_support.volatile, not listed here.
 
+Each task's revert is killed the same way (after a clean run, at points of
+the revert's own trace): the revert after that gives back the original
+tree, and so do a run and a revert after that.
+
 Points are sampled (first, last, one of each syscall, the rest at random
 with a fixed seed) to fit CI's budget; SUNRAY_CRASH_POINTS=all runs every
 point, SUNRAY_CRASH_POINTS=N at most N per task (docs/development.md).
@@ -139,6 +143,7 @@ class Case:
     follow: bool = False
     shards: int = 1
     env: Dict[str, str] = field(default_factory=dict)
+    revert_limit: int = 8  # points of the revert killed in CI
 
 
 HOOK_ENV = {"INVOKE_SUNRAY_PROGRAM": str(PROGRAM)}
@@ -155,10 +160,10 @@ CASES = [
     Case("install-kernel-hooks", _base_tree, ["install-kernel-hooks"],
          [["install-kernel-hooks", "--revert"]], env=HOOK_ENV),
     Case("rebuild-modules", modules_tree, ["rebuild-modules"], [REMOVE_MODULES],
-         follow=True, limit=40, shards=3, env=SMALL_BUILD),
+         follow=True, limit=40, shards=3, env=SMALL_BUILD, revert_limit=6),
     # apply's revert is apply --revert: every step's, last first.
     Case("apply", demo_tree, ["apply"], [["apply", "--revert"]],
-         follow=True, shards=2, limit=6, env={**HOOK_ENV, **SMALL_BUILD}),
+         follow=True, shards=2, limit=6, env={**HOOK_ENV, **SMALL_BUILD}, revert_limit=6),
 ]
 
 
@@ -263,6 +268,74 @@ def check_crash_points(case: Case, shard: int, base: Path) -> None:
             failures.append(f"{point}\n    " + "\n    ".join(problems[:8] + more))
     assert not failures, (f"{len(failures)} of {len(points)} kill points of {case.name} "
                           f"(of {len(traced.points)} in all) failed:\n" + "\n".join(failures))
+
+
+@pytest.mark.parametrize("case", [pytest.param(c, id=c.name) for c in CASES])
+def test_a_killed_revert_converges_on_the_next_revert(case, tmp_path):
+    """Every task's revert killed at sampled points of its own (after a
+    clean run): the revert after that gives back the original tree, nothing
+    left over; and a run and a revert after that still do (an empty state
+    directory kept without its record would stay for ever)."""
+    need_root()
+    need("strace")
+    check_revert_points(case, tmp_path)
+
+
+def check_revert_points(case: Case, base: Path) -> None:
+    pristine, work, applied = base / "pristine", base / "work", base / "applied"
+    for part in ("root", "tmp", "home"):
+        (pristine / part).mkdir(parents=True)
+    case.tree(pristine / "root")
+    root = work / "root"
+    forward = _with_root(case.forward, root)
+    reverts = [_with_root(r, root) for r in case.reverts]
+    env = env_for(work, case.env)
+
+    fresh_copy(pristine, work)
+    before = snapshot(work)
+    proc = run_plain(forward, env)
+    assert proc.returncode == 0, proc.stderr
+    fresh_copy(work, applied)
+    # What the revert puts back holds its applied or its original state at
+    # every instant (/tmp/.esd never missing on the way back, say); what it
+    # only removes may pass through an in-between state the next revert ends.
+    targets = {k: v for k, v in changed_targets(snapshot(work), before).items()
+               if v[1] is not None}
+    proc, traced = trace_clean(reverts[0], env, base / "revert.trace")
+    assert proc.returncode == 0, proc.stderr
+    assert _run_reverts(reverts[1:], env) == [] and diff(before, snapshot(work)) == []
+    if case.follow:
+        mine = case.revert_limit * 3 // 4
+        points = sample(traced.points, mine) + sample(traced.others, case.revert_limit - mine)
+    else:
+        points = sample(traced.points, case.revert_limit)
+    failures = []
+    for point in points:
+        fresh_copy(applied, work)
+        killed = run_killed(reverts[0], env, point, base / "killed.trace", follow=case.follow)
+        problems = []
+        if killed.returncode not in (-9, 0) and "Traceback" in killed.stderr:
+            problems.append(f"a killed tool, exit {killed.returncode}: {killed.stderr[-300:]}")
+        elif not case.follow and killed.returncode != -9:
+            problems.append(f"not killed: exit {killed.returncode} {killed.stderr.strip()[-200:]}")
+        problems += [f"torn: {t}" for t in torn_targets(targets, snapshot(work), set())]
+        problems += [f"half-written record: {r}" for r in half_written_records(work)]
+        problems += [f"second revert: {p}" for p in _run_reverts(reverts, env)]
+        problems += [f"second revert vs original: {d}" for d in diff(before, snapshot(work))]
+        if not case.follow:  # the builds make this too slow for the module cases
+            rerun = run_plain(forward, env)
+            if rerun.returncode != 0:
+                problems.append(f"run after it: exit {rerun.returncode}: "
+                                f"{_last_line(rerun.stderr)}")
+            problems += [f"revert of that run: {p}" for p in _run_reverts(reverts, env)]
+            problems += [f"revert of that run vs original: {d}"
+                         for d in diff(before, snapshot(work))]
+        if problems:
+            more = [f"(and {len(problems) - 8} more)"] if len(problems) > 8 else []
+            failures.append(f"{point}\n    " + "\n    ".join(problems[:8] + more))
+    assert not failures, (f"{len(failures)} of {len(points)} kill points of {case.name}'s "
+                          f"revert (of {len(traced.points)} in all) failed:\n"
+                          + "\n".join(failures))
 
 
 def _run_reverts(reverts: List[List[str]], env: Dict[str, str]) -> List[str]:

@@ -185,7 +185,7 @@ def test_symlink_in_the_path_is_refused(sandbox, tmp_path):
     before_sandbox, before_elsewhere = tree_snapshot(sandbox), tree_snapshot(elsewhere)
 
     proc = run_sunray("esd-dir", "--root", sandbox)
-    assert_clean_error(proc, 1, "/tmp is a symlink", "nothing was changed")
+    assert_clean_error(proc, 2, "/tmp is a symlink", "nothing was changed")
     assert tree_snapshot(elsewhere) == before_elsewhere
     assert tree_snapshot(sandbox) == before_sandbox
     assert esd_fix.inspect(Root(sandbox), CONFIG)["state"] == "unsafe-parent"
@@ -255,7 +255,7 @@ def test_bad_input(sandbox, tmp_path):
     proc = run_sunray("esd-dir", "--root", sandbox, env={"INVOKE_SUNRAY_ESD_DIR": "/tmp/../etc"})
     assert_clean_error(proc, 2, "sunray.esd.dir")
     (sandbox / "tmp").rmdir()
-    assert_clean_error(run_sunray("esd-dir", "--root", sandbox), 1, "/tmp does not exist")
+    assert_clean_error(run_sunray("esd-dir", "--root", sandbox), 2, "/tmp does not exist")
 
 
 @pytest.mark.parametrize("bad", ["/etc", "/", "/tmp", "/var/tmp", "/tmp/", "/tmp/a/b",

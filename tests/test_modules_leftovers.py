@@ -97,3 +97,35 @@ def test_a_rerun_and_a_removal_remove_what_a_killed_run_left(tmp_path):
     assert [p for p in ours if os.path.lexists(p)] == []
     assert all(os.path.lexists(p) for p in not_ours)
     assert (outside / "victim").read_text() == "keep"
+
+
+def test_remove_modules_sweeps_a_state_directory_a_killed_rebuild_was_making(tmp_path):
+    from conftest import tree_snapshot
+
+    kernel = host_kernels()[-1]
+    top = make_server(tmp_path / "root", [kernel])
+    before = tree_snapshot(top)
+    # A rebuild killed while making the state directory: its temporary chain.
+    half = top / "var/lib/.sunray.k3j9x0qa.sunray-tmp"
+    half.mkdir()
+    (half / "created-dirs.json").write_text('{"dirs": ["/var/lib/sunray"]}\n')
+    proc = run_sunray("remove-modules", "--root", top, "--kernel", kernel)
+    assert proc.returncode == 0, proc.stderr
+    assert tree_snapshot(top) == before
+
+
+def test_the_compilers_temporary_files_go_to_the_build_scratch(tmp_path):
+    """make stands in here (it records $TMPDIR and fails): the compilers it
+    would start write their cc*.s where the sweep of a killed run looks."""
+    kernel = host_kernels()[-1]
+    top = make_server(tmp_path / "root", [kernel])
+    shim, seen = tmp_path / "shim", tmp_path / "tmpdir"
+    shim.mkdir()
+    (shim / "make").write_text(f'#!/bin/sh\necho "$TMPDIR" > {seen}\nexit 2\n')
+    os.chmod(shim / "make", 0o755)
+    proc = run_sunray("rebuild-modules", "--root", top, "--kernel", kernel,
+                      env={"PATH": f"{shim}:{os.environ['PATH']}"})
+    assert proc.returncode == 1
+    tmpdir = seen.read_text().strip()
+    assert tmpdir.startswith(f"{top}/var/tmp/sunray-kbuild-") and tmpdir.endswith("/tmp")
+    assert os.listdir(top / "var/tmp") == []  # the scratch, its tmp/ included, is gone

@@ -234,6 +234,7 @@ def install(root: Root, settings: Dict[str, Any], init: str = "auto", dry_run: b
     if revert:
         with Journal(root, settings, "install-boot-hook", dry_run=dry_run,
                      revert=True) as journal:
+            editor.journal = journal
             _revert(root, settings, editor, report)
         report.notes.extend(journal.notes)
         return report

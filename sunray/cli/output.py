@@ -82,14 +82,21 @@ def emit(result: Any, fmt: str = "text", stream: Optional[TextIO] = None) -> Non
     """
     stream = stream or sys.stdout
     check_format(fmt)
-    if fmt == "json":
-        json.dump(result.to_dict(), stream, indent=2, sort_keys=False, default=str)
-        stream.write("\n")
-    else:
-        text = result.to_text()
-        if text:
-            stream.write(text if text.endswith("\n") else text + "\n")
-    stream.flush()
+    try:
+        if fmt == "json":
+            json.dump(result.to_dict(), stream, indent=2, sort_keys=False, default=str)
+            stream.write("\n")
+        else:
+            text = result.to_text()
+            if text:
+                stream.write(text if text.endswith("\n") else text + "\n")
+        stream.flush()
+    except BrokenPipeError:
+        raise  # the reader left: the program ends quietly
+    except OSError as e:  # a full disk under a redirected stdout
+        done = "" if getattr(result, "dry_run", False) else "; the job itself is done"
+        raise JobFailed(f"cannot write the report to standard output: "
+                        f"{e.strerror or e}{done}") from None
 
 
 def finish(result: Any, fmt: str = "text") -> None:

@@ -273,6 +273,19 @@ def main(argv: Optional[List[str]] = None) -> None:
         # `sunray --help | head`: the reader left; that is not an error.
         sys.stderr.close()
         sys.exit(0)
+    except OSError as e:
+        # The last resort: writing the error line itself failed (stderr on a
+        # full disk). Nothing more can be said; the exit status still says
+        # what happened, and nothing may raise from here.
+        os._exit(_exit_code(e.__context__))
+
+
+def _exit_code(error: Optional[BaseException]) -> int:
+    """The exit status of the error whose message could not be written."""
+    code = getattr(error, "code", None)
+    if isinstance(code, int) and 0 <= code < 256:
+        return code
+    return 2 if isinstance(error, ParseError) else 1
 
 
 if __name__ == "__main__":  # python -m sunray.cli.program

@@ -53,6 +53,7 @@ def patch_tmpwatch(c: invoke.Context, root: Optional[str] = None, cleaner: str =
     """
     from sunray.tmpclean.core import patch
 
+    check_format(format)  # before any change, not after
     result = patch(
         root_of(c, root),
         settings(c),

@@ -15,7 +15,7 @@ import stat
 from pathlib import Path
 from typing import Any, Dict, Tuple, Union
 
-from .errors import JobFailed
+from .errors import JobFailed, UsageError
 from .safeio import atomic_write
 
 
@@ -62,15 +62,37 @@ def changed_by_others(now: Dict[str, Any], meta: Dict[str, Any],
     return wrote is not None and now["kind"] != "absent" and now not in ours
 
 
-def load_meta(meta_path: Path) -> Dict[str, Any]:
-    """A backup record, or JobFailed when it cannot be read or is damaged."""
-    try:
-        meta = json.loads(Path(meta_path).read_text())
-    except (OSError, ValueError) as e:
-        raise JobFailed(f"cannot read the backup record {meta_path}: {e}") from None
+def load_meta(meta_path: Path, name: str = "") -> Dict[str, Any]:
+    """A backup record; a UsageError naming it (``name``: as the server
+    sees it) when it is damaged (not UTF-8, not JSON, not a record), a
+    JobFailed when it cannot be read."""
+    name = name or str(meta_path)
+    meta = read_json(meta_path, f"the backup record {name}")
     if not isinstance(meta, dict) or meta.get("kind") not in ("file", "symlink", "absent"):
-        raise JobFailed(f"backup record {meta_path} is damaged; nothing was changed")
+        raise UsageError(f"the backup record {name} is damaged; nothing was changed")
     return meta
+
+
+def read_json(path: Union[str, Path], what: str) -> Any:
+    """The JSON document in ``path``: FileNotFoundError when missing, a
+    UsageError saying what is wrong (not UTF-8, not JSON) when damaged, a
+    JobFailed when unreadable. ``what`` names it ("the backup record X")."""
+    try:
+        raw = Path(path).read_bytes()
+    except FileNotFoundError:
+        raise
+    except OSError as e:
+        raise JobFailed(f"cannot read {what}: {e.strerror}; nothing was changed") from None
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError:
+        raise UsageError(f"{what} is damaged (not UTF-8 text); nothing was changed: "
+                         "move it away, or restore it from a backup") from None
+    try:
+        return json.loads(text)
+    except ValueError:
+        raise UsageError(f"{what} is damaged (not JSON); nothing was changed: "
+                         "move it away, or restore it from a backup") from None
 
 
 def store_meta(meta_path: Path, meta: Dict[str, Any]) -> None:

@@ -108,6 +108,9 @@ def one_line(error: BaseException, root_top: Optional[str] = None) -> str:
     if isinstance(error, OSError):
         names = [_server_name(name, root_top) for name in (error.filename, error.filename2)
                  if name is not None]
+        if names and getattr(error, "left_as_it_was", False):
+            return message_line(f"cannot write {names[0]}: {error.strerror or error}; "
+                                f"{names[0]} was left as it was")
         where = f": {' -> '.join(names)}" if names else ""
         return message_line(f"{error.strerror or error}{where}")
     return message_line(f"{type(error).__name__}: {error}")

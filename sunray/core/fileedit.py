@@ -27,11 +27,11 @@ import os
 import posixpath
 import stat
 from dataclasses import dataclass
-from typing import Dict, Iterable, Union
+from typing import Any, Dict, Iterable, Union
 
 from . import statedir
 from .backuprecord import changed_by_others, load_meta, original_of, prune_empty, sha256_of, state_of, store_meta
-from .errors import JobFailed, UsageError
+from .errors import JobFailed, SunrayError, UsageError
 from .rootfs import Root
 from .safeio import atomic_write, check_writable, fsync_dir, restorecon, temp_name, unified_diff
 
@@ -72,6 +72,10 @@ class FileEditor:
         self.root = root
         self.dry_run = dry_run
         self.state_dir = state_dir
+        # The run's journal (sunray.core.journal.Journal), when a revert
+        # sets it: each file is named in it before it is restored, so the
+        # temporary file of a revert killed meanwhile is swept by the next.
+        self.journal: Any = None
 
     # -- where things are ----------------------------------------------------
     def _host(self, server_path, create=False, mode=0o755):
@@ -102,6 +106,10 @@ class FileEditor:
     def _backup_base(self):
         return self.root.makedirs(posixpath.join(self.state_dir, "backup"), create=False).host
 
+    def _load_meta(self, meta_path):
+        name = self.root.server_path(meta_path) if self.root.contains(meta_path) else ""
+        return load_meta(meta_path, name)
+
     def has_backup(self, server_path: str) -> bool:
         return os.path.isfile(self._backup_paths(server_path)[1])
 
@@ -113,7 +121,7 @@ class FileEditor:
         put there."""
         data_path, meta_path = self._backup_paths(server_path, create=True)
         if meta_path.exists():
-            meta = load_meta(meta_path)
+            meta = self._load_meta(meta_path)
             if changed_by_others(state_of(host), meta, original_of(meta, data_path)[0]):
                 # Replaced since sunray wrote it (say, by a package update):
                 # what is there now is the new original, so that a revert
@@ -150,7 +158,7 @@ class FileEditor:
         meta_path = self._backup_paths(server_path)[1]
         if not meta_path.exists():
             return
-        meta = load_meta(meta_path)
+        meta = self._load_meta(meta_path)
         if meta.get("wrote") != state or "writing" in meta:
             meta["wrote"] = state
             meta.pop("writing", None)
@@ -164,14 +172,16 @@ class FileEditor:
         meta_path = self._backup_paths(server_path)[1]
         if not meta_path.exists():
             return
-        meta = load_meta(meta_path)
+        meta = self._load_meta(meta_path)
         writing = meta.get("writing")
         if writing is not None and state_of(self._host(server_path)[0]) == writing:
             self._note_wrote(server_path, writing)
 
     def _drop_backup(self, server_path):
         base = self._backup_base()
-        for p in self._backup_paths(server_path):
+        # The record first: a kill after it leaves a saved copy without a
+        # record (swept with the backup tree), never a record whose copy is gone.
+        for p in reversed(self._backup_paths(server_path)):
             try:
                 p.unlink()
             except FileNotFoundError:
@@ -251,7 +261,7 @@ class FileEditor:
             atomic_write(host, data, mode=mode, uid=uid, gid=gid)
             self._note_wrote(server_path, wrote)
         except OSError as e:
-            raise JobFailed(f"cannot write {server_path}: {e.strerror}") from None
+            raise JobFailed(f"cannot write {server_path}: {self._failed(e, server_path)}") from None
         note = "" if exists else self._relabel(host, created)
         return FileChange(server_path, action, diff, note=note)
 
@@ -280,7 +290,7 @@ class FileEditor:
             _replace_with_link(host, target)
             self._note_wrote(server_path, wrote)
         except OSError as e:
-            raise JobFailed(f"cannot create link {server_path}: {e.strerror}") from None
+            raise JobFailed(f"cannot create link {server_path}: {self._failed(e, server_path)}") from None
         problem = self._relabel(host, created) if current is None else ""
         return FileChange(server_path, action, note=note + (f"; {problem}" if problem else ""))
 
@@ -304,8 +314,28 @@ class FileEditor:
             fsync_dir(host.parent)
             self._note_wrote(server_path, {"kind": "absent"})
         except OSError as e:
-            raise JobFailed(f"cannot remove {server_path}: {e.strerror}") from None
+            raise JobFailed(f"cannot remove {server_path}: {self._failed(e, server_path)}") from None
         return FileChange(server_path, "removed", diff)
+
+    def _failed(self, error: OSError, server_path: str) -> str:
+        """What an OS error during a change says: its cause, the file it
+        hit when that is not the target (a backup record, say), and whether
+        the target was left as it was (its record says what sunray wrote)."""
+        text = error.strerror or str(error)
+        name = error.filename
+        if name is not None and self.root.contains(os.fsdecode(name)):
+            hit = self.root.server_path(os.fsdecode(name))
+            if hit != server_path:
+                text += f" (writing {hit})"
+        meta_path = self._backup_paths(server_path)[1]
+        try:
+            meta = self._load_meta(meta_path) if meta_path.exists() else {}
+        except SunrayError:
+            meta = {}
+        now = state_of(self._host(server_path)[0])
+        if now != meta.get("writing"):  # the change itself never happened
+            text += f"; {server_path} was left as it was"
+        return text
 
     def _relabel(self, host, created):
         """SELinux labels for what was just created on the live system."""
@@ -324,7 +354,7 @@ class FileEditor:
             data_path, meta_path = self._backup_paths(server_path)
             if meta_path.exists():
                 self._check_unchanged(server_path, self._host(server_path)[0],
-                                      load_meta(meta_path), data_path)
+                                      self._load_meta(meta_path), data_path)
                 rel = server_path.lstrip("/")
                 targets += [server_path,
                             posixpath.join(self._backup_dir(), "meta", rel + ".json"),
@@ -350,7 +380,7 @@ class FileEditor:
         data_path, meta_path = self._backup_paths(server_path)
         if not meta_path.exists():
             return FileChange(server_path, "unchanged", note="no backup: nothing to revert")
-        meta = load_meta(meta_path)
+        meta = self._load_meta(meta_path)
         host, _ = self._host(server_path)
         self._check_unchanged(server_path, host, meta, data_path)
         current = b""
@@ -368,6 +398,8 @@ class FileEditor:
             return FileChange(server_path, "would be restored", diff)
         existed = os.path.lexists(host)
         created = []
+        if self.journal is not None:
+            self.journal.add([server_path])
         try:
             if kind == "file":
                 if os.path.islink(host):
@@ -381,7 +413,7 @@ class FileEditor:
                 os.unlink(host)
                 fsync_dir(host.parent)
         except OSError as e:
-            raise JobFailed(f"cannot restore {server_path}: {e.strerror}") from None
+            raise JobFailed(f"cannot restore {server_path}: {self._failed(e, server_path)}") from None
         note = ""
         if kind != "absent" and not existed:
             note = self._relabel(host, created)
@@ -412,8 +444,8 @@ class FileEditor:
             if meta_path == own or meta_path.is_symlink():
                 continue
             try:
-                meta = load_meta(meta_path)
-            except JobFailed:
+                meta = self._load_meta(meta_path)
+            except SunrayError:
                 continue
             if server_dir not in meta.setdefault("dirs", []):
                 meta["dirs"].append(server_dir)

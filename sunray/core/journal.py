@@ -40,7 +40,7 @@ import time
 from typing import Any, Dict, Iterable, List, Optional, Tuple
 
 from . import runprocs, statedir, tasklist
-from .errors import JobFailed, UsageError
+from .errors import JobFailed, SunrayError, UsageError
 from .kernelname import check_kernel
 from .report import Check
 from .rootfs import Root
@@ -93,7 +93,7 @@ class Journal:
         self.lock = RunLock(self.root, self.settings)
         try:
             self.lock.__enter__()
-        except JobFailed:
+        except SunrayError:
             if not light:
                 raise
             self.active, self.lock = False, None
@@ -194,6 +194,10 @@ class Journal:
                     pass
                 if self.revert and self.lock.outermost:
                     statedir.remove_if_unused(self.root, self.state_dir)
+                if exc and isinstance(exc[1], SunrayError) and self.lock.created:
+                    # Refused (a revert checks under the lock): the lock file
+                    # this run made goes again, the tree is as it was.
+                    self.lock.remove()
         finally:
             self.lock.__exit__(None, None, None)
 

@@ -12,8 +12,10 @@ lock nobody else can see, so after taking it the lock checks that the file
 it locked is still the file at the path (fstat against lstat) and tries again
 when it is not.
 
-The state directory itself is made by ``sunray.core.statedir.ensure`` (recorded,
-so that a revert can remove it again).
+The state directory is checked first (``sunray.core.statedir.check``: a
+refused run makes nothing), then made by ``sunray.core.statedir.ensure``
+(recorded, so that a revert can remove it again). ``created`` says whether
+this run made the lock file: a revert refused under the lock removes it.
 """
 
 import os
@@ -62,11 +64,13 @@ class RunLock:
         self.state_dir = settings.get("state_dir", statedir.DEFAULT)
         self.timeout = lock_timeout(settings)
         self.path: Optional[Path] = None
+        self.created = False  # this run made the lock file (a refusal removes it again)
         self.server_path = f"{self.state_dir.rstrip('/')}/{LOCK_NAME}"
 
     def __enter__(self) -> "RunLock":
         import fcntl
 
+        statedir.check(self.root, self.state_dir)  # before anything is made
         host_dir = statedir.ensure(self.root, self.state_dir)
         self.path = host_dir / LOCK_NAME
         key = str(self.path)
@@ -108,9 +112,14 @@ class RunLock:
 
     def _open(self) -> int:
         assert self.path is not None
+        flags = os.O_RDWR | os.O_NOFOLLOW | getattr(os, "O_CLOEXEC", 0)
         try:
-            return os.open(self.path, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW
-                           | getattr(os, "O_CLOEXEC", 0), 0o644)
+            try:
+                fd = os.open(self.path, flags | os.O_CREAT | os.O_EXCL, 0o644)
+            except FileExistsError:
+                return os.open(self.path, flags)
+            self.created = True
+            return fd
         except OSError as e:
             raise JobFailed(f"cannot open the lock {self.server_path}: {e.strerror}") from None
 

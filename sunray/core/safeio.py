@@ -17,6 +17,7 @@
 import difflib
 import errno
 import os
+import posixpath
 import re
 import stat
 import tempfile
@@ -64,30 +65,34 @@ def read_text_with_encoding(root: Root, server_path: str, what: str = "file") ->
 
 
 def check_writable(root: Root, server_paths: Iterable[str], what: str) -> None:
-    """Refuse (JobFailed, one line) before the first write when a file cannot
-    be replaced, so a read-only or immutable file system never leaves a job
-    half done.
+    """Refuse before the first write when a file cannot be replaced, so a
+    read-only or immutable file system never leaves a job half done.
 
-    For each server path: the file itself when it is there as a regular file,
-    and the nearest directory that exists on its way up (where the new file,
-    and any missing directories, would be created). ``what`` completes
-    "cannot ...", e.g. "install the boot hook".
+    For each server path: its directory is walked as a write would reach it
+    (``Root.makedirs`` without creating: a symlink out of the root or a file
+    on the way is a UsageError), then the file itself when it is there as a
+    regular file, and the nearest directory that exists on its way up (where
+    the new file, and any missing directories, would be created), must be
+    writable (JobFailed otherwise, one line). ``what`` completes "cannot
+    ...", e.g. "install the boot hook".
     """
     for server_path in server_paths:
-        host = root.path(server_path)
-        directory = host.parent
-        while not directory.exists() and directory != root.top:
+        parent = posixpath.dirname(server_path.rstrip("/")) or "/"
+        try:
+            made = root.makedirs(parent, create=False)
+        except UsageError as e:
+            raise UsageError(f"cannot {what}: {e}; nothing was changed") from None
+        host = made.host / posixpath.basename(server_path.rstrip("/"))
+        directory = made.host
+        while not os.path.lexists(directory) and directory != root.top:
             directory = directory.parent
-        if not directory.is_dir():
-            raise JobFailed(f"cannot {what}: {root.server_path(directory)} is not a directory; "
-                            "nothing was changed")
         probes = [(directory, os.W_OK | os.X_OK)]
         if os.path.isfile(host) and not os.path.islink(host):
             probes.insert(0, (host, os.W_OK))
         for probe, mode in probes:
             if not os.access(probe, mode):
-                raise JobFailed(f"cannot {what}: {root.server_path(probe)} {_why_not_writable(probe)}; "
-                                "nothing was changed")
+                raise JobFailed(f"cannot {what}: {root.server_path(probe)} "
+                                f"{_why_not_writable(probe)}; nothing was changed")
 
 
 def _why_not_writable(path: Path) -> str:
@@ -204,11 +209,16 @@ def atomic_write(host_path: Union[str, Path], data: bytes, mode: int = 0o644,
             copy_xattrs(host_path, f.fileno())
             os.fsync(f.fileno())
         os.rename(tmp, host_path)
-    except BaseException:
+    except BaseException as e:
         try:
             os.unlink(tmp)
         except FileNotFoundError:
             pass
+        if isinstance(e, OSError):
+            # A write's or an fsync's error names no file: name the one that
+            # was being replaced, which is as it was (one_line says so).
+            e.filename, e.filename2 = str(host_path), None
+            e.left_as_it_was = True  # type: ignore[attr-defined]
         raise
     fsync_dir(directory)
 

@@ -51,6 +51,7 @@ from .place import (
     UnsafeParent,
     aside_name,
     change,
+    check_parent_writable,
     classify,
     describe_mode,
     esd_path,
@@ -99,9 +100,16 @@ def ensure(root: Root, settings: Dict[str, Any], dry_run: bool = False,
         plan = _plan(parent_fd, name, path, report, dry_run)
         if dry_run:
             return report
+        if plan is not None:
+            check_parent_writable(parent_fd, path)
         with Journal(root, settings, "esd-dir", [path] if plan else []) as journal:
             if journal.active:
                 esd_revert.finish(root, settings, parent_fd, name)  # a killed run's last step
+            if plan is not None:
+                # Another run may have fixed it while this one waited for
+                # the lock: look again, under the lock, before acting.
+                report = Report("esd-dir", root=str(root.top), dry_run=dry_run)
+                plan = _plan(parent_fd, name, path, report, dry_run)
             if plan is not None:
                 record = esd_revert.record_first(root, settings, path, plan)
                 _fix(parent_fd, name, path, plan, record, report)
@@ -137,16 +145,19 @@ def _plan(parent_fd, name, path, report, dry_run):
                         "(run as root); nothing was changed")
     if dry_run:
         done = report.data["esd_dir"]["done"]
+        # What would be done, said as such: a dry run did nothing.
         if state == "wrong-mode":
-            done.append("repaired in place (chown 0:0, chmod 1777)")
+            done.append("would repair it in place (chown 0:0, chmod 1777)")
             report.add(change(path, "would be repaired",
-                               f"was {describe_mode(st)}; now root:root 1777"))
+                               f"is {describe_mode(st)}; would be root:root 1777"))
             return None
         if state == "symlink":
-            done.append(f"removed the symlink, its target {found['target']} untouched")
+            done.append(f"would remove the symlink, leaving its target {found['target']} "
+                        "untouched")
         elif state in ("not-a-directory", "wrong-owner"):
-            done.append(f"moved it aside to {aside_name(parent_fd, name)}, kept for the admin")
-        done.append("created root:root 1777")
+            done.append(f"would move it aside to {aside_name(parent_fd, name)}, kept for "
+                        "the admin")
+        done.append("would make it root:root 1777")
         report.add(change(path, "would be created", "; ".join(done)))
     return _Plan(found, st)
 

@@ -26,6 +26,9 @@ WANT_GID = 0
 # of the world-writable temporary directories may get that (never /etc).
 _PARENTS = ("/tmp", "/var/tmp")
 
+# Its swap and aside names add about 40 characters; a name is at most 255.
+MAX_NAME = 200
+
 _PLAIN_NAME = re.compile(r"[A-Za-z0-9._+@-]+")
 
 
@@ -34,9 +37,10 @@ def esd_path(settings: Dict[str, Any]) -> str:
     name directly in /tmp or /var/tmp."""
     path = (settings.get("esd") or {}).get("dir") or "/tmp/.esd"
     parent, _, name = path.rpartition("/") if isinstance(path, str) else ("", "", "")
-    if parent not in _PARENTS or not _PLAIN_NAME.fullmatch(name) or name in (".", ".."):
-        raise UsageError(f"sunray.esd.dir {path!r}: expected a plain name directly in "
-                         f"{' or '.join(_PARENTS)}, e.g. /tmp/.esd")
+    if parent not in _PARENTS or not _PLAIN_NAME.fullmatch(name) or name in (".", "..") \
+            or len(name) > MAX_NAME:
+        raise UsageError(f"sunray.esd.dir {path!r}: expected a plain name (at most {MAX_NAME} "
+                         f"characters) directly in {' or '.join(_PARENTS)}, e.g. /tmp/.esd")
     return path
 
 
@@ -82,11 +86,26 @@ def walk_to_parent(root: Root, path: str) -> int:
 
 
 def open_parent(root: Root, path: str) -> int:
-    """The esd directory's parent, opened safely; JobFailed when unsafe."""
+    """The esd directory's parent, opened safely; a UsageError when the way
+    to it is not a plain chain of directories (a symlink, a file)."""
     try:
         return walk_to_parent(root, path)
     except UnsafeParent as e:
-        raise JobFailed(f"{path}: {e}; nothing was changed") from None
+        raise UsageError(f"{path}: {e}; nothing was changed") from None
+
+
+def check_parent_writable(parent_fd: int, path: str) -> None:
+    """JobFailed, before anything is written, when the parent directory
+    cannot be written (read-only, immutable)."""
+    parent = path.rsplit("/", 1)[0]
+    if not os.access(f"/proc/self/fd/{parent_fd}", os.W_OK | os.X_OK):
+        why = "is not writable (immutable, or its permissions?)"
+        try:
+            if os.fstatvfs(parent_fd).f_flag & os.ST_RDONLY:
+                why = "is not writable: it is on a read-only file system"
+        except OSError:
+            pass
+        raise JobFailed(f"cannot fix {path}: {parent} {why}; nothing was changed")
 
 
 def classify(parent_fd: int, name: str,

@@ -10,9 +10,11 @@ instant knows what to put back.
 ``revert()`` checks first (nothing changes when the directory holds files,
 a session's socket say, or when what it would put back is gone), then
 removes the directory esd-dir made, puts back the symlink or the thing it
-moved aside (or the old owner and mode), and drops the record. Each step
-looks at what is there before acting, so a revert killed half-way finishes
-when run again.
+moved aside (or the old owner and mode), and drops the record. What it
+found goes back in one step where the system can (``renameat2`` exchange
+with the directory esd-dir made, which is then removed), so the name never
+stands empty. Each step looks at what is there before acting, so a revert
+killed half-way finishes when run again.
 """
 
 import json
@@ -25,7 +27,7 @@ from ..core.errors import JobFailed
 from ..core.journal import Journal
 from ..core.report import Report
 from ..core.rootfs import Root
-from ..core.safeio import atomic_write
+from ..core.safeio import atomic_write, exchange
 from .place import aside_name, change, open_parent, open_subdir, put_old_aside
 
 RECORD = "esddir.json"
@@ -136,7 +138,13 @@ def _check(parent_fd, name, path, record):
                             "empty it, or leave it")
         steps.append(("rmdir", "removed the directory esd-dir made"))
     elif st is not None:
-        return steps  # what was there is back already (a revert killed half-way)
+        # What was there is back already (a revert killed half-way); an
+        # exchange killed before its rmdir left our directory at the aside name.
+        if aside and _ours(_lstat(parent_fd, aside)):
+            if not _is_empty(parent_fd, aside, path):
+                raise JobFailed(f"{aside} is not empty; nothing was reverted")
+            steps.append(("rmdir-aside", "removed the directory esd-dir made"))
+        return steps
     if swap_st is not None:
         steps.append(("swap-back", f"moved {swap} back"))
     elif aside and _lstat(parent_fd, aside) is not None:
@@ -153,6 +161,11 @@ def finish(root: Root, settings: Dict[str, Any], parent_fd: int, name: str) -> N
     directory (removed: this run makes it again) or, after the swap, the old
     thing (removed if a symlink, else moved to the aside name)."""
     record = load(root, settings)
+    aside = str(record.get("aside") or "")
+    if aside and _ours(_lstat(parent_fd, aside)):
+        # A revert killed after putting the old thing back in one step
+        # (exchange) and before removing our directory, now at the aside name.
+        os.rmdir(aside, dir_fd=parent_fd)  # refused (OSError) when not empty
     swap = str(record.get("swap") or "")
     st = _lstat(parent_fd, swap) if swap else None
     if st is None:
@@ -171,25 +184,63 @@ def _is_empty(parent_fd, name, path):
         os.close(fd)
 
 
+# The steps that put back what esd-dir found at the name.
+_PUT_BACK = ("swap-back", "aside-back", "symlink")
+
+
 def _apply(parent_fd, name, record, steps):
+    actions = [action for action, _ in steps]
     try:
-        for action, _ in steps:
-            if action == "chmod":
-                fd = open_subdir(parent_fd, name, record["path"])
-                try:
-                    os.fchown(fd, record["uid"], record["gid"])
-                    os.fchmod(fd, record["mode"])
-                finally:
-                    os.close(fd)
-            elif action == "rmdir":
-                os.rmdir(name, dir_fd=parent_fd)
-            elif action == "rmdir-swap":
-                os.rmdir(record["swap"], dir_fd=parent_fd)
-            elif action == "symlink":
-                os.symlink(record["target"], name, dir_fd=parent_fd)
-            elif action in ("swap-back", "aside-back"):
-                source = record["swap" if action == "swap-back" else "aside"]
-                os.rename(source, name, src_dir_fd=parent_fd, dst_dir_fd=parent_fd)
+        done_back = False
+        for i, action in enumerate(actions):
+            if done_back and action in _PUT_BACK:
+                continue
+            if action == "rmdir":
+                later = [a for a in actions[i + 1:] if a in _PUT_BACK]
+                if later and _put_back_in_one_step(parent_fd, name, record, later[0]):
+                    done_back = True
+                    continue
+            _step(parent_fd, name, record, action)
         os.fsync(parent_fd)
     except OSError as e:
         raise JobFailed(f"cannot revert {record['path']}: {e.strerror}") from None
+
+
+def _put_back_in_one_step(parent_fd, name, record, action):
+    """Swap what esd-dir found (at the swap or aside name; a symlink made
+    at the swap name) with the directory esd-dir made, in one step, then
+    remove that directory: the name never stands empty. False (nothing
+    done) where the system cannot swap."""
+    if action == "symlink":
+        source = record.get("swap") or ""
+        if not source:
+            return False  # a record of an older version: no name to make it at
+        os.symlink(record["target"], source, dir_fd=parent_fd)
+    else:
+        source = record["swap" if action == "swap-back" else "aside"]
+    if not exchange(parent_fd, source, name):
+        if action == "symlink":
+            os.unlink(source, dir_fd=parent_fd)
+        return False
+    os.fsync(parent_fd)
+    os.rmdir(source, dir_fd=parent_fd)  # the directory esd-dir made, empty (checked)
+    return True
+
+
+def _step(parent_fd, name, record, action):
+    if action == "chmod":
+        fd = open_subdir(parent_fd, name, record["path"])
+        try:
+            os.fchown(fd, record["uid"], record["gid"])
+            os.fchmod(fd, record["mode"])
+        finally:
+            os.close(fd)
+    elif action == "rmdir":
+        os.rmdir(name, dir_fd=parent_fd)
+    elif action in ("rmdir-swap", "rmdir-aside"):
+        os.rmdir(record["swap" if action == "rmdir-swap" else "aside"], dir_fd=parent_fd)
+    elif action == "symlink":
+        os.symlink(record["target"], name, dir_fd=parent_fd)
+    elif action in ("swap-back", "aside-back"):
+        source = record["swap" if action == "swap-back" else "aside"]
+        os.rename(source, name, src_dir_fd=parent_fd, dst_dir_fd=parent_fd)

@@ -41,7 +41,7 @@ from .discover import file_digest, is_build_product
 from .install import settle_kernel
 from .plan import BuiltFile, ModuleBuild
 from .settings import Job, Signing
-from .tools import SCRATCH_PREFIX, find_tool, modinfo, open_nofollow, run_logged, safe_dir
+from .tools import SCRATCH_PREFIX, SCRATCH_TMP, find_tool, modinfo, open_nofollow, run_logged, safe_dir
 
 # A path the compiler may be told to map: no space, '=' or shell-ish character.
 _MAPPABLE = re.compile(r"^[A-Za-z0-9_./+-]+$")
@@ -131,7 +131,11 @@ def _kbuild(build: ModuleBuild, work: Path, make_jobs: int, log: TextIO,
     cmd = [find_tool("make"), f"-j{make_jobs}", "-C", str(build.headers), f"M={work}"]
     if source and _MAPPABLE.match(str(work)) and _MAPPABLE.match(source):
         cmd.append(f"KCFLAGS=-ffile-prefix-map={work}={source}")
-    return run_logged(cmd + ["modules"], log)
+    # The compilers' own temporary files (cc*.s) go to the scratch
+    # directory too: a killed build leaves them where the sweep looks.
+    tmpdir = work.parent / SCRATCH_TMP
+    tmpdir.mkdir(mode=0o700, exist_ok=True)
+    return run_logged(cmd + ["modules"], log, env={"TMPDIR": str(tmpdir)})
 
 
 def _check_built(job: Job, build: ModuleBuild, work: Path, log: TextIO) -> Optional[str]:

@@ -56,22 +56,28 @@ def settle_kernel(job: Job, kernel: str, builds: List[ModuleBuild], report: Repo
 
 
 def _dest(job: Job, kernel: str) -> Tuple[Path, List[str]]:
-    """Host path of /lib/modules/K/<dest> and the server paths of the
-    directories still to create on the way; JobFailed when the way leads
-    through a symlink or a file."""
-    root = job.root
-    server = f"/lib/modules/{kernel}/{job.module_settings.dest}"
+    """``check_dest`` while installing: JobFailed (the run checked it first)."""
     try:
-        root.makedirs(f"/lib/modules/{kernel}", create=False)
-        path = job.kernel_dir(kernel)
-        for part in job.module_settings.dest.split("/"):
-            path = path / part
-            if path.is_symlink():
-                raise JobFailed(f"{root.server_path(path)} is a symlink; "
-                                "refusing to install through it")
-        made = root.makedirs(server, create=False)
+        return check_dest(job, kernel)
     except UsageError as e:
         raise JobFailed(str(e)) from None
+
+
+def check_dest(job: Job, kernel: str) -> Tuple[Path, List[str]]:
+    """Host path of /lib/modules/K/<dest> and the server paths of the
+    directories still to create on the way; a UsageError when the way leads
+    through a symlink (out of the root, or at all below /lib/modules/K) or
+    a file."""
+    root = job.root
+    server = f"/lib/modules/{kernel}/{job.module_settings.dest}"
+    root.makedirs(f"/lib/modules/{kernel}", create=False)
+    path = job.kernel_dir(kernel)
+    for part in job.module_settings.dest.split("/"):
+        path = path / part
+        if path.is_symlink():
+            raise UsageError(f"{root.server_path(path)} is a symlink; "
+                             "refusing to install through it; nothing was changed")
+    made = root.makedirs(server, create=False)
     root.ensure_inside(made.host / "x")
     return made.host, list(made.created)
 

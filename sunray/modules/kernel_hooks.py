@@ -79,6 +79,7 @@ def install(root: Root, settings: Dict[str, Any], dry_run: bool = False, revert:
     if revert:
         with Journal(root, settings, "install-kernel-hooks", dry_run=dry_run,
                      revert=True) as journal:
+            editor.journal = journal
             # All or nothing: a hook the admin changed since, or one that
             # cannot be written, stops the revert before the first change.
             editor.check_revert([path for path, _, _ in HOOKS])

@@ -17,6 +17,7 @@ import shutil
 from pathlib import Path
 from typing import List, Sequence
 
+from ..core import statedir
 from ..core.journal import JOURNAL
 from ..core.runlock import LOCK_NAME
 from ..core.safeio import is_temp_name, remove_temp_files
@@ -45,6 +46,9 @@ def find_leftovers(job: Job, kernels: Sequence[str]) -> List[str]:
     A run journal, a lock file still naming a holder, or a temporary file
     in the state directory count too: entering the journal finishes them."""
     found = [job.root.server_path(p) for p in scratch_leftovers(scratch_base(job.root))]
+    # A state directory a killed run was making (the journal sweeps it).
+    found.extend(job.root.server_path(p) for p in
+                 statedir.temp_trees(job.root, job.settings.get("state_dir", statedir.DEFAULT)))
     state = job.root.state(settings=job.settings)
     if not state.is_symlink():
         lock = state / LOCK_NAME

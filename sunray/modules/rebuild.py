@@ -19,6 +19,7 @@ from ..core.errors import UsageError
 from ..core.journal import Journal
 from ..core.kernelname import check_kernel
 from ..core.rootfs import Root
+from ..core.safeio import check_writable
 from .build import build_all
 from .discover import (
     discover_modules,
@@ -27,7 +28,7 @@ from .discover import (
     installed_kernels,
     module_objects,
 )
-from .install import finish_kernel, unfinished
+from .install import check_dest, finish_kernel, unfinished
 from .leftovers import find_leftovers, remove_leftovers
 from .plan import Plan, plan_builds, survey
 from .record import read_record, record_path, recorded_files
@@ -42,6 +43,10 @@ def rebuild(root: Root, settings: Dict[str, Any], kernels: Optional[Sequence[str
     every kernel with headers). Returns a ModulesReport (failure set when any
     pair failed)."""
     kernels = [check_kernel(k) for k in kernels] if kernels else None
+    for kernel in kernels or []:
+        if not os.path.lexists(root.path(f"/lib/modules/{kernel}")):
+            raise UsageError(f"--kernel {kernel}: not installed under the root (no "
+                             f"/lib/modules/{kernel}); nothing was changed")
     return _rebuild(Job.start(root, settings), kernels, jobs, force, dry_run)
 
 
@@ -69,7 +74,10 @@ def _rebuild(job: Job, kernels: Optional[List[str]], jobs: Any = None, force: bo
             build.row.status = STATUS_CURRENT if build in work.current else STATUS_WOULD
         for kernel in work.unfinished:
             report.notes.append(f"{kernel}: would run depmod and finish the record")
+            report.touched = True
         return _finish(report, work.plan, started)
+    if work.todo or work.unfinished:
+        work.check()  # every target, before the state directory or a log is made
     if work.todo or work.unfinished or leftovers:
         with Journal(job.root, job.settings, "rebuild-modules", work.targets(),
                      hold=True) as journal:
@@ -127,6 +135,14 @@ class _Work:
             paths.extend(self.job.root.server_path(dest / f"{name}.ko")
                          for name in module_objects(build.srcdir))
         return paths
+
+    def check(self) -> None:
+        """Refuse before the first write: a way out of the root or through a
+        symlink to a kernel's modules (UsageError), or a target, a log or
+        the state directory that cannot be written (JobFailed)."""
+        for kernel in dict.fromkeys([b.kernel for b in self.todo] + self.unfinished):
+            check_dest(self.job, kernel)
+        check_writable(self.job.root, self.targets(), "build the modules")
 
     def records_changed(self) -> bool:
         """Whether a record changed since the plan (cheap: small files)."""

@@ -49,7 +49,9 @@ class ModulesReport(Report):
 
     @property
     def changed(self) -> bool:
-        return bool(self.settled) or any(p.status == STATUS_BUILT for p in self.pairs)
+        # A dry run's "would build" rows are changes it would make.
+        return bool(self.settled) or self.touched or any(
+            p.status in (STATUS_BUILT, STATUS_WOULD) for p in self.pairs)
 
     def to_dict(self) -> Dict[str, Any]:
         return {"task": self.task, "root": self.root, "dry_run": self.dry_run,

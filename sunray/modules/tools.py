@@ -15,6 +15,8 @@ from ..core.errors import JobFailed
 from ..core.rootfs import Root
 
 SCRATCH_PREFIX = "sunray-kbuild-"
+# The compilers' TMPDIR inside a scratch directory.
+SCRATCH_TMP = "tmp"
 _SCRATCH_NAME = re.compile(r"^sunray-kbuild-[A-Za-z0-9_]{8}$")  # mkdtemp's 8 characters
 
 # Environment variables that would make our make calls stack -j or inherit a
@@ -41,15 +43,16 @@ def clean_env() -> Dict[str, str]:
     return env
 
 
-def run_logged(cmd: List[str], log: TextIO, cwd: Optional[str] = None) -> int:
+def run_logged(cmd: List[str], log: TextIO, cwd: Optional[str] = None,
+               env: Optional[Dict[str, str]] = None) -> int:
     """Run cmd (an argument list), appending stdout+stderr to the open log;
-    its exit status."""
+    its exit status. ``env``: variables set on top of clean_env()."""
     import subprocess
 
     log.write(f"$ {' '.join(cmd)}\n")
     log.flush()
     proc = subprocess.run(cmd, stdout=log, stderr=subprocess.STDOUT, cwd=cwd,
-                          env=clean_env(), stdin=subprocess.DEVNULL)
+                          env=dict(clean_env(), **(env or {})), stdin=subprocess.DEVNULL)
     log.flush()
     return proc.returncode
 

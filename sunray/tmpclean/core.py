@@ -34,6 +34,7 @@ def patch(root: Union[Root, str, Path], settings: dict, cleaner: str = "auto",
     report.data["cleaners"] = []
     if revert:
         with Journal(root, settings, "patch-tmpwatch", dry_run=dry_run, revert=True) as journal:
+            editor.journal = journal
             base.revert(editor, chosen, report)
         report.notes.extend(journal.notes)
         return report
@@ -70,7 +71,10 @@ def patch(root: Union[Root, str, Path], settings: dict, cleaner: str = "auto",
                 report.add(change)
     report.notes.extend(journal.notes)
     for plan in plans:
-        report.notes.append(f"{plan.cleaner}: {plan.file}: {plan.summary}")
+        summary = plan.summary
+        if dry_run and summary.startswith("added "):  # a dry run did nothing
+            summary = "would add " + summary[len("added "):]
+        report.notes.append(f"{plan.cleaner}: {plan.file}: {summary}")
         report.warnings.extend(plan.warnings)
         report.notes.extend(plan.notes)
         report.data["cleaners"].append(plan.to_dict())
