@@ -124,14 +124,11 @@ def hosts_from_file(path: Union[str, Path]) -> List[Target]:
 
 def hosts_from_inventory(path: Union[str, Path], groups: Sequence[str] = ()) -> List[Target]:
     """Hosts of a YAML inventory ``groups: {NAME: [host | {host:, root:, program:}]}``."""
-    import yaml
+    from .core.yamlload import load_bounded_yaml
 
-    try:
-        data = yaml.safe_load(_read_local(path, "inventory"))
-    except yaml.YAMLError as e:
-        where = getattr(e, "problem_mark", None)
-        line = f":{where.line + 1}" if where else ""
-        raise UsageError(f"{path}{line}: not valid YAML") from None
+    # Bounded (size, aliases, depth), a key given twice refused, read with
+    # the YAML every install has (sunray.core.yamlload).
+    data = load_bounded_yaml(_read_local(path, "inventory"), str(path))
     if not isinstance(data, dict) or not isinstance(data.get("groups"), dict):
         raise UsageError(f"{path}: expected a mapping with 'groups: {{NAME: [hosts]}}'")
     known = data["groups"]
@@ -413,6 +410,10 @@ def run(settings: Dict[str, Any], hosts: Optional[str] = None, hosts_file: Optio
     """Run ``task`` on every host, ``parallel`` at a time; a FleetReport in host order."""
     import logging
 
+    from .core.optional import require
+
+    for module in ("fabric", "paramiko"):  # before anything else: no half-run fleet
+        require(module, "fleet")
     fleet_settings = check_settings(settings.get("fleet") or {})
     targets = targets_of(hosts, hosts_file, inventory, groups)
     commands = [remote_argv(t, task, fleet_settings, dry_run=dry_run, root=root) for t in targets]

@@ -31,7 +31,7 @@ from invoke.exceptions import Exit, UncastableEnvVar
 from invoke.parser import ParseError
 
 from .. import __version__
-from ..core.errors import SunrayError, message_line, shown
+from ..core.errors import SunrayError, UsageError, message_line, shown
 
 # Core flags the toolkit honours; Invoke's others concern run() or loading a
 # tasks module from disk (search root, collection), which `sunray` never does.
@@ -169,16 +169,34 @@ class SunrayEnvironment(Environment):
                 f"{var}={value!r}: expected {type(old).__name__}") from None
 
 
+def check_sections(data: Any, path: str) -> None:
+    """A top section of a settings file that looks like ``sunray`` but is not
+    (``sunrey:``, ``Sunray:``) is refused: its settings would be ignored
+    without a word. Other sections pass: Invoke reads its own (``run:``...),
+    other Invoke programs may share /etc/invoke.yaml, and YAML anchors live
+    in sections of their own."""
+    import difflib
+
+    if not isinstance(data, dict):
+        return  # the shape is checked once the files are merged
+    for key in data:
+        if key != "sunray" and difflib.get_close_matches(str(key).lower(), ["sunray"], n=1, cutoff=0.75):
+            raise UsageError(f"{path}: unknown section {shown(key)} (did you mean 'sunray'?)")
+
+
 class SunrayConfig(Config):
     """Invoke's Config with bounded settings files, strict env vars and
     one-line errors while the executor loads the task's configuration."""
 
     def _load_yaml(self, path: Any) -> Any:  # a str, whatever its hint says
         # Invoke's yaml.safe_load of the whole file: a 1 KB alias bomb hung
-        # the program; a non-UTF-8 file gave a codec error naming no file.
+        # the program; a non-UTF-8 file gave a codec error naming no file;
+        # a key given twice was read as its last value.
         from ..core.yamlload import read_config_file
 
-        return read_config_file(str(path))
+        data = read_config_file(str(path))
+        check_sections(data, str(path))
+        return data
 
     _load_yml = _load_yaml
     _load_json = _load_yaml  # read_config_file reads .json as JSON
