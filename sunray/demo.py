@@ -106,14 +106,31 @@ def _install_launcher(path):
 
 def _program() -> str:
     """The command (shell words) that runs this toolkit: this Python and the
-    pyz when it runs from one, else the sunray program."""
+    pyz when it runs from one, else the running sunray program (the one
+    beside this Python, as a venv has it), else ``sunray`` on PATH."""
     import sunray
 
     archive = getattr(getattr(sunray, "__loader__", None), "archive", None)  # zipimport's
     if archive:
         return f"{shlex.quote(sys.executable)} {shlex.quote(archive)}"
-    program = shutil.which("sunray") or os.path.join(os.path.dirname(sys.executable), "sunray")
-    return shlex.quote(program)
+    argv0 = sys.argv[0] if sys.argv else ""
+    beside = os.path.join(os.path.dirname(sys.executable), "sunray")
+    for program in (argv0 if os.path.basename(argv0) == "sunray" else "", beside):
+        if program and os.path.isfile(program) and os.access(program, os.X_OK):
+            return shlex.quote(os.path.abspath(program))
+    return shlex.quote(shutil.which("sunray") or beside)
+
+
+def _command() -> str:
+    """How the admin types this program in the next steps: ``sunray`` when
+    that is what PATH finds, else its full path (``./bootstrap demo`` runs
+    .venv/bin/sunray, which is not on PATH)."""
+    program = _program()
+    found = shutil.which("sunray")
+    if found and os.path.realpath(found) == os.path.realpath(shlex.split(program)[0]) \
+            and len(shlex.split(program)) == 1:
+        return "sunray"
+    return program
 
 
 def run(path: Union[str, Path], settings: Dict[str, Any]) -> "ApplyReport":
@@ -122,10 +139,11 @@ def run(path: Union[str, Path], settings: Dict[str, Any]) -> "ApplyReport":
 
     root, kernels = build(path)
     report = apply.run(root, settings)
+    command, top = _command(), shlex.quote(str(root.top))
     report.notes = [
         f"demo server: {root.top} (CentOS 6 shaped; kernels: {', '.join(kernels) or 'none'})",
-        f"look around, then: sunray doctor --root {root.top}",
-        f"again (changes nothing): sunray apply --root {root.top}",
+        f"look around, then: {command} doctor --root {top}",
+        f"again (changes nothing): {command} apply --root {top}",
         "",
     ]
     if not kernels:

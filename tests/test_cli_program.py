@@ -151,7 +151,7 @@ BAD_COMMAND_LINES = [
     ("list depth with json", ["--list", "--list-depth", "2", "--list-format", "json"],
      ["sunray: ", "--list-depth"]),
     ("list depth not a number", ["--list", "--list-depth", "abc"], ["sunray: ", "abc"]),
-    ("no such task", ["frobnicate"], ["sunray: ", "'frobnicate'"]),
+    ("no such task", ["frobnicate"], ["sunray: no task 'frobnicate'; `sunray --list` lists the tasks"]),
     ("task name with a newline", ["esd\n-dir"], ["'esd\\n-dir'"]),
     ("root with a newline", ["esd-dir", "--root", "/a\nb"], ["root /a\\nb does not exist"]),
     ("root with an escape", ["esd-dir", "--root", "/a\x1b[2Jb"], ["root /a\\x1b[2Jb"]),
@@ -166,6 +166,13 @@ BAD_COMMAND_LINES = [
      ["--jobs 9999", "1 to 256"]),
     ("settings file a directory", ["-f", "SANDBOX", "esd-dir", "--root", "SANDBOX"],
      ["sunray: config: ", "not a file"]),
+    # Invoke said "No idea what 'docter' is!" and nothing more.
+    ("task mistyped", ["docter"], ["sunray: no task 'docter'; did you mean 'doctor'?"]),
+    ("task mistyped with flags", ["esd-dri", "--root", "SANDBOX"], ["no task 'esd-dri'; did you mean 'esd-dir'?"]),
+    ("dry run before the task", ["--dry-run", "esd-dir", "--root", "SANDBOX"],
+     ["sunray: --dry-run is a task's flag: give it after the task (sunray TASK --dry-run)"]),
+    ("root before the task", ["--root", "SANDBOX", "esd-dir"], ["--root is a task's flag: give it after the task"]),
+    ("flag mistyped", ["esd-dir", "--root", "SANDBOX", "--dry-rn"], ["no flag --dry-rn; did you mean '--dry-run'?"]),
 ]
 
 
@@ -203,3 +210,48 @@ def test_the_system_settings_file_is_read_with_bounds_too(tmp_path, name):
     assert caught.value.code == 2
     assert caught.value.message == \
         f"sunray: config: {bad}: not UTF-8 text (byte 0xff at offset 33, line 1)"
+
+
+@pytest.mark.parametrize("content, problem", [
+    (b'{"sunray": {"root": "/",\n "root": "/x"}}\n',
+     "line 2, column 2: duplicate key 'root' (first given on line 1); give each key once"),
+    (b'{"sunrey": {"root": "/x"}}\n', "unknown section 'sunrey' (did you mean 'sunray'?)"),
+])
+def test_the_system_settings_file_refuses_duplicates_and_misspelt_sections(tmp_path, content, problem):
+    from invoke.exceptions import Exit
+
+    from sunray.cli.program import SunrayConfig, config_errors
+
+    for name in ("invoke.yaml", "invoke.json"):
+        bad = tmp_path / name
+        bad.write_bytes(content)
+        config = SunrayConfig(lazy=True, system_prefix=f"{tmp_path}/", user_prefix=f"{tmp_path}/none.")
+        with pytest.raises(Exit) as caught, config_errors(config):
+            config.load_base_conf_files()
+        assert (caught.value.code, caught.value.message) == (2, f"sunray: config: {bad}: {problem}")
+        bad.unlink()
+
+
+@pytest.mark.system
+@pytest.mark.parametrize("args", [["patch-tmpwatch"], ["esd-dir"], ["apply"], ["install-boot-hook"],
+                                  ["install-kernel-hooks"], ["rebuild-modules"], ["remove-modules", "--kernel", "1"],
+                                  ["export-dkms"], ["boot"]])
+def test_a_writing_task_on_the_real_root_says_it_needs_root(args):
+    """Before: "cannot open the lock ...: Permission denied" or "cannot create
+    the state directory", after the task had started. Run as nobody on the
+    host's own / (nobody can write nothing there, so the host is safe
+    whatever the program does); --dry-run still runs."""
+    from conftest import need, need_root
+
+    need_root()
+    need("setpriv")
+    env = {k: v for k, v in os.environ.items() if k != "SUNRAY_DEBUG"}
+    env["HOME"] = "/nonexistent"
+    nobody = ["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", PYTHON, "-m", "sunray"]
+    proc = subprocess.run(nobody + args, capture_output=True, text=True, env=env, cwd=REPO, timeout=120)
+    assert_clean_error(proc, 2, f"sunray: {args[0]} changes files under / and needs root")
+    assert len(proc.stderr.splitlines()) == 1, proc.stderr
+    if args[0] in ("esd-dir", "patch-tmpwatch"):
+        proc = subprocess.run(nobody + args + ["--dry-run"], capture_output=True, text=True, env=env,
+                              cwd=REPO, timeout=120)
+        assert proc.returncode == 0 and "needs root" not in proc.stderr, proc.stderr

@@ -177,3 +177,35 @@ def test_a_path_object_is_a_file_and_a_string_is_text(tmp_path):
     path.write_text("a: 1\n")
     assert load_bounded_yaml(Path(path), "f") == {"a": 1}
     assert load_bounded_yaml(str(path), "f") == str(path)  # a str is the document itself
+
+
+@pytest.mark.parametrize("text, needle", [
+    ("a: 1\nb: 2\na: 3\n", "x: line 3, column 1: duplicate key 'a' (first given on line 1)"),
+    ("{a: 1, a: 1}\n", "x: line 1, column 8: duplicate key 'a'"),
+    ("top:\n  - {k: 1}\n  - k: 1\n    k: 2\n", "x: line 4, column 5: duplicate key 'k' (first given on line 3)"),
+    ("1: a\n0x1: b\n", "x: line 2, column 1: duplicate key '0x1'"),  # the same key as a value
+    ("yes: a\ntrue: b\n", "x: line 2, column 1: duplicate key 'true'"),
+    ("a: &m {k: 1, k: 2}\nb: *m\n", "x: line 1, column 14: duplicate key 'k'"),
+])
+def test_a_key_given_twice_is_refused_with_its_line(text, needle):
+    """PyYAML keeps the last of two equal keys without a word. Refused with
+    Invoke's copy of the loader and with libyaml's (the savings extra)."""
+    yaml = pytest.importorskip("yaml")
+    for loader in (None, getattr(yaml, "CSafeLoader", yaml.SafeLoader)):
+        with pytest.raises(UsageError) as caught:
+            load_bounded_yaml(text, "x", loader=loader)
+        assert str(caught.value).startswith(needle), str(caught.value)
+
+
+def test_keys_that_differ_and_merge_keys_are_not_duplicates():
+    data = load_bounded_yaml("base: &b {x: 1, y: 1}\nmine:\n  <<: *b\n  x: 2\nother: {<<: [*b], y: 3}\n"
+                             "'1': text\n1: number\n", "x")
+    assert data["mine"] == {"x": 2, "y": 1} and data["other"] == {"x": 1, "y": 3}
+    assert data["1"] == "text" and data[1] == "number"
+
+
+def test_a_json_settings_file_with_a_key_twice_is_refused(tmp_path):
+    path = tmp_path / "site.json"
+    path.write_text('{"sunray": {"root": "/",\n  "root": "/x"}}')
+    with pytest.raises(UsageError, match=r"site.json: line 2, column 3: duplicate key 'root'"):
+        read_config_file(str(path))

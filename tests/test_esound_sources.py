@@ -98,7 +98,8 @@ def test_bad_zstd_payload_without_zstandard(esound_work, tmp_path):
     shim = tmp_path / "shim" / "zstandard"
     shim.mkdir(parents=True)
     (shim / "__init__.py").write_text("raise ImportError('hidden by the test')\n")
-    _bad(esound_work, "zstd", zsrpm, "pip install zstandard", "rpmfile[zstd]",
+    _bad(esound_work, "zstd", zsrpm, "zstd-compressed payload needs zstandard",
+         "pip install 'sunray-toolkit[zstd]'",
          env={"PYTHONPATH": str(shim.parent)})
 
 

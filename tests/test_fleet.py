@@ -93,7 +93,8 @@ def test_hosts_file_and_inventory(tmp_path):
     for text, message in [("groups: [a]\n", "expected a mapping"),
                           ("groups:\n  a:\n    - host: x\n      shell: y\n", "unknown key"),
                           ("groups:\n  a:\n    - host: x\n      root: 'a b'\n", "root"),
-                          ("groups: {a: [x\n", "not valid YAML")]:
+                          ("groups: {a: [x\n", r"inv.yaml: line 2, column 1: expected ','"),
+                          ("groups:\n  a: [x]\n  a: [y]\n", r"line 3, column 3: duplicate key 'a'")]:
         inv.write_text(text)
         with pytest.raises(UsageError, match=message):
             fleet.targets_of(inventory=inv)

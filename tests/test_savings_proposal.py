@@ -131,6 +131,21 @@ BAD_YAML = [
      "g: [*f, *f, *f, *f, *f, *f, *f, *f, *f, *f]\n", ["more than 5,000,000 values", "alias bomb"]),
     (b"sites:\n  - name: Caf\xe9\n", ["not UTF-8 text", "line 2"]),
     ("- just\n- a list\n", ["expected a mapping"]),
+    # A key given twice: YAML would keep the last, into the customer's PDF.
+    ("sites:\n  - name: A\n    seats: 10\n    price: 0.32\n    price: 3200\n",
+     ["line 5, column 5: duplicate key 'price' (first given on line 4)"]),
+    ("defaults: {seats: 3}\ndefaults: {seats: 30}\nsites: [{name: A}]\n",
+     ["line 2, column 1: duplicate key 'defaults'"]),
+    ('{"sites": [{"name": "A", "seats": 3, "seats": 4}]}', ["line 1, column 38: duplicate key 'seats'"]),
+    # YAML 1.1 reads 0x10 as 16 and 0o17 as 15: not seats anyone typed.
+    ("sites: [{name: A, seats: 0x10}]\n", ["sites[0].seats = '0x10'", "not a number"]),
+    ("sites: [{name: A, seats: 0b11}]\n", ["sites[0].seats = '0b11'", "not a number"]),
+    ("sites: [{name: A, seats: '190:20'}]\n", ["sites[0].seats = '190:20'", "not a number"]),
+    # An exponent is a number, too big here (YAML 1.1 read 1e12 as text).
+    ("sites: [{name: A, seats: 1e12}]\n", ["sites[0].seats = 1000000000000", "out of range"]),
+    ("sites: [{name: A, seats: 10, price: 2E+9}]\n", ["sites[0].price = 2000000000", "out of range"]),
+    ("", ["the file is empty (or only comments)"]),
+    ("# to do\n", ["the file is empty"]),
 ]
 
 

@@ -9,7 +9,7 @@ import os
 import sys
 from typing import TYPE_CHECKING, Any, Callable, Dict, Optional, TextIO
 
-from ..core.errors import MAX_LINE, JobFailed, SunrayError, message_line, one_line
+from ..core.errors import MAX_LINE, JobFailed, SunrayError, UsageError, message_line, one_line
 from ..core.report import FORMATS, check_format  # noqa: F401 (tasks import check_format from here)
 
 if TYPE_CHECKING:
@@ -30,6 +30,8 @@ def guarded(func: Callable[..., Any]) -> Callable[..., Any]:
 
     @functools.wraps(func)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
+        global _task_name
+        _task_name = func.__name__.replace("_", "-")
         try:
             return func(*args, **kwargs)
         except Exit:
@@ -63,15 +65,24 @@ def settings(ctx: Optional["invoke.Context"], name: Optional[str] = None) -> Dic
 # The host directory of the root the running task works on: the guard names
 # an OS error's file as the server sees it (a task makes one Root, here).
 _task_root: Optional[str] = None
+# The running task's name, as typed (set by the guard).
+_task_name = "this task"
 
 
-def root_of(ctx: Optional["invoke.Context"], root: Optional[str]) -> "Root":
-    """The Root for a task: --root, else the settings' ``sunray.root``, else /."""
+def root_of(ctx: Optional["invoke.Context"], root: Optional[str], writes: bool = False) -> "Root":
+    """The Root for a task: --root, else the settings' ``sunray.root``, else /.
+
+    ``writes``: the task will change files there (not a dry run). On the
+    real / that needs root: refused (exit 2) before anything is written, in
+    one line, rather than failing on the first file it cannot open."""
     from ..core.rootfs import Root
 
     global _task_root
     made = Root(root or settings(ctx).get("root") or "/")
     _task_root = str(made.top)
+    if writes and os.geteuid() != 0 and os.path.realpath(str(made.top)) == "/":
+        raise UsageError(f"{_task_name} changes files under / and needs root: run it as root "
+                         "(sudo sunray ...), or give --dry-run to see what it would do")
     return made
 
 

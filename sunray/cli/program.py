@@ -31,7 +31,7 @@ from invoke.exceptions import Exit, UncastableEnvVar
 from invoke.parser import ParseError
 
 from .. import __version__
-from ..core.errors import SunrayError, message_line, shown
+from ..core.errors import SunrayError, UsageError, message_line, shown
 
 # Core flags the toolkit honours; Invoke's others concern run() or loading a
 # tasks module from disk (search root, collection), which `sunray` never does.
@@ -61,12 +61,18 @@ def config_errors(config: Optional[Config] = None) -> Iterator[None]:
 
 
 @contextlib.contextmanager
-def usage_errors() -> Iterator[None]:
+def usage_errors(collection: Any = None) -> Iterator[None]:
     """Invoke's parse errors, and the messages of its own Exits (``--help
-    frobnicate``, ``--list nosuch``), -> exit 2 with one line "sunray: ..."."""
+    frobnicate``, ``--list nosuch``), -> exit 2 with one line "sunray: ...".
+    With the task ``collection``, a word Invoke has no idea of gets a
+    suggestion (unknown_word)."""
     try:
         yield
     except (ParseError, ValueError) as e:  # ValueError: --list-depth abc, --jobs abc
+        unknown = re.fullmatch(r"No idea what '(.*)' is!", str(e))
+        if unknown and collection is not None:
+            raise Exit(message_line(f"sunray: {unknown_word(unknown.group(1), collection)}"),
+                       code=2) from None
         raise Exit(usage_line(str(e)), code=2) from None
     except Exit as e:
         if e.message and not str(e.message).startswith("sunray: "):  # Invoke's own words
@@ -89,6 +95,26 @@ def refuse_list_flags_without_value(tokens: List[str], collection: Any) -> None:
             flags = {"--" + n.replace("_", "-") for n in collection[names[token]].iterable}
         elif token in flags and (i + 1 == len(tokens) or tokens[i + 1].startswith("--")):
             raise ParseError(f"{token} needs a value (one per {token}: {token} A {token} B)")
+
+
+def unknown_word(word: str, collection: Any) -> str:
+    """What to say of a word on the command line that is neither a task nor
+    a flag where it stands: a task name mistyped (``docter``), a task's flag
+    before the task (``--dry-run esd-dir``), a flag mistyped."""
+    import difflib
+
+    if word in ("--dry", "-d", "-R"):  # Invoke's own dry-run flags, which sunray has not
+        return f"no flag {word} (to change nothing, give the task --dry-run)"
+    if not word.startswith("-"):
+        close = difflib.get_close_matches(word, list(collection.task_names), n=1)
+        hint = f"did you mean {close[0]!r}?" if close else "`sunray --list` lists the tasks"
+        return f"no task '{word}'; {hint}"  # message_line escapes what it must
+    flags = sorted({flag for context in collection.to_contexts() for flag in context.flags})
+    if word in flags:
+        return f"{word} is a task's flag: give it after the task (sunray TASK {word})"
+    close = difflib.get_close_matches(word, flags, n=1)
+    hint = f"; did you mean {close[0]!r}?" if close else " (`sunray --help TASK` lists a task's flags)"
+    return f"no flag {word}{hint}"
 
 
 def usage_line(problem: str) -> str:
@@ -169,16 +195,34 @@ class SunrayEnvironment(Environment):
                 f"{var}={value!r}: expected {type(old).__name__}") from None
 
 
+def check_sections(data: Any, path: str) -> None:
+    """A top section of a settings file that looks like ``sunray`` but is not
+    (``sunrey:``, ``Sunray:``) is refused: its settings would be ignored
+    without a word. Other sections pass: Invoke reads its own (``run:``...),
+    other Invoke programs may share /etc/invoke.yaml, and YAML anchors live
+    in sections of their own."""
+    import difflib
+
+    if not isinstance(data, dict):
+        return  # the shape is checked once the files are merged
+    for key in data:
+        if key != "sunray" and difflib.get_close_matches(str(key).lower(), ["sunray"], n=1, cutoff=0.75):
+            raise UsageError(f"{path}: unknown section {shown(key)} (did you mean 'sunray'?)")
+
+
 class SunrayConfig(Config):
     """Invoke's Config with bounded settings files, strict env vars and
     one-line errors while the executor loads the task's configuration."""
 
     def _load_yaml(self, path: Any) -> Any:  # a str, whatever its hint says
         # Invoke's yaml.safe_load of the whole file: a 1 KB alias bomb hung
-        # the program; a non-UTF-8 file gave a codec error naming no file.
+        # the program; a non-UTF-8 file gave a codec error naming no file;
+        # a key given twice was read as its last value.
         from ..core.yamlload import read_config_file
 
-        return read_config_file(str(path))
+        data = read_config_file(str(path))
+        check_sections(data, str(path))
+        return data
 
     _load_yml = _load_yaml
     _load_json = _load_yaml  # read_config_file reads .json as JSON
@@ -222,7 +266,7 @@ class SunrayProgram(Program):
     def parse_core(self, argv: Optional[List[str]]) -> None:
         # Invoke's parse_core, less the flags removed above (--debug, --write-pyc).
         self.normalize_argv(argv)
-        with usage_errors():
+        with usage_errors(self.namespace):
             self.parse_core_args()
         if self.args.version.value:
             self.print_version()
@@ -236,7 +280,7 @@ class SunrayProgram(Program):
             raise Exit
 
     def parse_tasks(self) -> None:
-        with usage_errors():
+        with usage_errors(self.collection):
             refuse_list_flags_without_value(self.core.unparsed, self.collection)
             super().parse_tasks()
 

@@ -55,7 +55,7 @@ def patch_tmpwatch(c: invoke.Context, root: Optional[str] = None, cleaner: str =
 
     check_format(format)  # before any change, not after
     result = patch(
-        root_of(c, root),
+        root_of(c, root, writes=not dry_run),
         settings(c),
         cleaner=cleaner,
         dry_run=dry_run,
@@ -79,7 +79,7 @@ def esd_dir(c: invoke.Context, root: Optional[str] = None, dry_run: bool = False
     from sunray.esddir.fix import ensure
 
     check_format(format)  # before any change, not after
-    finish(ensure(root_of(c, root), settings(c), dry_run=dry_run, revert=revert),
+    finish(ensure(root_of(c, root, writes=not dry_run), settings(c), dry_run=dry_run, revert=revert),
            format)
 
 
@@ -109,7 +109,7 @@ def install_boot_hook(c: invoke.Context, root: Optional[str] = None, init: str =
 
     check_format(format)  # before any change, not after
     result = hook.install(
-        root_of(c, root), settings(c), init=init, dry_run=dry_run, revert=revert
+        root_of(c, root, writes=not dry_run), settings(c), init=init, dry_run=dry_run, revert=revert
     )
     finish(result, format)
 
@@ -125,7 +125,7 @@ def boot(c: invoke.Context, root: Optional[str] = None, format: str = "text") ->
     from sunray.boot import run as boot_run
 
     check_format(format)
-    finish(boot_run.boot(root_of(c, root), settings(c)), format)
+    finish(boot_run.boot(root_of(c, root, writes=True), settings(c)), format)
 
 
 # --- doctor and fleet --------------------------------------------------
@@ -210,7 +210,7 @@ def apply(c: invoke.Context, root: Optional[str] = None, dry_run: bool = False,
     from sunray import apply as apply_steps
 
     check_format(format)
-    finish(apply_steps.run(root_of(c, root), settings(c), dry_run=dry_run, revert=revert), format)
+    finish(apply_steps.run(root_of(c, root, writes=not dry_run), settings(c), dry_run=dry_run, revert=revert), format)
 
 
 @task(help={"path": "Where to build the sandbox server (default ./demo; an earlier "
@@ -337,7 +337,7 @@ def rebuild_modules(c: invoke.Context, root: Optional[str] = None, kernel: Optio
     from sunray.modules.rebuild import rebuild
 
     check_format(format)
-    result = rebuild(root_of(c, root), settings(c), kernels=kernel or None,
+    result = rebuild(root_of(c, root, writes=not dry_run), settings(c), kernels=kernel or None,
                      jobs=jobs, force=force, dry_run=dry_run)
     finish(result, format)
 
@@ -359,7 +359,7 @@ def remove_modules(c: invoke.Context, root: Optional[str] = None, kernel: Option
     check_format(format)
     if not kernel:
         raise UsageError("--kernel K is required")
-    finish(remove(root_of(c, root), settings(c), kernel, dry_run=dry_run), format)
+    finish(remove(root_of(c, root, writes=not dry_run), settings(c), kernel, dry_run=dry_run), format)
 
 
 @task(help={"root": ROOT_HELP, "dry_run": DRY_RUN_HELP, "revert": REVERT_HELP,
@@ -378,7 +378,7 @@ def install_kernel_hooks(c: invoke.Context, root: Optional[str] = None, dry_run:
     from sunray.modules import kernel_hooks
 
     check_format(format)
-    result = kernel_hooks.install(root_of(c, root), settings(c), dry_run=dry_run, revert=revert)
+    result = kernel_hooks.install(root_of(c, root, writes=not dry_run), settings(c), dry_run=dry_run, revert=revert)
     finish(result, format)
 
 
@@ -394,7 +394,7 @@ def export_dkms(c: invoke.Context, root: Optional[str] = None, dry_run: bool = F
     from sunray.modules import dkms_export
 
     check_format(format)
-    finish(dkms_export.export(root_of(c, root), settings(c), dry_run=dry_run), format)
+    finish(dkms_export.export(root_of(c, root, writes=not dry_run), settings(c), dry_run=dry_run), format)
 
 
 ns = Collection.from_module(sys.modules[__name__], config={"sunray": defaults()})

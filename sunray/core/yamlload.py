@@ -55,6 +55,38 @@ def load_bounded_yaml(source: Union[str, bytes, "os.PathLike[str]"], label: str,
     return _load(text, label, max_nodes, loader, names_only)
 
 
+class DuplicateKey(ValueError):
+    """A JSON object gives one key twice (see unique_keys)."""
+
+    def __init__(self, key: str):
+        super().__init__(f"duplicate key {key!r}")
+        self.key = key
+
+
+def unique_keys(pairs: List[Tuple[str, Any]]) -> Dict[str, Any]:
+    """json's ``object_pairs_hook`` that refuses a key given twice (json
+    keeps the last one silently); raises DuplicateKey."""
+    data = dict(pairs)
+    if len(data) != len(pairs):
+        seen: Set[str] = set()
+        for key, _ in pairs:
+            if key in seen:
+                raise DuplicateKey(key)
+            seen.add(key)
+    return data
+
+
+def yaml_module() -> Any:
+    """PyYAML when it is installed (the ``savings`` extra: libyaml's C loader
+    is 10x faster on a big proposal), else the copy Invoke carries, which
+    every install has: the same API, pure Python."""
+    try:
+        import yaml
+    except ImportError:
+        from invoke.util import yaml  # type: ignore[no-redef]
+    return yaml
+
+
 def read_config_file(path: str) -> Any:
     """An Invoke settings file's data (``.json``, else YAML), checked as
     load_bounded_yaml() checks; its keys must be names."""
@@ -63,7 +95,10 @@ def read_config_file(path: str) -> Any:
 
         text = _decoded(_read_bounded(path, path, MAX_BYTES), path)
         try:
-            return json.loads(text)
+            return json.loads(text, object_pairs_hook=unique_keys)
+        except DuplicateKey as e:  # YAML reads JSON too, and names the line
+            load_bounded_yaml(text, path)
+            raise UsageError(f"{path}: duplicate key {shown(e.key)}; give each key once") from None
         except json.JSONDecodeError as e:
             raise UsageError(f"{path}: line {e.lineno}, column {e.colno}: {e.msg}") from None
         except ValueError as e:  # a number of more digits than Python converts
@@ -143,7 +178,7 @@ def _load(text, label, max_nodes, loader_class, names_only):
         node = loader.get_single_node()
         if node is None:
             return None
-        _check_nodes(node, label, max_nodes, names_only)
+        _check_nodes(node, label, max_nodes, names_only, loader)
         return loader.construct_document(node)
     except RecursionError:
         raise UsageError(f"{label}: nested too deeply") from None
@@ -187,12 +222,13 @@ def _children(node) -> List[Any]:
     return []  # a scalar
 
 
-def _check_nodes(top: Any, label: str, max_nodes: int, names_only: bool) -> None:
+def _check_nodes(top: Any, label: str, max_nodes: int, names_only: bool, loader: Any) -> None:
     """Count the values ``top`` stands for with every alias written out (one
     sum per shared node, so a bomb costs what its text does); refuse a
     document over ``max_nodes``, nesting deeper than MAX_DEPTH, an alias
-    inside itself, and (names_only) a key that is not a string. Iterative:
-    no recursion limit to meet."""
+    inside itself, a key given twice in one mapping (``loader`` reads the
+    keys) and (names_only) a key that is not a string. Iterative: no
+    recursion limit to meet."""
     sizes: Dict[int, int] = {}
     ancestors: Set[int] = set()
     stack: List[Tuple[Any, bool]] = [(top, False)]
@@ -216,9 +252,30 @@ def _check_nodes(top: Any, label: str, max_nodes: int, names_only: bool) -> None
         if len(ancestors) > MAX_DEPTH:
             raise UsageError(f"{label}: {_where(node)}: nested deeper than {MAX_DEPTH} levels")
         stack.append((node, True))
-        if names_only and node.id == "mapping":
-            _check_names(node, label)
+        if node.id == "mapping":
+            if names_only:
+                _check_names(node, label)
+            _check_unique_keys(node, label, loader)
         stack.extend((child, False) for child in reversed(_children(node)))
+
+
+def _check_unique_keys(mapping: Any, label: str, loader: Any) -> None:
+    """A key given twice in one mapping is refused: PyYAML keeps the last one
+    silently, so ``price: 0.32`` then ``price: 3200`` would be read as 3200.
+    Keys are compared as values (``1`` and ``0x1``, ``yes`` and ``true`` are
+    one key); the merge key ``<<`` may override, as YAML means it to."""
+    first: Dict[Any, Any] = {}
+    for key_node, _ in mapping.value:
+        if key_node.id != "scalar" or key_node.tag == _MERGE_TAG:
+            continue  # a sequence or mapping as a key is refused when it is built
+        key = loader.construct_object(key_node)
+        try:
+            earlier = first.setdefault(key, key_node)
+        except TypeError:  # not hashable: the constructor says so
+            continue
+        if earlier is not key_node:
+            raise UsageError(f"{label}: {_where(key_node)}: duplicate key {shown(key_node.value)} "
+                             f"(first given on line {earlier.start_mark.line + 1}); give each key once")
 
 
 def _check_names(mapping, label):

@@ -140,13 +140,9 @@ class RpmPackage:
         if comp not in _COMPRESSIONS:
             raise UsageError(f"{self._label}: unknown payload compression {_text(comp)!r}")
         if comp == b"zstd":
-            try:
-                import zstandard  # noqa: F401
-            except ImportError:
-                raise UsageError(
-                    f"{self._label}: zstd-compressed payload needs the Python module zstandard: "
-                    "pip install zstandard (or rpmfile[zstd])"
-                ) from None
+            from ..core.optional import require
+
+            require("zstandard", f"{self._label}: its zstd-compressed payload")
         if comp == b"xz":
             try:
                 import lzma  # noqa: F401

@@ -125,18 +125,17 @@ def hosts_from_file(path: Union[str, Path]) -> List[Target]:
 def hosts_from_inventory(path: Union[str, Path], groups: Sequence[str] = ()) -> List[Target]:
     """Hosts of an inventory: sunray's YAML ``groups: {NAME: [host | {host:, root:,
     program:}]}``, or an Ansible inventory, YAML or INI (see ansible_inventory)."""
-    import yaml
+    from ..core.yamlload import load_bounded_yaml
 
     text = _read_local(path, "inventory")
+    # Bounded (size, aliases, depth), a key given twice refused, read with
+    # the YAML every install has (sunray.core.yamlload).
     try:
-        data = yaml.safe_load(text)
-    except yaml.YAMLError as e:
-        if re.search(r"(?m)^\s*\[[^\]\n]+\]\s*$", text):
-            data = None  # an INI inventory: [group] lines
-        else:
-            where = getattr(e, "problem_mark", None)
-            line = f":{where.line + 1}" if where else ""
-            raise UsageError(f"{path}{line}: not valid YAML") from None
+        data = load_bounded_yaml(text, str(path))
+    except UsageError:
+        if not re.search(r"(?m)^\s*\[[^\]\n]+\]\s*$", text):
+            raise
+        data = None  # an INI inventory: [group] lines
     if not isinstance(data, dict) or "groups" not in data:
         return _ansible_hosts(path, text, data, groups)
     if not isinstance(data.get("groups"), dict):
@@ -444,6 +443,10 @@ def run(settings: Dict[str, Any], hosts: Optional[str] = None, hosts_file: Optio
     """Run ``task`` on every host, ``parallel`` at a time; a FleetReport in host order."""
     import logging
 
+    from ..core.optional import require
+
+    for module in ("fabric", "paramiko"):  # before anything else: no half-run fleet
+        require(module, "fleet")
     fleet_settings = check_settings(settings.get("fleet") or {})
     targets = targets_of(hosts, hosts_file, inventory, groups)
     commands = [remote_argv(t, task, fleet_settings, dry_run=dry_run, root=root) for t in targets]

@@ -108,21 +108,38 @@ def _build(values: Dict[str, Any], origin: Dict[str, str], kinds: Dict[str, str]
     return model.Site(**values, origin=kinds)
 
 
-def _loader() -> Any:
-    """libyaml's safe loader when there is one (10x faster), with dates left
-    as text: ``date: 2026-13-45`` must be our error naming the key, not a
-    ValueError from inside the parser."""
-    import yaml
+# Numbers as a proposal means them: decimal only (YAML 1.1 reads ``0x10`` as
+# 16 and ``010`` as 8: seats nobody typed), and an exponent without a dot or
+# sign (``1e12``, a YAML 1.2 float) is a number, so it is refused as out of
+# range rather than as text.
+_INT = r"^[-+]?(?:0|[1-9][0-9_]*)$"
+_FLOAT = (r"^(?:[-+]?(?:[0-9][0-9_]*(?:\.[0-9_]*)?|\.[0-9_]+)(?:[eE][-+]?[0-9]+)?"
+          r"|[-+]?\.(?:inf|Inf|INF)|\.(?:nan|NaN|NAN))$")
+_DROPPED = ("tag:yaml.org,2002:timestamp", "tag:yaml.org,2002:int", "tag:yaml.org,2002:float")
 
+
+def _loader() -> Any:
+    """A safe loader (libyaml's when PyYAML has it: 10x faster) with dates
+    left as text (``date: 2026-13-45`` must be our error naming the key, not
+    a ValueError from inside the parser) and numbers as above."""
+    import re
+
+    from ..core.yamlload import yaml_module
+
+    yaml = yaml_module()
     base = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
     class Loader(base):  # type: ignore[valid-type,misc]
         pass
 
-    Loader.yaml_implicit_resolvers = {
-        first: [(tag, regexp) for tag, regexp in resolvers
-                if tag != "tag:yaml.org,2002:timestamp"]
-        for first, resolvers in base.yaml_implicit_resolvers.items()}
+    resolvers = {first: [(tag, regexp) for tag, regexp in found if tag not in _DROPPED]
+                 for first, found in base.yaml_implicit_resolvers.items()}
+    for tag, pattern, firsts in (("tag:yaml.org,2002:int", _INT, "-+0123456789"),
+                                 ("tag:yaml.org,2002:float", _FLOAT, "-+0123456789.")):
+        regexp = re.compile(pattern)
+        for first in firsts:  # int before float: "12" is an int
+            resolvers.setdefault(first, []).append((tag, regexp))
+    Loader.yaml_implicit_resolvers = resolvers
     return Loader
 
 
@@ -146,9 +163,11 @@ def read_proposal(path: PathLike) -> Dict[str, Any]:
         # on a JSON error the YAML parser below gives its own message.
         import json
 
+        from ..core.yamlload import unique_keys
+
         try:
-            return _mapping(json.loads(raw.decode("utf-8")), path)
-        except ValueError:  # UnicodeDecodeError included
+            return _mapping(json.loads(raw.decode("utf-8"), object_pairs_hook=unique_keys), path)
+        except ValueError:  # UnicodeDecodeError and a duplicate key (named with its line below) included
             pass
         except RecursionError:  # json's parser recurses once per level
             raise UsageError(f"{label}: nested too deeply") from None
@@ -159,7 +178,8 @@ def read_proposal(path: PathLike) -> Dict[str, Any]:
 
 def _mapping(data: Any, path: PathLike) -> Dict[str, Any]:
     if data is None:
-        data = {}
+        raise UsageError(f"--config {path}: the file is empty (or only comments); expected a "
+                         "mapping with sites:")
     if not isinstance(data, dict):
         raise UsageError(f"--config {path}: expected a mapping with sites:, got "
                          f"{type(data).__name__}")

@@ -166,11 +166,9 @@ def to_yaml(proposal: Proposal) -> str:
     """The same data as YAML: block style for the proposal, one flow mapping
     per site (JSON, which YAML reads as it is): PyYAML's representer took
     69 s and 650 MB for 10,000 sites, this a fraction of a second."""
-    try:
-        import yaml  # PyYAML: the `savings` extra
-    except ImportError:  # Invoke's vendored copy of PyYAML: same output, no libyaml
-        from invoke.util import yaml  # type: ignore[no-redef]
+    from ..core.yamlload import yaml_module
 
+    yaml = yaml_module()  # PyYAML (the `savings` extra) or Invoke's copy: same output
     d = to_dict(proposal)
     sites = d.pop("sites")
     dumper = getattr(yaml, "CSafeDumper", yaml.SafeDumper)

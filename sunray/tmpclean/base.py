@@ -68,6 +68,10 @@ class Cleaner:
     # where the cleaner was not detected.
     own_file: bool = False
     rpmnew: Optional[str] = None  # an update's copy beside the file, shown by status
+    # (root, missing paths) -> the files that would really delete them, when
+    # they are others than ``file`` (tmpfiles: sunray's drop-in is missing,
+    # the distribution's tmp.conf deletes); [] when none would.
+    deleters: Optional[Callable[[Root, List[str]], List[str]]] = None
     revert_note: str = ""  # told after the file was put back
 
     def installed(self, root: Root) -> bool:

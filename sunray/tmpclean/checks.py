@@ -34,9 +34,16 @@ def check_tmp_cleaners(root: Root, settings: dict) -> List[Check]:
         if row["error"]:
             checks.append(Check(ident, title, "fail", f"{row['file']}: {row['error']}",
                                 "fix the file by hand, then `sunray patch-tmpwatch`"))
+        elif row["missing"] and row.get("deleters") == []:
+            # Nothing ages or empties them today; nothing excludes them either.
+            checks.append(Check(ident, title, "warn",
+                                f"no {row['file']} to exclude {', '.join(row['missing'])} "
+                                "(no line deletes them now; a package update could add one)",
+                                f"sunray patch-tmpwatch --cleaner {row['cleaner']}"))
         elif row["missing"]:
+            culprits = ", ".join(row.get("deleters") or [row["file"]])
             checks.append(Check(ident, title, "fail",
-                                f"{row['file']} would delete {', '.join(row['missing'])}",
+                                f"{culprits} would delete {', '.join(row['missing'])}",
                                 f"sunray patch-tmpwatch --cleaner {row['cleaner']}"))
         else:
             checks.append(Check(ident, title, "ok", f"{row['file']} spares the protected paths"))

@@ -86,7 +86,8 @@ def status(root: Union[Root, str, Path], settings: dict) -> List[Dict[str, Any]]
 
     Keys: cleaner, file, protected (bool), missing (paths not protected),
     rpmnew (path of an update's copy beside the file, or None), error (why
-    the file could not be judged, or None).
+    the file could not be judged, or None); deleters (the files that would
+    really delete the missing paths) for a cleaner that names them.
     """
     root = root if isinstance(root, Root) else Root(root)
     protect = protected_paths(settings)
@@ -102,6 +103,8 @@ def status(root: Union[Root, str, Path], settings: dict) -> List[Dict[str, Any]]
             row["error"] = str(e)
         else:
             row["protected"] = not row["missing"]
+            if row["missing"] and cleaner.deleters is not None:
+                row["deleters"] = cleaner.deleters(root, row["missing"])
         rows.append(row)
     return rows
 

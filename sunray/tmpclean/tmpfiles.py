@@ -5,8 +5,9 @@ sunray's own file, so ``--cleaner tmpfiles`` writes it even where
 systemd-tmpfiles was not found. The boot hook installs the same file.
 """
 
+import fnmatch
 import os
-from typing import List
+from typing import Iterator, List, Tuple
 
 from ..core.rootfs import Root
 from . import dropin
@@ -24,10 +25,11 @@ def detect(root: Root) -> bool:
         os.path.lexists(root.path(b)) for b in TMPFILES_BINARIES)
 
 
-def missing(root: Root, protect: List[str]) -> List[str]:
-    """Paths no tmpfiles.d file excludes with an x line (same-named files in
-    /etc override /run, which override /usr/lib)."""
-    seen, excluded = set(), set()
+def _config_lines(root: Root) -> Iterator[Tuple[str, List[str]]]:
+    """(server path of the file, fields) of every line of the tmpfiles.d
+    files in force: a same-named file in /etc overrides /run's, which
+    overrides /usr/lib's."""
+    seen = set()
     for d in TMPFILES_DIRS:
         host = root.path(d)
         if not host.is_dir():
@@ -42,9 +44,44 @@ def missing(root: Root, protect: List[str]) -> List[str]:
                 continue
             for line in lines:
                 fields = line.split()
-                if len(fields) >= 2 and fields[0] in ("x", "x!"):
-                    excluded.add(norm_path(fields[1]))
+                if len(fields) >= 2 and not fields[0].startswith("#"):
+                    yield f"{d}/{f.name}", fields
+
+
+def missing(root: Root, protect: List[str]) -> List[str]:
+    """Paths no tmpfiles.d file excludes with an x line."""
+    excluded = {norm_path(fields[1]) for _, fields in _config_lines(root) if fields[0] in ("x", "x!")}
     return [p for p in protect if norm_path(p) not in excluded]
+
+
+# Types whose age field (the 6th) makes systemd-tmpfiles --clean delete what
+# is below the path; D (contents) and R, r (the path itself) are removed by
+# --remove, which runs at every boot.
+_AGED_TYPES = ("d", "D", "e", "v", "q", "Q")
+_REMOVED_TYPES = ("D", "R", "r")
+
+
+def _deletes(fields: List[str], path: str) -> bool:
+    kind = fields[0].rstrip("!-=~^+")  # modifiers: ! boot only, - errors ignored...
+    target = norm_path(fields[1])
+    below = path != target and any(fnmatch.fnmatchcase(parent, target) for parent in _parents(path))
+    aged = kind in _AGED_TYPES and len(fields) >= 6 and fields[5] != "-" and below
+    removed = kind in _REMOVED_TYPES and (below or (kind != "D" and fnmatch.fnmatchcase(path, target)))
+    return aged or removed
+
+
+def _parents(path: str) -> List[str]:
+    parts = path.strip("/").split("/")
+    return ["/" + "/".join(parts[:i]) for i in range(1, len(parts))] or ["/"]
+
+
+def deleters(root: Root, paths: List[str]) -> List[str]:
+    """The tmpfiles.d files (server paths) whose lines would delete one of
+    ``paths``: an aged directory above it (``q /tmp 1777 root root 10d``) or
+    one emptied at boot (``D /tmp``, Debian's /usr/lib/tmpfiles.d/tmp.conf)."""
+    wanted = [norm_path(p) for p in paths]
+    found = [name for name, fields in _config_lines(root) if any(_deletes(fields, p) for p in wanted)]
+    return list(dict.fromkeys(found))
 
 
 def plan(root: Root, settings: dict, protect: List[str]) -> Plan:
@@ -68,6 +105,7 @@ CLEANER = Cleaner(
     looked_for="tmpfiles.d directories, systemd-tmpfiles",
     detect=detect,
     missing=missing,
+    deleters=deleters,
     plan=plan,
     aliases=("systemd-tmpfiles",),
     own_file=True,
