@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Build the sunray-toolkit RPM from this checkout's working tree.
 
-    python3 packaging/build_rpm.py OUTDIR [--define 'python_prefix python39']
+    python3 packaging/build_rpm.py OUTDIR [--nodeps] [--define 'MACRO VALUE']
 
 The source tarball holds the files git knows (tracked, plus new files not
 ignored) as they are in the working tree, so uncommitted edits are built

@@ -222,3 +222,53 @@ def test_trigger_scripts_pick_the_right_kernels(rpm, tmp_path):
     assert sorted(calls.read_text().splitlines()) == [
         "remove-modules --kernel 5.14.0-1.el9.x86_64", "remove-modules --kernel 6.1.0-9-amd64"]
     assert "could not remove SRSS modules of 6.1.0-9-amd64" in proc.stderr
+
+
+# What RHEL 5's rpm 4.4 can read: these rpmlib() features and no newer one
+# (rpmlib(FileDigests) marks SHA-256 digests, rpmlib(PayloadIsXz/Zstd) the
+# payloads it cannot unpack).
+RPM_44_FEATURES = {"rpmlib(CompressedFileNames)", "rpmlib(PayloadFilesHavePrefix)",
+                   "rpmlib(VersionedDependencies)", "rpmlib(PartialHardlinkSets)",
+                   "rpmlib(ScriptletInterpreterArgs)", "rpmlib(PayloadIsBzip2)"}
+
+
+def rpm_query(rpm, *args):
+    proc = subprocess.run(["rpm", "-qp", *args, str(rpm)], capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stderr
+    return proc.stdout
+
+
+def test_rpm_is_readable_by_rhel5_rpm(rpm):
+    need("rpm")
+    # 1 = MD5 ("(none)": the tag is left out, and MD5 is what it means).
+    algo, compressor = rpm_query(rpm, "--qf", "%{FILEDIGESTALGO} %{PAYLOADCOMPRESSOR}").split()
+    assert algo in ("(none)", "1") and compressor == "gzip"
+    digests = [d for d in rpm_query(rpm, "--qf", "[%{FILEDIGESTS}\n]").split() if d]
+    assert digests and all(len(d) == 32 for d in digests)  # MD5, not SHA-256's 64
+    requires = rpm_query(rpm, "--requires").splitlines()
+    features = {r.split()[0] for r in requires if r.startswith("rpmlib(")}
+    assert features <= RPM_44_FEATURES, features
+    assert rpm_query(rpm, "--recommends") == "" and rpm_query(rpm, "--suggests") == ""
+
+
+def test_rpm_names_no_invented_address_and_ships_licence_and_man_page(rpm):
+    need("rpm")
+    url, packager, licence = rpm_query(rpm, "--qf", "%{URL}\n%{PACKAGER}\n%{LICENSE}").splitlines()
+    assert url == "(none)" and packager == "sunray-toolkit project"
+    assert licence == "GPL-2.0-or-later"
+    assert "example.org" not in (REPO / "packaging/sunray-toolkit.spec").read_text()
+    assert "localhost" not in rpm_query(rpm, "--changelog")
+    files = rpm_query(rpm, "-l").splitlines()
+    assert any(f.startswith("/usr/share/man/man1/sunray.1") for f in files)
+    [licence_file] = [f for f in files if f.endswith("/LICENSE")]
+    import gzip
+
+    import rpmfile
+
+    with rpmfile.open(rpm) as r:
+        page = next(m for m in r.getmembers() if "/man1/sunray.1" in m.name)
+        text = r.extractfile(page).read()
+        if page.name.endswith(".gz"):
+            text = gzip.decompress(text)
+        assert text == (REPO / "docs/sunray.1").read_bytes()
+        assert r.extractfile("." + licence_file).read() == (REPO / "LICENSE").read_bytes()
