@@ -162,7 +162,7 @@ def test_pyz_says_which_python_it_needs(pyz, tmp_path):
     proc = subprocess.run([str(python), str(pyz), "--help"], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                           universal_newlines=True, cwd=str(tmp_path))  # 2.7 knows no -I
     assert proc.returncode == 1
-    assert proc.stderr.startswith("sunray: needs Python 3.6 or later; this is 2.7.18")
+    assert proc.stderr.startswith("sunray: no usable Python: sunray needs 3.6 or later; this is 2.7.18")
 
 
 @pytest.fixture(scope="module")

@@ -16,6 +16,7 @@ sys.path.insert(0, str(REPO / "packaging"))
 import build_rpm  # noqa: E402
 
 import sunray  # noqa: E402
+from sunray.core.hookprogram import NO_PYTHON  # noqa: E402
 
 # Every test here drives real system tools.
 pytestmark = pytest.mark.system
@@ -181,7 +182,7 @@ def test_launcher_says_which_python_it_needs(rpm, tmp_path):
     proc = subprocess.run(["/bin/sh", str(launcher), "--help"], capture_output=True, text=True,
                           env={"PATH": str(bindir)})
     assert proc.returncode == 1 and proc.stdout == ""
-    assert proc.stderr.startswith("sunray: needs Python 3.6 or later, and found none")
+    assert proc.stderr.startswith(NO_PYTHON + ": sunray needs 3.6 or later and found none")
     assert "rh-python36" in proc.stderr
 
 
@@ -272,3 +273,33 @@ def test_rpm_names_no_invented_address_and_ships_licence_and_man_page(rpm):
             text = gzip.decompress(text)
         assert text == (REPO / "docs/sunray.1").read_bytes()
         assert r.extractfile("." + licence_file).read() == (REPO / "LICENSE").read_bytes()
+
+
+def test_kernel_hook_with_the_rpms_launcher_and_no_python_is_recorded_for_doctor(rpm, tmp_path):
+    """The hook calls the /usr/bin/sunray the RPM ships, on a server where it
+    finds no Python: the hook recognises the launcher's line, records the run,
+    and doctor's kernel-hook-run row names the kernel."""
+    import json
+
+    from conftest import run_sunray
+    from support import path_without_python
+
+    launcher = _unpack(rpm, tmp_path / "pkg")
+    top = tmp_path / "root"
+    (top / "var/lib").mkdir(parents=True)
+    proc = run_sunray("install-kernel-hooks", "--root", top, env={"INVOKE_SUNRAY_PROGRAM": str(launcher)})
+    assert proc.returncode == 0, proc.stderr
+    kernel = "2.6.18-419.el5"
+    env = {"PATH": path_without_python(tmp_path), "INVOKE_SUNRAY_ROOT": str(top)}
+    proc = subprocess.run(["sh", str(top / "etc/kernel/postinst.d/sunray-modules"), kernel],
+                          capture_output=True, text=True, env=env)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stderr.startswith(NO_PYTHON + ": sunray needs 3.6 or later and found none")
+    assert f"sunray-modules: SRSS modules not rebuilt for {kernel}" in proc.stderr
+    assert "failed (exit 1)" not in proc.stderr
+    record = (top / "var/lib/sunray/kernel-hook.last").read_text()
+    assert f"kernel={kernel}\n" in record and "cause=no-python\n" in record
+    proc = run_sunray("doctor", "--root", top, "--format", "json")
+    row = next(c for c in json.loads(proc.stdout)["checks"] if c["id"] == "kernel-hook-run")
+    assert row["status"] == "fail" and kernel in row["detail"], row
+    assert row["fix"].endswith(f"sunray rebuild-modules --root {top} --kernel {kernel}")

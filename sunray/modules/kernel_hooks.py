@@ -32,7 +32,7 @@ from typing import Any, Dict, Optional, Tuple
 
 from ..core.config import as_bool
 from ..core.fileedit import FileEditor
-from ..core.hookprogram import program_path
+from ..core.hookprogram import NO_PYTHON, program_path
 from ..core.journal import Journal
 from ..core.report import Report
 from ..core.rootfs import Root
@@ -68,7 +68,7 @@ def render_hooks(settings: Dict[str, Any], root: Optional[Root] = None) -> Dict[
                      "sunray.modules.hook_strict")
     state_file = posixpath.join(settings.get("state_dir", "/var/lib/sunray"), LAST_RUN)
     return {path: render(template, path=path, program=program, strict=strict,
-                         state_file_sh=shlex.quote(state_file), **extra)
+                         state_file_sh=shlex.quote(state_file), no_python=NO_PYTHON, **extra)
             for path, template, extra in HOOKS}
 
 
