@@ -276,3 +276,22 @@ def test_a_revert_meeting_an_immutable_hook_changes_nothing(sandbox):
     proc = run_sunray("install-kernel-hooks", "--root", sandbox, "--revert")
     assert proc.returncode == 0, proc.stderr
     assert tree_snapshot(sandbox) == before  # and no state directory left
+
+
+def test_hooks_a_package_owns_are_left_to_it(sandbox):
+    """The RPM's and the .deb's hooks (marked as theirs): the task installs
+    none beside them, and its --revert removes none of them."""
+    from sunray.core.config import defaults
+    from sunray.modules.kernel_hooks import render_hooks
+
+    hooks = render_hooks(dict(defaults(), program="/usr/bin/sunray"), package="sunray-toolkit")
+    for path in ("/" + POSTINST, "/" + POSTRM):
+        (sandbox / path[1:]).parent.mkdir(parents=True, exist_ok=True)
+        (sandbox / path[1:]).write_text(hooks[path])
+    before = tree_snapshot(sandbox)
+    for args in ((), ("--revert",), ("--dry-run",)):
+        proc = install_hooks(sandbox, *args)
+        assert proc.returncode == 0, proc.stderr
+        assert "the kernel hooks are the sunray-toolkit package's own" in proc.stdout
+        assert tree_snapshot(sandbox) == before
+    assert not (sandbox / PLUGIN).exists()

@@ -303,3 +303,54 @@ def test_kernel_hook_with_the_rpms_launcher_and_no_python_is_recorded_for_doctor
     row = next(c for c in json.loads(proc.stdout)["checks"] if c["id"] == "kernel-hook-run")
     assert row["status"] == "fail" and kernel in row["detail"], row
     assert row["fix"].endswith(f"sunray rebuild-modules --root {top} --kernel {kernel}")
+
+
+RPM_HOOKS = ["etc/kernel/postinst.d/sunray-modules", "etc/kernel/postrm.d/sunray-modules",
+             "etc/kernel/install.d/85-sunray.install"]
+
+
+def rpm_in(root, *args):
+    """rpm on the tree ``root``, its database at root's /var/lib/rpm (not
+    the host's macros). No scriptlets or triggers: the empty root has no
+    /bin/sh to run them in (their text is tested above and below)."""
+    return subprocess.run(["rpm", "--root", str(root), "--dbpath", "/var/lib/rpm", *args],
+                          capture_output=True, text=True, timeout=300)
+
+
+def test_rpm_owns_the_kernel_hooks_stays_verified_after_apply_and_erases_clean(rpm, tmp_path):
+    need("rpm")
+    from conftest import run_sunray
+
+    root = tmp_path / "root"
+    root.mkdir()
+    assert rpm_in(root, "--initdb").returncode == 0
+    proc = rpm_in(root, "-i", "--nodeps", "--noscripts", "--notriggers", str(rpm))
+    assert proc.returncode == 0, proc.stderr
+    for hook in RPM_HOOKS:
+        text = (root / hook).read_text()
+        assert "# sunray-package-hook: sunray-toolkit\n" in text and "SUNRAY='/usr/bin/sunray'" in text
+        assert os.access(root / hook, os.X_OK)
+    assert rpm_in(root, "-V", "--nodeps", "sunray-toolkit").stdout == ""
+
+    proc = run_sunray("install-kernel-hooks", "--root", root)
+    assert proc.returncode == 0 and "the sunray-toolkit package's own" in proc.stdout, proc.stderr
+    proc = run_sunray("apply", "--root", root)
+    assert "Traceback" not in proc.stderr
+    verify = rpm_in(root, "-V", "--nodeps", "sunray-toolkit")
+    assert verify.returncode == 0 and verify.stdout == "", verify.stdout
+
+    proc = rpm_in(root, "-e", "--nodeps", "--noscripts", "--notriggers", "sunray-toolkit")
+    assert proc.returncode == 0, proc.stderr
+    assert not any((root / h).exists() for h in RPM_HOOKS)
+    assert not (root / "etc/kernel").exists() and not (root / "usr/bin/sunray").exists()
+
+
+def test_rpm_post_says_one_line_at_the_first_install_only(rpm):
+    import rpmfile
+
+    with rpmfile.open(rpm) as r:
+        post = header_list(r.headers, "postin")[0]
+    runs = [subprocess.run(["sh", "-c", post, "sh", n], capture_output=True, text=True) for n in ("1", "2")]
+    assert runs[0].stdout == ("sunray-toolkit: installed; run 'sunray apply' to fix this Sun Ray server "
+                              "('sunray doctor' shows what is wrong)\n")
+    assert runs[1].stdout == "" and all(r.returncode == 0 for r in runs)

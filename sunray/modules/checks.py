@@ -63,7 +63,9 @@ def check_kernel_hooks(root: Root, settings: Dict[str, Any]) -> List[Check]:
     if "postinst" in present and "postrm" not in present:
         return [Check("kernel-hooks", title, "warn",
                       f"{KERNEL_HOOKS['postrm']} missing: modules of removed kernels stay", fix)]
-    return [Check("kernel-hooks", title, "ok", ", ".join(present.values()))]
+    owned = kernel_hooks.packaged_hooks(root)
+    owner = f" (the {sorted(set(owned.values()))[0]} package's)" if owned else ""
+    return [Check("kernel-hooks", title, "ok", ", ".join(present.values()) + owner)]
 
 
 def read_last_hook_run(root: Root, settings: Dict[str, Any]) -> Optional[Dict[str, str]]:
