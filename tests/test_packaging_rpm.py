@@ -45,7 +45,7 @@ def test_source_tarball_is_the_working_tree(tmp_path):
         prefix = f"sunray-toolkit-{sunray.__version__}/"
         assert all(n.startswith(prefix) for n in names)
         assert prefix + "packaging/sunray-toolkit.spec" in names
-        assert prefix + "sunray/doctor.py" in names
+        assert prefix + "sunray/doctor/__init__.py" in names
         assert not any("/.venv/" in n or "__pycache__" in n for n in names)
         ours = tar.extractfile(prefix + "sunray/fleet.py").read()
     assert ours == (REPO / "sunray/fleet.py").read_bytes()

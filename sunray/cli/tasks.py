@@ -27,6 +27,7 @@ ROOT_HELP = "Work on the tree under DIR as if it were / (default: /, or sunray.r
 DRY_RUN_HELP = "Show the diff or plan; change nothing."
 FORMAT_HELP = "Output format: text or json (one JSON document on stdout)."
 REVERT_HELP = "Undo what this task installed: restore the saved originals."
+DOCTOR_FORMATS = ("text", "json", "nagios", "prometheus")
 
 
 # --- /tmp cleaners, /tmp/.esd, boot hook ---------------------------------
@@ -130,19 +131,28 @@ def boot(c: invoke.Context, root: Optional[str] = None, format: str = "text") ->
 # --- doctor and fleet --------------------------------------------------
 
 
-@task(help={"root": ROOT_HELP, "format": FORMAT_HELP})
+@task(help={"root": ROOT_HELP,
+            "format": "Output format: text, json, nagios (a Nagios/Icinga plugin: exit 0 OK, "
+            "1 WARNING, 2 CRITICAL, 3 UNKNOWN) or prometheus (metrics in the text format).",
+            "output": "With --format prometheus: write the metrics to FILE.prom whole (temporary "
+            "file, then rename; mode 0644), for node_exporter's textfile collector."})
 @guarded
-def doctor(c: invoke.Context, root: Optional[str] = None, format: str = "text") -> None:
+def doctor(c: invoke.Context, root: Optional[str] = None, format: str = "text",
+           output: Optional[str] = None) -> None:
     """Say whether this Sun Ray server is right: one line per check, with the fix.
 
     Each check is ok, warn or fail (skip: does not apply here); a warn or fail
     line shows the command that fixes it. Changes nothing. Exit 1 when any
-    check fails, so cron or monitoring can call it.
+    check fails, so cron can call it. For monitoring: --format nagios (the
+    plugin's exit codes and status line), --format prometheus [--output FILE]
+    (exit 0 once the metrics are out: the state is in them).
     """
-    from sunray import doctor as doctor_checks
+    from sunray.cli.output import doctor_output
 
-    check_format(format)
-    finish(doctor_checks.run(root_of(c, root), settings(c)), format)
+    check_format(format, DOCTOR_FORMATS)
+    if output is not None and format != "prometheus":
+        raise UsageError("--output FILE goes with --format prometheus")
+    doctor_output(root_of(c, root), settings(c), format, output)
 
 
 @task(
