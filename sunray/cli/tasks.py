@@ -155,6 +155,34 @@ def doctor(c: invoke.Context, root: Optional[str] = None, format: str = "text",
     doctor_output(root_of(c, root), settings(c), format, output)
 
 
+@task(help={"root": ROOT_HELP,
+            "init": "auto, sysv or systemd (told apart as for install-boot-hook). systemd: a "
+            "timer and a oneshot service; sysv: an /etc/cron.d entry.",
+            "interval": "Every N minutes (1 to 1440, default 5; cron: N divides 60, or whole "
+            "hours dividing 24).",
+            "output": "The metrics file (default /var/lib/prometheus/node-exporter/sunray.prom): "
+            "a FILE.prom in node_exporter's --collector.textfile.directory.",
+            "dry_run": DRY_RUN_HELP, "revert": REVERT_HELP, "format": FORMAT_HELP})
+@guarded
+def install_doctor_timer(c: invoke.Context, root: Optional[str] = None, init: str = "auto",
+                         interval: str = "5", output: Optional[str] = None, dry_run: bool = False,
+                         revert: bool = False, format: str = "text") -> None:
+    """Write this server's health for Prometheus every N minutes.
+
+    Installs a systemd timer (sunray-doctor.timer and .service, enabled) or,
+    on SysV, /etc/cron.d/sunray-doctor, running
+    `sunray doctor --format prometheus --output FILE` for node_exporter's
+    textfile collector. doctor's doctor-timer row then says whether FILE is
+    fresh. Alert on sunray_check{status="fail"} == 1.
+    """
+    from sunray.boot import timer
+
+    check_format(format)
+    result = timer.install(root_of(c, root), settings(c), init=init, interval=interval,
+                           output=output, dry_run=dry_run, revert=revert)
+    finish(result, format)
+
+
 @task(
     help={
         "hosts": "Comma-separated hosts, each [user@]host[:port].",
