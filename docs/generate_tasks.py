@@ -34,6 +34,7 @@ TOPIC_PAGES: Dict[str, str] = {
     "remove-modules": "kernel-modules.md",
     "export-dkms": "kernel-modules.md",
     "doctor": "doctor.md",
+    "install-doctor-timer": "doctor.md",
     "apply": "apply.md",
     "fleet": "fleet.md",
     "demo": "demo.md",

@@ -7,8 +7,9 @@
 templates as sunray/templates, its data), the pure-Python dependencies at
 versions that still run on Python 3.6 (downloaded from PyPI with pip once,
 checked against the SHA-256 digests below, kept under build/pyz-downloads),
-their licence files under licenses/, and packaging/pyz_main.py as
-__main__.py. It runs with any python3 >= 3.6: ``python3 sunray-VERSION.pyz
+their licence files under licenses/, the toolkit's own LICENSE and its
+manual page (docs/sunray.1: ``unzip -p sunray-VERSION.pyz docs/sunray.1 |
+man -l -``), and packaging/pyz_main.py as __main__.py. It runs with any python3 >= 3.6: ``python3 sunray-VERSION.pyz
 doctor``. Prints the path of the built file.
 
 Byte code for Python 3.6 (the server floor, where startup time matters
@@ -44,6 +45,8 @@ from typing import Dict, Iterator, List, NamedTuple, Optional, Tuple
 
 CHECKOUT = Path(__file__).resolve().parent.parent
 MAIN = CHECKOUT / "packaging" / "pyz_main.py"
+# The toolkit's own documents in the zip: {zip name: file in the checkout}.
+DOCUMENTS = {"LICENSE": CHECKOUT / "LICENSE", "docs/sunray.1": CHECKOUT / "docs" / "sunray.1"}
 # Fixed entry times: the same checkout builds the same bytes.
 ZIP_TIME = (2020, 1, 1, 0, 0, 0)
 SKIP_PARTS = {"__pycache__"}
@@ -218,6 +221,7 @@ def build(output: Path, downloads: Path, python36: Optional[str] = None) -> Path
     """Write ``output``/sunray-VERSION.pyz; returns its path. ``python36``
     compiles the 3.6 byte code ("" = none)."""
     files: Dict[str, bytes] = {"__main__.py": MAIN.read_bytes()}
+    files.update({name: path.read_bytes() for name, path in DOCUMENTS.items()})
     files.update(sunray_files())
     for dependency in DEPENDENCIES:
         files.update(dependency_files(dependency, download(dependency, downloads)))

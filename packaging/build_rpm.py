@@ -1,12 +1,13 @@
 #!/usr/bin/env python3
 """Build the sunray-toolkit RPM from this checkout's working tree.
 
-    python3 packaging/build_rpm.py OUTDIR [--define 'python_prefix python39']
+    python3 packaging/build_rpm.py OUTDIR [--nodeps] [--define 'MACRO VALUE']
 
 The source tarball holds the files git knows (tracked, plus new files not
 ignored) as they are in the working tree, so uncommitted edits are built
 too; the payload, sunray-VERSION.pyz, is built from the same tree by
-build_pyz.py (its downloads cached under build/pyz-downloads). rpmbuild
+build_pyz.py (its downloads cached under build/pyz-downloads), and the
+kernel hooks are rendered from its templates (package_hooks.py). rpmbuild
 runs with a private _topdir under OUTDIR; on a machine whose rpm database
 does not know the build requirements (Debian) pass --nodeps.
 Prints the path of the built RPM.
@@ -17,10 +18,12 @@ import re
 import subprocess
 import sys
 import tarfile
+import tempfile
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import build_pyz  # noqa: E402
+import package_hooks  # noqa: E402
 
 CHECKOUT = Path(__file__).resolve().parent.parent
 SPEC = CHECKOUT / "packaging" / "sunray-toolkit.spec"
@@ -49,12 +52,25 @@ def source_tarball(directory):
     return tarball
 
 
+def hooks_tarball(directory):
+    """``sunray-kernel-hooks-VERSION.tar.gz`` (Source2): the kernel hooks the
+    RPM ships, rendered from templates/ (package_hooks.py), as etc/kernel/..."""
+    tarball = Path(directory) / f"sunray-kernel-hooks-{spec_field('Version')}.tar.gz"
+    with tempfile.TemporaryDirectory() as scratch:
+        package_hooks.write_hooks("rpm", Path(scratch))
+        with tarfile.open(tarball, "w:gz") as tar:
+            for path in sorted(Path(scratch).rglob("*")):
+                tar.add(path, arcname=path.relative_to(scratch).as_posix(), recursive=False)
+    return tarball
+
+
 def build(outdir, nodeps=False, defines=()):
     """Build the binary RPM under ``outdir``; returns its path."""
     top = Path(outdir).resolve()
     for sub in ("SOURCES", "BUILD", "RPMS", "SRPMS", "SPECS", "BUILDROOT"):
         (top / sub).mkdir(parents=True, exist_ok=True)
     source_tarball(top / "SOURCES")
+    hooks_tarball(top / "SOURCES")
     build_pyz.build(top / "SOURCES", CHECKOUT / "build" / "pyz-downloads")
     argv = ["rpmbuild", "-bb", "--quiet", "--define", f"_topdir {top}"]
     for define in defines:

@@ -5,7 +5,8 @@ import os
 import sys
 
 if sys.version_info < (3, 6):
-    sys.stderr.write("sunray: needs Python 3.6 or later; this is %s (%s)\n"
+    # The start of the line is sunray.core.hookprogram.NO_PYTHON (the hooks look for it).
+    sys.stderr.write("sunray: no usable Python: sunray needs 3.6 or later; this is %s (%s)\n"
                      % (sys.version.split()[0], sys.executable or "python"))
     sys.exit(1)
 

@@ -28,3 +28,30 @@ def process_running(pid):
             return f.read().rpartition(")")[2].split()[0] not in ("Z", "X")
     except OSError:
         return False
+
+
+def path_without_python(directory):
+    """A PATH (one directory of links) with every program of /usr/sbin,
+    /usr/bin, /sbin and /bin except Python: a server where the launcher
+    finds no Python, which this Debian machine cannot be otherwise."""
+    bindir = directory / "no-python-bin"
+    bindir.mkdir(parents=True, exist_ok=True)
+    for system_dir in ("/usr/sbin", "/usr/bin", "/sbin", "/bin"):
+        if not os.path.isdir(system_dir):
+            continue
+        for name in os.listdir(system_dir):
+            link = bindir / name
+            if name.startswith("python") or os.path.lexists(link):
+                continue
+            link.symlink_to(os.path.join(system_dir, name))
+    return str(bindir)
+
+
+def packaged_launcher(path, pyz="/usr/share/sunray-toolkit/sunray.pyz"):
+    """packaging/sunray.launcher as the RPM and the .deb install it
+    (@PYZ@ filled in), written to ``path``."""
+    from pathlib import Path
+
+    source = Path(__file__).resolve().parent.parent / "packaging" / "sunray.launcher"
+    write_file(path, source.read_text().replace("@PYZ@", pyz), mode=0o755)
+    return path

@@ -7,6 +7,7 @@ re-install and revert are compared as whole-tree snapshots.
 
 import json
 import os
+import shlex
 import shutil
 import stat
 import subprocess
@@ -14,10 +15,12 @@ from pathlib import Path
 
 import pytest
 from conftest import PROGRAM, PYTHON, assert_clean_error, need, need_root, run_sunray, tree_snapshot
+from support import packaged_launcher, path_without_python
 
 from sunray.boot import hook as boot_hook
 from sunray.core.config import defaults
 from sunray.core.errors import UsageError
+from sunray.core.hookprogram import NO_PYTHON
 from sunray.core.rootfs import Root
 
 SCRIPT_DEBIAN = "etc/init.d/sunray-boot"
@@ -365,11 +368,6 @@ def test_read_only_target_is_refused_untouched(sandbox):
 
 # --- when sunray cannot run: /tmp/.esd in plain sh ---------------------------------
 
-LAUNCHER_WITHOUT_PYTHON = (
-    "#!/bin/sh\n"
-    "echo 'sunray: no usable Python (3.6 or newer) found; install one' >&2\n"
-    "exit 1\n"
-)
 
 
 def install_sysv_for(sandbox, program):
@@ -407,8 +405,15 @@ def test_init_script_makes_esd_dir_in_sh_when_sunray_cannot_run(sandbox, tmp_pat
     need(shell[0], "shellcheck")
     launcher = tmp_path / "bin" / "sunray"
     if program != "missing":
+        # What the packages' own launcher says and does with no Python on
+        # PATH, replayed: the init script sets its own PATH, and this
+        # machine's /usr/bin has a python3.
+        real = packaged_launcher(tmp_path / "real" / "sunray")
+        said = subprocess.run([str(real), "boot"], capture_output=True, text=True,
+                              env={"PATH": path_without_python(tmp_path)})
+        assert said.returncode == 1 and said.stderr.startswith(NO_PYTHON), said.stderr
         launcher.parent.mkdir()
-        launcher.write_text(LAUNCHER_WITHOUT_PYTHON)
+        launcher.write_text("#!/bin/sh\nprintf '%s' " + shlex.quote(said.stderr) + " >&2\nexit 1\n")
         launcher.chmod(0o755)
     script = install_sysv_for(sandbox, launcher)
     lint = subprocess.run(["shellcheck", "--shell=sh", str(script)], capture_output=True, text=True)

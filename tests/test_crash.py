@@ -159,6 +159,8 @@ CASES = [
          [["install-boot-hook", "--init", "systemd", "--revert"]], env=HOOK_ENV),
     Case("install-kernel-hooks", _base_tree, ["install-kernel-hooks"],
          [["install-kernel-hooks", "--revert"]], env=HOOK_ENV),
+    Case("install-doctor-timer", systemd_tree, ["install-doctor-timer", "--init", "systemd"],
+         [["install-doctor-timer", "--revert"]], limit=10, env=HOOK_ENV),
     Case("rebuild-modules", modules_tree, ["rebuild-modules"], [REMOVE_MODULES],
          follow=True, limit=40, shards=3, env=SMALL_BUILD, revert_limit=6),
     # apply's revert is apply --revert: every step's, last first.

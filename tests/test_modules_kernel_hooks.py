@@ -17,6 +17,9 @@ from modules_support import (
     record,
     sunray_program,
 )
+from support import packaged_launcher, path_without_python
+
+from sunray.core.hookprogram import NO_PYTHON
 
 POSTINST = "etc/kernel/postinst.d/sunray-modules"
 HEADER_POSTINST = "etc/kernel/header_postinst.d/sunray-modules"
@@ -32,9 +35,12 @@ def install_hooks(top, *args, strict=False):
     return run_sunray("install-kernel-hooks", "--root", top, *args, env=env)
 
 
-def run_hook(top, hook, *args):
-    """Run a hook as the kernel packages do: `sh SCRIPT ARGS`, on the sandbox."""
+def run_hook(top, hook, *args, path=None):
+    """Run a hook as the kernel packages do: `sh SCRIPT ARGS`, on the sandbox
+    (``path``: its PATH)."""
     env = dict(os.environ, INVOKE_SUNRAY_ROOT=str(top))
+    if path is not None:
+        env["PATH"] = path
     env.pop("SUNRAY_DEBUG", None)
     return subprocess.run(["sh", str(top / hook), *args], capture_output=True, text=True,
                           env=env, timeout=600)
@@ -162,11 +168,6 @@ def test_failed_build_warns_and_exits_0_unless_strict(tmp_path, kernels):
     assert proc.returncode == 1  # never 77, which would stop later plugins
 
 
-LAUNCHER_WITHOUT_PYTHON = (
-    "#!/bin/sh\n"
-    "echo 'sunray: no usable Python (3.6 or newer) found; install one' >&2\n"
-    "exit 1\n"
-)
 
 
 def doctor_rows(top):
@@ -178,19 +179,18 @@ def doctor_rows(top):
 
 
 def test_hook_without_python_logs_records_and_doctor_shows_it(sandbox, tmp_path):
-    program = tmp_path / "bin" / "sunray"
-    program.parent.mkdir()
-    program.write_text(LAUNCHER_WITHOUT_PYTHON)
-    program.chmod(0o755)
+    # The packages' own launcher, on a PATH without any Python.
+    program = packaged_launcher(tmp_path / "bin" / "sunray")
+    no_python = path_without_python(tmp_path)
     proc = run_sunray("install-kernel-hooks", "--root", sandbox,
                       env={"INVOKE_SUNRAY_PROGRAM": str(program)})
     assert proc.returncode == 0, proc.stderr
     assert "kernel-hook-run" not in doctor_rows(sandbox)  # nothing recorded: no row
 
     kernel = "2.6.32-754.el6.x86_64"
-    proc = run_hook(sandbox, POSTINST, kernel, f"/boot/vmlinuz-{kernel}")
+    proc = run_hook(sandbox, POSTINST, kernel, f"/boot/vmlinuz-{kernel}", path=no_python)
     assert proc.returncode == 0, proc.stderr  # not strict: the kernel install goes on
-    assert "sunray: no usable Python" in proc.stderr  # the launcher's own line, shown
+    assert NO_PYTHON + ": sunray needs 3.6" in proc.stderr  # the launcher's own line, shown
     [line] = [x for x in proc.stderr.splitlines() if x.startswith("sunray-modules: SRSS")]
     assert f"SRSS modules not rebuilt for {kernel}" in line
     assert "`sunray boot` will try at the next boot" in line
@@ -198,7 +198,8 @@ def test_hook_without_python_logs_records_and_doctor_shows_it(sandbox, tmp_path)
     state = dict(x.split("=", 1) for x in
                  (sandbox / "var/lib/sunray/kernel-hook.last").read_text().splitlines())
     assert state["kernel"] == kernel and state["task"] == "rebuild-modules"
-    assert state["cause"] == "no-python" and state["reason"].startswith("no usable Python")
+    assert state["cause"] == "no-python"
+    assert state["reason"] == NO_PYTHON[len("sunray: "):] + ": sunray needs 3.6 or later and found none (tried python3,"
     assert state["time"].endswith("Z")
 
     row = doctor_rows(sandbox)["kernel-hook-run"]
@@ -210,7 +211,7 @@ def test_hook_without_python_logs_records_and_doctor_shows_it(sandbox, tmp_path)
                       env={"INVOKE_SUNRAY_PROGRAM": str(program),
                            "INVOKE_SUNRAY_MODULES_HOOK_STRICT": "1"})
     assert proc.returncode == 0, proc.stderr
-    proc = run_hook(sandbox, PLUGIN, "remove", kernel, "/boot/e")
+    proc = run_hook(sandbox, PLUGIN, "remove", kernel, "/boot/e", path=no_python)
     assert proc.returncode == 1  # strict
     assert f"SRSS modules not removed for {kernel}" in proc.stderr
     row = doctor_rows(sandbox)["kernel-hook-run"]
@@ -275,3 +276,22 @@ def test_a_revert_meeting_an_immutable_hook_changes_nothing(sandbox):
     proc = run_sunray("install-kernel-hooks", "--root", sandbox, "--revert")
     assert proc.returncode == 0, proc.stderr
     assert tree_snapshot(sandbox) == before  # and no state directory left
+
+
+def test_hooks_a_package_owns_are_left_to_it(sandbox):
+    """The RPM's and the .deb's hooks (marked as theirs): the task installs
+    none beside them, and its --revert removes none of them."""
+    from sunray.core.config import defaults
+    from sunray.modules.kernel_hooks import render_hooks
+
+    hooks = render_hooks(dict(defaults(), program="/usr/bin/sunray"), package="sunray-toolkit")
+    for path in ("/" + POSTINST, "/" + POSTRM):
+        (sandbox / path[1:]).parent.mkdir(parents=True, exist_ok=True)
+        (sandbox / path[1:]).write_text(hooks[path])
+    before = tree_snapshot(sandbox)
+    for args in ((), ("--revert",), ("--dry-run",)):
+        proc = install_hooks(sandbox, *args)
+        assert proc.returncode == 0, proc.stderr
+        assert "the kernel hooks are the sunray-toolkit package's own" in proc.stdout
+        assert tree_snapshot(sandbox) == before
+    assert not (sandbox / PLUGIN).exists()

@@ -16,6 +16,7 @@ sys.path.insert(0, str(REPO / "packaging"))
 import build_rpm  # noqa: E402
 
 import sunray  # noqa: E402
+from sunray.core.hookprogram import NO_PYTHON  # noqa: E402
 
 # Every test here drives real system tools.
 pytestmark = pytest.mark.system
@@ -44,7 +45,7 @@ def test_source_tarball_is_the_working_tree(tmp_path):
         prefix = f"sunray-toolkit-{sunray.__version__}/"
         assert all(n.startswith(prefix) for n in names)
         assert prefix + "packaging/sunray-toolkit.spec" in names
-        assert prefix + "sunray/doctor.py" in names
+        assert prefix + "sunray/doctor/__init__.py" in names
         assert not any("/.venv/" in n or "__pycache__" in n for n in names)
         ours = tar.extractfile(prefix + "sunray/fleet.py").read()
     assert ours == (REPO / "sunray/fleet.py").read_bytes()
@@ -181,7 +182,7 @@ def test_launcher_says_which_python_it_needs(rpm, tmp_path):
     proc = subprocess.run(["/bin/sh", str(launcher), "--help"], capture_output=True, text=True,
                           env={"PATH": str(bindir)})
     assert proc.returncode == 1 and proc.stdout == ""
-    assert proc.stderr.startswith("sunray: needs Python 3.6 or later, and found none")
+    assert proc.stderr.startswith(NO_PYTHON + ": sunray needs 3.6 or later and found none")
     assert "rh-python36" in proc.stderr
 
 
@@ -222,3 +223,134 @@ def test_trigger_scripts_pick_the_right_kernels(rpm, tmp_path):
     assert sorted(calls.read_text().splitlines()) == [
         "remove-modules --kernel 5.14.0-1.el9.x86_64", "remove-modules --kernel 6.1.0-9-amd64"]
     assert "could not remove SRSS modules of 6.1.0-9-amd64" in proc.stderr
+
+
+# What RHEL 5's rpm 4.4 can read: these rpmlib() features and no newer one
+# (rpmlib(FileDigests) marks SHA-256 digests, rpmlib(PayloadIsXz/Zstd) the
+# payloads it cannot unpack).
+RPM_44_FEATURES = {"rpmlib(CompressedFileNames)", "rpmlib(PayloadFilesHavePrefix)",
+                   "rpmlib(VersionedDependencies)", "rpmlib(PartialHardlinkSets)",
+                   "rpmlib(ScriptletInterpreterArgs)", "rpmlib(PayloadIsBzip2)"}
+
+
+def rpm_query(rpm, *args):
+    proc = subprocess.run(["rpm", "-qp", *args, str(rpm)], capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stderr
+    return proc.stdout
+
+
+def test_rpm_is_readable_by_rhel5_rpm(rpm):
+    need("rpm")
+    # 1 = MD5 ("(none)": the tag is left out, and MD5 is what it means).
+    algo, compressor = rpm_query(rpm, "--qf", "%{FILEDIGESTALGO} %{PAYLOADCOMPRESSOR}").split()
+    assert algo in ("(none)", "1") and compressor == "gzip"
+    digests = [d for d in rpm_query(rpm, "--qf", "[%{FILEDIGESTS}\n]").split() if d]
+    assert digests and all(len(d) == 32 for d in digests)  # MD5, not SHA-256's 64
+    requires = rpm_query(rpm, "--requires").splitlines()
+    features = {r.split()[0] for r in requires if r.startswith("rpmlib(")}
+    assert features <= RPM_44_FEATURES, features
+    assert rpm_query(rpm, "--recommends") == "" and rpm_query(rpm, "--suggests") == ""
+
+
+def test_rpm_names_no_invented_address_and_ships_licence_and_man_page(rpm):
+    need("rpm")
+    url, packager, licence = rpm_query(rpm, "--qf", "%{URL}\n%{PACKAGER}\n%{LICENSE}").splitlines()
+    assert url == "(none)" and packager == "sunray-toolkit project"
+    assert licence == "GPL-2.0-or-later"
+    assert "example.org" not in (REPO / "packaging/sunray-toolkit.spec").read_text()
+    assert "localhost" not in rpm_query(rpm, "--changelog")
+    files = rpm_query(rpm, "-l").splitlines()
+    assert any(f.startswith("/usr/share/man/man1/sunray.1") for f in files)
+    [licence_file] = [f for f in files if f.endswith("/LICENSE")]
+    import gzip
+
+    import rpmfile
+
+    with rpmfile.open(rpm) as r:
+        page = next(m for m in r.getmembers() if "/man1/sunray.1" in m.name)
+        text = r.extractfile(page).read()
+        if page.name.endswith(".gz"):
+            text = gzip.decompress(text)
+        assert text == (REPO / "docs/sunray.1").read_bytes()
+        assert r.extractfile("." + licence_file).read() == (REPO / "LICENSE").read_bytes()
+
+
+def test_kernel_hook_with_the_rpms_launcher_and_no_python_is_recorded_for_doctor(rpm, tmp_path):
+    """The hook calls the /usr/bin/sunray the RPM ships, on a server where it
+    finds no Python: the hook recognises the launcher's line, records the run,
+    and doctor's kernel-hook-run row names the kernel."""
+    import json
+
+    from conftest import run_sunray
+    from support import path_without_python
+
+    launcher = _unpack(rpm, tmp_path / "pkg")
+    top = tmp_path / "root"
+    (top / "var/lib").mkdir(parents=True)
+    proc = run_sunray("install-kernel-hooks", "--root", top, env={"INVOKE_SUNRAY_PROGRAM": str(launcher)})
+    assert proc.returncode == 0, proc.stderr
+    kernel = "2.6.18-419.el5"
+    env = {"PATH": path_without_python(tmp_path), "INVOKE_SUNRAY_ROOT": str(top)}
+    proc = subprocess.run(["sh", str(top / "etc/kernel/postinst.d/sunray-modules"), kernel],
+                          capture_output=True, text=True, env=env)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stderr.startswith(NO_PYTHON + ": sunray needs 3.6 or later and found none")
+    assert f"sunray-modules: SRSS modules not rebuilt for {kernel}" in proc.stderr
+    assert "failed (exit 1)" not in proc.stderr
+    record = (top / "var/lib/sunray/kernel-hook.last").read_text()
+    assert f"kernel={kernel}\n" in record and "cause=no-python\n" in record
+    proc = run_sunray("doctor", "--root", top, "--format", "json")
+    row = next(c for c in json.loads(proc.stdout)["checks"] if c["id"] == "kernel-hook-run")
+    assert row["status"] == "fail" and kernel in row["detail"], row
+    assert row["fix"].endswith(f"sunray rebuild-modules --root {top} --kernel {kernel}")
+
+
+RPM_HOOKS = ["etc/kernel/postinst.d/sunray-modules", "etc/kernel/postrm.d/sunray-modules",
+             "etc/kernel/install.d/85-sunray.install"]
+
+
+def rpm_in(root, *args):
+    """rpm on the tree ``root``, its database at root's /var/lib/rpm (not
+    the host's macros). No scriptlets or triggers: the empty root has no
+    /bin/sh to run them in (their text is tested above and below)."""
+    return subprocess.run(["rpm", "--root", str(root), "--dbpath", "/var/lib/rpm", *args],
+                          capture_output=True, text=True, timeout=300)
+
+
+def test_rpm_owns_the_kernel_hooks_stays_verified_after_apply_and_erases_clean(rpm, tmp_path):
+    need("rpm")
+    from conftest import run_sunray
+
+    root = tmp_path / "root"
+    root.mkdir()
+    assert rpm_in(root, "--initdb").returncode == 0
+    proc = rpm_in(root, "-i", "--nodeps", "--noscripts", "--notriggers", str(rpm))
+    assert proc.returncode == 0, proc.stderr
+    for hook in RPM_HOOKS:
+        text = (root / hook).read_text()
+        assert "# sunray-package-hook: sunray-toolkit\n" in text and "SUNRAY='/usr/bin/sunray'" in text
+        assert os.access(root / hook, os.X_OK)
+    assert rpm_in(root, "-V", "--nodeps", "sunray-toolkit").stdout == ""
+
+    proc = run_sunray("install-kernel-hooks", "--root", root)
+    assert proc.returncode == 0 and "the sunray-toolkit package's own" in proc.stdout, proc.stderr
+    proc = run_sunray("apply", "--root", root)
+    assert "Traceback" not in proc.stderr
+    verify = rpm_in(root, "-V", "--nodeps", "sunray-toolkit")
+    assert verify.returncode == 0 and verify.stdout == "", verify.stdout
+
+    proc = rpm_in(root, "-e", "--nodeps", "--noscripts", "--notriggers", "sunray-toolkit")
+    assert proc.returncode == 0, proc.stderr
+    assert not any((root / h).exists() for h in RPM_HOOKS)
+    assert not (root / "etc/kernel").exists() and not (root / "usr/bin/sunray").exists()
+
+
+def test_rpm_post_says_one_line_at_the_first_install_only(rpm):
+    import rpmfile
+
+    with rpmfile.open(rpm) as r:
+        post = header_list(r.headers, "postin")[0]
+    runs = [subprocess.run(["sh", "-c", post, "sh", n], capture_output=True, text=True) for n in ("1", "2")]
+    assert runs[0].stdout == ("sunray-toolkit: installed; run 'sunray apply' to fix this Sun Ray server "
+                              "('sunray doctor' shows what is wrong)\n")
+    assert runs[1].stdout == "" and all(r.returncode == 0 for r in runs)

@@ -86,4 +86,21 @@ def check_hook_program(root: Root, settings: Dict[str, Any]) -> List[Check]:
 
 
 # The esd directory's row first: the report's order from before the row moved here.
-CHECKS = (check_esd_dir, check_boot_hook, check_hook_program)
+def check_doctor_timer(root: Root, settings: Dict[str, Any]) -> List[Check]:
+    """The doctor timer writes its metrics file on time; no row when it is not installed."""
+    from . import timer
+
+    found = timer.installed(root)
+    if found is None:
+        return []
+    title = "doctor timer writes the Prometheus metrics"
+    problems = timer.freshness(root, found)
+    if problems:
+        return [Check("doctor-timer", title, "warn", "; ".join(problems),
+                      f"systemctl status {timer.NAME}.timer (SysV: root's mail from cron), "
+                      f"then: sunray doctor --format prometheus --output {found.get('output', 'FILE')}")]
+    return [Check("doctor-timer", title, "ok",
+                  f"{found['path']}: every {found.get('interval')} min, {found.get('output')} fresh")]
+
+
+CHECKS = (check_esd_dir, check_boot_hook, check_hook_program, check_doctor_timer)

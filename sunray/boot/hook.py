@@ -33,7 +33,7 @@ from typing import Any, Dict, List, Tuple
 
 from ..core.errors import JobFailed, UsageError
 from ..core.fileedit import FileEditor
-from ..core.hookprogram import program_path
+from ..core.hookprogram import NO_PYTHON, program_path
 from ..core.journal import Journal
 from ..core.report import Report
 from ..core.rootfs import Root, executable
@@ -185,6 +185,7 @@ def _render_sysv(settings, program):
         esd_dir_sh=shlex.quote(esd_dir),
         program_sh=shlex.quote(program),
         timeout=boot_timeout(settings),
+        no_python=NO_PYTHON,
     )
 
 

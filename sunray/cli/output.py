@@ -110,6 +110,50 @@ def emit(result: Any, fmt: str = "text", stream: Optional[TextIO] = None) -> Non
                         f"{e.strerror or e}{done}") from None
 
 
+# Set once `doctor --format nagios` has printed its plugin output: the
+# program then keeps its exit code (else it reports UNKNOWN, exit 3).
+plugin_output_done = False
+
+
+def doctor_output(root: "Root", task_settings: Dict[str, Any], fmt: str, output: Optional[str]) -> None:
+    """Run the doctor and print its report as ``fmt`` asks (text, json,
+    nagios, prometheus, the latter to ``output`` when given)."""
+    import time
+
+    from .. import __version__, doctor
+
+    global plugin_output_done
+    target = None
+    if output is not None:
+        from ..doctor import prometheus
+
+        target = prometheus.check_output(output)  # before any check runs
+    started = time.time()
+    clock = time.monotonic()
+    report = doctor.run(root, task_settings)
+    if fmt == "nagios":
+        from invoke.exceptions import Exit
+
+        from ..doctor import nagios
+
+        text, code = nagios.render(report)
+        sys.stdout.write(text)
+        sys.stdout.flush()
+        plugin_output_done = True
+        raise Exit(code=code)
+    if fmt == "prometheus":
+        from ..doctor import prometheus
+
+        text = prometheus.render(report, started, time.monotonic() - clock, __version__)
+        if target is None:
+            sys.stdout.write(text)
+            sys.stdout.flush()
+        else:
+            prometheus.write(target, text)
+        return
+    finish(report, fmt)
+
+
 def finish(result: Any, fmt: str = "text") -> None:
     """Print the result, print its warnings on stderr, and fail when it failed."""
     emit(result, fmt)

@@ -304,6 +304,49 @@ class SunrayProgram(Program):
                 self.config.merge()
 
 
+def asks_for_nagios(argv: List[str]) -> bool:
+    """Whether the command line is `doctor --format nagios` (as a plugin runs it)."""
+    if "doctor" not in argv:
+        return False
+    rest = argv[argv.index("doctor") + 1:]
+    return "--format=nagios" in rest or any(
+        a == "--format" and b == "nagios" for a, b in zip(rest, rest[1:]))
+
+
+def run_as_plugin(program: "SunrayProgram", argv: List[str]) -> None:
+    """Run `doctor --format nagios` so that whatever goes wrong before or
+    instead of the checks (a usage error, a broken configuration, an
+    internal error) is a plugin's UNKNOWN: one status line on stdout, exit 3."""
+    import io
+
+    from . import output
+
+    captured = io.StringIO()
+    real_stderr = sys.stderr
+    sys.stderr = captured
+    code: Any = 0
+    try:
+        program.run(argv)
+    except SystemExit as e:
+        code = e.code
+    except Exception as e:  # never a traceback for the monitoring system
+        captured.write(message_line(f"sunray: internal error: {e}") + "\n")
+        code = 1
+    finally:
+        sys.stderr = real_stderr
+    said = captured.getvalue()
+    if output.plugin_output_done or code in (0, None):
+        real_stderr.write(said)
+        sys.exit(code)
+    from ..doctor.nagios import UNKNOWN, unknown
+
+    first = next((line for line in said.splitlines() if line.strip()), "")
+    sys.stdout.write(unknown(first or f"sunray exited {code} before checking"))
+    sys.stdout.flush()
+    real_stderr.write(said)
+    sys.exit(UNKNOWN)
+
+
 def main(argv: Optional[List[str]] = None) -> None:
     from . import tasks
 
@@ -311,8 +354,11 @@ def main(argv: Optional[List[str]] = None) -> None:
         namespace=tasks.ns, name="sunray", binary="sunray", binary_names=["sunray"],
         version=__version__,
     )
+    argv = argv if argv is not None else sys.argv
     try:
-        program.run(argv if argv is not None else sys.argv)
+        if asks_for_nagios(argv[1:]):
+            run_as_plugin(program, argv)
+        program.run(argv)
     except BrokenPipeError:
         # `sunray --help | head`: the reader left; that is not an error.
         sys.stderr.close()

@@ -27,6 +27,7 @@ ROOT_HELP = "Work on the tree under DIR as if it were / (default: /, or sunray.r
 DRY_RUN_HELP = "Show the diff or plan; change nothing."
 FORMAT_HELP = "Output format: text or json (one JSON document on stdout)."
 REVERT_HELP = "Undo what this task installed: restore the saved originals."
+DOCTOR_FORMATS = ("text", "json", "nagios", "prometheus")
 
 
 # --- /tmp cleaners, /tmp/.esd, boot hook ---------------------------------
@@ -131,19 +132,56 @@ def boot(c: invoke.Context, root: Optional[str] = None, format: str = "text") ->
 # --- doctor and fleet --------------------------------------------------
 
 
-@task(help={"root": ROOT_HELP, "format": FORMAT_HELP})
+@task(help={"root": ROOT_HELP,
+            "format": "Output format: text, json, nagios (a Nagios/Icinga plugin: exit 0 OK, "
+            "1 WARNING, 2 CRITICAL, 3 UNKNOWN) or prometheus (metrics in the text format).",
+            "output": "With --format prometheus: write the metrics to FILE.prom whole (temporary "
+            "file, then rename; mode 0644), for node_exporter's textfile collector."})
 @guarded
-def doctor(c: invoke.Context, root: Optional[str] = None, format: str = "text") -> None:
+def doctor(c: invoke.Context, root: Optional[str] = None, format: str = "text",
+           output: Optional[str] = None) -> None:
     """Say whether this Sun Ray server is right: one line per check, with the fix.
 
     Each check is ok, warn or fail (skip: does not apply here); a warn or fail
     line shows the command that fixes it. Changes nothing. Exit 1 when any
-    check fails, so cron or monitoring can call it.
+    check fails, so cron can call it. For monitoring: --format nagios (the
+    plugin's exit codes and status line), --format prometheus [--output FILE]
+    (exit 0 once the metrics are out: the state is in them).
     """
-    from sunray import doctor as doctor_checks
+    from sunray.cli.output import doctor_output
+
+    check_format(format, DOCTOR_FORMATS)
+    if output is not None and format != "prometheus":
+        raise UsageError("--output FILE goes with --format prometheus")
+    doctor_output(root_of(c, root), settings(c), format, output)
+
+
+@task(help={"root": ROOT_HELP,
+            "init": "auto, sysv or systemd (told apart as for install-boot-hook). systemd: a "
+            "timer and a oneshot service; sysv: an /etc/cron.d entry.",
+            "interval": "Every N minutes (1 to 1440, default 5; cron: N divides 60, or whole "
+            "hours dividing 24).",
+            "output": "The metrics file (default /var/lib/prometheus/node-exporter/sunray.prom): "
+            "a FILE.prom in node_exporter's --collector.textfile.directory.",
+            "dry_run": DRY_RUN_HELP, "revert": REVERT_HELP, "format": FORMAT_HELP})
+@guarded
+def install_doctor_timer(c: invoke.Context, root: Optional[str] = None, init: str = "auto",
+                         interval: str = "5", output: Optional[str] = None, dry_run: bool = False,
+                         revert: bool = False, format: str = "text") -> None:
+    """Write this server's health for Prometheus every N minutes.
+
+    Installs a systemd timer (sunray-doctor.timer and .service, enabled) or,
+    on SysV, /etc/cron.d/sunray-doctor, running
+    `sunray doctor --format prometheus --output FILE` for node_exporter's
+    textfile collector. doctor's doctor-timer row then says whether FILE is
+    fresh. Alert on sunray_check{status="fail"} == 1.
+    """
+    from sunray.boot import timer
 
     check_format(format)
-    finish(doctor_checks.run(root_of(c, root), settings(c)), format)
+    result = timer.install(root_of(c, root), settings(c), init=init, interval=interval,
+                           output=output, dry_run=dry_run, revert=revert)
+    finish(result, format)
 
 
 @task(

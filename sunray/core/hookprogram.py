@@ -15,6 +15,11 @@ from .errors import UsageError
 from .rootfs import Root
 
 DEFAULT_PROGRAM = "/usr/bin/sunray"
+# How every launcher of sunray starts its message when it finds no Python
+# it can run (packaging/sunray.launcher, the pyz's __main__ on an old
+# Python); the hooks recognise it, so the text lives here once and the
+# tests hold those two files to it.
+NO_PYTHON = "sunray: no usable Python"
 # Plain characters only (no blanks, quotes, '$' or systemd's '%' specifiers).
 _SAFE_PROGRAM = re.compile(r"^/[A-Za-z0-9._+@/-]+$")
 

@@ -29,6 +29,7 @@ TASKS = (
     TaskInfo("export-dkms", root=True, dry_run=True, fleet=False, apply=False),
     TaskInfo("boot", root=True, dry_run=False, fleet=False, apply=False),
     TaskInfo("doctor", root=True, dry_run=False, fleet=True, apply=False),
+    TaskInfo("install-doctor-timer", root=True, dry_run=True, fleet=False, apply=False),
     TaskInfo("apply", root=True, dry_run=True, fleet=True, apply=False),
     TaskInfo("fleet", root=True, dry_run=True, fleet=False, apply=False),
     TaskInfo("demo", root=False, dry_run=False, fleet=False, apply=False),

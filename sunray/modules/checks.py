@@ -63,7 +63,9 @@ def check_kernel_hooks(root: Root, settings: Dict[str, Any]) -> List[Check]:
     if "postinst" in present and "postrm" not in present:
         return [Check("kernel-hooks", title, "warn",
                       f"{KERNEL_HOOKS['postrm']} missing: modules of removed kernels stay", fix)]
-    return [Check("kernel-hooks", title, "ok", ", ".join(present.values()))]
+    owned = kernel_hooks.packaged_hooks(root)
+    owner = f" (the {sorted(set(owned.values()))[0]} package's)" if owned else ""
+    return [Check("kernel-hooks", title, "ok", ", ".join(present.values()) + owner)]
 
 
 def read_last_hook_run(root: Root, settings: Dict[str, Any]) -> Optional[Dict[str, str]]:
@@ -209,5 +211,41 @@ def check_modules_built(root: Root, settings: Dict[str, Any]) -> List[Check]:
     return checks
 
 
-CHECKS = (check_module_sources, check_kernel_hooks, check_kernel_hook_run, check_modules_loaded,
+def check_weak_updates(root: Root, settings: Dict[str, Any]) -> List[Check]:
+    """RHEL weak-updates links to sunray's modules: which kernel's build each
+    kernel uses that way, and whether it still resolves. No row without any."""
+    from . import weak
+
+    found = weak.links(root, ModuleSettings.from_settings(settings).dest)
+    if not found:
+        return []
+    title = "weak-updates links to sunray's modules"
+    by_kernel: Dict[str, List[Dict[str, Any]]] = {}
+    for link in found:
+        by_kernel.setdefault(link["kernel"], []).append(link)
+    parts, dangling, borrowed = [], [], []
+    for kernel, kernel_links in sorted(by_kernel.items()):
+        sources = sorted({link["source_kernel"] for link in kernel_links})
+        broken = [link["link"] for link in kernel_links if not link["resolves"]]
+        parts.append(f"{kernel}: {len(kernel_links)} from {', '.join(sources)}"
+                     + (f" ({len(broken)} dangling)" if broken else ""))
+        dangling += broken
+        if not root.path(f"/lib/modules/{kernel}/{ModuleSettings.from_settings(settings).dest}").is_dir():
+            borrowed.append(kernel)
+    detail = "; ".join(parts)
+    if dangling:
+        return [Check("weak-updates", title, "warn", f"{detail}: dangling {', '.join(dangling[:4])}",
+                      "weak-modules --remove-kernel / --add-kernel for that kernel, or "
+                      f"rm {' '.join(dangling[:4])}; then: sunray rebuild-modules")]
+    if borrowed:
+        return [Check("weak-updates", title, "warn",
+                      f"{detail}: {', '.join(borrowed)} runs another kernel's build (kABI-compatible "
+                      "by weak-modules, not built for it)",
+                      " ; ".join(f"sunray rebuild-modules --kernel {k}" for k in borrowed))]
+    return [Check("weak-updates", title, "ok", f"{detail}; each kernel has its own build too, which "
+                  "depmod prefers (RHEL searches extra before weak-updates)")]
+
+
+CHECKS = (check_module_sources, check_kernel_hooks, check_kernel_hook_run, check_weak_updates,
+          check_modules_loaded,
           check_modules_built)

@@ -57,7 +57,13 @@ def depmod(job: Job, kernel: str) -> Optional[str]:
     job.root.ensure_inside(log_path)
     tmp = log_path.with_name(temp_name(log_path.name))
     with open(tmp, "x", opener=open_nofollow) as log:
-        rc = run_logged([find_tool("depmod"), "-b", str(job.root.top), kernel], log)
+        argv = [find_tool("depmod"), "-b", str(job.root.top)]
+        config = job.root.path("/etc/depmod.d")
+        if not job.root.is_host and config.is_dir() and not config.is_symlink():
+            # depmod reads the host's configuration even with -b: the tree's
+            # own (its search order: RHEL's ends in weak-updates) wins.
+            argv += ["-C", str(config)]
+        rc = run_logged(argv + [kernel], log)
     os.replace(tmp, log_path)
     if rc != 0:
         return f"depmod for {kernel} exited {rc} (see {job.root.server_path(log_path)})"

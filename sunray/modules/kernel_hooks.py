@@ -32,7 +32,7 @@ from typing import Any, Dict, Optional, Tuple
 
 from ..core.config import as_bool
 from ..core.fileedit import FileEditor
-from ..core.hookprogram import program_path
+from ..core.hookprogram import NO_PYTHON, program_path
 from ..core.journal import Journal
 from ..core.report import Report
 from ..core.rootfs import Root
@@ -45,6 +45,14 @@ INSTALL_PLUGIN = "/etc/kernel/install.d/85-sunray.install"
 # In the state directory: a hook run that could not start sunray (no usable
 # Python, or no program), as key=value lines, for doctor.
 LAST_RUN = "kernel-hook.last"
+# A hook a package ships (the RPM, the .deb) carries this line with the
+# package's name: install-kernel-hooks leaves such hooks to the package.
+PACKAGE_MARKER = "# sunray-package-hook: "
+# Which hooks each package ships: what its platform's kernels run.
+PACKAGE_HOOKS = {
+    "deb": (POSTINST, HEADER_POSTINST, POSTRM),
+    "rpm": (POSTINST, POSTRM, INSTALL_PLUGIN),
+}
 
 # (server path, template, extra template variables)
 HOOKS: Tuple[Tuple[str, str, Dict[str, Any]], ...] = (
@@ -61,20 +69,55 @@ HOOKS: Tuple[Tuple[str, str, Dict[str, Any]], ...] = (
 )
 
 
-def render_hooks(settings: Dict[str, Any], root: Optional[Root] = None) -> Dict[str, str]:
-    """{server path: script text} of every hook."""
+def render_hooks(settings: Dict[str, Any], root: Optional[Root] = None,
+                 package: str = "") -> Dict[str, str]:
+    """{server path: script text} of every hook; ``package`` (a package
+    name): the hooks as that package ships them, marked as its own."""
     program = program_path(settings, root)
     strict = as_bool((settings.get("modules") or {}).get("hook_strict", False),
                      "sunray.modules.hook_strict")
     state_file = posixpath.join(settings.get("state_dir", "/var/lib/sunray"), LAST_RUN)
     return {path: render(template, path=path, program=program, strict=strict,
-                         state_file_sh=shlex.quote(state_file), **extra)
+                         state_file_sh=shlex.quote(state_file), no_python=NO_PYTHON,
+                         package=package, package_marker=PACKAGE_MARKER, **extra)
             for path, template, extra in HOOKS}
 
 
+def package_owner(root: Root, path: str) -> str:
+    """The package whose own hook ``path`` is (its marker line), else ""."""
+    target = root.path(path)
+    if target.is_symlink() or not target.is_file():
+        return ""
+    try:
+        with open(str(target), "rb") as f:
+            head = f.read(2048).decode("utf-8", "replace")
+    except OSError:
+        return ""
+    for line in head.splitlines()[:8]:
+        if line.startswith(PACKAGE_MARKER):
+            return line[len(PACKAGE_MARKER):].strip()
+    return ""
+
+
+def packaged_hooks(root: Root) -> Dict[str, str]:
+    """{path: package} of the hooks that a package installed."""
+    owners = {path: package_owner(root, path) for path, _, _ in HOOKS}
+    return {path: owner for path, owner in owners.items() if owner}
+
+
 def install(root: Root, settings: Dict[str, Any], dry_run: bool = False, revert: bool = False) -> Report:
-    """Install the hooks (all or none), or with ``revert`` remove them again."""
+    """Install the hooks (all or none), or with ``revert`` remove them again.
+
+    Where a package (the RPM, the .deb) ships the hooks, they are its own:
+    the task writes and removes none of them, and says so."""
     report = Report(task="install-kernel-hooks", root=str(root.top), dry_run=dry_run)
+    owned = packaged_hooks(root)
+    if owned:
+        package = sorted(set(owned.values()))[0]
+        report.notes.append(f"the kernel hooks are the {package} package's own "
+                            f"({', '.join(sorted(owned))}): nothing to "
+                            f"{'remove' if revert else 'install'}; removing the package removes them")
+        return report
     editor = FileEditor(root, dry_run=dry_run, state_dir=settings.get("state_dir", "/var/lib/sunray"))
     if revert:
         with Journal(root, settings, "install-kernel-hooks", dry_run=dry_run,

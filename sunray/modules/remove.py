@@ -5,8 +5,10 @@ What goes: the .ko files the kernel's record lists (and those a killed
 install was about to put in place), the directories under /lib/modules/K
 sunray created, depmod's index as it was before (removed when there was
 none, made again when there was one), the logs, the record, the temporary
-files killed runs left, and the state and log directories with the lock
-once nothing else of sunray's is in them. Every target is checked before
+files killed runs left, the weak-updates links other kernels have to those
+modules (RHEL's weak-modules makes them; their kernels' index is made
+again), and the state and log directories with the lock once nothing else
+of sunray's is in them. Every target is checked before
 the first removal; the record goes last, so a removal killed half-way is
 finished by the next one.
 """
@@ -22,7 +24,7 @@ from ..core.kernelname import check_kernel
 from ..core.report import Report
 from ..core.rootfs import Root
 from ..core.safeio import check_writable
-from . import index
+from . import index, weak
 from .leftovers import find_leftovers, remove_leftovers
 from .record import (
     Record,
@@ -48,11 +50,13 @@ class Removal(NamedTuple):
     logs: Path
     record_file: Path
     leftovers: List[str]
+    weak_links: List[Path]  # other kernels' weak-updates links to the files
+    weak_kernels: List[str]  # their kernels, whose index is made again
 
     @property
     def empty(self) -> bool:
         return not (self.files or self.index_files or self.depmod_again or self.leftovers
-                    or os.path.lexists(self.record_file) or self.logs.is_dir())
+                    or self.weak_links or os.path.lexists(self.record_file) or self.logs.is_dir())
 
 
 def _removal(job: Job, kernel: str) -> Removal:
@@ -87,6 +91,15 @@ def _removal(job: Job, kernel: str) -> Removal:
                 dirs.append(d)
                 d = d.parent
     dirs.sort(key=lambda d: len(d.parts), reverse=True)
+    # RHEL's weak-modules may have linked these files into other kernels.
+    weak_links: List[Path] = []
+    weak_kernels: List[str] = []
+    for rel in dests:
+        for link in weak.pointing_at(root, rel, [root.server_path(f) for f in files]):
+            weak_links.append(root.path(link["link"]))
+            if link["kernel"] != kernel and link["kernel"] not in weak_kernels \
+                    and index.has_index(job, link["kernel"]):
+                weak_kernels.append(link["kernel"])
     had_modules = bool(recorded_files(record) or pending(record))
     ours = record.get("index_ours") is True
     return Removal(
@@ -95,7 +108,8 @@ def _removal(job: Job, kernel: str) -> Removal:
         depmod_again=had_modules and not ours and index.has_index(job, kernel),
         # Checked before anything is removed: rmtree must never start outside the root.
         logs=safe_dir(root, log_dir(job, kernel), create=False),
-        record_file=path, leftovers=find_leftovers(job, [kernel]))
+        record_file=path, leftovers=find_leftovers(job, [kernel]),
+        weak_links=weak_links, weak_kernels=weak_kernels)
 
 
 def remove(root: Root, settings: Dict[str, Any], kernel: str, dry_run: bool = False) -> Report:
@@ -106,13 +120,13 @@ def remove(root: Root, settings: Dict[str, Any], kernel: str, dry_run: bool = Fa
     report = Report(task="remove-modules", root=str(root.top), dry_run=dry_run)
     plan = _removal(job, kernel)
     if dry_run:
-        for t in plan.files + plan.index_files + [plan.record_file]:
+        for t in plan.weak_links + plan.files + plan.index_files + [plan.record_file]:
             if os.path.lexists(t):
                 report.add(FileChange(root.server_path(t), "would be removed"))
         return report
     if plan.empty:
         return report
-    targets = plan.files + plan.index_files + [plan.record_file]
+    targets = plan.weak_links + plan.files + plan.index_files + [plan.record_file]
     server_targets = [root.server_path(t) for t in targets]
     check_writable(root, [p for p, t in zip(server_targets, targets) if os.path.lexists(t)],
                    "remove the modules")
@@ -121,6 +135,14 @@ def remove(root: Root, settings: Dict[str, Any], kernel: str, dry_run: bool = Fa
     with Journal(root, settings, "remove-modules", server_targets, revert=True) as journal:
         plan = _removal(job, kernel)  # another run may have changed it while we waited
         remove_leftovers(job, [kernel])
+        for t in plan.weak_links:  # before their targets: never a dangling link
+            root.ensure_inside(t)
+            t.unlink()
+            report.add(FileChange(root.server_path(t), "removed", note="weak-updates link"))
+        for other in plan.weak_kernels:
+            problem = index.depmod(job, other)
+            if problem:
+                report.warnings.append(problem)
         for t in plan.files:
             root.ensure_inside(t)
             t.unlink()

@@ -3,7 +3,8 @@
 Each concern keeps its checks beside its code and lists them in a
 ``CHECKS`` tuple of functions ``f(root, settings) -> list of Check``; the
 doctor only runs them, in the order of ``CONCERNS``, and collects a
-``DoctorReport``. A check never changes anything. A check that crashes on
+``DoctorReport``, which prints as a table, JSON, a Nagios plugin's output
+(``nagios.py``) or Prometheus metrics (``prometheus.py``). A check never changes anything. A check that crashes on
 odd input becomes a ``fail`` row naming the problem instead of stopping the
 others: the report is most needed on a server in a strange state.
 """
@@ -12,10 +13,10 @@ import importlib
 from dataclasses import dataclass, field
 from typing import Any, Callable, Dict, List, Optional, Sequence
 
-from .core import tasklist
-from .core.errors import SunrayError
-from .core.report import STATUSES, Check
-from .core.rootfs import Root
+from ..core import tasklist
+from ..core.errors import SunrayError
+from ..core.report import STATUSES, Check
+from ..core.rootfs import Root
 
 # The modules whose CHECKS the doctor runs, in report order.
 CONCERNS = (
@@ -37,6 +38,7 @@ class DoctorReport:
     root: str
     checks: list = field(default_factory=list)
     warnings: list = field(default_factory=list)  # finish() prints these; the table says it all
+    not_run: list = field(default_factory=list)   # ids of the checks that could not run
 
     def count(self, status: str) -> int:
         return sum(1 for c in self.checks if c.status == status)
@@ -111,6 +113,7 @@ def _run_checks(report, root, settings, checks):
         try:
             report.checks.extend(func(root, settings))
         except (SunrayError, OSError, ValueError) as e:
+            report.not_run.append(name)
             report.checks.append(Check(name, f"check {name}", "fail",
                                        f"the check could not run: {e}",
                                        "look at the file named, then run `sunray doctor` again"))
