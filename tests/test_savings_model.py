@@ -141,7 +141,8 @@ def test_payback_and_horizon():
     assert c.investment == pytest.approx(15 * 250 + 4000)
     assert c.yearly_saving == pytest.approx(15 * 490.56 * 0.25)
     assert c.payback_years == pytest.approx(7750 / (15 * 490.56 * 0.25))
-    assert c.horizon_benefit == pytest.approx(5 * 15 * 490.56 * 0.25 - 7750)
+    # ... plus the hardware's residual value: 25 of its 30 years are left.
+    assert c.horizon_benefit == pytest.approx(5 * 15 * 490.56 * 0.25 - 7750 + 7750 * 25 / 30)
     # Avoided desktops worth more than the hardware: it pays back at once.
     assert model.compute(site("office", seats=15, thin_client_price=250, desktop_price=800)) \
         .costs.payback_years == 0

@@ -204,17 +204,22 @@ def _path_line(costs: model.Costs) -> str:
     paying_off = (costs.net_investment > 0 and len(spans) == 1 and spans[0][0] == 0
                   and spans[0][1] is not None)
     if spans and not paying_off:
-        text = t("{below}; {payback}", below=below_zero_text(spans), payback=text)
+        text = t("{below}; {payback}", below=below_zero_text(spans, costs.years),
+                 payback=text)
     return text[0].upper() + text[1:]
 
 
-def below_zero_text(spans: Sequence[Tuple[float, Optional[float]]]) -> str:
+def below_zero_text(spans: Sequence[Tuple[float, Optional[float]]],
+                    years: Optional[int] = None) -> str:
     """'below zero in years 2-4 and 7', 'below zero from year 2 on': the
     running total's spans under zero as the years (1-based) they touch,
-    spans in the same or the next year joined."""
+    spans in the same or the next year joined (a span that starts at the
+    end of a horizon of ``years``, by the residual value, is in its last year)."""
     ranges: List[List[Optional[int]]] = []  # [first, last]; last None: to the end
     for start, end in spans:
         first = int(math.floor(start)) + 1
+        if years is not None:
+            first = min(first, years)
         last = None if end is None else max(first, int(math.ceil(round(end, 6))))
         previous = ranges[-1][1] if ranges else None
         if previous is not None and first <= previous + 1:
@@ -342,7 +347,10 @@ def input_rows(results: List[model.SiteResult]) -> List[Tuple[str, str, str]]:
         if not value and source.startswith(NOT_COUNTED):
             uncounted.append(t(label))  # one row for what is left out, not one each
             continue
-        shown = num(value) if isinstance(value, (int, float)) else str(value)
+        if isinstance(value, bool):
+            shown = t("yes") if value else t("no")
+        else:
+            shown = num(value) if isinstance(value, (int, float)) else str(value)
         currency = next((c for c in currencies if unit.startswith(c + " ")), None)
         if currency:
             text = f"{loc.money(shown, currency)} {t(unit[len(currency) + 1:])}"

@@ -100,6 +100,13 @@ def _build(values: Dict[str, Any], origin: Dict[str, str], kinds: Dict[str, str]
             f"{origin['hours_after']} = {values['hours_after']!r}: the residual desktop "
             f"use cannot exceed the use before ({origin['hours_before']} = "
             f"{values['hours_before']!r}); allowed: 0..{values['hours_before']:g} h/day")
+    standby = values.get("thin_client_standby_hours")
+    used = values["thin_client_hours"] * values["days"]
+    if standby is not None and standby + used > 8784:
+        raise UsageError(
+            f"{origin['thin_client_standby_hours']} = {standby:g}: with {used:g} h of use a "
+            f"year ({origin['thin_client_hours']} x {origin['days']}) a year has "
+            f"{max(8784 - used, 0):g} h left; allowed: 0..{max(8784 - used, 0):g} h/year")
     code = values.pop("country", None)
     if code is not None:
         figure = carbon.lookup(code, origin["country"])
