@@ -46,10 +46,29 @@ def test_office_preset_reproduces_the_posts_and_counts_the_server():
     assert show(r.money["gross_saving"] / 15) == "219"      # the posts: "as much as 200 euros"
     assert k["server"] == pytest.approx(350.4)         # 40 W per seat, 24x7
     assert k["server"] <= k["gross_saving"] / 2        # the posts: at most half
-    proc = run_sunray("savings", "--preset", "office", "--format", "json")
+    proc = run_sunray("savings", "--preset", "office", "--seats", "1", "--format", "json")
     data = json.loads(proc.stdout)
     assert data["sites"][0]["kwh"]["before"] == 876  # one seat
     assert data["sites"][0]["co2_kg"]["before"] == pytest.approx(394.2)
+
+
+def test_the_office_preset_without_seats_is_one_full_server_and_says_so():
+    """Before: 1 seat paying for a whole server, '-1,104 EUR' and 'no net
+    saving' for the first example a user tries."""
+    data = json.loads(run_sunray("savings", "--preset", "office", "--format", "json").stdout)
+    site_ = data["sites"][0]
+    assert site_["seats"] == 15 and site_["servers"] == 1
+    assert site_["money"]["net_saving"] == pytest.approx(15 * 490.56 * 0.25)
+    assert any("15 seats assumed" in n for n in data["notes"])
+    assert not any("no net saving" in n for n in data["notes"])
+    seats = next(i for i in data["inputs_and_defaults"] if i["label"].startswith("Seats"))
+    assert seats["value"] == 15 and seats["source"].startswith("assumed")
+    wider = json.loads(run_sunray("savings", "--preset", "office", "--seats-per-server", "25",
+                                  "--format", "json").stdout)
+    assert wider["sites"][0]["seats"] == 25
+    # The posts' home figures stay one desktop.
+    home = json.loads(run_sunray("savings", "--preset", "home", "--format", "json").stdout)
+    assert home["sites"][0]["seats"] == 1 and not any("assumed" in n for n in home["notes"])
 
 
 def test_office_server_share_is_settable_and_flagged_above_half():

@@ -27,7 +27,8 @@ from sunray.cli.taskdef import task
         "lang": "Report language: en (default: sunray.savings.lang), de or nl; numbers as it "
         "writes them (de: --price 0,32).",
         "paper": "Paper of the html and pdf report: a4 (default: sunray.savings.paper) or letter.",
-        "title": "Title of the proposal (default: the file's, or 'Sun Ray savings estimate').",
+        "title": "Title of the proposal (default: the file's, or 'Sun Ray thin clients: energy, "
+        "money and CO2e compared').",
         "site": "Name of the site (without --config).",
         "servers": "per-site (default: each site buys whole servers, ceil(seats / seats per "
         "server)) or shared (the sites share a pool of whole servers).",

@@ -13,6 +13,7 @@ from typing import Any, Dict, List, Optional, Tuple
 
 from . import model, scenarios
 from .i18n import t
+from .proposal import DEFAULT_TITLE
 
 
 @dataclass
@@ -53,7 +54,10 @@ def evaluate(sites: List[model.Site], meta: Dict[str, Any]) -> Proposal:
     total = model.total(results)
     if total.money is None:
         notes.append(t("The sites use different currencies: money is not totalled."))
-    return Proposal(meta["title"], meta["customer"], meta["prepared_by"], meta["date"],
+    title = meta["title"]
+    if title == DEFAULT_TITLE:  # ours: in the report's language
+        title = t(title)
+    return Proposal(title, meta["customer"], meta["prepared_by"], meta["date"],
                     results, total, notes, meta.get("servers", "per-site"),
                     scenarios.run(sites, meta.get("scenarios") or [], recompute),
                     scenarios.sensitivity(sites, recompute))

@@ -286,6 +286,13 @@ def observations(results: List[SiteResult]) -> List[str]:
         return f" ({shown})"
 
     notes = []
+    assumed = [r for r in results if r.site.origin.get("seats") == "assumed"
+               and r.site.seats > 1]
+    if assumed:
+        s = assumed[0].site
+        notes.append(t("No number of seats was given: {seats} seats assumed, the seats one "
+                       "server carries ({per} per server); give --seats for the real site.",
+                       seats=f"{s.seats:,}", per=f"{s.seats_per_server:g}"))
     losing = [r for r in results if r.kwh_per_seat["net_saving"] <= 0]
     if losing:
         notes.append(t("There is no net saving{sites}: thin clients and servers use as much "

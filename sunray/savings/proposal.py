@@ -25,6 +25,7 @@ where it is read, so an error names the flag or the file, site and key.
 """
 
 import datetime
+import math
 from pathlib import Path
 from typing import Any, Collection, Dict, List, Mapping, Optional, Tuple, Union
 
@@ -39,7 +40,9 @@ SERVER_MODES = ("per-site", "shared")
 MAX_PROPOSAL_BYTES = 64 * 1024 * 1024
 # Values with aliases written out: 10,000 sites are about 100,000.
 MAX_PROPOSAL_VALUES = 5_000_000
-DEFAULT_TITLE = "Sun Ray savings estimate"
+DEFAULT_TITLE = "Sun Ray thin clients: energy, money and CO2e compared"
+# The source of the seats of a run without --seats (one full server's worth).
+ASSUMED_SEATS = "assumed"
 
 PathLike = Union[str, Path]
 # One layer of inputs: {field: value} and {field: where it came from}.
@@ -332,8 +335,14 @@ def plan(savings_settings: Mapping[str, Any], flags: Mapping[str, Optional[str]]
                              "site names must be unique")
         seen[name] = here
         values.update(name=name, preset=preset)
+        no_seats = origin["seats"].startswith("preset")
+        if no_seats and proposal_path is None:
+            # A quick run without --seats: one full server's seats (the office
+            # preset: 15), not one desktop paying for a whole server.
+            values["seats"] = int(math.ceil(values["seats_per_server"] - 1e-9))
+            kinds = dict(kinds, seats=ASSUMED_SEATS)
         sites.append(_build(values, origin, kinds))
-        if proposal_path is not None and origin["seats"].startswith("preset"):
+        if no_seats and proposal_path is not None:
             # A preset's one seat is a single desktop's example, not a site's size.
             raise UsageError(f"{here} ({name!r}): no seats; give seats: for the site, "
                              "under defaults:, or --seats")
