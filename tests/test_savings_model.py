@@ -76,7 +76,8 @@ def test_office_server_share_is_settable_and_flagged_above_half():
                       "--seats", "5", "--format", "json")
     data = json.loads(proc.stdout)
     assert data["sites"][0]["kwh"]["server"] / 5 == pytest.approx(1051.2)  # per seat
-    assert any("above the posts' rule of thumb" in n for n in data["notes"])
+    # Customer words (before: "above the posts' rule of thumb").
+    assert any("more than half of what the desktops no longer use" in n for n in data["notes"])
     assert any("no net saving" in n for n in data["notes"])
 
 

@@ -13,7 +13,15 @@ from . import i18n, lifecycle, model
 from .carbon import ATTRIBUTION, SOURCE
 from .evaluate import Proposal
 from .i18n import t
-from .sources import FRAUNHOFER, MAGA, POST_SAYS, grid_place, inputs_and_defaults
+from .sources import (
+    FRAUNHOFER,
+    MAGA,
+    POST,
+    POST_SAYS,
+    grid_place,
+    inputs_and_defaults,
+    origin_source,
+)
 
 # One term for the grid's and the devices' greenhouse gases, everywhere.
 CO2E = "CO2e"
@@ -287,11 +295,12 @@ def scenario_table(proposal: Proposal) -> Tuple[List[str], List[List[str]]]:
     side by side; no rows without scenarios."""
     if not proposal.scenarios:
         return [], []
-    columns = [(t("expected"), proposal.total)] + [(sc.name, sc.total)
-                                                   for sc in proposal.scenarios]
+    columns = [(t("expected"), proposal.total)] + [(t(sc.name) if sc.suggested else sc.name,
+                                                    sc.total) for sc in proposal.scenarios]
     cur = money_word(proposal.total.currency)
     rows = [
-        [t("changes")] + [t("as given")] + [", ".join(f"{t(model.FIELD[k].label).lower()} {num(v)}"
+        # Labels as they are: German nouns keep their capital.
+        [t("changes")] + [t("as given")] + [", ".join(f"{t(model.FIELD[k].label)} {num(v)}"
                                                       for k, v in sc.changes.items())
                                             for sc in proposal.scenarios],
         [t("net kWh per year")] + [show(total.kwh["net_saving"]) for _, total in columns],
@@ -304,7 +313,8 @@ def scenario_table(proposal: Proposal) -> Tuple[List[str], List[List[str]]]:
         rows.append([t("benefit over the horizon")] +
                     [show(total.costs.horizon_benefit) if total.costs else "-"
                      for _, total in columns])
-        rows.append([t("payback")] + [payback_text(total.costs.payback_years) if total.costs
+        rows.append([t("payback")] + [payback_text(total.costs.payback_years, short=True)
+                                      if total.costs
                                       else "-" for _, total in columns])
     return ["", *(name for name, _ in columns)], rows
 
@@ -360,7 +370,12 @@ def input_rows(results: List[model.SiteResult]) -> List[Tuple[str, str, str]]:
             text = f"{shown} {t(unit) if unit else ''}".strip()
         rows.append((t(label), text, source_text(source)))
     if uncounted:
-        rows.append((t("Not counted unless given"), "0", ", ".join(uncounted)))
+        # Their labels without the bracketed explanations: one short line.
+        listed = (t("administration and help desk, licences, deployment, other yearly "
+                    "costs, standby power, manufacturing CO2e per device")
+                  if len(uncounted) >= 6 else ", ".join(label.split(" (")[0]
+                                                         for label in uncounted))
+        rows.append((t("Not included (none given)"), "", listed))
     return rows
 
 
@@ -386,7 +401,15 @@ def _literal(text: str) -> bool:
 
 def sources(proposal: Proposal) -> List[str]:
     """Where the presets and the grid figures come from, with the attribution."""
-    lines = [t("Presets: {source}.", source=t(POST_SAYS))]
+    # The posts as a source only where a figure of theirs is used.
+    used = {src for r in proposal.results for name in r.site.origin
+            if r.site.origin[name].startswith("preset ")
+            for src in (origin_source(r.site, name),) if POST in src}
+    # The posts' own figures in full only where their desktop figures are used.
+    desktops = any(r.site.origin.get(name, "").startswith("preset ")
+                   for r in proposal.results for name in ("desktop_watts", "hours_before"))
+    lines = ([t("Presets: {source}.", source=t(POST_SAYS if desktops else POST))]
+             if used else [])
     if any(not r.site.country for r in proposal.results):
         lines.append(t("Grid carbon intensity given as a number where no country is named "
                        "(the post's 450 grams per kWh is a CO2 figure; this report calls "
@@ -412,8 +435,8 @@ def methodology() -> List[str]:
         "Server share = servers x server W x server h/day x server days x PUE / seats; "
         "a site buys whole servers (ceil(seats / seats per server)) unless servers are "
         "shared across sites. Servers run in a cooled room, usually around the clock.",
-        "Gross saving = desktops before - residual desktop use (the usual, naive figure); "
-        "net saving = before - after (what the customer saves).",
+        "Gross saving = desktops before - residual desktop use (what the desktops no longer "
+        "use); net saving = before - after (what the customer saves).",
         "Money = kWh x price; kg CO2e = kWh x g CO2e per kWh / 1000.",
         "Over the horizon: devices are bought again when their lifetime ends (desktops "
         "not bought recur too); the price escalates and money is discounted by the "

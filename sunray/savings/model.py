@@ -300,8 +300,8 @@ def observations(results: List[SiteResult]) -> List[str]:
     heavy = [r for r in results
              if r.server_fraction is not None and r.server_fraction > 0.5]
     if heavy:
-        notes.append(t("The server share is above the posts' rule of thumb (at most half the "
-                       "gross desktop saving){sites}.", sites=named(heavy)))
+        notes.append(t("The servers take more than half of what the desktops no longer use "
+                       "(a common rule of thumb: at most half){sites}.", sites=named(heavy)))
     never = [r for r in results if r.costs is not None and r.costs.payback_years is None]
     if never:
         notes.append(t("The hardware does not pay back within {years} years on these "

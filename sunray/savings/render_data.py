@@ -148,7 +148,8 @@ def to_dict(proposal: Proposal) -> Dict[str, Any]:
         "sites": [site_dict(r, own) for r in proposal.results],
         "total": _total_dict(t),
         "scenarios": [
-            {"name": sc.name, "changes": sc.changes, "total": _total_dict(sc.total)}
+            {"name": sc.name, "changes": sc.changes, "suggested": sc.suggested,
+             "total": _total_dict(sc.total)}
             for sc in proposal.scenarios],
         "sensitivity": None if proposal.sensitivity is None else [
             {"input": x.name, "label": x.label, "low": _round3(x.low),
