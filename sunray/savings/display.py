@@ -402,12 +402,14 @@ def _literal(text: str) -> bool:
 def sources(proposal: Proposal) -> List[str]:
     """Where the presets and the grid figures come from, with the attribution."""
     # The posts as a source only where a figure of theirs is used.
-    used = {src for r in proposal.results for name in r.site.origin
-            if r.site.origin[name].startswith("preset ")
-            for src in (origin_source(r.site, name),) if POST in src}
+    # Sites share their origin dicts: one site per dict (10,000 sites are a few).
+    distinct = list({id(r.site.origin): r.site for r in proposal.results}.values())
+    used = {src for site in distinct for name, where in site.origin.items()
+            if where.startswith("preset ")
+            for src in (origin_source(site, name),) if POST in src}
     # The posts' own figures in full only where their desktop figures are used.
-    desktops = any(r.site.origin.get(name, "").startswith("preset ")
-                   for r in proposal.results for name in ("desktop_watts", "hours_before"))
+    desktops = any(site.origin.get(name, "").startswith("preset ")
+                   for site in distinct for name in ("desktop_watts", "hours_before"))
     lines = ([t("Presets: {source}.", source=t(POST_SAYS if desktops else POST))]
              if used else [])
     if any(not r.site.country for r in proposal.results):

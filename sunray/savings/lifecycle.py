@@ -104,9 +104,7 @@ class Costs:
         """The net present value at the discount rate: the horizon benefit."""
         return self.horizon_benefit
 
-    @property
-    def spent_in_horizon(self) -> float:
-        return sum(self.spent[:self.years or len(self.spent)])
+    spent_in_horizon: float = 0.0  # sum of spent inside the horizon
 
     @property
     def roi(self) -> Optional[float]:
@@ -194,7 +192,7 @@ def costs(devices: Devices, yearly_money: float, running_cost: float, years: int
                  paid_back, years, benefit,
                  years * yearly_kwh, years * yearly_co2_kg, refresh, embodied,
                  below, disc_purchases, disc_savings, disc_left, deployment, disc_spent,
-                 disc_other)
+                 disc_other, sum(disc_spent[:years]))
 
 
 # Below this, a running total counts as zero (float dust from discounting).
@@ -328,4 +326,4 @@ def add(costs_list: Sequence[Costs]) -> Costs:
                  summed("refresh"), summed("embodied_co2_kg"), below, tuple(purchases),
                  tuple(savings), summed("residual_value"), summed("deployment"),
                  tuple(column_sums(c.spent for c in costs_list)),
-                 tuple(column_sums(c.other for c in costs_list)))
+                 tuple(column_sums(c.other for c in costs_list)), summed("spent_in_horizon"))
