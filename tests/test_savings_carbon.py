@@ -22,7 +22,8 @@ def test_country_figure_year_source_and_attribution():
     assert grid["source"] == "Germany (DEU) 2023, Ember and Our World in Data via CodeCarbon"
     assert (data["shared_inputs"]["country"], data["shared_inputs"]["g_per_kwh"]) == \
         ("DEU", 380.9)
-    assert data["sites"][0]["co2_kg"]["before"] == pytest.approx(876 * 0.3809, abs=5e-4)
+    # 15 seats: without --seats, one full server's seats are assumed.
+    assert data["sites"][0]["co2_kg"]["before"] == pytest.approx(15 * 876 * 0.3809, abs=5e-4)
 
 
 def test_help_names_the_data_attribution():

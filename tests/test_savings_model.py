@@ -46,10 +46,29 @@ def test_office_preset_reproduces_the_posts_and_counts_the_server():
     assert show(r.money["gross_saving"] / 15) == "219"      # the posts: "as much as 200 euros"
     assert k["server"] == pytest.approx(350.4)         # 40 W per seat, 24x7
     assert k["server"] <= k["gross_saving"] / 2        # the posts: at most half
-    proc = run_sunray("savings", "--preset", "office", "--format", "json")
+    proc = run_sunray("savings", "--preset", "office", "--seats", "1", "--format", "json")
     data = json.loads(proc.stdout)
     assert data["sites"][0]["kwh"]["before"] == 876  # one seat
     assert data["sites"][0]["co2_kg"]["before"] == pytest.approx(394.2)
+
+
+def test_the_office_preset_without_seats_is_one_full_server_and_says_so():
+    """Before: 1 seat paying for a whole server, '-1,104 EUR' and 'no net
+    saving' for the first example a user tries."""
+    data = json.loads(run_sunray("savings", "--preset", "office", "--format", "json").stdout)
+    site_ = data["sites"][0]
+    assert site_["seats"] == 15 and site_["servers"] == 1
+    assert site_["money"]["net_saving"] == pytest.approx(15 * 490.56 * 0.25)
+    assert any("15 seats assumed" in n for n in data["notes"])
+    assert not any("no net saving" in n for n in data["notes"])
+    seats = next(i for i in data["inputs_and_defaults"] if i["label"].startswith("Seats"))
+    assert seats["value"] == 15 and seats["source"].startswith("assumed")
+    wider = json.loads(run_sunray("savings", "--preset", "office", "--seats-per-server", "25",
+                                  "--format", "json").stdout)
+    assert wider["sites"][0]["seats"] == 25
+    # The posts' home figures stay one desktop.
+    home = json.loads(run_sunray("savings", "--preset", "home", "--format", "json").stdout)
+    assert home["sites"][0]["seats"] == 1 and not any("assumed" in n for n in home["notes"])
 
 
 def test_office_server_share_is_settable_and_flagged_above_half():
@@ -57,7 +76,8 @@ def test_office_server_share_is_settable_and_flagged_above_half():
                       "--seats", "5", "--format", "json")
     data = json.loads(proc.stdout)
     assert data["sites"][0]["kwh"]["server"] / 5 == pytest.approx(1051.2)  # per seat
-    assert any("above the posts' rule of thumb" in n for n in data["notes"])
+    # Customer words (before: "above the posts' rule of thumb").
+    assert any("more than half of what the desktops no longer use" in n for n in data["notes"])
     assert any("no net saving" in n for n in data["notes"])
 
 
@@ -141,7 +161,8 @@ def test_payback_and_horizon():
     assert c.investment == pytest.approx(15 * 250 + 4000)
     assert c.yearly_saving == pytest.approx(15 * 490.56 * 0.25)
     assert c.payback_years == pytest.approx(7750 / (15 * 490.56 * 0.25))
-    assert c.horizon_benefit == pytest.approx(5 * 15 * 490.56 * 0.25 - 7750)
+    # ... plus the hardware's residual value: 25 of its 30 years are left.
+    assert c.horizon_benefit == pytest.approx(5 * 15 * 490.56 * 0.25 - 7750 + 7750 * 25 / 30)
     # Avoided desktops worth more than the hardware: it pays back at once.
     assert model.compute(site("office", seats=15, thin_client_price=250, desktop_price=800)) \
         .costs.payback_years == 0

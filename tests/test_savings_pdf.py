@@ -37,7 +37,7 @@ def _info(path):
     return dict(re.findall(r"^([\w ]+):\s+(.*)$", out, re.M))
 
 
-@pytest.fixture(scope="module", params=["en", "de"])
+@pytest.fixture(scope="module", params=["en", "de", "nl"])
 def school_pdf(request, tmp_path_factory):
     need("chromium", "pdfinfo", "pdftotext", "pdftoppm")
     lang = request.param
@@ -63,7 +63,8 @@ def test_the_school_proposal_is_two_a4_pages_with_header_and_page_numbers(school
     assert info["Page size"].startswith("594.96 x 841.92")  # A4 in points
     assert info["Creator"] == pdf.CREATOR and info["Author"].startswith("M. Becker")
     date, page = {"en": ("30 November 2026", "Page {} of 2"),
-                  "de": ("30. November 2026", "Seite {} von 2")}[lang]
+                  "de": ("30. November 2026", "Seite {} von 2"),
+                  "nl": ("30 november 2026", "Pagina {} van 2")}[lang]
     for number in (1, 2):
         text = _text(path, "-f", str(number), "-l", str(number))
         assert f"Schulverbund Rheinaue gGmbH · {date}" in text.splitlines()[0]
@@ -77,11 +78,53 @@ def test_site_names_are_whole_and_german_numbers_have_a_decimal_comma(school_pdf
     flat = re.sub(r"\s+", "", _text(path))
     # Wrapped, never cut: whole in the text's reading order, in the chart and the table.
     assert re.sub(r"\s+", " ", _text(path, mode="-raw")).count(LONG_NAME) >= 2
-    if lang == "de":
+    if lang in ("de", "nl"):
         assert "380,9g" in flat and "0,32EUR/kWh" in flat and "29.211" in flat
-        assert "Netto-Einsparung" in flat
     else:
         assert "380.9g" in flat and "29,211" in flat
+    if lang == "de":
+        assert "Netto-Einsparung" in flat
+
+
+# What page 1 must say, per language: the honest card (more energy is never a
+# saving), the plain-words summary, the running-total chart and the tornado.
+PAGE_ONE = {
+    "en": ("EXTRAENERGYPERYEAR16,199", "comesout35,550EURaheadofkeepingthedesktops",
+           "servers run 8,760 h a year", "Money over time: running total",
+           "What moves the yearly result (EUR)", "serversoffoutofhours"),
+    "de": ("MEHRVERBRAUCHPROJAHR16.199", "35.550€besserda", "die Server laufen 8.760 h",
+           "Geld über die Zeit: laufender Saldo", "Was das Jahresergebnis bewegt (€)",
+           "ServeraußerhalbderNutzungszeitaus"),
+    "nl": ("EXTRAENERGIEPERJAAR16.199", "€35.550beteruit", "de servers draaien 8.760 u",
+           "Geld in de tijd: lopend saldo", "Wat het jaarresultaat beweegt (€)",
+           "serversuitbuitendegebruikstijd"),
+}
+
+
+@pytest.mark.system
+def test_page_one_has_the_summary_the_money_chart_and_the_tornado(school_pdf):
+    """Before: 'Energie- und CO2-Einsparung' above a red 'net saving -12,082
+    kWh'; no cash flow, no tornado; Musikschule's years below zero only in
+    the text report."""
+    lang, path = school_pdf
+    first = _text(path, "-f", "1", "-l", "1", mode="-raw")
+    flat = re.sub(r"\s+", "", first)
+    spaced = re.sub(r"\s+", " ", first)
+    card, verdict, reason, money, tornado, lever = PAGE_ONE[lang]
+    for needle in (card, verdict, lever):
+        assert needle in flat, needle
+    for needle in (reason, money, tornado):
+        assert needle in spaced, needle
+    assert "-16,199" not in flat and "-16.199" not in flat.split("kWh")[0]
+    # Year-by-year cash flow on page 2, its running total ending at the benefit.
+    second = re.sub(r"\s+", " ", _text(path, "-f", "2", "-l", "2"))
+    assert {"en": "Cash flow per year", "de": "Zahlungen pro Jahr",
+            "nl": "Kasstroom per jaar"}[lang] in second
+    assert re.search(r"-55[.,]781 35[.,]285 35[.,]550", second)
+    # The music school's years below zero are on the report.
+    below = {"en": "below zero from year 1 on", "de": "im Minus ab Jahr 1",
+             "nl": "onder nul vanaf jaar 1"}[lang]
+    assert below in spaced
 
 
 def _page_words(path):

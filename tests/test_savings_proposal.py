@@ -32,7 +32,8 @@ def test_flags_override_yaml_sites_which_override_the_file_defaults(tmp_path):
     # A flag's g/kWh beats a site's country, and the other way round.
     sites_, _ = plan({}, {"g_per_kwh": "100"}, path)
     assert [(s.g_per_kwh, s.country) for s in sites_] == [(100, None), (100, None)]
-    assert meta["title"] == "Sun Ray savings estimate"
+    # Before: "Sun Ray savings estimate", a saving promised before any figure.
+    assert meta["title"] == "Sun Ray thin clients: energy, money and CO2e compared"
 
 
 def test_settings_defaults_and_preset_apply(tmp_path):

@@ -26,7 +26,13 @@ def test_scenarios_side_by_side(tmp_path):
     path = write_yaml(tmp_path, SCHOOL)
     data = json.loads(run_sunray("savings", "--config", path, "--format", "json").stdout)
     by_name = {sc["name"]: sc for sc in data["scenarios"]}
-    assert list(by_name) == ["low", "high", "servers scheduled"]
+    # The proposal's own, then ours: its servers run 24 h, its desktops 9 h.
+    assert list(by_name) == ["low", "high", "servers scheduled", "servers off out of hours"]
+    ours = by_name["servers off out of hours"]
+    assert ours["suggested"] and not by_name["low"]["suggested"]
+    assert ours["changes"] == {"server_hours": 11, "server_days": 200}
+    assert ours["total"]["kwh"]["server"] == pytest.approx(
+        data["total"]["kwh"]["server"] * 11 * 200 / (24 * 365), abs=0.01)
     expected = data["total"]
     # Price scales money, not energy; fewer server hours save energy.
     assert by_name["low"]["total"]["kwh"] == expected["kwh"]
@@ -36,7 +42,8 @@ def test_scenarios_side_by_side(tmp_path):
         expected["kwh"]["server"] / 2, abs=0.01)
     text = run_sunray("savings", "--config", path).stdout
     header = next(ln for ln in text.splitlines() if "expected" in ln)
-    assert header.split() == ["expected", "low", "high", "servers", "scheduled"]
+    assert header.split() == ["expected", "low", "high", "servers", "scheduled", "servers",
+                              "off", "out", "of", "hours"]
 
 
 def test_sensitivity_names_the_input_that_moves_the_result_most(tmp_path):

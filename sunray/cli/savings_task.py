@@ -28,7 +28,8 @@ from sunray.cli.taskdef import task
         "lang": "Report language: en (default: sunray.savings.lang), de or nl; numbers as it "
         "writes them (de: --price 0,32).",
         "paper": "Paper of the html and pdf report: a4 (default: sunray.savings.paper) or letter.",
-        "title": "Title of the proposal (default: the file's, or 'Sun Ray savings estimate').",
+        "title": "Title of the proposal (default: the file's, or 'Sun Ray thin clients: energy, "
+        "money and CO2e compared').",
         "site": "Name of the site (without --config).",
         "servers": "per-site (default: each site buys whole servers, ceil(seats / seats per "
         "server)) or shared (the sites share a pool of whole servers).",
@@ -58,8 +59,22 @@ from sunray.cli.taskdef import task
         "desktop_life": "Years a desktop lasts before it is replaced (default 4).",
         "thin_client_life": "Years a thin client lasts (default 8).",
         "server_life": "Years a server lasts (default 5).",
-        "running_cost": "Extra admin/licence cost per seat and year of the thin clients "
+        "running_cost": "Other extra yearly cost per seat of the thin clients "
         "(negative: a saving; default 0).",
+        "admin_before": "Administration and help-desk cost per desktop seat and year "
+        "(default 0: not counted).",
+        "admin_after": "Administration and help-desk cost per thin-client seat and year "
+        "(default 0).",
+        "licence_cost": "Extra licence cost per seat and year of the thin clients "
+        "(server or session licences; negative: licences saved; default 0).",
+        "deployment_cost": "One-off deployment and migration cost per seat, at the switch "
+        "(default 0).",
+        "residual_value": "yes (default) or no: count devices still inside their life at the "
+        "horizon's end at their remaining straight-line value.",
+        "thin_client_standby_watts": "Thin client power in W when plugged in but not used "
+        "(default 0).",
+        "thin_client_standby_hours": "Hours per year a thin client is plugged in but not "
+        "used (default: the rest of the year).",
         "price_escalation": "Electricity price change in % per year (default 0).",
         "discount_rate": "Discount rate in % per year for the horizon's value (default 0).",
         "desktop_embodied_kg": "Manufacturing CO2e per desktop in kg (default: not counted).",
@@ -85,7 +100,11 @@ def savings(c: invoke.Context, preset: Optional[str] = None, config: Optional[st
             running_cost: Optional[str] = None, price_escalation: Optional[str] = None,
             discount_rate: Optional[str] = None, desktop_embodied_kg: Optional[str] = None,
             thin_client_embodied_kg: Optional[str] = None, server_embodied_kg: Optional[str] = None,
-            embodied_saving_kg: Optional[str] = None) -> None:
+            embodied_saving_kg: Optional[str] = None, admin_before: Optional[str] = None,
+            admin_after: Optional[str] = None, licence_cost: Optional[str] = None,
+            deployment_cost: Optional[str] = None, residual_value: Optional[str] = None,
+            thin_client_standby_watts: Optional[str] = None,
+            thin_client_standby_hours: Optional[str] = None) -> None:
     """Energy, money and CO2 saved by replacing desktop PCs with Sun Rays.
 
     Per seat and year: desktops before against residual desktop use + thin

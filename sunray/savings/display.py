@@ -13,7 +13,15 @@ from . import i18n, lifecycle, model
 from .carbon import ATTRIBUTION, SOURCE
 from .evaluate import Proposal
 from .i18n import t
-from .sources import FRAUNHOFER, MAGA, POST_SAYS, grid_place, inputs_and_defaults
+from .sources import (
+    FRAUNHOFER,
+    MAGA,
+    POST,
+    POST_SAYS,
+    grid_place,
+    inputs_and_defaults,
+    origin_source,
+)
 
 # One term for the grid's and the devices' greenhouse gases, everywhere.
 CO2E = "CO2e"
@@ -204,17 +212,22 @@ def _path_line(costs: model.Costs) -> str:
     paying_off = (costs.net_investment > 0 and len(spans) == 1 and spans[0][0] == 0
                   and spans[0][1] is not None)
     if spans and not paying_off:
-        text = t("{below}; {payback}", below=below_zero_text(spans), payback=text)
+        text = t("{below}; {payback}", below=below_zero_text(spans, costs.years),
+                 payback=text)
     return text[0].upper() + text[1:]
 
 
-def below_zero_text(spans: Sequence[Tuple[float, Optional[float]]]) -> str:
+def below_zero_text(spans: Sequence[Tuple[float, Optional[float]]],
+                    years: Optional[int] = None) -> str:
     """'below zero in years 2-4 and 7', 'below zero from year 2 on': the
     running total's spans under zero as the years (1-based) they touch,
-    spans in the same or the next year joined."""
+    spans in the same or the next year joined (a span that starts at the
+    end of a horizon of ``years``, by the residual value, is in its last year)."""
     ranges: List[List[Optional[int]]] = []  # [first, last]; last None: to the end
     for start, end in spans:
         first = int(math.floor(start)) + 1
+        if years is not None:
+            first = min(first, years)
         last = None if end is None else max(first, int(math.ceil(round(end, 6))))
         previous = ranges[-1][1] if ranges else None
         if previous is not None and first <= previous + 1:
@@ -282,11 +295,12 @@ def scenario_table(proposal: Proposal) -> Tuple[List[str], List[List[str]]]:
     side by side; no rows without scenarios."""
     if not proposal.scenarios:
         return [], []
-    columns = [(t("expected"), proposal.total)] + [(sc.name, sc.total)
-                                                   for sc in proposal.scenarios]
+    columns = [(t("expected"), proposal.total)] + [(t(sc.name) if sc.suggested else sc.name,
+                                                    sc.total) for sc in proposal.scenarios]
     cur = money_word(proposal.total.currency)
     rows = [
-        [t("changes")] + [t("as given")] + [", ".join(f"{t(model.FIELD[k].label).lower()} {num(v)}"
+        # Labels as they are: German nouns keep their capital.
+        [t("changes")] + [t("as given")] + [", ".join(f"{t(model.FIELD[k].label)} {num(v)}"
                                                       for k, v in sc.changes.items())
                                             for sc in proposal.scenarios],
         [t("net kWh per year")] + [show(total.kwh["net_saving"]) for _, total in columns],
@@ -299,7 +313,8 @@ def scenario_table(proposal: Proposal) -> Tuple[List[str], List[List[str]]]:
         rows.append([t("benefit over the horizon")] +
                     [show(total.costs.horizon_benefit) if total.costs else "-"
                      for _, total in columns])
-        rows.append([t("payback")] + [payback_text(total.costs.payback_years) if total.costs
+        rows.append([t("payback")] + [payback_text(total.costs.payback_years, short=True)
+                                      if total.costs
                                       else "-" for _, total in columns])
     return ["", *(name for name, _ in columns)], rows
 
@@ -342,7 +357,10 @@ def input_rows(results: List[model.SiteResult]) -> List[Tuple[str, str, str]]:
         if not value and source.startswith(NOT_COUNTED):
             uncounted.append(t(label))  # one row for what is left out, not one each
             continue
-        shown = num(value) if isinstance(value, (int, float)) else str(value)
+        if isinstance(value, bool):
+            shown = t("yes") if value else t("no")
+        else:
+            shown = num(value) if isinstance(value, (int, float)) else str(value)
         currency = next((c for c in currencies if unit.startswith(c + " ")), None)
         if currency:
             text = f"{loc.money(shown, currency)} {t(unit[len(currency) + 1:])}"
@@ -352,7 +370,12 @@ def input_rows(results: List[model.SiteResult]) -> List[Tuple[str, str, str]]:
             text = f"{shown} {t(unit) if unit else ''}".strip()
         rows.append((t(label), text, source_text(source)))
     if uncounted:
-        rows.append((t("Not counted unless given"), "0", ", ".join(uncounted)))
+        # Their labels without the bracketed explanations: one short line.
+        listed = (t("administration and help desk, licences, deployment, other yearly "
+                    "costs, standby power, manufacturing CO2e per device")
+                  if len(uncounted) >= 6 else ", ".join(label.split(" (")[0]
+                                                         for label in uncounted))
+        rows.append((t("Not included (none given)"), "", listed))
     return rows
 
 
@@ -378,7 +401,17 @@ def _literal(text: str) -> bool:
 
 def sources(proposal: Proposal) -> List[str]:
     """Where the presets and the grid figures come from, with the attribution."""
-    lines = [t("Presets: {source}.", source=t(POST_SAYS))]
+    # The posts as a source only where a figure of theirs is used.
+    # Sites share their origin dicts: one site per dict (10,000 sites are a few).
+    distinct = list({id(r.site.origin): r.site for r in proposal.results}.values())
+    used = {src for site in distinct for name, where in site.origin.items()
+            if where.startswith("preset ")
+            for src in (origin_source(site, name),) if POST in src}
+    # The posts' own figures in full only where their desktop figures are used.
+    desktops = any(site.origin.get(name, "").startswith("preset ")
+                   for site in distinct for name in ("desktop_watts", "hours_before"))
+    lines = ([t("Presets: {source}.", source=t(POST_SAYS if desktops else POST))]
+             if used else [])
     if any(not r.site.country for r in proposal.results):
         lines.append(t("Grid carbon intensity given as a number where no country is named "
                        "(the post's 450 grams per kWh is a CO2 figure; this report calls "
@@ -404,8 +437,8 @@ def methodology() -> List[str]:
         "Server share = servers x server W x server h/day x server days x PUE / seats; "
         "a site buys whole servers (ceil(seats / seats per server)) unless servers are "
         "shared across sites. Servers run in a cooled room, usually around the clock.",
-        "Gross saving = desktops before - residual desktop use (the usual, naive figure); "
-        "net saving = before - after (what the customer saves).",
+        "Gross saving = desktops before - residual desktop use (what the desktops no longer "
+        "use); net saving = before - after (what the customer saves).",
         "Money = kWh x price; kg CO2e = kWh x g CO2e per kWh / 1000.",
         "Over the horizon: devices are bought again when their lifetime ends (desktops "
         "not bought recur too); the price escalates and money is discounted by the "

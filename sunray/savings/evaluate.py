@@ -13,6 +13,7 @@ from typing import Any, Dict, List, Optional, Tuple
 
 from . import model, scenarios
 from .i18n import t
+from .proposal import DEFAULT_TITLE
 
 
 @dataclass
@@ -29,6 +30,8 @@ class Proposal:
     servers: str = "per-site"
     scenarios: List[Any] = field(default_factory=list)    # scenarios.Scenario
     sensitivity: Optional[List[Any]] = None                # scenarios.Sensitivity
+    integrator: Optional[Dict[str, str]] = None  # name, contact, logo (a data: URI)
+    valid_until: Optional[str] = None            # YYYY-MM-DD
 
     @property
     def countries(self) -> List[Tuple[str, str, Optional[int], float]]:
@@ -53,10 +56,20 @@ def evaluate(sites: List[model.Site], meta: Dict[str, Any]) -> Proposal:
     total = model.total(results)
     if total.money is None:
         notes.append(t("The sites use different currencies: money is not totalled."))
-    return Proposal(meta["title"], meta["customer"], meta["prepared_by"], meta["date"],
-                    results, total, notes, meta.get("servers", "per-site"),
-                    scenarios.run(sites, meta.get("scenarios") or [], recompute),
-                    scenarios.sensitivity(sites, recompute))
+    title = meta["title"]
+    if title == DEFAULT_TITLE:  # ours: in the report's language
+        title = t(title)
+    named = scenarios.run(sites, meta.get("scenarios") or [], recompute)
+    if len(sites) <= scenarios.SENSITIVITY_SITES:
+        suggested = scenarios.out_of_hours(sites, recompute)
+        if suggested is not None and not any(sc.name == suggested.name for sc in named):
+            named.append(suggested)
+    proposal = Proposal(title, meta["customer"], meta["prepared_by"], meta["date"],
+                        results, total, notes, meta.get("servers", "per-site"),
+                        named, scenarios.sensitivity(sites, recompute))
+    for key in ("integrator", "valid_until"):
+        setattr(proposal, key, meta.get(key))
+    return proposal
 
 
 def pooled(sites: List[model.Site]) -> List[model.Site]:

@@ -9,17 +9,31 @@ saving (escalated by the price escalation, year 1 at today's price) minus
 the extra running cost per seat (admin, licences). Money at time t is
 discounted by (1 + discount rate)^t; savings count at the end of their year.
 
-The horizon benefit is the net present value of all that. The running
+A one-off deployment (and migration) cost is paid at the switch. With the
+residual value on (the default), every device still inside its life at the
+horizon's end counts at its remaining straight-line share of its price:
+price x (bought + life - horizon) / life, for the thin clients and servers
+the switch owns (a plus) and for the desktops it did not buy (a minus: the
+desktops would have been worth that), discounted like money at the
+horizon's end. So the benefit grows with the horizon instead of jumping at
+each refresh.
+
+The horizon benefit is the net present value of all that (NPV at the
+discount rate). ROI = horizon benefit / money spent on the switch in the
+horizon (thin clients, servers, deployment, discounted). The running
 total of discounted money moves in steps (purchases at the start of a year)
 and straight lines (a year's saving); the spans in which it is below zero
 inside the horizon are kept, so the report can say "ahead at the switch,
-below zero in years 2-4" instead of two words that contradict each other.
+below zero in years 2-4" instead of two words that contradict each other;
+the residual value comes in at the horizon's end, so the running total
+there is the horizon benefit.
 The payback is the moment from which the total stays at or above zero to
 the end of the horizon (0: it never goes below zero); when it is still
 below zero at the end, the first moment after that it reaches zero, read
-to the month (``PAYBACK_LIMIT`` years at most). With 0 % escalation
-and discount and lifetimes at least the horizon, the horizon benefit is
-years x yearly saving - net investment, as before this model.
+to the month (``PAYBACK_LIMIT`` years at most; after the horizon without
+the residual value). With 0 % escalation and discount, lifetimes equal to
+the horizon and no deployment cost, the horizon benefit is years x yearly
+saving - net investment.
 """
 
 import functools
@@ -27,7 +41,7 @@ import itertools
 import math
 import operator
 from dataclasses import dataclass
-from typing import Iterable, Iterator, List, Optional, Sequence, Tuple
+from typing import Iterable, Iterator, List, NamedTuple, Optional, Sequence, Tuple
 
 # Payback is looked for this many years ahead, whatever the horizon.
 PAYBACK_LIMIT = 30
@@ -77,6 +91,33 @@ class Costs:
     # start of year i+1 (index 0: the switch), savings during year i+1.
     purchases: Tuple[float, ...] = ()
     savings: Tuple[float, ...] = ()
+    residual_value: float = 0.0  # at the horizon's end, discounted (in horizon_benefit)
+    deployment: float = 0.0      # one-off, at the switch
+    # Discounted per year, like purchases and savings: what the switch spends
+    # (thin clients, servers, deployment; purchases = spent - desktops not
+    # bought) and the part of savings that is not energy (admin, licences...).
+    spent: Tuple[float, ...] = ()
+    other: Tuple[float, ...] = ()
+
+    @property
+    def npv(self) -> float:
+        """The net present value at the discount rate: the horizon benefit."""
+        return self.horizon_benefit
+
+    spent_in_horizon: float = 0.0  # sum of spent inside the horizon
+
+    @property
+    def roi(self) -> Optional[float]:
+        """Horizon benefit / money spent on the switch in the horizon (None:
+        nothing spent)."""
+        spent = self.spent_in_horizon
+        return self.horizon_benefit / spent if spent > _CENT else None
+
+    @property
+    def net_co2_kg(self) -> float:
+        """CO2e saved over the horizon, operation and manufacturing together
+        (negative: extra)."""
+        return self.horizon_co2_kg + self.embodied_co2_kg
 
     @property
     def payback_months(self) -> Optional[int]:
@@ -99,13 +140,19 @@ def _bought_at(life: float, span: int) -> Tuple[int, ...]:
 
 def costs(devices: Devices, yearly_money: float, running_cost: float, years: int,
           escalation_pct: float, discount_pct: float, yearly_kwh: float,
-          yearly_co2_kg: float) -> Costs:
+          yearly_co2_kg: float, deployment: float = 0.0, residual: bool = True) -> Costs:
     """The Costs of one site: ``yearly_money`` is the net energy money saving
-    at today's price, ``running_cost`` the extra yearly cost for all seats."""
+    at today's price, ``running_cost`` the extra yearly cost for all seats
+    besides energy, ``deployment`` the one-off cost at the switch;
+    ``residual``: count the residual value at the horizon's end."""
     d = devices
+    running_cost, deployment = float(running_cost), float(deployment)
     span = max(years, PAYBACK_LIMIT)
     purchases = [0.0] * span
+    spent = [0.0] * span
+    spent[0] = purchases[0] = deployment
     embodied = 0.0
+    left = 0.0  # the residual value at the horizon's end, not discounted
     for count, price, life, kg in (
             (d.seats, d.thin_client_price, d.thin_client_life, d.thin_client_embodied_kg),
             (d.servers, d.server_price, d.server_life, d.server_embodied_kg),
@@ -115,27 +162,37 @@ def costs(devices: Devices, yearly_money: float, running_cost: float, years: int
         amount, made = count * price, count * kg
         for t in _bought_at(life, span):
             purchases[t] += amount
+            if price > 0:
+                spent[t] += amount
             if t < years:
                 embodied -= made
+                if residual and t + life > years:
+                    left += amount * (t + life - years) / life
     embodied += d.seats * d.embodied_saving_kg * years / EMBODIED_STUDY_YEARS
     investment = d.seats * d.thin_client_price + d.servers * d.server_price
     avoided = d.seats * d.desktop_price
     refresh = sum(purchases[1:years])
     if escalation_pct == 0 and discount_pct == 0:  # the usual case: 10,000 sites, fast
-        disc_purchases = tuple(purchases)
+        disc_purchases, disc_spent = tuple(purchases), tuple(spent)
         disc_savings = (yearly_money - running_cost,) * span
+        disc_other = (-running_cost,) * span
+        disc_left = left
     else:
         rate = 1 + discount_pct / 100
         growth = 1 + escalation_pct / 100
         disc_purchases = tuple(p / rate ** t for t, p in enumerate(purchases))
+        disc_spent = tuple(p / rate ** t for t, p in enumerate(spent))
         disc_savings = tuple((yearly_money * growth ** t - running_cost) / rate ** (t + 1)
                              for t in range(span))
-    benefit = sum(disc_savings[:years]) - sum(disc_purchases[:years])
-    paid_back, below = money_path(disc_purchases, disc_savings, years)
+        disc_other = tuple(-running_cost / rate ** (t + 1) for t in range(span))
+        disc_left = left / rate ** years
+    benefit = sum(disc_savings[:years]) - sum(disc_purchases[:years]) + disc_left
+    paid_back, below = money_path(disc_purchases, disc_savings, years, disc_left)
     return Costs(investment, avoided, investment - avoided, yearly_money - running_cost,
                  paid_back, years, benefit,
                  years * yearly_kwh, years * yearly_co2_kg, refresh, embodied,
-                 below, disc_purchases, disc_savings)
+                 below, disc_purchases, disc_savings, disc_left, deployment, disc_spent,
+                 disc_other, sum(disc_spent[:years]))
 
 
 # Below this, a running total counts as zero (float dust from discounting).
@@ -163,15 +220,21 @@ def _zero_crossings(purchases: Sequence[float],
         total = end
 
 
-def money_path(purchases: Sequence[float], savings: Sequence[float], years: int
+def money_path(purchases: Sequence[float], savings: Sequence[float], years: int,
+               residual: float = 0.0
                ) -> Tuple[Optional[float], Tuple[Tuple[float, Optional[float]], ...]]:
     """The payback (see the module's doc; None: not within the flows given)
-    and the spans below zero inside a horizon of ``years``."""
+    and the spans below zero inside a horizon of ``years``, with
+    ``residual`` coming in at its end."""
     spans: List[Tuple[float, Optional[float]]] = []
     start: Optional[float] = None
-    for when, below in _zero_crossings(purchases[:years], savings[:years]):
-        if when > years or (when == years and below):
-            break  # back to zero exactly at the end still counts
+    inside_p = list(purchases[:years]) + [-residual]
+    inside_s = list(savings[:years]) + [0.0]
+    for when, below in _zero_crossings(inside_p, inside_s):
+        if when > years or (when == years and below and not residual):
+            # Back to zero exactly at the end still counts; under it then
+            # only by the residual value (of desktops not bought).
+            break
         if below:
             start = when
         elif start is not None:
@@ -187,6 +250,41 @@ def money_path(purchases: Sequence[float], savings: Sequence[float], years: int
     return None, tuple(spans)
 
 
+class CashYear(NamedTuple):
+    """One year of the cash flow (discounted at the discount rate, like the
+    horizon benefit): what the switch spends at the year's start, the
+    desktops it does not buy then, the energy and other money it saves
+    during the year, the residual value at the horizon's end (last year
+    only), the year's net and the running total at the year's end."""
+
+    year: int
+    spent: float
+    avoided: float
+    energy: float
+    other: float
+    residual: float
+    net: float
+    cumulative: float
+
+
+def cash_flow(costs: Costs) -> List[CashYear]:
+    """The year-by-year cash flow over the horizon (none for a total of
+    mixed horizons). The last running total is the horizon benefit."""
+    if not costs.years:
+        return []
+    rows, running = [], 0.0
+    for i in range(costs.years):
+        spent, bought = costs.spent[i], costs.purchases[i]
+        other = costs.other[i]
+        energy = costs.savings[i] - other
+        residual = costs.residual_value if i == costs.years - 1 else 0.0
+        net = energy + other + residual - bought
+        running += net
+        rows.append(CashYear(i + 1, spent, spent - bought, energy, other, residual, net,
+                             running))
+    return rows
+
+
 def column_sums(rows: Iterable[Iterable[float]]) -> List[float]:
     """Rows of numbers summed position by position (several sites' yearly
     money year by year; zip walks them in C: 10,000 sites); a shorter row
@@ -196,26 +294,36 @@ def column_sums(rows: Iterable[Iterable[float]]) -> List[float]:
 
 def add(costs_list: Sequence[Costs]) -> Costs:
     """The Costs of several sites together (horizon None when they differ)."""
+    def summed(name: str) -> float:
+        return sum(map(operator.attrgetter(name), costs_list))
+
     purchases = column_sums(c.purchases for c in costs_list)
     savings = column_sums(c.savings for c in costs_list)
     span = len(purchases)
     horizons = {c.years for c in costs_list}
     common = next(iter(horizons)) if len(horizons) == 1 else None
     if len(horizons) <= 1:
-        paid_back, below = money_path(purchases, savings, common or span)
+        paid_back, below = money_path(purchases, savings, common or span,
+                                      summed("residual_value"))
     else:
         # Mixed horizons: each site's money counts up to its own horizon (as
-        # in the summed benefit), read over the longest; no payback after it.
-        paid_back, below = money_path(
-            column_sums(c.purchases[:c.years or span] for c in costs_list),
-            column_sums(c.savings[:c.years or span] for c in costs_list),
-            max(c.years or span for c in costs_list))
+        # in the summed benefit), its residual value at its end, read over
+        # the longest; no payback after it.
+        longest = max(c.years or span for c in costs_list)
 
-    def summed(name: str) -> float:
-        return sum(map(operator.attrgetter(name), costs_list))
+        def until_end(c: Costs) -> List[float]:
+            end = c.years or span
+            return list(c.purchases[:end]) + ([-c.residual_value] if end < longest else [])
+
+        paid_back, below = money_path(
+            column_sums(until_end(c) for c in costs_list),
+            column_sums(c.savings[:c.years or span] for c in costs_list), longest,
+            sum(c.residual_value for c in costs_list if (c.years or span) == longest))
 
     return Costs(summed("investment"), summed("avoided"), summed("net_investment"),
                  summed("yearly_saving"), paid_back, common,
                  summed("horizon_benefit"), summed("horizon_kwh"), summed("horizon_co2_kg"),
                  summed("refresh"), summed("embodied_co2_kg"), below, tuple(purchases),
-                 tuple(savings))
+                 tuple(savings), summed("residual_value"), summed("deployment"),
+                 tuple(column_sums(c.spent for c in costs_list)),
+                 tuple(column_sums(c.other for c in costs_list)), summed("spent_in_horizon"))

@@ -7,6 +7,8 @@ Pure arithmetic, no I/O. For one site (a group of seats sharing inputs):
 * after         = residual desktop use (the same for the residual h/day; no
                   off power when no desktop stays, residual h/day 0)
                 + thin client W x its h/day x days
+                + thin client standby W x standby h/year (given, else the rest
+                  of the year: 8,760 - thin client h/day x days)
                 + server share = servers x server W x server h/day x server days
                                  x PUE / seats
 * gross saving  = before - residual desktop use   (what the posts computed)
@@ -17,143 +19,39 @@ proposal shares servers across sites (the caller passes the site's share of
 the pool). Energy in kWh, money = kWh x price, CO2e in kg = kWh x g/kWh /
 1000. The server share is where naive comparisons cheat: servers run 24x7
 in a cooled room (PUE), whatever the desktops did. Money over the years
-(refreshes, escalation, discounting, payback) is ``lifecycle``'s. Values are
-plain floats; rounding is the renderers' business.
+(refreshes, escalation, discounting, residual value, payback) is
+``lifecycle``'s; this passes it the yearly cost per seat besides energy,
+admin after - admin before + licences + other running cost, and the
+one-off deployment cost per seat. Values are plain floats; rounding is the
+renderers' business.
 """
 
 import math
 import operator
 from dataclasses import dataclass, field
-from typing import Any, Dict, Iterable, List, Optional, Tuple, Union
+from typing import Dict, Iterable, List, Optional
 
-from ..core.errors import UsageError
 from . import lifecycle
+from .fields import (
+    COST_FIELDS,
+    DEFAULTS,
+    FIELD,
+    FIELDS,
+    HOURS_PER_YEAR,
+    OURS,
+    PRESETS,
+    Field,
+    check,
+    check_name,
+    parse_flag,
+)
 from .lifecycle import Costs
 
-__all__ = ["Costs"]  # re-exported: a SiteResult's money is a lifecycle.Costs
+# Re-exported: the inputs are fields' (the model's callers name them here),
+# and a SiteResult's money is a lifecycle.Costs.
+__all__ = ["COST_FIELDS", "Costs", "DEFAULTS", "FIELD", "FIELDS", "Field", "HOURS_PER_YEAR",
+           "OURS", "PRESETS", "check", "check_name", "parse_flag"]
 
-
-@dataclass(frozen=True)
-class Field:
-    """One model input: its kind, allowed range and how to describe it."""
-
-    name: str
-    kind: str  # "int", "number", "text" or "country"
-    low: float
-    high: float
-    unit: str
-    label: str
-
-    @property
-    def flag(self) -> str:
-        return "--" + self.name.replace("_", "-")
-
-    def allowed(self) -> str:
-        if self.kind == "text":
-            return f"allowed: text of {self.low:g} to {self.high:g} characters"
-        if self.kind == "country":
-            return "allowed: an ISO 3166 alpha-3 code such as NLD"
-        whole = "a whole number " if self.kind == "int" else ""
-        unit = f" {self.unit}" if self.unit else ""
-        return f"allowed: {whole}{_plain(self.low)}..{_plain(self.high)}{unit}"
-
-
-def _plain(x: float) -> str:
-    """1000000 -> '1,000,000', 0.5 -> '0.5' (never '1e+06' in a message)."""
-    return f"{int(x):,}" if float(x).is_integer() else f"{x:g}"
-
-
-FIELDS = (
-    Field("seats", "int", 1, 1_000_000, "seats", "Seats (desktops replaced)"),
-    Field("desktop_watts", "number", 0, 5000, "W", "Desktop power"),
-    Field("hours_before", "number", 0, 24, "h/day", "Desktop use before"),
-    Field("hours_after", "number", 0, 24, "h/day", "Residual desktop use after"),
-    Field("thin_client_watts", "number", 0, 1000, "W", "Thin client power"),
-    Field("thin_client_hours", "number", 0, 24, "h/day", "Thin client use"),
-    Field("server_watts", "number", 0, 100_000, "W", "Server power (or extra load)"),
-    Field("server_hours", "number", 0, 24, "h/day", "Server hours"),
-    Field("server_days", "number", 1, 366, "days/year", "Server days"),
-    Field("seats_per_server", "number", 1, 10_000, "seats", "Seats per server"),
-    Field("pue", "number", 1, 3, "", "PUE (server room cooling overhead)"),
-    Field("days", "number", 1, 366, "days/year", "Days of use"),
-    Field("price", "number", 0, 1_000_000, "per kWh", "Electricity price"),
-    Field("currency", "text", 1, 8, "", "Currency"),
-    Field("g_per_kwh", "number", 0, 2000, "g CO2e/kWh", "Grid carbon intensity"),
-    Field("country", "country", 0, 0, "", "Country (grid carbon intensity)"),
-    Field("thin_client_price", "number", 0, 10_000_000, "per thin client", "Thin client price"),
-    Field("server_price", "number", 0, 10_000_000, "per server", "Server price"),
-    Field("desktop_price", "number", 0, 10_000_000, "per seat",
-          "Avoided desktop replacement"),
-    Field("years", "int", 1, 30, "years", "Horizon"),
-    Field("desktop_off_watts", "number", 0, 500, "W", "Desktop power when off or asleep"),
-    Field("desktop_life", "number", 1, 30, "years", "Desktop lifetime (refresh cycle)"),
-    Field("thin_client_life", "number", 1, 30, "years", "Thin client lifetime"),
-    Field("server_life", "number", 1, 30, "years", "Server lifetime"),
-    Field("running_cost", "number", -1_000_000, 1_000_000, "per seat and year",
-          "Extra admin/licence cost of thin clients (negative: a saving)"),
-    Field("price_escalation", "number", -20, 50, "% per year", "Electricity price escalation"),
-    Field("discount_rate", "number", 0, 50, "% per year", "Discount rate"),
-    Field("desktop_embodied_kg", "number", 0, 10_000, "kg CO2e per desktop",
-          "Desktop manufacturing CO2e"),
-    Field("thin_client_embodied_kg", "number", 0, 10_000, "kg CO2e per thin client",
-          "Thin client manufacturing CO2e"),
-    Field("server_embodied_kg", "number", 0, 100_000, "kg CO2e per server",
-          "Server manufacturing CO2e"),
-    Field("embodied_saving_kg", "number", 0, 10_000, "kg CO2e per seat in 5 years",
-          "Manufacturing CO2e avoided per workplace (without per-device figures)"),
-)
-FIELD = {f.name: f for f in FIELDS}
-_NUMBERS = ("int", "number")
-COST_FIELDS = ("thin_client_price", "server_price", "desktop_price")
-HOURS_PER_YEAR = 24 * 365
-
-# Inputs no preset sets: (value, where it comes from). The report lists each
-# one it used with this source; ours are marked as ours.
-OURS = "our assumption"
-DEFAULTS: Dict[str, Tuple[float, str]] = {
-    "desktop_off_watts": (2, f"{OURS}: a PC switched off or asleep but plugged in; "
-                          "measure yours"),
-    "desktop_life": (4, f"{OURS}: a common office PC refresh cycle"),
-    "thin_client_life": (8, f"{OURS}: thin-client vendors claim about twice a PC's life"),
-    "server_life": (5, f"{OURS}: a common server refresh cycle"),
-    "running_cost": (0, "not counted unless given"),
-    "price_escalation": (0, f"{OURS}: today's price throughout"),
-    "discount_rate": (0, f"{OURS}: money not discounted"),
-    "desktop_embodied_kg": (0, "not counted unless given (your vendor's product "
-                            "carbon footprint sheet)"),
-    "thin_client_embodied_kg": (0, "not counted unless given"),
-    "server_embodied_kg": (0, "not counted unless given"),
-    "embodied_saving_kg": (80, "Maga, Hiebel, Knermann 2013, Int J Life Cycle Assess 18: a "
-                           "lower bound, scaled to the horizon; per-device figures replace it"),
-}
-
-# Presets reproduce the posts (FACTS.md section 1). Figures the posts do not
-# give are ours and say so in the README:
-# - home: the posts' server is on 24x7 anyway and "only uses a bit more power
-#   when using the SunRay": 10 W extra while the Sun Ray is in use (2.5 h,
-#   the time moved off the desktop), at home, so no cooling (PUE 1).
-# - office: a 400 W server for 15 seats in a PUE 1.5 room is 40 W per seat,
-#   24x7: 350 kWh, 40 % of the 876 kWh desktop, inside the posts' "at most
-#   half of those savings need to be invested in servers" (15 seats fill
-#   the one whole server a site buys).
-# - price: the post gives 34 euros for 137 kWh, about 0.25 EUR/kWh; it does
-#   not state a price. The desktops of both are used, not left on standby
-#   (home: off power 0, as the post counts only hours of use).
-PRESETS = {
-    "home": dict(
-        seats=1, desktop_watts=150, hours_before=3, hours_after=0.5,
-        thin_client_watts=4, thin_client_hours=2.5,
-        server_watts=10, server_hours=2.5, server_days=365, seats_per_server=1, pue=1.0,
-        days=365, price=0.25, currency="EUR", g_per_kwh=450, years=5,
-        desktop_off_watts=0,
-    ),
-    "office": dict(
-        seats=1, desktop_watts=100, hours_before=24, hours_after=0,
-        thin_client_watts=4, thin_client_hours=24,
-        server_watts=400, server_hours=24, server_days=365, seats_per_server=15, pue=1.5,
-        days=365, price=0.25, currency="EUR", g_per_kwh=450, years=5,
-    ),
-}
 
 LINES = ("before", "desktop_after", "thin_client", "server", "after",
          "gross_saving", "net_saving")
@@ -168,72 +66,6 @@ LINE_LABELS = {
 }
 
 
-def check(name: str, value: Any, where: str, shown: Optional[str] = None) -> Union[float, str]:
-    """``value`` for field ``name`` if allowed, else a UsageError that names
-    where it came from, the value (``shown``: as typed) and the allowed range."""
-    f = FIELD[name]
-    # The usual value first, at once: a number of the field's kind in range
-    # (NaN compares false, so it goes the long way below).
-    kind = type(value)
-    if ((kind is int and f.kind in _NUMBERS) or (kind is float and f.kind == "number")) \
-            and f.low <= value <= f.high:
-        return value
-
-    def refused(problem: str) -> UsageError:
-        # Worded only when refused: 10,000 sites are 350,000 checks.
-        said = f"{where} {shown}" if shown is not None else f"{where} = {value!r}"
-        return UsageError(f"{said}: {problem}")
-
-    if f.kind in _NUMBERS:
-        if isinstance(value, bool) or not isinstance(value, (int, float)):
-            raise refused(f"not a number; {f.allowed()}")
-        if isinstance(value, float) and (math.isnan(value) or math.isinf(value)):
-            raise refused(f"not a finite number; {f.allowed()}")
-        if f.kind == "int":
-            if value != int(value):
-                raise refused(f"not a whole number; {f.allowed()}")
-            value = int(value)
-        if not f.low <= value <= f.high:
-            raise refused(f"out of range; {f.allowed()}")
-        return value
-    if not isinstance(value, str):
-        raise refused(f"expected text; {f.allowed()}")
-    if f.kind == "text":
-        value = value.strip()
-        if not f.low <= len(value) <= f.high or not value.isprintable():
-            raise refused(f"{f.allowed()}, printable")
-    return value
-
-
-def parse_flag(name: str, text: str) -> Union[float, str]:
-    """A command-line value (always a string) converted and checked."""
-    f = FIELD[name]
-    where = f.flag
-    if f.kind in ("int", "number"):
-        try:
-            value = float(str(text).strip())
-        except ValueError:
-            raise UsageError(f"{where} {text!r}: not a number; {f.allowed()}") from None
-        return check(name, value, where, shown=text)
-    return check(name, str(text), where, shown=text)
-
-
-def check_name(value: Any, where: str) -> str:
-    """A site's name: printable text, 1..200 characters."""
-    if isinstance(value, bool) or not isinstance(value, (str, int, float)):
-        raise UsageError(f"{where} = {value!r}: expected text (the site's name)")
-    text = str(value).strip()
-    if not 1 <= len(text) <= 200 or not text.isprintable():
-        raise UsageError(f"{where} = {value!r}: allowed: printable text of 1 to 200 "
-                         "characters")
-    return text
-
-
-# Site, SiteResult and lifecycle's Devices and Costs are values: never
-# assigned to once built (dataclasses.replace makes a variant). They are not
-# frozen because a frozen dataclass sets each field through
-# object.__setattr__: 10,000 sites build 40,000 of them, 0.08 s of the 1 s
-# that proposal is given.
 @dataclass
 class Site:
     """The validated inputs of one site or scenario."""
@@ -274,6 +106,13 @@ class Site:
     thin_client_embodied_kg: float = DEFAULTS["thin_client_embodied_kg"][0]
     server_embodied_kg: float = DEFAULTS["server_embodied_kg"][0]
     embodied_saving_kg: float = DEFAULTS["embodied_saving_kg"][0]
+    admin_before: float = DEFAULTS["admin_before"][0]
+    admin_after: float = DEFAULTS["admin_after"][0]
+    licence_cost: float = DEFAULTS["licence_cost"][0]
+    deployment_cost: float = DEFAULTS["deployment_cost"][0]
+    residual_value: bool = DEFAULTS["residual_value"][0]
+    thin_client_standby_watts: float = DEFAULTS["thin_client_standby_watts"][0]
+    thin_client_standby_hours: Optional[float] = DEFAULTS["thin_client_standby_hours"][0]
     # Servers this site pays for: None = whole servers of its own,
     # ceil(seats / seats per server); a number = its share of a shared pool.
     servers: Optional[float] = None
@@ -284,7 +123,22 @@ class Site:
 
     @property
     def has_costs(self) -> bool:
-        return self.running_cost != 0 or _cost_inputs(self) != _NO_COST_INPUTS
+        return (self.running_cost != 0 or _cost_inputs(self) != _NO_COST_INPUTS
+                or self.yearly_other_cost != 0 or self.deployment_cost != 0)
+
+    @property
+    def yearly_other_cost(self) -> float:
+        """The yearly cost per seat besides energy that the switch adds
+        (negative: saves): admin after - admin before + licences + other."""
+        return self.admin_after - self.admin_before + self.licence_cost + self.running_cost
+
+    @property
+    def standby_hours(self) -> float:
+        """Hours a year a thin client is plugged in but not used: as given,
+        else the rest of the year."""
+        if self.thin_client_standby_hours is not None:
+            return self.thin_client_standby_hours
+        return max(HOURS_PER_YEAR - self.thin_client_hours * self.days, 0.0)
 
     @property
     def server_count(self) -> float:
@@ -340,6 +194,8 @@ def energy_per_seat(s: Site) -> Dict[str, float]:
     if s.hours_after > 0:  # the desktop stays, and idles plugged in the rest of the year
         desktop_after += off * max(HOURS_PER_YEAR - used_after, 0)
     thin_client = s.thin_client_watts * s.thin_client_hours * s.days / 1000
+    if s.thin_client_standby_watts:
+        thin_client += s.thin_client_standby_watts * s.standby_hours / 1000
     server = (s.server_count * s.server_watts * s.server_hours * s.server_days * s.pue
               / s.seats / 1000)
     after = desktop_after + thin_client + server
@@ -381,8 +237,9 @@ def horizon_costs(site: Site, yearly_money: float, yearly_kwh: float,
         site.desktop_life, site.thin_client_embodied_kg, site.server_embodied_kg,
         site.desktop_embodied_kg,
         0.0 if device_embodied(site) else site.embodied_saving_kg)
-    return lifecycle.costs(devices, yearly_money, site.running_cost * seats, site.years,
-                           site.price_escalation, site.discount_rate, yearly_kwh, yearly_co2_kg)
+    return lifecycle.costs(devices, yearly_money, site.yearly_other_cost * seats, site.years,
+                           site.price_escalation, site.discount_rate, yearly_kwh, yearly_co2_kg,
+                           deployment=site.deployment_cost * seats, residual=bool(site.residual_value))
 
 
 @dataclass(frozen=True)
@@ -436,6 +293,13 @@ def observations(results: List[SiteResult]) -> List[str]:
         return f" ({shown})"
 
     notes = []
+    assumed = [r for r in results if r.site.origin.get("seats") == "assumed"
+               and r.site.seats > 1]
+    if assumed:
+        s = assumed[0].site
+        notes.append(t("No number of seats was given: {seats} seats assumed, the seats one "
+                       "server carries ({per} per server); give --seats for the real site.",
+                       seats=f"{s.seats:,}", per=f"{s.seats_per_server:g}"))
     losing = [r for r in results if r.kwh_per_seat["net_saving"] <= 0]
     if losing:
         notes.append(t("There is no net saving{sites}: thin clients and servers use as much "
@@ -443,8 +307,8 @@ def observations(results: List[SiteResult]) -> List[str]:
     heavy = [r for r in results
              if r.server_fraction is not None and r.server_fraction > 0.5]
     if heavy:
-        notes.append(t("The server share is above the posts' rule of thumb (at most half the "
-                       "gross desktop saving){sites}.", sites=named(heavy)))
+        notes.append(t("The servers take more than half of what the desktops no longer use "
+                       "(a common rule of thumb: at most half){sites}.", sites=named(heavy)))
     never = [r for r in results if r.costs is not None and r.costs.payback_years is None]
     if never:
         notes.append(t("The hardware does not pay back within {years} years on these "

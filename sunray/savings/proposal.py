@@ -25,6 +25,7 @@ where it is read, so an error names the flag or the file, site and key.
 """
 
 import datetime
+import math
 from pathlib import Path
 from typing import Any, Collection, Dict, List, Mapping, Optional, Tuple, Union
 
@@ -39,7 +40,9 @@ SERVER_MODES = ("per-site", "shared")
 MAX_PROPOSAL_BYTES = 64 * 1024 * 1024
 # Values with aliases written out: 10,000 sites are about 100,000.
 MAX_PROPOSAL_VALUES = 5_000_000
-DEFAULT_TITLE = "Sun Ray savings estimate"
+DEFAULT_TITLE = "Sun Ray thin clients: energy, money and CO2e compared"
+# The source of the seats of a run without --seats (one full server's worth).
+ASSUMED_SEATS = "assumed"
 
 PathLike = Union[str, Path]
 # One layer of inputs: {field: value} and {field: where it came from}.
@@ -100,6 +103,13 @@ def _build(values: Dict[str, Any], origin: Dict[str, str], kinds: Dict[str, str]
             f"{origin['hours_after']} = {values['hours_after']!r}: the residual desktop "
             f"use cannot exceed the use before ({origin['hours_before']} = "
             f"{values['hours_before']!r}); allowed: 0..{values['hours_before']:g} h/day")
+    standby = values.get("thin_client_standby_hours")
+    used = values["thin_client_hours"] * values["days"]
+    if standby is not None and standby + used > 8784:
+        raise UsageError(
+            f"{origin['thin_client_standby_hours']} = {standby:g}: with {used:g} h of use a "
+            f"year ({origin['thin_client_hours']} x {origin['days']}) a year has "
+            f"{max(8784 - used, 0):g} h left; allowed: 0..{max(8784 - used, 0):g} h/year")
     code = values.pop("country", None)
     if code is not None:
         figure = carbon.lookup(code, origin["country"])
@@ -345,8 +355,14 @@ def plan(savings_settings: Mapping[str, Any], flags: Mapping[str, Optional[str]]
                              "site names must be unique")
         seen[name] = here
         values.update(name=name, preset=preset)
+        no_seats = origin["seats"].startswith("preset")
+        if no_seats and proposal_path is None:
+            # A quick run without --seats: one full server's seats (the office
+            # preset: 15), not one desktop paying for a whole server.
+            values["seats"] = int(math.ceil(values["seats_per_server"] - 1e-9))
+            kinds = dict(kinds, seats=ASSUMED_SEATS)
         sites.append(_build(values, origin, kinds))
-        if proposal_path is not None and origin["seats"].startswith("preset"):
+        if no_seats and proposal_path is not None:
             # A preset's one seat is a single desktop's example, not a site's size.
             raise UsageError(f"{here} ({name!r}): no seats; give seats: for the site, "
                              "under defaults:, or --seats")

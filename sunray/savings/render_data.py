@@ -11,7 +11,7 @@ import math
 import operator
 from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple, Union
 
-from . import model
+from . import lifecycle, model
 from .carbon import ATTRIBUTION
 from .display import grid_source, sources
 from .evaluate import Proposal
@@ -20,7 +20,8 @@ from .sources import inputs_and_defaults
 
 CSV_FIXED = ("row", "site", "preset", "seats", "currency", "g_per_kwh", "country")
 CSV_COST = ("investment", "avoided", "net_investment", "payback_years", "payback_months",
-            "years", "horizon_benefit", "refresh", "embodied_co2_kg")
+            "years", "horizon_benefit", "refresh", "embodied_co2_kg", "residual_value",
+            "deployment", "npv", "roi", "net_co2_kg")
 
 
 def _round3(v: float, _floor: Callable[[float], int] = math.floor) -> float:
@@ -39,7 +40,8 @@ def _r3(d: Dict[str, float], _floor: Callable[[float], int] = math.floor) -> Dic
 # behind the totals stay inside).
 _COST_FIELDS = ("investment", "avoided", "net_investment", "yearly_saving", "payback_years",
                 "years", "horizon_benefit", "horizon_kwh", "horizon_co2_kg", "refresh",
-                "embodied_co2_kg")
+                "embodied_co2_kg", "residual_value", "deployment", "npv", "roi", "net_co2_kg",
+                "spent_in_horizon")
 _cost_values = operator.attrgetter(*_COST_FIELDS)
 
 
@@ -53,6 +55,14 @@ def _costs_dict(costs: Optional[model.Costs],
                        for span in costs.below_zero]
     d["payback_months"] = costs.payback_months
     return d
+
+
+def cash_flow_list(costs: Optional[model.Costs]) -> Optional[List[Dict[str, Any]]]:
+    """The year-by-year cash flow (lifecycle.cash_flow) as plain rows."""
+    if costs is None:
+        return None
+    return [{k: (_round3(v) if type(v) is float else v) for k, v in row._asdict().items()}
+            for row in lifecycle.cash_flow(costs)]
 
 
 # --- json and yaml ------------------------------------------------------------
@@ -118,6 +128,7 @@ def _total_dict(t: model.Total) -> Dict[str, Any]:
         "money": _r3(t.money) if t.money is not None else None,
         "co2_kg": _r3(t.co2_kg),
         "costs": _costs_dict(t.costs),
+        "cash_flow": cash_flow_list(t.costs),
     }
 
 
@@ -137,7 +148,8 @@ def to_dict(proposal: Proposal) -> Dict[str, Any]:
         "sites": [site_dict(r, own) for r in proposal.results],
         "total": _total_dict(t),
         "scenarios": [
-            {"name": sc.name, "changes": sc.changes, "total": _total_dict(sc.total)}
+            {"name": sc.name, "changes": sc.changes, "suggested": sc.suggested,
+             "total": _total_dict(sc.total)}
             for sc in proposal.scenarios],
         "sensitivity": None if proposal.sensitivity is None else [
             {"input": x.name, "label": x.label, "low": _round3(x.low),

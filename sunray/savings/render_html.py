@@ -14,10 +14,11 @@ sites stay a few MB of HTML that Chromium lays out in seconds.
 import textwrap
 from typing import Any, Dict, List, Optional, Sequence, Tuple
 
-from . import i18n, model
+from . import charts, i18n, lifecycle, model, story
 from .carbon import ATTRIBUTION
 from .display import (
     KG,
+    below_zero_text,
     cost_lines,
     input_rows,
     methodology,
@@ -35,7 +36,7 @@ from .i18n import t
 
 DETAIL_SITES = 25  # sites in the chart and the sites table; more go to the appendix
 PAPERS = ("a4", "letter")
-BAR_H = 12
+BAR_H = 9
 CHART_LABEL_W = 210
 CHART_BAR_W = 400
 CHART_W = CHART_LABEL_W + CHART_BAR_W + 150
@@ -50,6 +51,8 @@ def chart(rows: Sequence[Tuple[str, Dict[str, float]]]) -> Dict[str, Any]:
     'after' bar (residual desktops, thin clients, server share) per row, each
     labelled; a long label wraps onto more lines instead of being cut."""
     top = max((max(k["before"], k["after"]) for _, k in rows), default=0) or 1.0
+    # One scale for every bar (the total's and the sites'), with an axis.
+    top, ticks = charts.energy_axis(top, CHART_LABEL_W, CHART_BAR_W)
     scale = CHART_BAR_W / top
     groups, y = [], 6
     for label, k in rows:
@@ -75,8 +78,8 @@ def chart(rows: Sequence[Tuple[str, Dict[str, float]]]) -> Dict[str, Any]:
             "segments": segments,
         })
         y += height + 8
-    return {"width": CHART_W, "height": y, "groups": groups, "bar_h": BAR_H,
-            "label_w": CHART_LABEL_W}
+    return {"width": CHART_W, "height": y + 16, "groups": groups, "bar_h": BAR_H,
+            "label_w": CHART_LABEL_W, "ticks": ticks, "axis_y": y}
 
 
 def _shown(result: model.SiteResult, name: str) -> str:
@@ -118,36 +121,10 @@ def _site_row(result: model.SiteResult, differ: Sequence[str]) -> Dict[str, Any]
         "before": show(kwh["before"]), "after": show(kwh["after"]),
         "net": show(kwh["net_saving"]), "money": show(result.money["net_saving"]),
         "co2": show(result.co2_kg["net_saving"]), "payback": _payback_short(result.costs),
+        "below": below_zero_text(result.costs.below_zero, result.costs.years)
+        if result.costs is not None and result.costs.below_zero else "",
         "negative": kwh["net_saving"] < 0,
     }
-
-
-def _cards(total: model.Total) -> List[Dict[str, str]]:
-    """The summary cards: net and gross saving, thin clients and servers,
-    payback. The figure and its unit are apart, so a 7-digit figure fits."""
-    loc = i18n.active()
-    net, gross = total.kwh["net_saving"], total.kwh["gross_saving"]
-    running = total.kwh["thin_client"] + total.kwh["server"]
-    co2 = f"{show(total.co2_kg['net_saving'])} {KG}"
-    cards = [
-        {"title": t("Net saving per year"), "value": show(net), "unit": "kWh",
-         "detail": (loc.money(show(total.money["net_saving"]), total.currency) + " · " + co2)
-         if total.money else co2},
-        {"title": t("Gross desktop saving"), "value": show(gross), "unit": "kWh",
-         "detail": t("what the desktops no longer use")},
-        {"title": t("Thin clients and servers"), "value": show(running), "unit": "kWh",
-         "detail": t("{percent} % of the gross saving", percent=show(100 * running / gross))
-         if gross > 0 else t("counted in the net saving")},
-    ]
-    costs = total.costs
-    if costs is not None:
-        net = costs.net_investment
-        detail = (t("net investment {amount}", amount=loc.money(show(net), total.currency))
-                  if net > 0 else t("{amount} less than the desktops would cost",
-                                    amount=loc.money(show(-net), total.currency)))
-        cards.append({"title": t("Payback"), "value": _payback_short(costs), "unit": "",
-                      "detail": detail})
-    return cards
 
 
 def _css_string(text: str) -> str:
@@ -169,9 +146,10 @@ def html_context(proposal: Proposal, paper: str = "a4",
     total = p.total
     results = p.results
     many = len(results) > DETAIL_SITES
-    by_saving = sorted(results, key=lambda r: -r.kwh["net_saving"])[:DETAIL_SITES]
-    biggest = sorted(results, key=lambda r: -r.kwh["before"])[:DETAIL_SITES]
-    shown_ids = {id(r) for r in biggest}
+    # The same sites in the chart and the table: the largest (energy before).
+    biggest = sorted(results, key=lambda r: -r.kwh["before"])[:DETAIL_SITES] if many \
+        else results
+    by_saving = biggest
     differ = _differing_inputs(results)
     date = loc.date(p.date)
     header = " · ".join(x for x in (p.customer, date) if x)
@@ -183,23 +161,30 @@ def html_context(proposal: Proposal, paper: str = "a4",
         "running_title": Markup(_css_string(p.title)),
         "page_word": Markup(_css_string(t("Page") + " ")),
         "of_word": Markup(_css_string(" " + t("of") + " ")),
-        "cards": _cards(total), "currency": currency, "kg": KG,
+        "cards": story.cards(p), "summary": story.summary(p), "currency": currency, "kg": KG,
         "total_heading": total_heading(total),
-        "total_rows": total_rows(total),
-        "total_costs": cost_lines(total.costs, total.currency, seats=total.seats),
+        "total_rows": [(key, *row) for key, row in zip(model.LINES, total_rows(total))],
+        # Without the investment line: the cash flow shows it.
+        "total_costs": cost_lines(total.costs, total.currency, seats=total.seats)[1:],
         "total_negative": total.kwh["net_saving"] < 0,
         "chart_total": chart([(t("All sites") if total.sites > 1 else results[0].site.name,
-                               total.kwh)]),
-        "chart_sites": chart([(r.site.name, r.kwh) for r in results if id(r) in shown_ids])
-        if len(results) > 1 else None,
+                               total.kwh)] + ([(r.site.name, r.kwh) for r in biggest]
+                                             if len(results) > 1 else [])),
+        "chart_sites": None,
+        "cumulative": charts.cumulative(total.costs, unit=currency),
+        # Per site in the appendix: the sites of the chart and the table.
+        "site_cumulative": [(r.site.name, charts.cumulative(r.costs, 240, 76))
+                            for r in biggest] if many and not sites_file else [],
+        "cash_flow": _cash_rows(total.costs),
+        "tornado": _tornado(p),
         "legend": [(key, t(SEGMENT_NAMES[key])) for key in ("before",) + SEGMENTS],
-        "chart_note": t("The chart shows the {n} largest sites.", n=DETAIL_SITES)
+        "chart_note": t("The chart and the table show the {n} largest sites.", n=DETAIL_SITES)
         if many else "",
         "sites": [_site_row(r, differ) for r in (by_saving if many else results)],
         "sites_note": _sites_note(len(results), sites_file),
         "site_currency": currency,
         "appendix": [_site_row(r, ()) for r in results] if many and not sites_file else [],
-        "inputs": input_rows(results),
+        "inputs": _grouped_inputs(input_rows(results)),
         "servers": t("Servers: shared across sites, each site carries its seats' share of "
                      "{n} servers", n=show(total.servers))
         if p.servers == "shared" else t("Servers: each site buys whole servers"),
@@ -211,6 +196,38 @@ def html_context(proposal: Proposal, paper: str = "a4",
         "sources": [line for line in sources(p) if line != t(ATTRIBUTION) + "."],
         "attribution": t(ATTRIBUTION),
     }
+
+
+def _grouped_inputs(rows: Sequence[Tuple[str, str, str]]) -> Dict[str, Any]:
+    """The inputs table, shorter: the inputs that share a source with two
+    others (given in the proposal, the preset) are one line under it; the
+    others, each with its own source, stay rows."""
+    by_source: Dict[str, List[str]] = {}
+    for label, value, source in rows:
+        by_source.setdefault(source, []).append(f"{label} {value}")
+    groups = [(source, items) for source, items in by_source.items() if len(items) >= 3]
+    grouped = {source for source, _ in groups}
+    return {"groups": groups, "rows": [row for row in rows if row[2] not in grouped]}
+
+
+def _cash_rows(costs: Optional[model.Costs]) -> List[List[str]]:
+    """The cash flow's rows, worded: year, spent, desktops not bought, energy,
+    other, residual value, net, running total."""
+    if costs is None:
+        return []
+    return [[str(r.year), show(-r.spent), show(r.avoided), show(r.energy), show(r.other),
+             show(r.residual) if r.residual else "", show(r.net), show(r.cumulative)]
+            for r in lifecycle.cash_flow(costs)]
+
+
+def _tornado(proposal: Proposal) -> Optional[Dict[str, Any]]:
+    found = proposal.sensitivity
+    if not found:
+        return None
+    total = proposal.total
+    base = total.money["net_saving"] if total.money is not None and found[0].unit != "kWh" \
+        else total.kwh["net_saving"]
+    return charts.tornado(found, base, [t(x.label) for x in found])
 
 
 def _scenarios(proposal: Proposal) -> Dict[str, Any]:

@@ -24,6 +24,7 @@ from .display import (
 from .evaluate import Proposal
 from .i18n import t as tr
 from .output import MARKER
+from .story import summary
 
 # --- plain text ------------------------------------------------------------------
 
@@ -58,6 +59,7 @@ def to_text(proposal: Proposal) -> str:
     lines.append(", ".join(x for x in (p.customer and tr("for {customer}", customer=p.customer),
                                        p.prepared_by and tr("by {name}", name=p.prepared_by),
                                        i18n.active().date(p.date)) if x))
+    lines += [""] + summary(p)
     for r in p.results:
         s = r.site
         lines += ["", tr("Site: {name} ({seats}, preset {preset})", name=s.name,
@@ -111,7 +113,8 @@ def to_markdown(proposal: Proposal) -> str:
     byline = " · ".join(md(x) for x in (
         p.customer and tr("Prepared for {customer}", customer=p.customer),
         p.prepared_by and tr("by {name}", name=p.prepared_by), i18n.active().date(p.date)) if x)
-    lines += [byline, "", "## " + tr("Total: {what}", what=total_heading(t)), ""]
+    lines += [byline, ""] + [md(line) + "  " for line in summary(p)]
+    lines += ["", "## " + tr("Total: {what}", what=total_heading(t)), ""]
     lines += _md_table((tr("Per year"), "kWh", md(money_word(t.currency)), KG), total_rows(t))
     lines += [""] + [f"- {md(c)}" for c in cost_lines(t.costs, t.currency, seats=t.seats)]
     for r in p.results:

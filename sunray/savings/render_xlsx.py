@@ -38,7 +38,7 @@ from .sources import SOURCE, grid_place, origin_source
 NEEDS = "--format xlsx needs XlsxWriter: pip install 'sunray-toolkit[xlsx]'"
 # Up to this many sites every input has a column on the Sites sheet.
 ALL_COLUMNS_SITES = 1000
-NUMERIC = tuple(f.name for f in model.FIELDS if f.kind in ("int", "number"))
+NUMERIC = tuple(f.name for f in model.FIELDS if f.kind in ("int", "number", "switch"))
 SITE_OWN = "the proposal's sites"   # a site's origin of a value it gives itself
 FIRST = 2                          # the Sites sheet's first site row (0-based; two heading rows)
 # Number formats follow the language: LibreOffice reads the locale tag;
@@ -346,7 +346,7 @@ def _write_inputs(book: _Book, ws: Any, sheet: str, proposal: Proposal, chosen: 
 
 def _allowed(f: model.Field) -> Dict[str, Any]:
     """The cell's data validation: the range sunray allows for the input."""
-    kind = "integer" if f.kind == "int" else "decimal"
+    kind = "integer" if f.kind in ("int", "switch") else "decimal"
     return {"validate": kind, "criteria": "between", "minimum": f.low, "maximum": f.high,
             "error_title": t(f.label)[:32],
             "error_message": f"{active().number(f.low, 0 if float(f.low).is_integer() else 1)}"
@@ -407,7 +407,11 @@ def _write_totals(book: _Book, ws: Any, sheet: str, proposal: Proposal,
 def _years(horizons: Sequence[lifecycle.Costs]) -> List[_Year]:
     """Each site's discounted money per year, within its horizon, summed."""
     purchases = lifecycle.column_sums(h.purchases[:h.years] for h in horizons)
-    savings = lifecycle.column_sums(h.savings[:h.years] for h in horizons)
+    # The residual value comes in at the end of a site's last year (discounted
+    # as lifecycle.costs counts it in the horizon benefit).
+    savings = lifecycle.column_sums(
+        h.savings[:h.years - 1] + (h.savings[h.years - 1] + h.residual_value,) if h.years
+        else () for h in horizons)
     years, running = [], 0.0
     for bought, saved in zip(purchases, savings):
         running += saved - bought

@@ -22,7 +22,13 @@ SWING_PCT = 20
 SENSITIVITY_SITES = 1000
 # The inputs that matter most in practice, as (field, upper bound or None).
 SENSITIVE = (("price", None), ("desktop_watts", None), ("hours_before", 24.0),
-             ("server_watts", None), ("seats_per_server", None), ("pue", 3.0))
+             ("server_watts", None), ("server_hours", 24.0), ("server_days", 366.0),
+             ("seats_per_server", None), ("pue", 3.0))
+# The suggested scenario when servers run around the clock and desktops do
+# not: servers on this many hours longer than the thin clients are used
+# (start-up, backups, updates), on the days of use only.
+OUT_OF_HOURS_MARGIN_H = 2
+OUT_OF_HOURS = "servers off out of hours"
 
 
 @dataclass(frozen=True)
@@ -32,6 +38,7 @@ class Scenario:
     name: str
     changes: Dict[str, Any]
     total: model.Total
+    suggested: bool = False  # ours (OUT_OF_HOURS), not the proposal's
 
 
 @dataclass(frozen=True)
@@ -70,6 +77,24 @@ def run(sites: List[model.Site], named: List[Tuple[str, Dict[str, Any]]],
     """The named scenarios' totals (the caller shows 'expected' beside them)."""
     return [Scenario(name, changes, model.total(recompute(variant_sites(sites, changes))))
             for name, changes in named]
+
+
+def out_of_hours(sites: List[model.Site], recompute: Recompute) -> Optional[Scenario]:
+    """The suggested scenario: servers that run 24 h where desktops did not
+    run on for OUT_OF_HOURS_MARGIN_H hours after the thin clients' hours,
+    on the days of use only; None when no site's servers run 24 h beside
+    desktops that did not."""
+    if not any(s.server_hours >= 24 and s.hours_before < 24 for s in sites):
+        return None
+    moved = []
+    for s in sites:
+        if s.server_hours >= 24 and s.hours_before < 24:
+            hours = min(24.0, max(s.thin_client_hours, s.hours_before) + OUT_OF_HOURS_MARGIN_H)
+            s = dataclasses.replace(s, server_hours=hours, server_days=min(s.server_days, s.days))
+        moved.append(s)
+    first = next(s for s in moved if s.server_hours < 24)
+    changes = {"server_hours": first.server_hours, "server_days": first.server_days}
+    return Scenario(OUT_OF_HOURS, changes, model.total(recompute(moved)), suggested=True)
 
 
 def _result(total: model.Total) -> Tuple[float, str]:

@@ -61,6 +61,8 @@ def origin_source(site: model.Site, name: str) -> str:
     where = site.origin.get(name, "")
     if where == "default":
         return model.DEFAULTS[name][1]
+    if where == "assumed":
+        return "assumed: the seats of one full server, as no seats were given"
     if where.startswith("preset "):
         preset = where[len("preset "):]
         return PRESET_SOURCES.get(preset, {}).get(name, f"preset {preset}: {model.OURS}")

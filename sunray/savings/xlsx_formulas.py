@@ -63,14 +63,28 @@ def _bought(count: str, price: str, life: str) -> str:
 
 
 PURCHASES_IN_YEAR = (
-    "(" + "+".join((_bought("{seats}", "{thin_client_price}", "{thin_client_life}"),
+    "({deployment_cost}*{seats}*({t}=0)+" + "+".join((_bought("{seats}", "{thin_client_price}", "{thin_client_life}"),
                     _bought("{server_count}", "{server_price}", "{server_life}")))
     + "-" + _bought("{seats}", "{desktop_price}", "{desktop_life}")
     + ")/(1+{discount_rate}/100)^{t}")
 # The saving of one year t (during it): the energy money at the escalated
 # price, less the running cost of all seats, discounted from the year's end.
-SAVING_IN_YEAR = ("({money_net_saving}*(1+{price_escalation}/100)^{t}-{running_cost}*{seats})"
+# The yearly costs besides energy, per seat (model.Site.yearly_other_cost).
+OTHER_COST = "({admin_after}-{admin_before}+{licence_cost}+{running_cost})"
+# The residual value (undiscounted) comes in at the end of the horizon's last
+# year, as lifecycle.costs adds it to the horizon benefit.
+SAVING_IN_YEAR = ("({money_net_saving}*(1+{price_escalation}/100)^{t}-" + OTHER_COST + "*{seats}"
+                  "+{residual}*({t}+1={years}))"
                   "/(1+{discount_rate}/100)^({t}+1)")
+
+
+def _left(count: str, price: str, life: str) -> str:
+    """What the devices bought inside the horizon are still worth at its end,
+    straight line (lifecycle.costs): each purchase at INT(k x life) before
+    the horizon's end whose life runs past it."""
+    at = f"INT(year_index*{life})"
+    return (f"{count}*{price}*SUMPRODUCT(({at}<{{years}})*({at}+{life}>{{years}})"
+            f"*({at}+{life}-{{years}}))/{life}")
 
 
 def _in_horizon(per_year: str) -> str:
@@ -99,7 +113,9 @@ _PER_SEAT = {
     "before": "{desktop_watts}*{hours_before}*{days}/1000+" + _OFF % "before",
     "desktop_after": ("{desktop_watts}*{hours_after}*{days}/1000"
                       "+IF({hours_after}>0," + _OFF % "after" + ",0)"),
-    "thin_client": "{thin_client_watts}*{thin_client_hours}*{days}/1000",
+    "thin_client": ("{thin_client_watts}*{thin_client_hours}*{days}/1000"
+                    "+{thin_client_standby_watts}*IF({thin_client_standby_hours}>0,"
+                    "{thin_client_standby_hours},MAX(8760-{thin_client_hours}*{days},0))/1000"),
     "server": "{server_count}*{server_watts}*{server_hours}*{server_days}*{pue}/{seats}/1000",
     "after": "{kwh_desktop_after}+{kwh_thin_client}+{kwh_server}",
     "gross_saving": "{kwh_before}-{kwh_desktop_after}",
@@ -138,7 +154,7 @@ SITE: Tuple[Figure, ...] = (
            "lifecycle.costs", _cost("avoided"), group="Over the horizon"),
     Figure("net_investment", "{investment}-{avoided}", "Net investment", MONEY,
            "lifecycle.costs", _cost("net_investment"), group="Over the horizon"),
-    Figure("yearly_saving", "{money_net_saving}-{running_cost}*{seats}",
+    Figure("yearly_saving", "{money_net_saving}-" + OTHER_COST + "*{seats}",
            "Saving in year 1, after running costs", MONEY, "lifecycle.costs",
            _cost("yearly_saving"), group="Over the horizon"),
     Figure("refresh",
@@ -148,6 +164,14 @@ SITE: Tuple[Figure, ...] = (
            + "-{net_investment}",
            "Later purchases in the horizon (net of desktops not bought)", MONEY,
            "lifecycle.costs", _cost("refresh"), group="Over the horizon"),
+    Figure("residual",
+           "IF({residual_value},"
+           + "+".join((_left("{seats}", "{thin_client_price}", "{thin_client_life}"),
+                       _left("{server_count}", "{server_price}", "{server_life}")))
+           + "-" + _left("{seats}", "{desktop_price}", "{desktop_life}") + ",0)",
+           "Residual value at the horizon's end", MONEY, "lifecycle.costs (residual)",
+           lambda r: r.horizon.residual_value * (1 + r.site.discount_rate / 100) ** r.site.years,
+           group="Over the horizon"),
     Figure("horizon_benefit",
            _in_horizon(SAVING_IN_YEAR) + "-" + _in_horizon(PURCHASES_IN_YEAR),
            "Net benefit over the horizon", MONEY, "lifecycle.costs, lifecycle.money_path",
