@@ -68,11 +68,9 @@ def digest(path):
             h.update(block)
         return h.hexdigest()
 if mode == "run":
-    if not os.path.isdir(d) or os.path.islink(d):
-        sys.stdout.write("sunray-pyz: differs\n")
-        sys.exit(75)
-    check_dir()
-    if digest(kept) != want:
+    st = os.lstat(d) if os.path.lexists(d) else None
+    # not there, or not safe to run from: install says which
+    if not st or not stat.S_ISDIR(st.st_mode) or not safe(st) or digest(kept) != want:
         sys.stdout.write("sunray-pyz: differs\n")
         sys.exit(75)
     sys.stdout.flush()
@@ -152,9 +150,10 @@ def check_settings(fleet_settings: Dict[str, Any], push: bool, pyz: Optional[str
     """The push plan: {mode, bundle (or None), dir}; UsageError when bad."""
     from .hosts import check_remote_root
 
-    mode = "always" if push else fleet_settings.get("push") or "missing"
+    mode = fleet_settings.get("push") or "missing"
     if mode not in MODES:
         raise UsageError(f"sunray.fleet.push: {mode!r}: expected one of {', '.join(MODES)}")
+    mode = "always" if push else mode
     directory = check_remote_root(fleet_settings.get("pyz_dir") or DEFAULT_DIR,
                                   "sunray.fleet.pyz_dir")
     if directory == "/":
