@@ -150,8 +150,9 @@ def doctor(c: invoke.Context, root: Optional[str] = None, format: str = "text") 
         "hosts": "Comma-separated hosts, each [user@]host[:port].",
         "hosts_file": "File with one host per line ('#' starts a comment).",
         "inventory": "YAML inventory: 'groups: {NAME: [host, ...]}', a host may be "
-        "a mapping with host:, root:, program:; or an Ansible inventory, YAML or INI "
-        "(ansible_host, ansible_port, ansible_user).",
+        "a mapping with host:, root:, program:, python: (for --push); or an Ansible "
+        "inventory, YAML or INI (ansible_host, ansible_port, ansible_user, "
+        "ansible_python_interpreter).",
         "group": "Only this inventory group (repeatable: --group a --group b).",
         "task": f"The task run on every host: {', '.join(tasklist.FLEET_TASKS)}.",
         "dry_run": "Pass --dry-run to the remote task (not for doctor).",

@@ -13,6 +13,9 @@ host at once (no limit), and running it batch by batch makes every batch
 wait for its slowest host; a pool keeps N hosts busy until the list is done.
 Fabric and paramiko are imported only when a fleet runs: ``sunray --help``
 stays fast.
+
+Hosts without sunray run the sunray pyz, sent once by checksum (``push``);
+``~/.ssh/config`` and ProxyJump hops are applied in ``ssh``.
 """
 
 import json
