@@ -144,7 +144,8 @@ def fleet_config(path, client_key, known_hosts, **extra):
 
     fleet = {"identity": str(client_key), "use_agent": False,
              "known_hosts": str(known_hosts), "strict_host_keys": True,
-             "program": str(SUNRAY), "connect_timeout": 5}
+             "program": str(SUNRAY), "connect_timeout": 5,
+             "ssh_config": ""}  # not the machine's ~/.ssh/config
     fleet.update(extra)
     Path(path).write_text(yaml.safe_dump({"sunray": {"fleet": fleet}}))
     return Path(path)

@@ -146,7 +146,7 @@ def test_parallel_limit_is_honoured(monkeypatch):
     # many hosts are in flight at once.
     lock, state = threading.Lock(), {"now": 0, "max": 0}
 
-    def fake_run_on_host(target, argv, task, config):
+    def fake_run_on_host(target, argv, task, config, **_):
         with lock:
             state["now"] += 1
             state["max"] = max(state["max"], state["now"])

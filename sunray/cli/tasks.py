@@ -189,13 +189,19 @@ def install_doctor_timer(c: invoke.Context, root: Optional[str] = None, init: st
         "hosts": "Comma-separated hosts, each [user@]host[:port].",
         "hosts_file": "File with one host per line ('#' starts a comment).",
         "inventory": "YAML inventory: 'groups: {NAME: [host, ...]}', a host may be "
-        "a mapping with host:, root:, program:; or an Ansible inventory, YAML or INI "
-        "(ansible_host, ansible_port, ansible_user).",
+        "a mapping with host:, root:, program:, python: (for --push); or an Ansible "
+        "inventory, YAML or INI (ansible_host, ansible_port, ansible_user, "
+        "ansible_python_interpreter).",
         "group": "Only this inventory group (repeatable: --group a --group b).",
         "task": f"The task run on every host: {', '.join(tasklist.FLEET_TASKS)}.",
         "dry_run": "Pass --dry-run to the remote task (not for doctor).",
         "root": "Pass --root DIR to the remote task (an inventory root: wins).",
         "parallel": "At most N hosts at once (default sunray.fleet.parallel, 8).",
+        "push": "Run the sunray pyz on every host instead of an installed sunray: sent "
+        "to /var/lib/sunray/sunray.pyz when the host's copy differs (by SHA-256), run "
+        "with the host's python3. Without it the pyz goes only to hosts without sunray.",
+        "pyz": "The pyz to send (./bootstrap dist builds dist/sunray-VERSION.pyz; default "
+        "sunray.fleet.pyz, else the pyz this program runs from).",
         "format": FORMAT_HELP,
     },
     iterable=["group"],
@@ -204,13 +210,16 @@ def install_doctor_timer(c: invoke.Context, root: Optional[str] = None, init: st
 def fleet(c: invoke.Context, hosts: Optional[str] = None, hosts_file: Optional[str] = None,
           inventory: Optional[str] = None, group: Optional[List[str]] = None, task: str = "doctor",
           dry_run: bool = False, root: Optional[str] = None, parallel: Optional[str] = None,
-          format: str = "text") -> None:
+          push: bool = False, pyz: Optional[str] = None, format: str = "text") -> None:
     """Run one sunray task on many servers over SSH, N at a time.
 
     Each host runs `sunray TASK --format json`; the table has one line per
     host (unreachable, refused, failed or its summary) and --format json gives
     one document for all. A host that fails never stops the others. Exit 1
     when any host failed (a doctor with a failing check counts as failed).
+    Hosts without sunray get the sunray pyz (by checksum, once) when one is
+    known (--pyz, sunray.fleet.pyz); --push uses it on every host. Reads
+    ~/.ssh/config (sunray.fleet.ssh_config).
     """
     from sunray import fleet as fleet_run
 
@@ -225,6 +234,8 @@ def fleet(c: invoke.Context, hosts: Optional[str] = None, hosts_file: Optional[s
         dry_run=dry_run,
         root=root,
         parallel=parallel,
+        push=push,
+        pyz=pyz,
     )
     finish(result, format)
 

@@ -102,6 +102,20 @@ DEFAULTS = {
         "strict_host_keys": True,
         # Prefix the remote command with `sudo -n` (log in as a normal user).
         "sudo": False,
+        # The ssh client configuration read for Host aliases, HostName, User,
+        # Port, IdentityFile and ProxyJump ("": read none). The host string
+        # and the inventory win over it; it wins over user and identity here.
+        "ssh_config": "~/.ssh/config",
+        # The sunray pyz sent by `fleet --push` (null: the pyz this program
+        # runs from; --pyz wins). When it is sent: "missing" (to hosts
+        # without the program: exit 127), "always" (like --push), "never".
+        "pyz": None,
+        "push": "missing",
+        # Where a host keeps the pyz (the sunray.server collection's place).
+        "pyz_dir": "/var/lib/sunray",
+        # The Python that runs the pyz on a host (the inventory's python: or
+        # ansible_python_interpreter wins).
+        "python": "python3",
     },
     "esound": {
         # build-esound: appended to the Release ("2.el5" -> "2.el5.oss").

@@ -13,6 +13,9 @@ host at once (no limit), and running it batch by batch makes every batch
 wait for its slowest host; a pool keeps N hosts busy until the list is done.
 Fabric and paramiko are imported only when a fleet runs: ``sunray --help``
 stays fast.
+
+Hosts without sunray run the sunray pyz, sent once by checksum (``push``);
+``~/.ssh/config`` and ProxyJump hops are applied in ``ssh``.
 """
 
 import json
@@ -21,80 +24,19 @@ import re
 import shlex
 import time
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Dict, List, Optional, Sequence, Tuple, Union
 
 from ..core import tasklist
 from ..core.errors import UsageError
+from .hosts import Target, check_program, check_remote_root, parse_host
 
 TASKS = tasklist.FLEET_TASKS
 DRY_RUN_TASKS = tasklist.FLEET_DRY_RUN_TASKS
 MAX_PARALLEL = 256
 
-_USER = re.compile(r"[A-Za-z_][A-Za-z0-9._-]{0,31}")
-_HOSTNAME = re.compile(r"[A-Za-z0-9](?:[A-Za-z0-9.-]{0,251}[A-Za-z0-9])?")
-_IPV6 = re.compile(r"[0-9A-Fa-f:.]+")
-_SAFE_PATH = re.compile(r"/[A-Za-z0-9._+@%/-]*")
-_PROGRAM = re.compile(r"[A-Za-z0-9._+@%/-]+")
-_INVENTORY_KEYS = {"host", "root", "program"}
-
-
-@dataclass(frozen=True)
-class Target:
-    """One host to run on, with its own root and program when the inventory says so."""
-
-    user: Optional[str] = None
-    host: str = ""
-    port: Optional[int] = None
-    root: Optional[str] = None
-    program: Optional[str] = None
-
-    @property
-    def name(self) -> str:
-        host = f"[{self.host}]" if ":" in self.host else self.host
-        return (f"{self.user}@" if self.user else "") + host + (f":{self.port}" if self.port else "")
-
-
-def parse_host(spec: object) -> Target:
-    """``[user@]host[:port]`` (``[v6addr]:port`` for IPv6) -> Target; UsageError if bad."""
-    if not isinstance(spec, str) or not spec.strip():
-        raise UsageError(f"host {spec!r}: expected [user@]host[:port]")
-    text = spec.strip()
-    user = None
-    if "@" in text:
-        user, text = text.split("@", 1)
-        if not _USER.fullmatch(user):
-            raise UsageError(f"host {spec!r}: bad user name {user!r}")
-    port_text = None
-    if text.startswith("["):
-        host, bracket, rest = text[1:].partition("]")
-        if not bracket or not _IPV6.fullmatch(host) or (rest and not rest.startswith(":")):
-            raise UsageError(f"host {spec!r}: bad IPv6 address (use [addr]:port)")
-        port_text = rest[1:] if rest else None
-    else:
-        host, colon, port_text = text.partition(":")
-        port_text = port_text if colon else None
-        if not _HOSTNAME.fullmatch(host):
-            raise UsageError(f"host {spec!r}: bad host name {host!r}")
-    port = None
-    if port_text is not None:
-        if not port_text.isdigit() or not 0 < int(port_text) < 65536:
-            raise UsageError(f"host {spec!r}: bad port {port_text!r} (1-65535)")
-        port = int(port_text)
-    return Target(user=user, host=host, port=port)
-
-
-def check_remote_root(path: object, where: str) -> str:
-    if not isinstance(path, str) or not _SAFE_PATH.fullmatch(path) or "/../" in path + "/":
-        raise UsageError(f"{where}: root {path!r}: expected an absolute path without blanks or '..'")
-    return path
-
-
-def check_program(program: object, where: str) -> str:
-    if not isinstance(program, str) or not _PROGRAM.fullmatch(program) or program.startswith("-"):
-        raise UsageError(f"{where}: program {program!r}: expected a path or a program name")
-    return program
+_INVENTORY_KEYS = {"host", "root", "program", "python"}
 
 
 # --- where the hosts come from ------------------------------------------------------
@@ -170,11 +112,14 @@ def _ansible_hosts(path, text, data, groups):
     chosen = [h for name in groups for h in members[name]] if groups else list(hosts)
     targets = []
     for name in dict.fromkeys(chosen):
-        spec, _python = ansible_inventory.spec_of(name, hosts[name])
+        spec, python = ansible_inventory.spec_of(name, hosts[name])
         try:
-            targets.append(parse_host(spec))
+            target = parse_host(spec)
+            if python:
+                target = replace(target, python=check_program(python, "ansible_python_interpreter"))
         except UsageError as e:
             raise UsageError(f"{path}: host {name!r}: {e}") from None
+        targets.append(target)
     return targets
 
 
@@ -191,7 +136,8 @@ def _inventory_entry(entry, where):
     where = f"{where}: host {entry['host']!r}"
     root = check_remote_root(entry["root"], where) if entry.get("root") else None
     program = check_program(entry["program"], where) if entry.get("program") else None
-    return Target(target.user, target.host, target.port, root, program)
+    python = check_program(entry["python"], where) if entry.get("python") else None
+    return Target(target.user, target.host, target.port, root, program, python)
 
 
 def targets_of(hosts: Optional[str] = None, hosts_file: Optional[str] = None,
@@ -225,13 +171,15 @@ def remote_argv(target: Target, task: str, fleet_settings: Dict[str, Any], dry_r
     program = target.program or check_program(fleet_settings.get("program") or "sunray",
                                               "sunray.fleet.program")
     argv = ["sudo", "-n", "--"] if fleet_settings.get("sudo") else []
-    argv += [program, task, "--format", "json"]
-    if dry_run:
-        argv.append("--dry-run")
+    return argv + [program] + task_words(target, task, dry_run, root)
+
+
+def task_words(target: Target, task: str, dry_run: bool = False,
+               root: Optional[str] = None) -> List[str]:
+    """The words after the program: ``TASK --format json [--dry-run] [--root DIR]``."""
+    words = [task, "--format", "json"] + (["--dry-run"] if dry_run else [])
     root = target.root or (check_remote_root(root, "--root") if root else None)
-    if root:
-        argv += ["--root", root]
-    return argv
+    return words + (["--root", root] if root else [])
 
 
 # --- results ----------------------------------------------------------------------------
@@ -246,15 +194,17 @@ class HostResult:
     summary: str = ""
     result: Optional[dict] = None  # the remote task's JSON report
     stderr: str = ""  # the end of the remote stderr (warnings, the error line)
+    pyz: Optional[dict] = None  # --push: {action: kept|sent|would-send|failed, bytes, path, sha256}
 
     @property
     def ok(self) -> bool:
-        return self.status == "ok"
+        return self.status in ("ok", "would-push")
 
     def to_dict(self) -> Dict[str, Any]:
         return {"host": self.host, "status": self.status, "ok": self.ok,
                 "exit_code": self.exit_code, "seconds": round(self.seconds, 3),
-                "summary": self.summary, "result": self.result, "stderr": self.stderr}
+                "summary": self.summary, "result": self.result, "stderr": self.stderr,
+                "pyz": self.pyz}
 
 
 @dataclass
@@ -337,78 +287,66 @@ def judge(task: str, exit_code: Optional[int], stdout: str,
 # --- SSH --------------------------------------------------------------------------------
 
 
-def _connection(target, fleet_settings):
-    """A Fabric Connection that uses only what the sunray.fleet settings name:
-    no ~/.ssh/config, no /etc/fabric.yaml, host keys from known_hosts."""
-    import fabric
-    import paramiko
-
-    identity = fleet_settings.get("identity")
-    connect_kwargs = {"allow_agent": bool(fleet_settings.get("use_agent", True)),
-                      "look_for_keys": not identity}
-    if identity:
-        connect_kwargs["key_filename"] = [os.path.expanduser(str(identity))]
-    fabric_config = fabric.Config(ssh_config=paramiko.SSHConfig(), lazy=True)
-    conn = fabric.Connection(
-        target.host,
-        user=target.user or fleet_settings.get("user") or None,
-        port=target.port or 22,
-        config=fabric_config,
-        connect_timeout=float(fleet_settings.get("connect_timeout") or 10),
-        connect_kwargs=connect_kwargs,
-    )
-    known_hosts = os.path.expanduser(str(fleet_settings.get("known_hosts") or "~/.ssh/known_hosts"))
-    if os.path.isfile(known_hosts):
-        conn.client.load_host_keys(known_hosts)
-    strict = fleet_settings.get("strict_host_keys", True)
-    conn.client.set_missing_host_key_policy(
-        paramiko.RejectPolicy() if strict else paramiko.WarningPolicy())
-    return conn
+def _missing(res, fleet_settings) -> bool:
+    """The remote program is not there: exit 127 (the shell), or sudo's own
+    "command not found" (exit 1)."""
+    if res.exited == 127:
+        return True
+    return bool(fleet_settings.get("sudo")) and res.exited == 1 and \
+        "command not found" in res.stderr and res.stderr.startswith("sudo:")
 
 
-def _ssh_failure(exc):
-    """(status, summary) for an exception raised while connecting or running."""
-    import socket
+def run_on_host(target: Target, argv: List[str], task: str, fleet_settings: Dict[str, Any],
+                route: Optional[Dict[str, Any]] = None, push_plan: Optional[Dict[str, Any]] = None,
+                dry_run: bool = False, root: Optional[str] = None) -> HostResult:
+    """Run ``argv`` on one host (with --push: the kept pyz, sent first when it
+    differs); never raises for a host's problem."""
+    from . import push, ssh
 
-    import paramiko
-    from invoke.exceptions import CommandTimedOut
-
-    if isinstance(exc, CommandTimedOut):
-        return "timeout", f"remote task still running after {exc.timeout}s (sunray.fleet.command_timeout)"
-    if isinstance(exc, paramiko.BadHostKeyException):
-        return "host-key", "host key CHANGED: not the host in known_hosts (check before trusting it)"
-    if isinstance(exc, paramiko.AuthenticationException):
-        return "auth-failed", f"authentication failed: {exc}"
-    if isinstance(exc, paramiko.ssh_exception.NoValidConnectionsError):
-        return "unreachable", "connection refused"
-    if isinstance(exc, socket.gaierror):
-        return "unreachable", f"unknown host: {exc.strerror or exc}"
-    if isinstance(exc, (socket.timeout, TimeoutError)):
-        return "unreachable", "connection timed out (sunray.fleet.connect_timeout)"
-    if isinstance(exc, paramiko.SSHException) and "known_hosts" in str(exc):
-        return "host-key", "unknown host key: add it to sunray.fleet.known_hosts (ssh-keyscan, then check it)"
-    if isinstance(exc, OSError):
-        return "unreachable", exc.strerror or str(exc)
-    return "error", f"{type(exc).__name__}: {exc}"
-
-
-def run_on_host(target: Target, argv: List[str], task: str, fleet_settings: Dict[str, Any]) -> HostResult:
-    """Run ``argv`` on one host; never raises for a host's problem."""
     start = time.monotonic()
     conn = None
+    push_plan = push_plan or {"mode": "never", "bundle": None}
+    bundle = push_plan.get("bundle")
     try:
-        conn = _connection(target, fleet_settings)
-        res = conn.run(shlex.join(argv), hide=True, warn=True, in_stream=False, pty=False,
-                       timeout=float(fleet_settings.get("command_timeout") or 1800))
-        status, summary, data = judge(task, res.exited, res.stdout, res.stderr)
-        return HostResult(target.name, status, res.exited, time.monotonic() - start, summary, data,
-                          stderr=res.stderr[-2000:])
+        route = route or ssh.plan(target, fleet_settings, ssh.load_ssh_config(fleet_settings))
+        conn = ssh.connect(route, fleet_settings)
+        res = None
+        if not (bundle and push_plan["mode"] == "always"):
+            res = conn.run(shlex.join(argv), hide=True, warn=True, in_stream=False, pty=False,
+                           timeout=float(fleet_settings.get("command_timeout") or 1800))
+            if not (bundle and _missing(res, fleet_settings)):
+                status, summary, data = judge(task, res.exited, res.stdout, res.stderr)
+                if res.exited == 127 and not bundle:
+                    summary += " (--push --pyz FILE runs the sunray pyz instead)"
+                return HostResult(target.name, status, res.exited, time.monotonic() - start,
+                                  summary, data, stderr=res.stderr[-2000:])
+        got = push.run_pushed(conn, target, fleet_settings, push_plan,
+                              task_words(target, task, dry_run, root), dry_run)
+        sent = got["pyz"]
+        seconds = time.monotonic() - start
+        if sent["action"] == "would-send":
+            return HostResult(target.name, "would-push", None, seconds,
+                              f"would send sunray.pyz ({sent['bytes']} bytes) to {sent['path']}, "
+                              f"then run {task} --dry-run from it", pyz=sent)
+        if sent["action"] == "failed":
+            last = (got["stderr"].strip().splitlines() or ["no reason given"])[-1][:300]
+            return HostResult(target.name, "push-failed", got["exited"], seconds,
+                              f"sunray.pyz not kept in {sent['path']}: {last}",
+                              stderr=got["stderr"][-2000:], pyz=sent)
+        status, summary, data = judge(task, got["exited"], got["stdout"], got["stderr"])
+        if got["exited"] == 127:
+            summary = ("python not found on the host (inventory python: or "
+                       f"ansible_python_interpreter, sunray.fleet.python): {summary}")
+        if sent["action"] == "sent":
+            summary = f"sunray.pyz sent ({sent['bytes']} bytes); {summary}"
+        return HostResult(target.name, status, got["exited"], seconds, summary, data,
+                          stderr=got["stderr"][-2000:], pyz=sent)
     except Exception as exc:  # one host's trouble is that host's result
-        status, summary = _ssh_failure(exc)
+        status, summary = ssh.failure(exc)
         return HostResult(target.name, status, None, time.monotonic() - start, summary)
     finally:
         if conn is not None:
-            conn.close()
+            ssh.close(conn)
 
 
 def check_settings(fleet_settings: Dict[str, Any]) -> Dict[str, Any]:
@@ -418,7 +356,7 @@ def check_settings(fleet_settings: Dict[str, Any]) -> Dict[str, Any]:
         if value is not None and (isinstance(value, bool) or not isinstance(value, (int, float))
                                   or value <= 0):
             raise UsageError(f"sunray.fleet.{key}: expected a number of seconds, not {value!r}")
-    for key in ("identity", "known_hosts"):
+    for key in ("identity", "known_hosts", "python", "pyz"):
         value = fleet_settings.get(key)
         if value is not None and not isinstance(value, str):
             raise UsageError(f"sunray.fleet.{key}: expected a file name, not {value!r}")
@@ -439,17 +377,30 @@ def check_settings(fleet_settings: Dict[str, Any]) -> Dict[str, Any]:
 def run(settings: Dict[str, Any], hosts: Optional[str] = None, hosts_file: Optional[str] = None,
         inventory: Optional[str] = None, groups: Sequence[str] = (), task: str = "doctor",
         dry_run: bool = False, root: Optional[str] = None,
-        parallel: Union[int, str, None] = None) -> FleetReport:
-    """Run ``task`` on every host, ``parallel`` at a time; a FleetReport in host order."""
+        parallel: Union[int, str, None] = None, push: bool = False,
+        pyz: Optional[str] = None) -> FleetReport:
+    """Run ``task`` on every host, ``parallel`` at a time; a FleetReport in host order.
+
+    ``push``: run the sunray pyz (``pyz``, sunray.fleet.pyz or the running
+    one), sent to a host whose kept copy differs; without it the pyz is sent
+    only to hosts where the program is missing (sunray.fleet.push)."""
     import logging
 
     from ..core.optional import require
 
     for module in ("fabric", "paramiko"):  # before anything else: no half-run fleet
         require(module, "fleet")
+    from . import push as pushing
+    from . import ssh
+
     fleet_settings = check_settings(settings.get("fleet") or {})
+    push_plan = pushing.check_settings(fleet_settings, push, pyz)
     targets = targets_of(hosts, hosts_file, inventory, groups)
     commands = [remote_argv(t, task, fleet_settings, dry_run=dry_run, root=root) for t in targets]
+    if push_plan["bundle"]:
+        for t in targets:
+            pushing.remote_command(fleet_settings, t, [])  # sunray.fleet.python checked now
+    routes = ssh.routes_of(targets, fleet_settings)
     parallel = parallel if parallel is not None else fleet_settings.get("parallel", 8)
     try:
         parallel = int(parallel)
@@ -463,8 +414,9 @@ def run(settings: Dict[str, Any], hosts: Optional[str] = None, hosts_file: Optio
 
     start = time.monotonic()
     with ThreadPoolExecutor(max_workers=min(parallel, len(targets))) as pool:
-        futures = [pool.submit(run_on_host, t, argv, task, fleet_settings)
-                   for t, argv in zip(targets, commands)]
+        futures = [pool.submit(run_on_host, t, argv, task, fleet_settings, route=route,
+                               push_plan=push_plan, dry_run=dry_run, root=root)
+                   for t, argv, route in zip(targets, commands, routes)]
         results = [f.result() for f in futures]
     report = FleetReport(task=task, parallel=parallel, hosts=results,
                          seconds=time.monotonic() - start)
