@@ -47,8 +47,8 @@ def test_source_tarball_is_the_working_tree(tmp_path):
         assert prefix + "packaging/sunray-toolkit.spec" in names
         assert prefix + "sunray/doctor/__init__.py" in names
         assert not any("/.venv/" in n or "__pycache__" in n for n in names)
-        ours = tar.extractfile(prefix + "sunray/fleet.py").read()
-    assert ours == (REPO / "sunray/fleet.py").read_bytes()
+        ours = tar.extractfile(prefix + "sunray/apply.py").read()
+    assert ours == (REPO / "sunray/apply.py").read_bytes()
 
 
 def test_rpm_header_files_and_triggers(rpm):
