@@ -55,3 +55,26 @@ def packaged_launcher(path, pyz="/usr/share/sunray-toolkit/sunray.pyz"):
     source = Path(__file__).resolve().parent.parent / "packaging" / "sunray.launcher"
     write_file(path, source.read_text().replace("@PYZ@", pyz), mode=0o755)
     return path
+
+
+def demo_server_tree(top):
+    """The demo's CentOS 6 shaped server tree under ``top`` (tmpwatch job,
+    rc.d, SRSS module sources, a stale /tmp/.esd file), without kernels or
+    their header links; returns ``top``."""
+    from pathlib import Path
+
+    from sunray.demo import manifest
+
+    checkout = Path(__file__).resolve().parent.parent
+    top = Path(top)
+    for entry in manifest():
+        dest = top / entry.path
+        dest.parent.mkdir(parents=True, exist_ok=True)
+        if entry.target:
+            dest.symlink_to(entry.target)
+        else:
+            dest.write_bytes((checkout / "sunray" / entry.source).read_bytes())
+    for d in ("var/lib", "var/log", "lib/modules", "run"):
+        (top / d).mkdir(parents=True, exist_ok=True)
+    os.chmod(top / "tmp", 0o1777)
+    return top

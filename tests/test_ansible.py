@@ -11,10 +11,8 @@ that need no container) and ansible-lint run on the installed collection.
 
 import difflib
 import json
-import os
 import shutil
 import subprocess
-from pathlib import Path
 
 import pytest
 from ansible_support import (
@@ -30,6 +28,7 @@ from ansible_support import (
 )
 from conftest import IN_CI, REPO, need, need_root
 from fleet_support import SUNRAY, broken_server, ssh_fleet
+from support import demo_server_tree
 
 import sunray
 
@@ -115,22 +114,9 @@ PLAYBOOK = """
 
 
 def demo_tree(top):
-    """The demo's CentOS 6 shaped server tree (tmpwatch job, rc.d, SRSS sources,
-    a stale /tmp/.esd file), without kernels: apply has no module to build."""
-    from sunray.demo import manifest
-
-    top = Path(top)
-    for entry in manifest():
-        dest = top / entry.path
-        dest.parent.mkdir(parents=True, exist_ok=True)
-        if entry.target:
-            dest.symlink_to(entry.target)
-        else:
-            dest.write_bytes((REPO / "sunray" / entry.source).read_bytes())
-    for d in ("var/lib", "var/log", "lib/modules", "run"):
-        (top / d).mkdir(parents=True, exist_ok=True)
-    os.chmod(top / "tmp", 0o1777)
-    return top
+    """The demo's CentOS 6 shaped server tree, without kernels: apply has no
+    module to build."""
+    return demo_server_tree(top)
 
 
 def need_ansible():

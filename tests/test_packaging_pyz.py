@@ -15,6 +15,7 @@ from pathlib import Path
 import pytest
 from conftest import IN_CI, REPO, need
 from esound_support import make_tarball
+from support import demo_server_tree
 
 sys.path.insert(0, str(REPO / "packaging"))
 import build_pyz  # noqa: E402
@@ -51,20 +52,7 @@ def pyz(tmp_path_factory):
 def server(tmp_path):
     """A sandbox server tree: the demo's CentOS 6 shape (tmpwatch job, rc.d,
     SRSS module sources), without kernel header links."""
-    from sunray.demo import manifest
-
-    top = tmp_path / "server"
-    for entry in manifest():
-        dest = top / entry.path
-        dest.parent.mkdir(parents=True, exist_ok=True)
-        if entry.target:
-            dest.symlink_to(entry.target)
-        else:
-            dest.write_bytes((REPO / "sunray" / entry.source).read_bytes())
-    for d in ("var/lib", "var/log", "lib/modules", "run"):
-        (top / d).mkdir(parents=True, exist_ok=True)
-    os.chmod(top / "tmp", 0o1777)
-    return top
+    return demo_server_tree(tmp_path / "server")
 
 
 def run_pyz(python, pyz, *args, cwd):
