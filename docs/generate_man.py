@@ -144,16 +144,8 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     parser.add_argument("--check", action="store_true",
                         help="change nothing; exit 1 when docs/sunray.1 is not current")
     args = parser.parse_args(argv)
-    text = render()
-    if args.check:
-        current = MAN_PAGE.read_text(encoding="utf-8") if MAN_PAGE.exists() else ""
-        if current != text:
-            print("docs/sunray.1 is stale: run .venv/bin/python docs/generate_man.py", file=sys.stderr)
-            return 1
-        return 0
-    MAN_PAGE.write_text(text, encoding="utf-8")
-    print("wrote %s" % MAN_PAGE.relative_to(CHECKOUT))
-    return 0
+    return _generate_tasks().write_or_check(MAN_PAGE, render(), args.check,
+                                            "docs/generate_man.py")
 
 
 if __name__ == "__main__":

@@ -110,16 +110,21 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     parser.add_argument("--check", action="store_true",
                         help="change nothing; exit 1 when docs/tasks.md is not current")
     args = parser.parse_args(argv)
-    text = render()
-    if args.check:
-        current = TASKS_MD.read_text(encoding="utf-8") if TASKS_MD.exists() else ""
+    return write_or_check(TASKS_MD, render(), args.check, "docs/generate_tasks.py")
+
+
+def write_or_check(path: Path, text: str, check: bool, generator: str) -> int:
+    """Write ``text`` to ``path``; with ``check``, change nothing and return
+    1 (saying which generator to run) when the file is not ``text``."""
+    if check:
+        current = path.read_text(encoding="utf-8") if path.exists() else ""
         if current != text:
-            print("docs/tasks.md is stale: run .venv/bin/python docs/generate_tasks.py",
+            print(f"{path.relative_to(CHECKOUT)} is stale: run .venv/bin/python {generator}",
                   file=sys.stderr)
             return 1
         return 0
-    TASKS_MD.write_text(text, encoding="utf-8")
-    print("wrote %s" % TASKS_MD.relative_to(CHECKOUT))
+    path.write_text(text, encoding="utf-8")
+    print("wrote %s" % path.relative_to(CHECKOUT))
     return 0
 
 
