@@ -69,8 +69,12 @@ def build(pyz: Path, output: Path, galaxy: Optional[str] = None,
     tree = stage(pyz, staging or CHECKOUT / "build" / "collection")
     output.mkdir(parents=True, exist_ok=True)
     target = output / f"sunray-server-{version()}.tar.gz"
+    # A build needs no cache or temporary files of the builder's own: they
+    # go beside the staged tree, not into ~/.ansible.
+    home = tree.parent / "ansible-home"
+    env = dict(os.environ, ANSIBLE_HOME=str(home), ANSIBLE_LOCAL_TEMP=str(home / "tmp"))
     proc = subprocess.run([ansible_galaxy(galaxy), "collection", "build", "--force",
-                           "--output-path", str(output), str(tree)],
+                           "--output-path", str(output), str(tree)], env=env,
                           stdout=subprocess.PIPE, stderr=subprocess.STDOUT, universal_newlines=True)
     if proc.returncode != 0 or not target.is_file():
         raise RuntimeError(f"ansible-galaxy collection build failed:\n{proc.stdout}")
