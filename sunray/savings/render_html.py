@@ -54,10 +54,13 @@ def chart(rows: Sequence[Tuple[str, Dict[str, float]]]) -> Dict[str, Any]:
     # One scale for every bar (the total's and the sites'), with an axis.
     top, ticks = charts.energy_axis(top, CHART_LABEL_W, CHART_BAR_W)
     scale = CHART_BAR_W / top
+    # Many bars (a big proposal) are drawn thinner, so the chart stays on page 1.
+    compact = len(rows) > 10
+    bar_h, line_h, gap = (5, 10, 3) if compact else (BAR_H, 13, 8)
     groups, y = [], 6
     for label, k in rows:
         lines = textwrap.wrap(label, LABEL_CHARS, break_long_words=True) or [""]
-        height = max(2 * BAR_H + 4, 13 * len(lines))
+        height = max(2 * bar_h + 4, line_h * len(lines))
         x: float = CHART_LABEL_W
         segments = []
         for key in SEGMENTS:
@@ -67,18 +70,19 @@ def chart(rows: Sequence[Tuple[str, Dict[str, float]]]) -> Dict[str, Any]:
             x += w
         groups.append({
             "lines": lines,
-            "label_y": y + height / 2 - 6.5 * (len(lines) - 1) + 4,
+            "label_y": y + height / 2 - line_h / 2 * (len(lines) - 1) + 4,
             "full_label": label,
-            "y": y + (height - 2 * BAR_H - 4) / 2,
+            "y": y + (height - 2 * bar_h - 4) / 2,
             "before_w": round(max(k["before"], 0) * scale, 2),
-            "before": t("before: {kwh} kWh", kwh=show(k["before"])),
+            "before": t("before: {kwh}", kwh=story.energy_text(k["before"])),
             "before_kwh": show(k["before"]),
-            "after": t("after: {kwh} kWh", kwh=show(k["after"])),
+            "after": t("after: {kwh}", kwh=story.energy_text(k["after"])),
             "after_end": round(x, 2),
             "segments": segments,
         })
-        y += height + 8
-    return {"width": CHART_W, "height": y + 16, "groups": groups, "bar_h": BAR_H,
+        y += height + gap
+    return {"width": CHART_W, "height": y + 16, "groups": groups, "bar_h": bar_h,
+            "compact": compact, "line_h": line_h,
             "label_w": CHART_LABEL_W, "ticks": ticks, "axis_y": y}
 
 
@@ -167,9 +171,11 @@ def html_context(proposal: Proposal, paper: str = "a4",
         # Without the investment line: the cash flow shows it.
         "total_costs": cost_lines(total.costs, total.currency, seats=total.seats)[1:],
         "total_negative": total.kwh["net_saving"] < 0,
-        "chart_total": chart([(t("All sites") if total.sites > 1 else results[0].site.name,
-                               total.kwh)] + ([(r.site.name, r.kwh) for r in biggest]
-                                             if len(results) > 1 else [])),
+        # One scale for every bar: the total beside its sites, or, beyond
+        # DETAIL_SITES (where the total would dwarf them), the shown sites alone.
+        "chart_total": chart(([] if many else [
+            (t("All sites") if total.sites > 1 else results[0].site.name, total.kwh)])
+            + ([(r.site.name, r.kwh) for r in biggest] if len(results) > 1 else [])),
         "chart_sites": None,
         "cumulative": charts.cumulative(total.costs, unit=currency),
         # Per site in the appendix: the sites of the chart and the table.
