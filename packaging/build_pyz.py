@@ -22,10 +22,9 @@ versions compile the sources. Without a 3.6 the pyz is built without it
 (slower to start on 3.6, same behaviour).
 
 Left out on purpose: compiled code (MarkupSafe's speedups: it falls back
-to its pure-Python code) and PyYAML, which only fleet and savings (Python
-3.9+, with fabric for fleet) use: bundled, it would be imported on every
-start (Invoke's own YAML copy looks for yaml._yaml), costing startup time
-on every server for two tasks that run on the admin's machine.
+to its pure-Python code) and PyYAML: the toolkit reads YAML (settings,
+proposals, inventories) with the copy Invoke carries (invoke/vendor/yaml,
+bundled with invoke), and a second copy would only cost startup time.
 """
 
 import argparse

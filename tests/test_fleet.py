@@ -324,3 +324,17 @@ def test_fleet_unknown_host_accepted_only_when_not_strict(lab):
     assert json.loads(proc.stdout)["hosts"][0]["status"] == "ok"
     assert "strict_host_keys is off" in proc.stderr
     assert empty.read_text() == ""  # nothing written into the admin's known_hosts
+
+
+@pytest.mark.workstation
+@pytest.mark.parametrize("hidden", ["fabric", "paramiko"])
+def test_without_fabric_fleet_names_the_extra(tmp_path, hidden):
+    """Before: "internal error: ... No module named 'paramiko'". Fabric (or
+    paramiko) hidden by a module that fails to import, as where it is not
+    installed (tests/test_plain_install.py runs a real plain install)."""
+    shim = tmp_path / "shim" / hidden
+    shim.mkdir(parents=True)
+    (shim / "__init__.py").write_text("raise ImportError('hidden by the test')\n")
+    proc = run_sunray("fleet", "--hosts", "h", "--task", "doctor", env={"PYTHONPATH": str(shim.parent)})
+    assert_clean_error(proc, 2, "sunray: fleet needs Fabric: pip install 'sunray-toolkit[fleet]'")
+    assert len(proc.stderr.splitlines()) == 1

@@ -46,6 +46,21 @@ def test_scenarios_side_by_side(tmp_path):
                               "off", "out", "of", "hours"]
 
 
+def test_no_out_of_hours_scenario_where_thin_clients_run_round_the_clock(tmp_path):
+    """The office preset's thin clients run 24 h: a site whose desktops ran
+    10 h leaves its servers no hours off. Before: internal error: StopIteration."""
+    path = write_yaml(tmp_path, {"defaults": {"price": 0.30}, "sites": [
+        {"name": "Head office", "seats": 40}, {"name": "Depot", "seats": 8, "hours_before": 10}]})
+    proc = run_sunray("savings", "--config", path, "--format", "json")
+    assert proc.returncode == 0, proc.stderr
+    assert json.loads(proc.stdout)["scenarios"] == []
+    mixed = write_yaml(tmp_path, {"defaults": {"price": 0.30}, "sites": [
+        {"name": "Round the clock", "seats": 40},
+        {"name": "Day shift", "seats": 8, "hours_before": 8, "thin_client_hours": 8}]}, "mixed.yaml")
+    data = json.loads(run_sunray("savings", "--config", mixed, "--format", "json").stdout)
+    assert [sc["changes"] for sc in data["scenarios"]] == [{"server_hours": 10, "server_days": 365}]
+
+
 def test_sensitivity_names_the_input_that_moves_the_result_most(tmp_path):
     path = write_yaml(tmp_path, SCHOOL)
     data = json.loads(run_sunray("savings", "--config", path, "--format", "json").stdout)

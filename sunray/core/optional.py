@@ -18,6 +18,7 @@ EXTRAS: Dict[str, Tuple[str, str]] = {
     "fabric": ("Fabric", "fleet"),
     "paramiko": ("Fabric", "fleet"),  # Fabric's SSH library
     "zstandard": ("zstandard", "zstd"),
+    "xlsxwriter": ("XlsxWriter", "xlsx"),
     "yaml": ("PyYAML", "savings"),  # a faster loader only: Invoke's copy stands in
 }
 

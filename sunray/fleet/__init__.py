@@ -388,14 +388,14 @@ def run(settings: Dict[str, Any], hosts: Optional[str] = None, hosts_file: Optio
 
     from ..core.optional import require
 
-    for module in ("fabric", "paramiko"):  # before anything else: no half-run fleet
+    targets = targets_of(hosts, hosts_file, inventory, groups)
+    for module in ("fabric", "paramiko"):  # before any setting needs them, and any host
         require(module, "fleet")
     from . import push as pushing
     from . import ssh
 
     fleet_settings = check_settings(settings.get("fleet") or {})
     push_plan = pushing.check_settings(fleet_settings, push, pyz)
-    targets = targets_of(hosts, hosts_file, inventory, groups)
     commands = [remote_argv(t, task, fleet_settings, dry_run=dry_run, root=root) for t in targets]
     if push_plan["bundle"]:
         for t in targets:

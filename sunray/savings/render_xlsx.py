@@ -27,7 +27,7 @@ import math
 import zipfile
 from typing import Any, Dict, Iterable, List, Optional, Sequence, Tuple
 
-from ..core.errors import UsageError
+from ..core.optional import require
 from . import display, lifecycle, model
 from . import xlsx_formulas as fx
 from .evaluate import Proposal
@@ -35,7 +35,6 @@ from .i18n import active, t
 from .output import MARKER
 from .sources import SOURCE, grid_place, origin_source
 
-NEEDS = "--format xlsx needs XlsxWriter: pip install 'sunray-toolkit[xlsx]'"
 # Up to this many sites every input has a column on the Sites sheet.
 ALL_COLUMNS_SITES = 1000
 NUMERIC = tuple(f.name for f in model.FIELDS if f.kind in ("int", "number", "switch"))
@@ -48,10 +47,7 @@ LOCALE_TAG = {"en": "", "de": "[$-407]", "nl": "[$-413]"}
 
 def check_available() -> None:
     """A UsageError naming the extra when XlsxWriter is not installed."""
-    try:
-        import xlsxwriter  # noqa: F401
-    except ImportError:
-        raise UsageError(NEEDS) from None
+    require("xlsxwriter", "--format xlsx")
 
 
 class _Row:
@@ -173,8 +169,7 @@ def _fast_sheet_class(xlsxwriter: Any) -> Any:
 
 def to_xlsx(proposal: Proposal) -> bytes:
     """The workbook of an evaluated proposal, as the bytes of an .xlsx file."""
-    import xlsxwriter
-
+    xlsxwriter = require("xlsxwriter", "--format xlsx")
     out = io.BytesIO()
     wb = xlsxwriter.Workbook(out, {"constant_memory": True, "strings_to_numbers": False,
                                    "strings_to_formulas": False, "strings_to_urls": False})

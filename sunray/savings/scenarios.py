@@ -80,19 +80,20 @@ def run(sites: List[model.Site], named: List[Tuple[str, Dict[str, Any]]],
 
 
 def out_of_hours(sites: List[model.Site], recompute: Recompute) -> Optional[Scenario]:
-    """The suggested scenario: servers that run 24 h where desktops did not
-    run on for OUT_OF_HOURS_MARGIN_H hours after the thin clients' hours,
-    on the days of use only; None when no site's servers run 24 h beside
-    desktops that did not."""
-    if not any(s.server_hours >= 24 and s.hours_before < 24 for s in sites):
-        return None
-    moved = []
+    """The suggested scenario: servers that run 24 h are switched off
+    OUT_OF_HOURS_MARGIN_H hours after the last desktop or thin client stops,
+    on the days of use only; None when that leaves no site's servers any
+    hours off (a site used round the clock keeps its servers on)."""
+    moved: List[model.Site] = []
+    first: Optional[model.Site] = None
     for s in sites:
-        if s.server_hours >= 24 and s.hours_before < 24:
-            hours = min(24.0, max(s.thin_client_hours, s.hours_before) + OUT_OF_HOURS_MARGIN_H)
+        hours = min(24.0, max(s.thin_client_hours, s.hours_before) + OUT_OF_HOURS_MARGIN_H)
+        if s.server_hours >= 24 and hours < 24:
             s = dataclasses.replace(s, server_hours=hours, server_days=min(s.server_days, s.days))
+            first = first or s
         moved.append(s)
-    first = next(s for s in moved if s.server_hours < 24)
+    if first is None:  # thin clients (or desktops) in use round the clock somewhere: no gain
+        return None
     changes = {"server_hours": first.server_hours, "server_days": first.server_days}
     return Scenario(OUT_OF_HOURS, changes, model.total(recompute(moved)), suggested=True)
 
